@@ -1,0 +1,171 @@
+//! Drivers: the run loop, written once, over the caller's closures.
+//!
+//! A driver is a convenience, not the API: it is the loop from the crate docs
+//! with the caller's transport, signer, clock and sleeper plugged in. It has
+//! no runtime dependency; the async driver's future is `Send` exactly when the
+//! caller's closures and their futures are.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::error::Error;
+use crate::flow::{Action, Flow, Input};
+use crate::sign::{SignJob, Signature};
+use crate::time::Timestamp;
+
+/// Why a driven flow did not produce its output.
+#[derive(Debug)]
+pub enum DriveError<TE, SE> {
+    /// The flow failed (the server refused, answered garbage, or misuse).
+    Flow(Error),
+    /// The caller's transport failed; the flow was told (`Input::Failed`).
+    Transport(TE),
+    /// The caller's signer failed; the flow was told (`Input::Failed`).
+    Signer(SE),
+}
+
+impl<TE: fmt::Display, SE: fmt::Display> fmt::Display for DriveError<TE, SE> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriveError::Flow(e) => write!(f, "{e}"),
+            DriveError::Transport(e) => write!(f, "transport failed: {e}"),
+            DriveError::Signer(e) => write!(f, "signer failed: {e}"),
+        }
+    }
+}
+
+impl<TE, SE> std::error::Error for DriveError<TE, SE>
+where
+    TE: std::error::Error + 'static,
+    SE: std::error::Error + 'static,
+{
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DriveError::Flow(e) => Some(e),
+            DriveError::Transport(e) => Some(e),
+            DriveError::Signer(e) => Some(e),
+        }
+    }
+}
+
+impl<TE, SE> From<Error> for DriveError<TE, SE> {
+    fn from(e: Error) -> Self {
+        DriveError::Flow(e)
+    }
+}
+
+/// The signer error of flows that never sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this flow was not given a signer")]
+pub struct NoSigner;
+
+/// A signer for flows that never ask for a signature (every OAuth flow).
+pub fn no_signer(_job: &SignJob) -> Result<Signature, NoSigner> {
+    Err(NoSigner)
+}
+
+/// The async twin of [`no_signer`].
+pub async fn no_signer_async(_job: SignJob) -> Result<Signature, NoSigner> {
+    Err(NoSigner)
+}
+
+/// Runs `flow` to the end with blocking closures.
+///
+/// * `clock` reads the current time (e.g. `Timestamp::from_system_time(SystemTime::now())`);
+/// * `send` performs one HTTP request, **without following redirects**;
+/// * `sign` signs a [`SignJob`] (use [`no_signer`] for flows that never sign);
+/// * `wait_until` sleeps until the given time.
+///
+/// ```
+/// use tokendance::{drive, gam, ClientSecret, Timestamp};
+///
+/// let mut flow = gam::client_credentials(&gam::Config::staging(), "my-client",
+///     ClientSecret::new("s3cret"), "iam:user-password:update")?;
+/// // A canned transport standing in for ureq, reqwest, hyper...
+/// let send = |req: http::Request<Vec<u8>>| {
+///     assert_eq!(req.uri().path(), "/oauth2/v3/token");
+///     Ok::<_, std::io::Error>(http::Response::new(
+///         br#"{"access_token":"eyJ...","expires_in":3600,"token_type":"Bearer"}"#.to_vec()))
+/// };
+/// let token = drive::drive(&mut flow, || Timestamp::from_unix_secs(100), send,
+///     drive::no_signer, |_| {}).unwrap();
+/// assert_eq!(token.expires_at(), Some(Timestamp::from_unix_secs(3700)));
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn drive<F, TE, SE>(
+    mut flow: F,
+    mut clock: impl FnMut() -> Timestamp,
+    mut send: impl FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TE>,
+    mut sign: impl FnMut(&SignJob) -> Result<Signature, SE>,
+    mut wait_until: impl FnMut(Timestamp),
+) -> Result<F::Output, DriveError<TE, SE>>
+where
+    F: Flow,
+{
+    let mut action = flow.start(clock())?;
+    loop {
+        let input = match action {
+            Action::Done(output) => return Ok(output),
+            Action::Send(request) => match send(request.into_http()) {
+                Ok(response) => Input::Response(response),
+                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Transport(e))),
+            },
+            Action::Sign(job) => match sign(&job) {
+                Ok(signature) => Input::Signature(signature),
+                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Signer(e))),
+            },
+            Action::Wait(until) => {
+                wait_until(until);
+                Input::Timeout
+            }
+        };
+        action = flow.resume(clock(), input)?;
+    }
+}
+
+/// Runs `flow` to the end with async closures, on any executor.
+///
+/// The same contract as [`drive`]. There is no runtime dependency and no
+/// boxing: the returned future is `Send` exactly when `F` and the caller's
+/// closures and futures are, so it fits tokio's multi-threaded runtime as
+/// well as single-threaded and embedded executors.
+pub async fn drive_async<F, TE, SE, TF, SF, WF>(
+    mut flow: F,
+    mut clock: impl FnMut() -> Timestamp,
+    mut send: impl FnMut(http::Request<Vec<u8>>) -> TF,
+    mut sign: impl FnMut(SignJob) -> SF,
+    mut wait_until: impl FnMut(Timestamp) -> WF,
+) -> Result<F::Output, DriveError<TE, SE>>
+where
+    F: Flow,
+    TF: Future<Output = Result<http::Response<Vec<u8>>, TE>>,
+    SF: Future<Output = Result<Signature, SE>>,
+    WF: Future<Output = ()>,
+{
+    let mut action = flow.start(clock())?;
+    loop {
+        let input = match action {
+            Action::Done(output) => return Ok(output),
+            Action::Send(request) => match send(request.into_http()).await {
+                Ok(response) => Input::Response(response),
+                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Transport(e))),
+            },
+            Action::Sign(job) => match sign(job).await {
+                Ok(signature) => Input::Signature(signature),
+                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Signer(e))),
+            },
+            Action::Wait(until) => {
+                wait_until(until).await;
+                Input::Timeout
+            }
+        };
+        action = flow.resume(clock(), input)?;
+    }
+}
+
+/// Tells the flow its last action failed, then reports the caller's error.
+fn abort<F: Flow, TE, SE>(flow: &mut F, now: Timestamp, err: DriveError<TE, SE>) -> DriveError<TE, SE> {
+    // The flow answers `Aborted` (or backs off); the caller's error says more.
+    let _ = flow.resume(now, Input::Failed);
+    err
+}

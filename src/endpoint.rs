@@ -1,0 +1,162 @@
+//! Validated base URLs and safe URL building.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::error::{Error, UsageError};
+
+/// A validated base URL that requests are built from.
+///
+/// `https` is required. Plain `http` is accepted only through
+/// [`Endpoint::parse_insecure_http`], whose name says what it does. User info
+/// (`user:pass@`), queries and fragments are refused: credentials never live
+/// in a URL, and paths are appended with [`percent-encoded
+/// segments`](Endpoint) so a value such as a `regNo` of `../x?y#z` can never
+/// change the path or add a query.
+///
+/// ```
+/// use tokendance::Endpoint;
+/// assert!(Endpoint::parse("https://auth.itc.gov.mn/auth/realms/ITC").is_ok());
+/// assert!(Endpoint::parse("http://auth.itc.gov.mn/auth/realms/ITC").is_err());
+/// assert!(Endpoint::parse_insecure_http("http://127.0.0.1:8080/realm").is_ok());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    url: Url,
+}
+
+impl Endpoint {
+    /// Parses an `https` base URL.
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        Self::validate(url, false)
+    }
+
+    /// Parses an `https` or plain `http` base URL.
+    ///
+    /// # Security warning
+    /// Over plain `http` passwords, client secrets and tokens travel in clear
+    /// text. Use this for loopback tests, or for the MDLP non-resident stands
+    /// that still answer on `http` and only when you accept the risk.
+    pub fn parse_insecure_http(url: &str) -> Result<Self, Error> {
+        Self::validate(url, true)
+    }
+
+    fn validate(text: &str, allow_http: bool) -> Result<Self, Error> {
+        let invalid = |reason| Error::Usage(UsageError::InvalidUrl { reason });
+        let url = Url::parse(text).map_err(|_| invalid("not an absolute URL"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_http => {}
+            "http" => return Err(Error::Usage(UsageError::InsecureUrl { url: url.to_string() })),
+            _ => return Err(invalid("the scheme must be https")),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("credentials in the URL are refused"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("a base URL has no query or fragment"));
+        }
+        Ok(Endpoint { url })
+    }
+
+    /// A preset written in this crate (a provider's documented address).
+    pub(crate) fn preset(url: &'static str) -> Self {
+        // Every preset is a literal https URL, checked by the unit test below.
+        Self::parse(url).expect("preset URLs are valid https URLs")
+    }
+
+    /// The URL itself.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// This base with `segments` appended, each one percent-encoded as a
+    /// single path segment. Refuses empty, `.` and `..` segments, which URL
+    /// parsers would resolve even when percent-encoded.
+    pub(crate) fn join(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = self.url.clone();
+        {
+            let mut path = url.path_segments_mut().map_err(|()| {
+                Error::Usage(UsageError::InvalidUrl {
+                    reason: "cannot be a base",
+                })
+            })?;
+            path.pop_if_empty();
+            for segment in segments {
+                check_segment(segment)?;
+                path.push(segment);
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// Refuses values that would not stay one path segment.
+pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
+    let reason = if segment.is_empty() {
+        "empty"
+    } else if segment == "." || segment == ".." || is_encoded_dot_segment(segment) {
+        "a dot segment would change the path"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Usage(UsageError::InvalidPathSegment { reason }))
+}
+
+/// `%2e`, `.%2E`, `%2e%2e`, ...: what the URL standard treats as dot segments.
+fn is_encoded_dot_segment(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase();
+    let stripped = lower.replace("%2e", ".");
+    stripped == "." || stripped == ".."
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Endpoint({})", self.url)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.url.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_encodes_and_refuses_dots() {
+        let e = Endpoint::parse("https://h.example/api/easy-register/").unwrap();
+        let u = e.join(&["api", "info", "consumer", "a/b?c#d é"]).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://h.example/api/easy-register/api/info/consumer/a%2Fb%3Fc%23d%20%C3%A9"
+        );
+        assert!(e.join(&[".."]).is_err());
+        assert!(e.join(&["%2E%2e"]).is_err());
+        assert!(e.join(&[""]).is_err());
+    }
+
+    #[test]
+    fn refuses_bad_bases() {
+        assert!(Endpoint::parse("https://u:p@h.example/").is_err());
+        assert!(Endpoint::parse("https://h.example/?q=1").is_err());
+        assert!(Endpoint::parse("ftp://h.example/").is_err());
+        assert!(Endpoint::parse("not a url").is_err());
+        assert!(matches!(
+            Endpoint::parse("http://h.example/"),
+            Err(Error::Usage(UsageError::InsecureUrl { .. }))
+        ));
+    }
+}

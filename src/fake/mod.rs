@@ -1,0 +1,1 @@
+//! Pure fakes of every provider (placeholder: being written).

@@ -1,0 +1,192 @@
+//! The vocabulary every flow speaks: what it needs next ([`Action`]), what it
+//! is resumed with ([`Input`]), and the [`Flow`] trait that ties them.
+
+use std::fmt;
+
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::Method;
+use url::Url;
+
+use crate::error::{Error, Expect, InputKind, UsageError};
+use crate::sign::{SignJob, Signature};
+use crate::time::Timestamp;
+
+/// What a flow needs from the caller next.
+///
+/// Carry it out and resume the flow with the matching [`Input`]:
+///
+/// | action | do | resume with |
+/// |---|---|---|
+/// | `Send(req)` | send `req` once, without following redirects | `Input::Response`, or `Input::Failed` if it never got an answer |
+/// | `Sign(job)` | sign `job.bytes()` with a signature of `job.kind()` | `Input::Signature`, or `Input::Failed` |
+/// | `Wait(t)` | let time pass until `t` | `Input::Timeout` |
+/// | `Done(v)` | nothing: the flow is finished | (nothing) |
+// The request is moved out once per exchange; boxing it would cost an
+// allocation per round trip for no gain.
+#[allow(clippy::large_enum_variant)]
+#[must_use = "an Action must be carried out and its answer fed back with `resume`"]
+#[derive(Debug)]
+pub enum Action<T> {
+    /// Perform this HTTP request once and resume with [`Input::Response`].
+    Send(Outgoing),
+    /// Sign these exact bytes and resume with [`Input::Signature`].
+    Sign(SignJob),
+    /// Let time pass until this instant, then resume with [`Input::Timeout`].
+    Wait(Timestamp),
+    /// The flow is finished; later calls return [`UsageError::Finished`].
+    Done(T),
+}
+
+/// The caller's answer to the previous [`Action`].
+pub enum Input {
+    /// The response to `Action::Send`, status, headers and whole body.
+    Response(http::Response<Vec<u8>>),
+    /// The signature asked for by `Action::Sign`.
+    Signature(Signature),
+    /// The instant of `Action::Wait` has passed.
+    Timeout,
+    /// The previous action could not be carried out: the transport failed
+    /// before a response arrived, or the signer failed. One-shot flows end
+    /// with [`UsageError::Aborted`] (a request may have reached the server, so
+    /// only the caller can decide to start again); sessions back off.
+    Failed,
+}
+
+impl Input {
+    /// The kind of this input, as named in [`UsageError::UnexpectedInput`].
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Input::Response(_) => InputKind::Response,
+            Input::Signature(_) => InputKind::Signature,
+            Input::Timeout => InputKind::Timeout,
+            Input::Failed => InputKind::Failed,
+        }
+    }
+}
+
+impl fmt::Debug for Input {
+    // Never the response body: it may hold a token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Response(r) => write!(f, "Response({}, {} bytes)", r.status().as_u16(), r.body().len()),
+            Input::Signature(s) => write!(f, "{s:?}"),
+            Input::Timeout => f.write_str("Timeout"),
+            Input::Failed => f.write_str("Failed"),
+        }
+    }
+}
+
+/// A strictly alternating exchange: started once, then resumed with the
+/// answer to each [`Action`] until it returns `Action::Done` or an error.
+///
+/// Misuse never panics: input of the wrong kind returns
+/// [`UsageError::UnexpectedInput`] and leaves the flow as it was; any call
+/// after `Done` or after an error that ended the flow returns
+/// [`UsageError::Finished`], so a failed flow can never send another request.
+pub trait Flow {
+    /// What the flow produces.
+    type Output;
+
+    /// Begins the flow at `now`; returns its first action.
+    fn start(&mut self, now: Timestamp) -> Result<Action<Self::Output>, Error>;
+
+    /// Answers the last action at `now`; returns the next one.
+    fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<Self::Output>, Error>;
+}
+
+impl<F: Flow + ?Sized> Flow for &mut F {
+    type Output = F::Output;
+    fn start(&mut self, now: Timestamp) -> Result<Action<Self::Output>, Error> {
+        (**self).start(now)
+    }
+    fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<Self::Output>, Error> {
+        (**self).resume(now, input)
+    }
+}
+
+/// The error for input that does not answer what the flow waits for.
+pub(crate) fn unexpected(expected: Expect, input: &Input) -> Error {
+    Error::Usage(UsageError::UnexpectedInput {
+        expected,
+        got: input.kind(),
+    })
+}
+
+/// An HTTP request a flow wants sent.
+///
+/// Its `Debug` shows the method, URL, content type and body length only:
+/// `http::Request`'s own `Debug` prints the body as a list of bytes, which
+/// would print a password. Credential headers are marked sensitive, so even
+/// the raw request's `Debug` hides them.
+///
+/// Send it as it is, once, and do not follow redirects.
+#[derive(Clone)]
+pub struct Outgoing(http::Request<Vec<u8>>);
+
+impl Outgoing {
+    /// The request, to inspect.
+    pub fn as_http(&self) -> &http::Request<Vec<u8>> {
+        &self.0
+    }
+
+    /// The request, to send.
+    pub fn into_http(self) -> http::Request<Vec<u8>> {
+        self.0
+    }
+
+    /// A request with `Accept: application/json`.
+    fn new(
+        method: Method,
+        url: &Url,
+        body: Vec<u8>,
+        content_type: Option<&'static str>,
+    ) -> Result<Self, Error> {
+        let uri = http::Uri::try_from(url.as_str()).map_err(|_| {
+            Error::Usage(UsageError::InvalidUrl {
+                reason: "not a valid HTTP URI",
+            })
+        })?;
+        let mut req = http::Request::new(body);
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        let headers = req.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(ct) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        Ok(Outgoing(req))
+    }
+
+    /// `POST url` with a form body.
+    pub(crate) fn post_form(url: &Url, pairs: &[(&str, &str)]) -> Result<Self, Error> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+            .into_bytes();
+        Self::new(Method::POST, url, body, Some("application/x-www-form-urlencoded"))
+    }
+
+    /// `POST url` with JSON bytes, serialised once by the caller.
+    pub(crate) fn post_json(url: &Url, body: Vec<u8>, content_type: &'static str) -> Result<Self, Error> {
+        Self::new(Method::POST, url, body, Some(content_type))
+    }
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let content_type = self
+            .0
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no body type");
+        write!(
+            f,
+            "{} {} ({}, {} bytes)",
+            self.0.method(),
+            self.0.uri(),
+            content_type,
+            self.0.body().len()
+        )
+    }
+}

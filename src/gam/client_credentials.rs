@@ -1,0 +1,46 @@
+//! The client-credentials token request.
+
+use crate::error::{Error, UsageError};
+use crate::flow::Outgoing;
+use crate::oauth2::{token_from_reply, ZeroLifetime};
+use crate::secret::ClientSecret;
+use crate::token_request::{keep_refusal, TokenRequest};
+
+use super::Config;
+
+/// A client-credentials token request for `scope` (space-separated, required).
+///
+/// The client secret goes in the form body, as GAM's guide shows.
+pub fn client_credentials(
+    config: &Config,
+    client_id: &str,
+    client_secret: ClientSecret,
+    scope: &str,
+) -> Result<TokenRequest, Error> {
+    if scope.trim().is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "GAM requires a scope",
+        }));
+    }
+    if client_id.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "empty client id",
+        }));
+    }
+    let url = config.authorization_server().join(&["oauth2", "v3", "token"])?;
+    let request = Outgoing::post_form(
+        &url,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose_secret()),
+            ("scope", scope),
+        ],
+    )?;
+    Ok(TokenRequest::new(
+        request,
+        vec![client_secret.expose_secret().to_owned()],
+        |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Expired),
+        keep_refusal,
+    ))
+}

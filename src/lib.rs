@@ -1,0 +1,126 @@
+//! # tokendance
+//!
+//! Sans-IO flows that get and keep access tokens for government and payment
+//! APIs: Mongolia's tax "Easy Register" ([`itc`]), Vietnam's GAM open API
+//! ([`gam`]), MonPay mini apps ([`monpay`]) and Astana-plat ([`astana_plat`]).
+//!
+//! ## What sans-IO means here
+//!
+//! A flow is a state machine. It never opens a socket, reads a clock, sleeps,
+//! spawns or draws randomness. It tells you what it needs next as an
+//! [`Action`] — send this HTTP request, sign these bytes, wait until this
+//! time, or done — and you resume it with the answer as an [`Input`]. Time is
+//! always an argument ([`Timestamp`], Unix milliseconds). Your transport
+//! (ureq, reqwest, hyper, an embedded stack) and your signer stay yours.
+//!
+//! ## The run loop
+//!
+//! ```
+//! use tokendance::{gam, Action, ClientSecret, Flow, Input, Timestamp};
+//! # fn transport(req: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+//! #     http::Response::new(br#"{"access_token":"eyJ...","expires_in":3600}"#.to_vec())
+//! # }
+//! # fn sign(bytes: &[u8]) -> tokendance::Signature { unreachable!() }
+//! # fn sleep_until(t: Timestamp) {}
+//! # fn now() -> Timestamp { Timestamp::from_unix_secs(1_700_000_000) }
+//! let mut flow = gam::client_credentials(&gam::Config::staging(), "client-id",
+//!     ClientSecret::new("secret"), "iam:user-password:update")?;
+//! let mut action = flow.start(now())?;
+//! let token = loop {
+//!     action = match action {
+//!         // Send once; do not follow redirects.
+//!         Action::Send(request) => {
+//!             let response = transport(request.into_http());
+//!             flow.resume(now(), Input::Response(response))?
+//!         }
+//!         Action::Sign(job) => {
+//!             let signature = sign(job.bytes()); // attached or detached: job.kind()
+//!             flow.resume(now(), Input::Signature(signature))?
+//!         }
+//!         Action::Wait(until) => {
+//!             sleep_until(until);
+//!             flow.resume(now(), Input::Timeout)?
+//!         }
+//!         Action::Done(token) => break token,
+//!     };
+//! };
+//! assert!(token.expires_at().is_some());
+//! # Ok::<(), tokendance::Error>(())
+//! ```
+//!
+//! The same loop is written once in [`drive::drive`] (blocking) and
+//! [`drive::drive_async`] (any executor): pass your closures.
+//!
+//! Long-lived tokens (the ITC Keycloak session) live in an
+//! [`oauth2::PasswordSession`], polled with the current time: it answers
+//! "use this token" without a request or an allocation while the token is
+//! fresh, and emits exactly one request when it is due.
+//!
+//! ## Errors
+//!
+//! One [`Error`] with three families: [`Error::Server`] (the server refused:
+//! status, its own code and message, `Retry-After`), [`Error::Protocol`] (it
+//! answered something unusable: not JSON, too large, redirect, missing or
+//! mistyped field) and [`Error::Usage`] (the caller misused the API).
+//!
+//! | call | can return | flow usable afterwards? |
+//! |---|---|---|
+//! | `Flow::start` | `Usage(AlreadyStarted / Finished)` | unchanged |
+//! | `Flow::resume` with the wrong input | `Usage(UnexpectedInput)` | yes, unchanged |
+//! | `Flow::resume` with a response | `Server`, `Protocol` | no: finished, never sends again |
+//! | `Flow::resume` with `Input::Failed` | `Usage(Aborted)` | no |
+//! | any call after `Done` or a fatal error | `Usage(Finished)` | no |
+//! | `PasswordSession::handle_response` | `Server`, `Protocol` | yes (backing off), unless the password grant was refused |
+//! | constructors | `Usage(InsecureUrl / InvalidUrl / InvalidConfig / InvalidPathSegment)` | nothing was built |
+//!
+//! ## Security
+//!
+//! * **No redirects**: a 3xx is an error; configure your transport not to
+//!   follow redirects, which would replay credentials to another address.
+//! * **https only**: plain `http` needs [`Endpoint::parse_insecure_http`].
+//! * **Single flight**: a flow or session never has two requests out.
+//! * **Secrets never printed**: passwords, secrets, tokens, codes, keys and
+//!   signatures are newtypes whose `Debug` redacts and which have no
+//!   `Display`; [`Outgoing`]'s `Debug` shows no body; errors never hold a 2xx
+//!   body, and a server message echoing a secret the request carried is
+//!   scrubbed.
+//! * **Bounded input**: bodies over [`MAX_BODY`] bytes are refused unparsed.
+//!
+//! ## Testing your code
+//!
+//! With the `fake` feature, [`fake`] offers pure `http::Request → http::Response`
+//! fakes of every provider, with clocks you pass in.
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+#![forbid(unsafe_code)]
+
+pub mod astana_plat;
+pub mod drive;
+mod endpoint;
+mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+mod flow;
+pub mod gam;
+pub mod itc;
+pub mod monpay;
+pub mod oauth2;
+mod response;
+mod secret;
+mod sign;
+mod time;
+mod token;
+mod token_request;
+
+pub use endpoint::Endpoint;
+pub use error::{
+    Error, Expect, InputKind, ProtocolError, RetryAfter, ServerError, ServerErrorKind, UsageError,
+    MAX_MESSAGE_CHARS,
+};
+pub use flow::{Action, Flow, Input, Outgoing};
+pub use response::MAX_BODY;
+pub use secret::{AccessToken, AuthCode, ClientSecret, Password, RefreshToken, RegistrationKey};
+pub use sign::{Purpose, SignJob, Signature, SignatureKind};
+pub use time::Timestamp;
+pub use token::TokenSet;
+pub use token_request::TokenRequest;

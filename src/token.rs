@@ -1,0 +1,126 @@
+//! Tokens with absolute expiry.
+
+use std::time::Duration;
+
+use crate::secret::{AccessToken, RefreshToken};
+use crate::time::Timestamp;
+
+/// A token a flow obtained, with absolute expiry times.
+///
+/// Expiry is computed from the `now` of the step that *sent* the request, so
+/// it errs early by one round trip. `None` means the server gave no lifetime.
+/// `Debug` redacts the tokens.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokendance::{AccessToken, Timestamp, TokenSet};
+///
+/// let t0 = Timestamp::from_unix_secs(1_000);
+/// let token = TokenSet::new(AccessToken::new("abc"), t0, Some(t0.saturating_add(Duration::from_secs(300))));
+/// assert!(token.is_fresh(Timestamp::from_unix_secs(1_200), Duration::from_secs(30)));
+/// assert!(!token.is_fresh(Timestamp::from_unix_secs(1_280), Duration::from_secs(30)));
+/// assert!(!format!("{token:?}").contains("abc"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TokenSet {
+    access_token: AccessToken,
+    obtained_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    refresh_token: Option<RefreshToken>,
+    refresh_expires_at: Option<Timestamp>,
+    scope: Option<String>,
+}
+
+impl TokenSet {
+    /// A token obtained at `obtained_at` that expires at `expires_at` (if known).
+    /// Useful to restore a token saved earlier.
+    pub fn new(access_token: AccessToken, obtained_at: Timestamp, expires_at: Option<Timestamp>) -> Self {
+        TokenSet {
+            access_token,
+            obtained_at,
+            expires_at,
+            refresh_token: None,
+            refresh_expires_at: None,
+            scope: None,
+        }
+    }
+
+    /// Adds a refresh token and its expiry (if known).
+    pub fn with_refresh_token(mut self, token: RefreshToken, expires_at: Option<Timestamp>) -> Self {
+        self.refresh_token = Some(token);
+        self.refresh_expires_at = expires_at;
+        self
+    }
+
+    /// Adds the granted scope.
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// The access token.
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// When the request that obtained the token was sent.
+    pub fn obtained_at(&self) -> Timestamp {
+        self.obtained_at
+    }
+
+    /// When the access token expires; `None` if the server gave no lifetime.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        self.expires_at
+    }
+
+    /// The refresh token, if the server issued one.
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// When the refresh token expires, if known.
+    pub fn refresh_expires_at(&self) -> Option<Timestamp> {
+        self.refresh_expires_at
+    }
+
+    /// The scope the server granted, if it said.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Whether the access token is still valid at `now` (not yet expired).
+    pub fn is_valid(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|e| now < e)
+    }
+
+    /// Whether the token is valid for at least `margin` more at `now`.
+    pub fn is_fresh(&self, now: Timestamp, margin: Duration) -> bool {
+        self.expires_at.is_none_or(|e| now < e.saturating_sub(margin))
+    }
+
+    /// When a renewal should start for a renewal `margin`: `margin` before
+    /// expiry, but never earlier than half-way through the token's life (so a
+    /// short-lived token is not renewed in a loop). `None` if it never expires.
+    pub fn renew_at(&self, margin: Duration) -> Option<Timestamp> {
+        self.expires_at.map(|e| {
+            let half_life = e.saturating_duration_since(self.obtained_at) / 2;
+            e.saturating_sub(margin.min(half_life))
+        })
+    }
+
+    pub(crate) fn keep_refresh_from(&mut self, old: &TokenSet) {
+        if self.refresh_token.is_none() {
+            self.refresh_token = old.refresh_token.clone();
+            self.refresh_expires_at = old.refresh_expires_at;
+        }
+    }
+
+    pub(crate) fn forget_refresh(&mut self) {
+        self.refresh_token = None;
+        self.refresh_expires_at = None;
+    }
+
+    pub(crate) fn expire_access(&mut self, at: Timestamp) {
+        self.expires_at = Some(at);
+    }
+}
