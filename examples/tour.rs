@@ -1,1 +1,403 @@
-fn main() {}
+//! The tour: every implemented flow, end to end, over real HTTP on 127.0.0.1.
+//!
+//! `cargo run --example tour --features fake`
+//!
+//! It starts the crate's fakes behind a small HTTP server on a free loopback
+//! port and drives each flow through the blocking driver with `ureq`, exactly
+//! as an integrator would against the real services. A virtual clock, shared
+//! by the flows and the fakes, lets it show token expiry, refresh and the
+//! fallback to the password grant without waiting. It prints one table row
+//! per step and exits non-zero if any step does not end as the provider's
+//! documentation says it should. No network, no credentials.
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokendance::drive::{self, DriveError, NoSigner};
+use tokendance::fake::{self, CertificateCase, Fake, Fakes};
+use tokendance::{
+    astana_plat, gam, itc, monpay, AccessToken, ClientSecret, Endpoint, Error, Flow, Password,
+    ServerErrorKind, Timestamp, TokenSet,
+};
+
+use support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
+
+/// 2026-01-01T00:00:00Z: where the virtual clock starts.
+const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+
+/// How a step should end.
+#[derive(Clone, Copy)]
+enum Expected {
+    Token,
+    Refused(ServerErrorKind),
+}
+
+/// An ITC session step: its name, what happens before it, how many requests it sends.
+type ItcStep = (&'static str, fn(&Tour), usize);
+
+/// One line of the transcript table.
+struct Row {
+    flow: &'static str,
+    step: &'static str,
+    clock: String,
+    request: String,
+    status: String,
+    outcome: String,
+    expiry: String,
+}
+
+struct Tour {
+    clock: VirtualClock,
+    agent: ureq::Agent,
+    fakes: Arc<Mutex<Fakes>>,
+    rows: Vec<Row>,
+    failures: Vec<String>,
+}
+
+type Outcome<T> = Result<T, DriveError<ureq::Error, NoSigner>>;
+
+impl Tour {
+    fn fakes(&self) -> MutexGuard<'_, Fakes> {
+        self.fakes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Drives `flow` to its end over HTTP and records every exchange.
+    fn run<F: Flow>(&mut self, flow: &'static str, step: &'static str, f: F) -> (Outcome<F::Output>, usize) {
+        let started = self.clock.now();
+        let mut exchanges: Vec<(String, String)> = Vec::new();
+        let clock = &self.clock;
+        let agent = &self.agent;
+        let outcome = drive::drive(
+            f,
+            || clock.now(),
+            |request| {
+                let line = describe(&request);
+                let response = ureq_send(agent, request);
+                let status = match &response {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(_) => "transport error".to_owned(),
+                };
+                exchanges.push((line, status));
+                response
+            },
+            drive::no_signer,
+            |until| clock.advance_to(until),
+        );
+        let count = exchanges.len();
+        if exchanges.is_empty() {
+            exchanges.push(("(none: cached token)".to_owned(), "-".to_owned()));
+        }
+        for (request, status) in exchanges {
+            self.rows.push(Row {
+                flow,
+                step,
+                clock: format!("+{} s", started.saturating_duration_since(START).as_secs()),
+                request,
+                status,
+                outcome: String::new(),
+                expiry: String::new(),
+            });
+        }
+        (outcome, count)
+    }
+
+    /// Checks `outcome` against `expected` and fills in the last row.
+    fn judge<T>(&mut self, outcome: &Outcome<T>, expiry: Option<Option<Timestamp>>, expected: Expected) {
+        let (text, ok) = match (outcome, expected) {
+            (Ok(_), Expected::Token) => ("token".to_owned(), true),
+            (Err(DriveError::Flow(Error::Server(e))), Expected::Refused(kind)) => {
+                (format!("refused: {e}"), e.kind == kind)
+            }
+            (Err(e), _) => (format!("error: {e}"), false),
+            (Ok(_), Expected::Refused(_)) => ("token (expected a refusal)".to_owned(), false),
+        };
+        let Some(row) = self.rows.last_mut() else { return };
+        row.outcome = text;
+        row.expiry = match expiry {
+            Some(Some(t)) => format!("+{} s", t.saturating_duration_since(START).as_secs()),
+            Some(None) => "none given".to_owned(),
+            None => String::new(),
+        };
+        if !ok {
+            row.outcome.push_str("  <-- UNEXPECTED");
+            self.failures
+                .push(format!("{}: {}: {}", row.flow, row.step, row.outcome));
+        }
+    }
+
+    /// Checks how many requests a step sent.
+    fn expect_requests(&mut self, step: &str, sent: usize, expected: usize) {
+        if sent != expected {
+            self.failures
+                .push(format!("{step}: sent {sent} requests, expected {expected}"));
+        }
+    }
+
+    fn one_shot<F: Flow<Output = TokenSet>>(
+        &mut self,
+        flow: &'static str,
+        step: &'static str,
+        f: F,
+        expected: Expected,
+    ) -> Option<TokenSet> {
+        let (outcome, sent) = self.run(flow, step, f);
+        self.expect_requests(step, sent, 1);
+        let expiry = outcome.as_ref().ok().map(TokenSet::expires_at);
+        self.judge(&outcome, expiry, expected);
+        outcome.ok()
+    }
+}
+
+fn main() -> ExitCode {
+    match tour() {
+        Ok(failures) if failures.is_empty() => {
+            println!("\nEvery flow behaved as documented.");
+            ExitCode::SUCCESS
+        }
+        Ok(failures) => {
+            eprintln!("\n{} step(s) did not behave as documented:", failures.len());
+            for failure in failures {
+                eprintln!("  - {failure}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("the tour could not run: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let clock = VirtualClock::starting_at(START);
+    let fakes = Arc::new(Mutex::new(Fakes::new()));
+    let server = {
+        let (fakes, clock) = (Arc::clone(&fakes), clock.clone());
+        LoopbackServer::start(Arc::new(move |request: http::Request<Vec<u8>>| {
+            let mut fakes = fakes.lock().unwrap_or_else(PoisonError::into_inner);
+            fakes.handle(clock.now(), &request)
+        }))?
+    };
+    let base = server.base_url();
+    println!(
+        "tokendance tour: fakes of every provider on {base} (virtual clock starts at 2026-01-01T00:00:00Z)\n"
+    );
+    // Loopback only: the fakes speak plain http, which needs the explicit opt-in.
+    let local = |path: &str| Endpoint::parse_insecure_http(&format!("{base}{path}"));
+
+    let mut tour = Tour {
+        clock,
+        agent: ureq_agent(),
+        fakes,
+        rows: Vec::new(),
+        failures: Vec::new(),
+    };
+
+    // ITC Easy Register: a long-lived Keycloak session.
+    let itc_config = itc::Config::new(
+        local("/itc/auth/realms/Staging")?,
+        local("/itc/api/easy-register/")?,
+    );
+    let mut session = itc::session(
+        &itc_config,
+        itc::STAGING_TEST_USERNAME,
+        Password::new(itc::STAGING_TEST_PASSWORD),
+    )?;
+    let steps: [ItcStep; 5] = [
+        ("password grant", |_| {}, 1),
+        (
+            "token still fresh",
+            |t| t.clock.advance(Duration::from_secs(60)),
+            0,
+        ),
+        (
+            "refresh 30 s before expiry",
+            |t| t.clock.advance(Duration::from_secs(215)),
+            1,
+        ),
+        (
+            "refresh refused, password grant",
+            |t| {
+                t.fakes().itc.end_sessions();
+                t.clock.advance(Duration::from_secs(280));
+            },
+            2,
+        ),
+        (
+            "refresh token expired, password grant",
+            |t| t.clock.advance(Duration::from_secs(2_000)),
+            1,
+        ),
+    ];
+    for (step, before, requests) in steps {
+        before(&tour);
+        let (outcome, sent) = tour.run("ITC Easy Register", step, session.fetch());
+        tour.expect_requests(step, sent, requests);
+        let expiry = session.tokens().map(TokenSet::expires_at);
+        tour.judge(&outcome, expiry, Expected::Token);
+        if let Ok(token) = &outcome {
+            check_accepted(&mut tour, step, token, |f, now, t| f.itc.accepts(now, t));
+        }
+    }
+    let mut wrong = itc::session(&itc_config, itc::STAGING_TEST_USERNAME, Password::new("wrong"))?;
+    let (outcome, _) = tour.run("ITC Easy Register", "wrong password", wrong.fetch());
+    tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::InvalidGrant));
+    if !wrong.has_ended() {
+        tour.failures
+            .push("ITC: a refused password must end the session".to_owned());
+    }
+
+    // GAM: client credentials with a scope.
+    let gam_config = gam::Config::new(local("/gam")?, local("/gam/oms")?);
+    let secret = || ClientSecret::new(fake::DEMO_CLIENT_SECRET);
+    let flow = gam::client_credentials(&gam_config, fake::DEMO_CLIENT_ID, secret(), fake::DEMO_GAM_SCOPE)?;
+    if let Some(token) = tour.one_shot("GAM", "client credentials", flow, Expected::Token) {
+        check_accepted(&mut tour, "GAM", token.access_token(), |f, now, t| {
+            f.gam.accepts(now, t)
+        });
+    }
+    let flow = gam::client_credentials(
+        &gam_config,
+        fake::DEMO_CLIENT_ID,
+        ClientSecret::new("not-the-secret"),
+        fake::DEMO_GAM_SCOPE,
+    )?;
+    tour.one_shot(
+        "GAM",
+        "wrong client secret",
+        flow,
+        Expected::Refused(ServerErrorKind::InvalidClient),
+    );
+
+    // MonPay: authorization-code exchange.
+    let monpay_config = monpay::Config::new(local("/monpay")?);
+    let code = tour.fakes().monpay.issue_code(tour.clock.now());
+    let exchange = |code| {
+        monpay::exchange_code(
+            &monpay_config,
+            fake::DEMO_CLIENT_ID,
+            secret(),
+            code,
+            fake::DEMO_REDIRECT_URI,
+        )
+    };
+    if let Some(token) = tour.one_shot(
+        "MonPay",
+        "code exchange",
+        exchange(code.clone())?,
+        Expected::Token,
+    ) {
+        check_accepted(&mut tour, "MonPay", token.access_token(), |f, now, t| {
+            f.monpay.accepts(now, t)
+        });
+    }
+    tour.one_shot(
+        "MonPay",
+        "same code again",
+        exchange(code)?,
+        Expected::Refused(ServerErrorKind::InvalidGrant),
+    );
+
+    // Astana-plat: login by password and by certificate.
+    let login_url = local("/astana-plat/api/auth/login")?;
+    let flow = astana_plat::login_password(&login_url, fake::DEMO_LOGIN, Password::new(fake::DEMO_PASSWORD))?;
+    if let Some(token) = tour.one_shot("Astana-plat", "login + password", flow, Expected::Token) {
+        check_accepted(&mut tour, "Astana-plat", token.access_token(), |f, now, t| {
+            f.astana_plat.accepts(now, t)
+        });
+    }
+    let flow = astana_plat::login_password(&login_url, "nobody", Password::new("x"))?;
+    tour.one_shot(
+        "Astana-plat",
+        "unknown user",
+        flow,
+        Expected::Refused(ServerErrorKind::InvalidGrant),
+    );
+    tour.one_shot(
+        "Astana-plat",
+        "certificate (TLS)",
+        astana_plat::login_certificate(&login_url)?,
+        Expected::Token,
+    );
+    {
+        let mut fakes = tour.fakes();
+        fakes.astana_plat.certificate = CertificateCase::Outdated;
+        fakes.astana_plat.errors_in_http_200 = true;
+    }
+    tour.one_shot(
+        "Astana-plat",
+        "outdated cert, error in HTTP 200",
+        astana_plat::login_certificate(&login_url)?,
+        Expected::Refused(ServerErrorKind::InvalidGrant),
+    );
+
+    print_table(&tour.rows);
+    drop(server);
+    Ok(tour.failures)
+}
+
+/// `POST /path`, plus the grant type of a token request (the form body's
+/// only field that is not a secret and tells the steps apart).
+fn describe(request: &http::Request<Vec<u8>>) -> String {
+    let grant = url::form_urlencoded::parse(request.body())
+        .find(|(key, _)| key == "grant_type")
+        .map(|(_, value)| format!(" ({value})"))
+        .unwrap_or_default();
+    format!("{} {}{grant}", request.method(), request.uri().path())
+}
+
+/// Checks that the fake service accepts the token a flow obtained.
+fn check_accepted(
+    tour: &mut Tour,
+    step: &str,
+    token: &AccessToken,
+    accepts: fn(&Fakes, Timestamp, &AccessToken) -> bool,
+) {
+    let now = tour.clock.now();
+    if !accepts(&tour.fakes(), now, token) {
+        tour.failures
+            .push(format!("{step}: the service does not accept the token"));
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let header = [
+        "flow",
+        "step",
+        "clock",
+        "request",
+        "status",
+        "outcome",
+        "token expires",
+    ];
+    let cells: Vec<[&str; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.flow, r.step, &r.clock, &r.request, &r.status, &r.outcome, &r.expiry,
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[&str; 7]| {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(&header);
+    println!("|{}|", widths.map(|w| "-".repeat(w + 2)).join("|"));
+    for row in &cells {
+        line(row);
+    }
+}

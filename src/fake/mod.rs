@@ -1,1 +1,263 @@
-//! Pure fakes of every provider (placeholder: being written).
+//! Pure fakes of every provider, for your tests and ours (feature `fake`).
+//!
+//! Each fake is a plain value with a `handle(now, &request) -> response`
+//! method: no sockets, no clock, no randomness. Time comes in as an argument,
+//! so a token issued at `t` is refused at `t + lifetime` exactly as the real
+//! service would, without waiting. Tokens are numbered, never random, so
+//! transcripts are reproducible.
+//!
+//! The fakes behave as each provider's guide documents: correct credentials
+//! succeed; wrong ones, expired refresh tokens, bad codes and missing fields
+//! get the documented status and body. Where a guide is silent (GAM's token
+//! errors) they answer in RFC 6749's shape and say so.
+//!
+//! | fake | provider | endpoint it serves |
+//! |---|---|---|
+//! | [`Keycloak`] | ITC Easy Register | `POST …/protocol/openid-connect/token` (password, refresh) |
+//! | [`Gam`] | GAM Open API | `POST …/oauth2/v3/token` (client credentials) |
+//! | [`MonPay`] | MonPay mini apps | `POST …/v2/oauth/token` (authorization code) |
+//! | [`AstanaPlat`] | Astana-plat | `POST` to any path (login) |
+//! | [`Fakes`] | all of the above | routes by the first path segment |
+//!
+//! ```
+//! use tokendance::{drive, fake::{self, Fake}, gam, ClientSecret, Endpoint, Timestamp};
+//!
+//! let mut server = fake::Gam::new();
+//! server.add_client("shop", "s3cret", &["orders:read"]);
+//! let config = gam::Config::new(
+//!     Endpoint::parse("https://iam.fake")?, Endpoint::parse("https://gateway.fake/oms")?);
+//! let now = Timestamp::from_unix_secs(1_000);
+//! let flow = gam::client_credentials(&config, "shop", ClientSecret::new("s3cret"), "orders:read")?;
+//! let token = drive::drive(flow, || now,
+//!     |req| Ok::<_, std::convert::Infallible>(server.handle(now, &req)),
+//!     drive::no_signer, |_| {}).unwrap();
+//! assert!(server.accepts(now, token.access_token()));
+//! assert!(!server.accepts(Timestamp::from_unix_secs(1_000 + 3_600), token.access_token()));
+//! # Ok::<(), tokendance::Error>(())
+//! ```
+
+mod astana_plat;
+mod gam;
+mod itc;
+mod monpay;
+
+pub use astana_plat::{AstanaPlat, CertificateCase};
+pub use gam::Gam;
+pub use itc::{GrantCounts, Keycloak};
+pub use monpay::MonPay;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Method, StatusCode};
+
+use crate::secret::AccessToken;
+use crate::time::Timestamp;
+
+/// A fake service: answers one request at the time the caller says.
+pub trait Fake {
+    /// The response the service would give to `request` at `now`.
+    fn handle(&mut self, now: Timestamp, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>>;
+}
+
+/// Every provider's fake behind one router, as the tour serves them.
+///
+/// The first path segment picks the fake: `/itc/…` goes to [`Keycloak`],
+/// `/gam/…` to [`Gam`], `/monpay/…` to [`MonPay`], `/astana-plat/…` to
+/// [`AstanaPlat`]; anything else is a 404. Each fake comes with the test
+/// accounts listed on its constructor ([`Fakes::new`]).
+#[derive(Debug)]
+pub struct Fakes {
+    /// The ITC Easy Register realm (`Keycloak::itc_staging`).
+    pub itc: Keycloak,
+    /// GAM, with the client `tokendance-demo` / `demo-secret` and the scopes of the guide.
+    pub gam: Gam,
+    /// MonPay, with the client `tokendance-demo` / `demo-secret` and redirect `https://shop.example/back`.
+    pub monpay: MonPay,
+    /// Astana-plat, with the user `demo` / `demo-password` and a valid certificate.
+    pub astana_plat: AstanaPlat,
+}
+
+/// The demo client id of [`Fakes::new`] (GAM and MonPay).
+pub const DEMO_CLIENT_ID: &str = "tokendance-demo";
+/// The demo client secret of [`Fakes::new`] (GAM and MonPay).
+pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
+/// The scope GAM's guide uses as its example, granted to the demo client.
+pub const DEMO_GAM_SCOPE: &str = "iam:user-password:update gamp:erp.customer-reconciliation.write-direct";
+/// The redirect URI registered for the MonPay demo client.
+pub const DEMO_REDIRECT_URI: &str = "https://shop.example/back";
+/// The Astana-plat demo login.
+pub const DEMO_LOGIN: &str = "demo";
+/// The Astana-plat demo password.
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+impl Fakes {
+    /// Every fake with its demo accounts (see the field docs).
+    pub fn new() -> Self {
+        let mut gam = Gam::new();
+        let scopes: Vec<&str> = DEMO_GAM_SCOPE.split(' ').collect();
+        gam.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, &scopes);
+        let mut astana_plat = AstanaPlat::new();
+        astana_plat.add_user(DEMO_LOGIN, DEMO_PASSWORD);
+        Fakes {
+            itc: Keycloak::itc_staging(),
+            gam,
+            monpay: MonPay::new(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI),
+            astana_plat,
+        }
+    }
+}
+
+impl Default for Fakes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fake for Fakes {
+    fn handle(&mut self, now: Timestamp, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        let first = request.uri().path().trim_start_matches('/').split('/').next();
+        match first {
+            Some("itc") => self.itc.handle(now, request),
+            Some("gam") => self.gam.handle(now, request),
+            Some("monpay") => self.monpay.handle(now, request),
+            Some("astana-plat") => self.astana_plat.handle(now, request),
+            _ => respond(
+                StatusCode::NOT_FOUND,
+                "text/html",
+                b"<html><body>404 Not Found</body></html>".to_vec(),
+            ),
+        }
+    }
+}
+
+/// Numbers tokens so runs are reproducible: `{prefix}-{n}-{padding}`.
+#[derive(Clone, Debug, Default)]
+struct Mint {
+    issued: u64,
+}
+
+impl Mint {
+    fn next(&mut self, prefix: &str) -> String {
+        self.issued += 1;
+        format!("{prefix}-{:06}", self.issued)
+    }
+}
+
+/// Tokens a fake issued, with their expiry; expired ones are dropped as time passes.
+#[derive(Clone, Default)]
+struct Issued {
+    tokens: HashMap<String, Option<Timestamp>>,
+}
+
+impl Issued {
+    fn insert(&mut self, token: String, expires_at: Option<Timestamp>) {
+        self.tokens.insert(token, expires_at);
+    }
+
+    fn accepts(&self, now: Timestamp, token: &AccessToken) -> bool {
+        self.tokens
+            .get(token.expose_secret())
+            .is_some_and(|e| e.is_none_or(|e| now < e))
+    }
+
+    fn prune(&mut self, now: Timestamp) {
+        self.tokens.retain(|_, e| e.is_none_or(|e| now < e));
+    }
+
+    fn len(&self) -> usize {
+        self.tokens.len()
+    }
+}
+
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} tokens", self.tokens.len())
+    }
+}
+
+/// A response with a body and its content type.
+fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    if !response.body().is_empty() || content_type.starts_with("application/json") {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}
+
+/// A JSON response.
+fn json(status: StatusCode, value: &serde_json::Value) -> http::Response<Vec<u8>> {
+    respond(status, "application/json", value.to_string().into_bytes())
+}
+
+/// An RFC 6749 §5.2 error response.
+fn oauth_error(status: StatusCode, code: &str, description: &str) -> http::Response<Vec<u8>> {
+    json(
+        status,
+        &serde_json::json!({ "error": code, "error_description": description }),
+    )
+}
+
+/// The form fields of a `POST` with an `application/x-www-form-urlencoded`
+/// body, or the `invalid_request` refusal a strict server gives to anything else.
+// The error is the finished response, handed straight back once per request:
+// boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+fn form_post(request: &http::Request<Vec<u8>>) -> Result<HashMap<String, String>, http::Response<Vec<u8>>> {
+    let refuse = |status, description| Err(oauth_error(status, "invalid_request", description));
+    if request.method() != Method::POST {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed");
+    }
+    let is_form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the token endpoint takes application/x-www-form-urlencoded",
+        );
+    }
+    let mut fields = HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(request.body()) {
+        // RFC 6749 §3.2: parameters must not be repeated.
+        if fields.insert(key.into_owned(), value.into_owned()).is_some() {
+            return refuse(StatusCode::BAD_REQUEST, "a parameter is repeated");
+        }
+    }
+    Ok(fields)
+}
+
+/// Seconds of a duration, for `expires_in`.
+fn seconds(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_sends_unknown_paths_to_404() {
+        let mut fakes = Fakes::new();
+        let request = http::Request::new(Vec::new());
+        let response = fakes.handle(Timestamp::EPOCH, &request);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn mint_numbers_tokens() {
+        let mut mint = Mint::default();
+        assert_eq!(mint.next("a"), "a-000001");
+        assert_eq!(mint.next("a"), "a-000002");
+    }
+}
