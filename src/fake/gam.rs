@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{form_post, json, oauth_error, respond, seconds, Fake, Issued, Mint};
+use super::{json, oauth_error, respond, seconds, serve_form, Fake, Form, Issued, Mint};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 
@@ -58,16 +58,8 @@ impl Gam {
         self.issued.accepts(now, token)
     }
 
-    fn token_endpoint(
-        &mut self,
-        now: Timestamp,
-        request: &http::Request<Vec<u8>>,
-    ) -> http::Response<Vec<u8>> {
-        let form = match form_post(request) {
-            Ok(form) => form,
-            Err(refusal) => return refusal,
-        };
-        let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    fn token_endpoint(&mut self, now: Timestamp, form: &Form) -> http::Response<Vec<u8>> {
+        let field = |name: &str| form.field(name);
         match field("grant_type") {
             Some("client_credentials") => {}
             Some(_) => {
@@ -137,7 +129,7 @@ impl Fake for Gam {
     fn handle(&mut self, now: Timestamp, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
         self.issued.prune(now);
         if request.uri().path().ends_with("/oauth2/v3/token") {
-            self.token_endpoint(now, request)
+            serve_form(request, |form| self.token_endpoint(now, form))
         } else {
             respond(StatusCode::NOT_FOUND, "application/json", Vec::new())
         }

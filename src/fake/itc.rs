@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{form_post, json, oauth_error, respond, seconds, Fake, Issued, Mint};
+use super::{json, oauth_error, respond, seconds, serve_form, Fake, Form, Issued, Mint};
 use crate::itc::{CLIENT_ID, STAGING_TEST_PASSWORD, STAGING_TEST_USERNAME};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
@@ -131,16 +131,8 @@ impl Keycloak {
         self.grants
     }
 
-    fn token_endpoint(
-        &mut self,
-        now: Timestamp,
-        request: &http::Request<Vec<u8>>,
-    ) -> http::Response<Vec<u8>> {
-        let form = match form_post(request) {
-            Ok(form) => form,
-            Err(refusal) => return refusal,
-        };
-        let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    fn token_endpoint(&mut self, now: Timestamp, form: &Form) -> http::Response<Vec<u8>> {
+        let field = |name: &str| form.field(name);
         let Some(grant_type) = field("grant_type") else {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -281,7 +273,7 @@ impl Fake for Keycloak {
         self.sessions
             .retain(|s| now < s.refresh_expires_at.saturating_add(Duration::from_secs(86_400)));
         let response = if request.uri().path().ends_with("/protocol/openid-connect/token") {
-            self.token_endpoint(now, request)
+            serve_form(request, |form| self.token_endpoint(now, form))
         } else {
             respond(
                 StatusCode::NOT_FOUND,

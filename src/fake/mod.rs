@@ -208,7 +208,7 @@ fn oauth_error(status: StatusCode, code: &str, description: &str) -> http::Respo
 // The error is the finished response, handed straight back once per request:
 // boxing it would only add an allocation.
 #[allow(clippy::result_large_err)]
-fn form_post(request: &http::Request<Vec<u8>>) -> Result<HashMap<String, String>, http::Response<Vec<u8>>> {
+fn form_post(request: &http::Request<Vec<u8>>) -> Result<Form, http::Response<Vec<u8>>> {
     let refuse = |status, description| Err(oauth_error(status, "invalid_request", description));
     if request.method() != Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed");
@@ -234,7 +234,28 @@ fn form_post(request: &http::Request<Vec<u8>>) -> Result<HashMap<String, String>
             return refuse(StatusCode::BAD_REQUEST, "a parameter is repeated");
         }
     }
-    Ok(fields)
+    Ok(Form(fields))
+}
+
+/// The fields of a form body.
+struct Form(HashMap<String, String>);
+
+impl Form {
+    /// A field's value; an empty value counts as missing.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+/// Serves a token endpoint: parses the form, or answers the refusal.
+fn serve_form(
+    request: &http::Request<Vec<u8>>,
+    endpoint: impl FnOnce(&Form) -> http::Response<Vec<u8>>,
+) -> http::Response<Vec<u8>> {
+    match form_post(request) {
+        Ok(form) => endpoint(&form),
+        Err(refusal) => refusal,
+    }
 }
 
 /// Seconds of a duration, for `expires_in`.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{form_post, json, oauth_error, respond, Fake, Issued, Mint};
+use super::{json, oauth_error, respond, serve_form, Fake, Form, Issued, Mint};
 use crate::secret::{AccessToken, AuthCode};
 use crate::time::Timestamp;
 
@@ -66,15 +66,7 @@ impl MonPay {
         self.issued.accepts(now, token)
     }
 
-    fn token_endpoint(
-        &mut self,
-        now: Timestamp,
-        request: &http::Request<Vec<u8>>,
-    ) -> http::Response<Vec<u8>> {
-        let form = match form_post(request) {
-            Ok(form) => form,
-            Err(refusal) => return refusal,
-        };
+    fn token_endpoint(&mut self, now: Timestamp, form: &Form) -> http::Response<Vec<u8>> {
         if self.failing {
             return oauth_error(
                 StatusCode::HTTP_VERSION_NOT_SUPPORTED,
@@ -82,7 +74,7 @@ impl MonPay {
                 "Серверийн алдаа",
             );
         }
-        let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let field = |name: &str| form.field(name);
         let fields = ["redirect_uri", "client_id", "client_secret", "code", "grant_type"].map(field);
         let [Some(redirect_uri), Some(client_id), Some(client_secret), Some(code), Some(grant_type)] = fields
         else {
@@ -131,7 +123,7 @@ impl Fake for MonPay {
     fn handle(&mut self, now: Timestamp, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
         self.codes.retain(|(_, expires_at)| now < *expires_at);
         if request.uri().path().ends_with("/v2/oauth/token") {
-            self.token_endpoint(now, request)
+            serve_form(request, |form| self.token_endpoint(now, form))
         } else {
             respond(StatusCode::NOT_FOUND, "application/json", Vec::new())
         }
