@@ -207,3 +207,47 @@ pub fn ureq_send(
     };
     Ok(http::Response::from_parts(parts, bytes))
 }
+
+/// An environment variable the real-service examples need, or an error that
+/// names it and says what to put there.
+pub fn required_env(name: &str, what: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(format!("set {name} to {what}")),
+    }
+}
+
+/// Drives a flow against a real service: ureq, the system clock, real sleeps.
+pub fn drive_for_real<F: tokendance::Flow>(
+    flow: F,
+) -> Result<F::Output, tokendance::drive::DriveError<ureq::Error, tokendance::drive::NoSigner>> {
+    let agent = ureq_agent();
+    let now = || Timestamp::from_system_time(std::time::SystemTime::now());
+    tokendance::drive::drive(
+        flow,
+        now,
+        |request| ureq_send(&agent, request),
+        tokendance::drive::no_signer,
+        |until| std::thread::sleep(until.saturating_duration_since(now())),
+    )
+}
+
+/// "expires in N s" or "no expiry given", for a token obtained now.
+pub fn describe_expiry(expires_at: Option<Timestamp>) -> String {
+    let now = Timestamp::from_system_time(std::time::SystemTime::now());
+    match expires_at {
+        Some(t) => format!("expires in {} s", t.saturating_duration_since(now).as_secs()),
+        None => "no expiry given".to_owned(),
+    }
+}
+
+/// Prints an example's error with `Display` (not `Debug`) and sets the exit code.
+pub fn exit_with(result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
