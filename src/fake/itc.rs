@@ -30,6 +30,25 @@ use crate::time::Timestamp;
 /// Access tokens live [`access_lifetime`](Self::access_lifetime) (300 s),
 /// refresh tokens [`refresh_lifetime`](Self::refresh_lifetime) (1800 s) from
 /// the `now` of the request that issued them.
+///
+/// ```
+/// use tokendance::fake::{Fake, Keycloak};
+/// use tokendance::{drive, itc, Endpoint, Password, Timestamp};
+///
+/// let mut realm = Keycloak::itc_staging(); // client vatps, the guide's test account
+/// let config = itc::Config::new(
+///     Endpoint::parse("https://realm.test/auth/realms/Staging")?,
+///     Endpoint::parse("https://service.test/api/easy-register/")?,
+/// );
+/// let mut session = itc::session(&config, "easy-register-test", Password::new("Test@123"))?;
+/// let now = Timestamp::from_unix_secs(1_000);
+/// let token = drive::drive(session.fetch(), || now,
+///     |req| Ok::<_, std::convert::Infallible>(realm.handle(now, &req)),
+///     drive::no_signer, |_| {}).unwrap();
+/// assert!(realm.accepts(now, &token));
+/// assert_eq!(realm.grants().password, 1);
+/// # Ok::<(), tokendance::Error>(())
+/// ```
 pub struct Keycloak {
     client_id: String,
     users: Vec<User>,
