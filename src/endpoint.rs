@@ -48,7 +48,18 @@ impl Endpoint {
         match url.scheme() {
             "https" => {}
             "http" if allow_http => {}
-            "http" => return Err(Error::Usage(UsageError::InsecureUrl { url: url.to_string() })),
+            "http" => {
+                // Named in the error without user info, query or fragment,
+                // which may hold a password or a secret.
+                let mut shown = url.clone();
+                let _ = shown.set_username("");
+                let _ = shown.set_password(None);
+                shown.set_query(None);
+                shown.set_fragment(None);
+                return Err(Error::Usage(UsageError::InsecureUrl {
+                    url: shown.to_string(),
+                }));
+            }
             _ => return Err(invalid("the scheme must be https")),
         }
         if url.host_str().is_none_or(str::is_empty) {

@@ -46,6 +46,8 @@ pub(crate) enum Scalar<'a> {
     /// An object; `token` is its `token` field, `text` its first message-like field.
     Object {
         token: Option<Cow<'a, str>>,
+        /// The `token` field is present but neither a string nor `null`.
+        token_not_string: bool,
         text: Option<Cow<'a, str>>,
     },
     /// An array; `text` is the first message found in its elements.
@@ -181,14 +183,14 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut token = None;
+        let mut token_not_string = false;
         let mut text: Option<(usize, Cow<'a, str>)> = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let rank = MESSAGE_KEYS.iter().position(|k| *k == key);
             if key == "token" {
-                token = map
-                    .next_value::<Scalar<'a>>()?
-                    .as_str()
-                    .map(|s| Cow::Owned(s.to_owned()));
+                let value = map.next_value::<Scalar<'a>>()?;
+                token_not_string = !matches!(value, Scalar::Str(_) | Scalar::Null);
+                token = value.as_str().map(|s| Cow::Owned(s.to_owned()));
             } else if let Some(rank) = rank {
                 let value = map.next_value::<Scalar<'a>>()?;
                 if text.as_ref().is_none_or(|(r, _)| rank < *r) {
@@ -202,6 +204,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
         }
         Ok(Scalar::Object {
             token,
+            token_not_string,
             text: text.map(|(_, t)| t),
         })
     }
@@ -494,20 +497,23 @@ impl<'a> Reply<'a> {
 
     /// Bounds a server's text, removes control characters and replaces any
     /// secret the request carried (plainly or form-encoded) with `<redacted>`.
+    /// Secrets are replaced before the text is cut, so that a secret
+    /// straddling the bound cannot survive as a prefix.
     fn sanitize(&self, text: &str, max_chars: usize) -> String {
-        let mut out: String = text
-            .chars()
-            .take(max_chars)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let mut full = text.to_owned();
         for secret in self.scrub.iter().filter(|s| s.len() >= 3) {
-            out = out.replace(secret, "<redacted>");
+            full = full.replace(secret, "<redacted>");
             let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
             if encoded != *secret {
-                out = out.replace(&encoded, "<redacted>");
+                full = full.replace(&encoded, "<redacted>");
+                // The same with spaces as `%20`, as URL encoders other than forms write them.
+                full = full.replace(&encoded.replace('+', "%20"), "<redacted>");
             }
         }
-        out
+        full.chars()
+            .take(max_chars)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
     }
 }
 
@@ -543,10 +549,20 @@ fn content_type(response: &http::Response<Vec<u8>>) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(100).collect())
 }
 
-/// A redirect target without query and fragment, bounded in length.
+/// A redirect target without user info, query and fragment (any of which
+/// may hold a credential or a code), bounded in length.
 fn strip_query(location: &str) -> String {
     let end = location.find(['?', '#']).unwrap_or(location.len());
-    location[..end].chars().take(200).collect()
+    let target = &location[..end];
+    let authority = target.find("://").map(|i| i + 3).and_then(|start| {
+        let len = target[start..].find('/').unwrap_or(target.len() - start);
+        target[start..start + len].rfind('@').map(|at| (start, start + at + 1))
+    });
+    let shown = match authority {
+        Some((start, after_user_info)) => format!("{}{}", &target[..start], &target[after_user_info..]),
+        None => target.to_owned(),
+    };
+    shown.chars().take(200).collect()
 }
 
 /// `Retry-After` as delta-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -621,6 +637,14 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+    }
+
+    #[test]
+    fn redirect_targets_lose_user_info_query_and_fragment() {
+        assert_eq!(strip_query("https://u:p@evil.example/x?code=1#f"), "https://evil.example/x");
+        assert_eq!(strip_query("https://evil.example/a@b?c"), "https://evil.example/a@b");
+        assert_eq!(strip_query("/relative/path?code=1"), "/relative/path");
+        assert_eq!(strip_query("https://u@h"), "https://h");
     }
 
     #[test]

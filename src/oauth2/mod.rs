@@ -7,4 +7,4 @@ mod session;
 
 pub use response::parse_token_response;
 pub(crate) use response::{token_from_reply, ZeroLifetime};
-pub use session::{Fetch, PasswordSession, SessionAction, SessionConfig};
+pub use session::{Fetch, Grant, PasswordSession, SessionAction, SessionConfig};

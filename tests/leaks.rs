@@ -1,0 +1,1192 @@
+//! Canary leak test, in the style of str0m's `tests/pii.rs`.
+//!
+//! Every flow is built with distinct canary secrets and run, through success
+//! and error paths, against a scripted server that echoes those canaries back:
+//! in the tokens it issues, in `error`/`error_description`/`message`, in a
+//! redirect's query, in an HTML page, in a 200 body that fails to parse, in an
+//! echo of the raw request body. The `{:?}`, `{:#?}` and `{}` (where it exists)
+//! of every public value the flows hand out is collected, and no canary may
+//! appear in any of them: not plainly, not percent-encoded (form style with
+//! `+`, or `%XX` for every reserved byte, or for every byte, in either hex
+//! case), not base64-encoded (standard and URL-safe, padded or not, at any of
+//! the three byte alignments inside a longer blob), not hex, and not as the
+//! decimal byte list `67, 65, 78, ...` that `Vec<u8>`'s `Debug` prints.
+//!
+//! What the crate promises, and so what is asserted, is about **its own
+//! types**. The raw `http::Request` handed to the transport must carry the
+//! secrets in its body (that is the point of sending it), and `http`'s own
+//! `Debug` prints a request body as a decimal byte list. So for the raw
+//! request only the method, URI and header map are checked; the body is
+//! checked the other way round (it *must* contain the secret, which also
+//! proves the canaries were really planted and the detectors see them).
+
+use std::fmt::{Debug, Display};
+use std::time::Duration;
+
+use tokendance::oauth2::{PasswordSession, SessionAction};
+use tokendance::{
+    astana_plat, drive, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow,
+    Input, Password, Purpose, RefreshToken, RegistrationKey, SignJob, Signature, SignatureKind, Timestamp,
+    TokenRequest, TokenSet, UsageError,
+};
+
+// ---------------------------------------------------------------------------
+// Canaries.
+
+const PW: &str = "CANARY-pw-7f3a";
+/// A password that changes under every encoding (space, `&`, `/`, `+`, `=`, non-ASCII).
+const PW_SPECIAL: &str = "CANARY pw&7f3a/+=\u{e9}x";
+const CLIENT_SECRET: &str = "CANARY-cs-91b2";
+const CLIENT_SECRET_SPECIAL: &str = "CANARY cs+91b2&y=%";
+const AUTH_CODE: &str = "CANARY-code-c0de";
+const ACCESS: &str = "CANARY-at-5e11";
+const REFRESH: &str = "CANARY-rt-0b7d";
+const ACCESS_2: &str = "CANARY-at2-6a6a";
+const REFRESH_2: &str = "CANARY-rt2-1c1c";
+const REG_KEY: &str = "CANARY-rk-4411";
+const SIG_DER: &[u8] = b"CANARY-sig-der-99";
+const JOB_BYTES: &[u8] = b"CANARY-job-bytes-55";
+
+fn all_canaries() -> Vec<Vec<u8>> {
+    [
+        PW,
+        PW_SPECIAL,
+        CLIENT_SECRET,
+        CLIENT_SECRET_SPECIAL,
+        AUTH_CODE,
+        ACCESS,
+        REFRESH,
+        ACCESS_2,
+        REFRESH_2,
+        REG_KEY,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .chain([SIG_DER.to_vec(), JOB_BYTES.to_vec()])
+    .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Encodings a canary could hide in.
+
+const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The base64 characters that depend only on `secret`'s bits, when `secret`
+/// sits at byte offset `shift` (mod 3) inside a longer encoded blob.
+fn base64_core(secret: &[u8], shift: usize, alphabet: &[u8; 64]) -> String {
+    let mut data = vec![0u8; shift];
+    data.extend_from_slice(secret);
+    let encoded = base64(&data, alphabet, false);
+    let first = (8 * shift).div_ceil(6);
+    let last = (8 * data.len()) / 6; // exclusive: chars fully inside the data bits
+    encoded.get(first..last).unwrap_or_default().to_owned()
+}
+
+fn percent_all(bytes: &[u8], upper: bool) -> String {
+    bytes
+        .iter()
+        .map(|b| {
+            if upper {
+                format!("%{b:02X}")
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect()
+}
+
+fn percent_reserved(bytes: &[u8], upper: bool, space_plus: bool) -> String {
+    let mut out = String::new();
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else if b == b' ' && space_plus {
+            out.push('+');
+        } else if upper {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Every form of `secret` that must never be printed.
+fn forms(secret: &[u8]) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    if let Ok(s) = std::str::from_utf8(secret) {
+        v.push(("plain", s.to_owned()));
+        v.push((
+            "json-escaped",
+            serde_json::to_string(s).unwrap().trim_matches('"').to_owned(),
+        ));
+    }
+    v.push((
+        "form-urlencoded",
+        url::form_urlencoded::byte_serialize(secret).collect(),
+    ));
+    for upper in [true, false] {
+        v.push(("percent %XX reserved", percent_reserved(secret, upper, false)));
+        v.push(("percent (+ for space)", percent_reserved(secret, upper, true)));
+        v.push(("percent every byte", percent_all(secret, upper)));
+    }
+    v.push(("base64 padded", base64(secret, B64_STD, true)));
+    v.push(("base64 unpadded", base64(secret, B64_STD, false)));
+    v.push(("base64url unpadded", base64(secret, B64_URL, false)));
+    for shift in 0..3 {
+        v.push(("base64 inside a blob", base64_core(secret, shift, B64_STD)));
+        v.push(("base64url inside a blob", base64_core(secret, shift, B64_URL)));
+    }
+    v.push(("hex", secret.iter().map(|b| format!("{b:02x}")).collect()));
+    v.push(("HEX", secret.iter().map(|b| format!("{b:02X}")).collect()));
+    let decimal: Vec<String> = secret.iter().map(u8::to_string).collect();
+    v.push(("decimal byte list", decimal.join(", ")));
+    v.push(("decimal byte list {:#?}", decimal.join(",\n    ")));
+    let hex_list: Vec<String> = secret.iter().map(|b| format!("{b:x}")).collect();
+    v.push(("hex byte list {:x?}", hex_list.join(", ")));
+    // An encoded secret inside a printed body: the byte list of each text form.
+    let text_forms: Vec<(&'static str, String)> = v.clone();
+    for (form, text) in text_forms {
+        if form.starts_with("form") || form.starts_with("percent") || form.starts_with("json") {
+            let list: Vec<String> = text.bytes().map(|b| b.to_string()).collect();
+            v.push(("decimal byte list of an encoded form", list.join(", ")));
+        }
+    }
+    // Dedupe, and drop forms too short to be meaningful.
+    v.sort_by(|a, b| a.1.cmp(&b.1));
+    v.dedup_by(|a, b| a.1 == b.1);
+    v.retain(|(_, f)| f.len() >= 8);
+    v
+}
+
+fn find_leak(text: &str) -> Option<String> {
+    if let Some(leak) = find_encoded_leak(text) {
+        return Some(leak);
+    }
+    // Every canary starts with this; even a truncated secret must not remain.
+    if text.contains("CANARY") {
+        return Some("a canary prefix leaked".to_owned());
+    }
+    None
+}
+
+/// Every (canary, form name, encoded form), computed once.
+fn all_forms() -> &'static [(String, &'static str, String)] {
+    static FORMS: std::sync::OnceLock<Vec<(String, &'static str, String)>> = std::sync::OnceLock::new();
+    FORMS.get_or_init(|| {
+        all_canaries()
+            .iter()
+            .flat_map(|c| {
+                let name = String::from_utf8_lossy(c).into_owned();
+                forms(c)
+                    .into_iter()
+                    .map(move |(form, enc)| (name.clone(), form, enc))
+            })
+            .collect()
+    })
+}
+
+/// A canary in any of its encoded forms (without the prefix shortcut).
+fn find_encoded_leak(text: &str) -> Option<String> {
+    all_forms()
+        .iter()
+        .find(|(_, _, encoded)| text.contains(encoded.as_str()))
+        .map(|(canary, form, encoded)| format!("canary {canary:?} leaked in {form} form ({encoded:?})"))
+}
+
+// ---------------------------------------------------------------------------
+// The collector.
+
+#[derive(Default)]
+struct Seen {
+    items: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn debug<T: Debug + ?Sized>(&mut self, label: &str, value: &T) {
+        self.items.push((format!("{label} {{:?}}"), format!("{value:?}")));
+        self.items
+            .push((format!("{label} {{:#?}}"), format!("{value:#?}")));
+    }
+
+    fn display<T: Display + ?Sized>(&mut self, label: &str, value: &T) {
+        self.items.push((format!("{label} {{}}"), format!("{value}")));
+    }
+
+    fn both<T: Debug + Display + ?Sized>(&mut self, label: &str, value: &T) {
+        self.debug(label, value);
+        self.display(label, value);
+    }
+
+    fn error(&mut self, label: &str, e: &Error) {
+        self.both(label, e);
+        assert!(!e.to_string().is_empty(), "{label}: empty Display");
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            self.display(&format!("{label} source"), s);
+            self.debug(&format!("{label} source"), s);
+            source = s.source();
+        }
+        if let Some(server) = e.as_server() {
+            self.both(&format!("{label} as_server"), server);
+            self.debug(&format!("{label} code"), &server.code);
+            self.debug(&format!("{label} message"), &server.message);
+            self.debug(&format!("{label} kind"), &server.kind);
+        }
+        if let Some(r) = e.retry_after() {
+            self.both(&format!("{label} retry_after"), &r);
+        }
+        self.debug(&format!("{label} status"), &e.status());
+    }
+
+    fn token(&mut self, label: &str, t: &TokenSet) {
+        self.debug(label, t);
+        self.debug(&format!("{label} access_token"), t.access_token());
+        self.debug(&format!("{label} refresh_token"), &t.refresh_token());
+        self.debug(&format!("{label} scope"), &t.scope());
+    }
+
+    fn outgoing(&mut self, label: &str, out: &tokendance::Outgoing) {
+        self.debug(label, out);
+        let raw = out.as_http();
+        // The crate's promise covers the request line and headers of the raw
+        // request too (credential headers are marked sensitive); its body is
+        // for the wire only (see the module docs).
+        self.debug(&format!("{label} raw headers"), raw.headers());
+        self.display(&format!("{label} raw uri"), raw.uri());
+        self.debug(&format!("{label} raw method"), raw.method());
+        self.debug(&format!("{label} raw version"), &raw.version());
+    }
+
+    fn assert_clean(&self, min_items: usize) {
+        assert!(
+            self.items.len() >= min_items,
+            "only {} formatted values were collected",
+            self.items.len()
+        );
+        for (label, text) in &self.items {
+            if let Some(leak) = find_leak(text) {
+                panic!("{leak}\n  in {label}:\n  {text}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The scripted server.
+
+fn now0() -> Timestamp {
+    Timestamp::from_unix_secs(1_700_000_000)
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> http::Response<Vec<u8>> {
+    let mut b = http::Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.into()).unwrap()
+}
+
+fn json(status: u16, value: serde_json::Value) -> http::Response<Vec<u8>> {
+    response(
+        status,
+        &[("content-type", "application/json")],
+        serde_json::to_vec(&value).unwrap(),
+    )
+}
+
+/// A description of one answer, with the secrets the request carried and
+/// the raw request body available for echoing.
+struct Echo<'a> {
+    secrets: &'a [&'a str],
+    raw_body: &'a str,
+}
+
+impl Echo<'_> {
+    fn all(&self) -> String {
+        self.secrets.join(" | ")
+    }
+}
+
+/// Every answer the scripted server gives to a one-request flow, named.
+fn scripted_answers(e: &Echo<'_>, astana: bool) -> Vec<(&'static str, http::Response<Vec<u8>>)> {
+    use serde_json::json;
+    let all = e.all();
+    let first = e.secrets.first().copied().unwrap_or("nothing");
+    let form: String = e
+        .secrets
+        .iter()
+        .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let success = if astana {
+        json(
+            200,
+            json!({"statusCode": 200, "message": "Access token created", "data": {"token": ACCESS}}),
+        )
+    } else {
+        json(
+            200,
+            json!({"access_token": ACCESS, "expires_in": 300, "refresh_token": REFRESH,
+                   "refresh_expires_in": 1800, "token_type": "Bearer", "scope": "openid profile",
+                   "session_state": REFRESH_2, "id_token": ACCESS_2}),
+        )
+    };
+    // A message whose echoed secret straddles the 512-character bound.
+    let straddle = |cut: usize| format!("{}{first}", "x".repeat(tokendance::MAX_MESSAGE_CHARS - cut));
+    let mut answers = vec![
+        ("success", success),
+        (
+            "RFC 6749 refusal echoing every secret",
+            json(
+                401,
+                json!({"error": format!("invalid_grant {all}"),
+                       "error_description": format!("bad credentials {all}; form {form}; body {}", e.raw_body)}),
+            ),
+        ),
+        (
+            "refusal in a 200 echoing secrets, with a token",
+            json(
+                200,
+                json!({"access_token": ACCESS, "error": "server_error",
+                       "error_message": format!("could not issue for {all}"), "code": first}),
+            ),
+        ),
+        (
+            "Astana refusal echoing",
+            json(
+                200,
+                json!({"statusCode": 422, "message": format!("Incorrect credentials {all}")}),
+            ),
+        ),
+        (
+            "Spring refusal echoing the raw body",
+            json(
+                400,
+                json!({"status": 400, "error": "Bad Request", "message": e.raw_body, "path": "/token"}),
+            ),
+        ),
+        (
+            "error list echoing",
+            json(
+                400,
+                json!({"globalErrors": [format!("rejected {all}")],
+                       "fieldErrors": [{"field": "password", "message": form}],
+                       "violations": [{"message": first}]}),
+            ),
+        ),
+        (
+            "GAM processing error echoing",
+            json(
+                200,
+                json!({"status": "500", "message": format!("{all}"), "error_code": first}),
+            ),
+        ),
+        (
+            "message with control characters around the secret",
+            json(
+                400,
+                json!({"error": "invalid_request", "error_description": format!("\n{first}\t\r{first}\u{7}")}),
+            ),
+        ),
+        (
+            "rate limit with Retry-After and echo",
+            response(
+                429,
+                &[("retry-after", "120"), ("content-type", "application/json")],
+                serde_json::to_vec(&json!({"error": "slow_down", "error_description": all})).unwrap(),
+            ),
+        ),
+        (
+            "HTML 502 page echoing",
+            response(
+                502,
+                &[("content-type", "text/html")],
+                format!("<html>{all} {}</html>", e.raw_body),
+            ),
+        ),
+        (
+            "HTML 200 page holding a token",
+            response(
+                200,
+                &[("content-type", "text/html")],
+                format!("<html>token={ACCESS} {all}</html>"),
+            ),
+        ),
+        (
+            "200 truncated JSON holding the token",
+            response(
+                200,
+                &[],
+                format!("{{\"access_token\":\"{ACCESS}\",\"refresh_token\":\"{REFRESH}\""),
+            ),
+        ),
+        (
+            "200 with a duplicate key holding the token",
+            response(
+                200,
+                &[],
+                format!("{{\"access_token\":\"{ACCESS}\",\"access_token\":\"{ACCESS_2}\"}}"),
+            ),
+        ),
+        (
+            "200 top-level array holding the token",
+            json(200, json!([ACCESS, REFRESH, {"data": {"token": ACCESS}}])),
+        ),
+        (
+            "200 token with a malformed lifetime",
+            json(
+                200,
+                json!({"access_token": ACCESS, "expires_in": format!("soon {ACCESS}"),
+                              "data": {"token": 12345, "text": ACCESS}}),
+            ),
+        ),
+        (
+            "200 token with a wrong token type",
+            json(
+                200,
+                json!({"access_token": ACCESS, "token_type": format!("mac {ACCESS}"),
+                              "data": format!("{ACCESS}")}),
+            ),
+        ),
+        (
+            "200 token of the wrong type",
+            json(
+                200,
+                json!({"access_token": {"token": ACCESS}, "data": [ACCESS], "refresh_token": 17}),
+            ),
+        ),
+        (
+            "200 refresh token of the wrong type",
+            json(
+                200,
+                json!({"access_token": ACCESS, "refresh_token": [REFRESH], "scope": 5}),
+            ),
+        ),
+        (
+            "redirect with secrets in query and fragment",
+            response(
+                302,
+                &[(
+                    "location",
+                    &format!("https://evil.example/cb?code={AUTH_CODE}&t={ACCESS}#{REFRESH}"),
+                )],
+                format!("moved {all}"),
+            ),
+        ),
+        (
+            "oversized body",
+            response(
+                200,
+                &[],
+                format!(
+                    "{{\"access_token\":\"{ACCESS}\",\"pad\":\"{}\"}}",
+                    "p".repeat(70_000)
+                ),
+            ),
+        ),
+        ("empty 403", response(403, &[], Vec::new())),
+    ];
+    for cut in [1, 3, 6, 9, first.len() - 1] {
+        answers.push((
+            "refusal whose echo straddles the message bound",
+            json(
+                400,
+                json!({"error": "invalid_grant", "error_description": straddle(cut)}),
+            ),
+        ));
+        answers.push((
+            "refusal whose code straddles the code bound",
+            json(
+                400,
+                json!({"error": format!("{}{first}", "c".repeat(100 - cut.min(99)))}),
+            ),
+        ));
+    }
+    answers
+}
+
+// ---------------------------------------------------------------------------
+// Running one-request flows.
+
+struct OneShot {
+    name: &'static str,
+    build: fn() -> TokenRequest,
+    /// Secrets the request carries (to be echoed, and to be found in its body).
+    secrets: &'static [&'static str],
+    astana: bool,
+}
+
+fn one_shots() -> Vec<OneShot> {
+    fn astana_url() -> Endpoint {
+        Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap()
+    }
+    vec![
+        OneShot {
+            name: "gam",
+            build: || {
+                gam::client_credentials(
+                    &gam::Config::staging(),
+                    "client-one",
+                    ClientSecret::new(CLIENT_SECRET),
+                    "s:a s:b",
+                )
+                .unwrap()
+            },
+            secrets: &[CLIENT_SECRET],
+            astana: false,
+        },
+        OneShot {
+            name: "gam (secret needing encoding)",
+            build: || {
+                gam::client_credentials(
+                    &gam::Config::production(),
+                    "client-one",
+                    ClientSecret::new(CLIENT_SECRET_SPECIAL),
+                    "s:a",
+                )
+                .unwrap()
+            },
+            secrets: &[CLIENT_SECRET_SPECIAL],
+            astana: false,
+        },
+        OneShot {
+            name: "monpay",
+            build: || {
+                monpay::exchange_code(
+                    &monpay::Config::test(),
+                    "client-two",
+                    ClientSecret::new(CLIENT_SECRET),
+                    AuthCode::new(AUTH_CODE),
+                    "https://shop.example/back",
+                )
+                .unwrap()
+            },
+            secrets: &[CLIENT_SECRET, AUTH_CODE],
+            astana: false,
+        },
+        OneShot {
+            name: "monpay (secret needing encoding)",
+            build: || {
+                monpay::exchange_code(
+                    &monpay::Config::production(),
+                    "client-two",
+                    ClientSecret::new(CLIENT_SECRET_SPECIAL),
+                    AuthCode::new(AUTH_CODE),
+                    "https://shop.example/back?x=1",
+                )
+                .unwrap()
+            },
+            secrets: &[CLIENT_SECRET_SPECIAL, AUTH_CODE],
+            astana: false,
+        },
+        OneShot {
+            name: "astana password",
+            build: || astana_plat::login_password(&astana_url(), "login-one", Password::new(PW)).unwrap(),
+            secrets: &[PW],
+            astana: true,
+        },
+        OneShot {
+            name: "astana password (needing encoding)",
+            build: || {
+                astana_plat::login_password(&astana_url(), "login-one", Password::new(PW_SPECIAL)).unwrap()
+            },
+            secrets: &[PW_SPECIAL],
+            astana: true,
+        },
+        OneShot {
+            name: "astana certificate",
+            build: || astana_plat::login_certificate(&astana_url()).unwrap(),
+            secrets: &[],
+            astana: true,
+        },
+    ]
+}
+
+/// The request body must carry every secret (form-encoded or JSON): this
+/// proves the canaries were planted, and that the detector would see them.
+fn assert_body_carries(name: &str, body: &[u8], secrets: &[&str]) {
+    let text = String::from_utf8_lossy(body);
+    for secret in secrets {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap();
+        assert!(
+            text.contains(&form) || text.contains(&json),
+            "{name}: the request body does not carry {secret:?}: {text}"
+        );
+        // And the detector finds it in the body's `Vec<u8>` Debug form, which is
+        // what `http::Request`'s Debug prints: exactly why `Outgoing` hides it.
+        assert!(
+            find_leak(&format!("{body:?}")).is_some(),
+            "{name}: detector missed the body"
+        );
+    }
+}
+
+fn run_one_shot(
+    seen: &mut Seen,
+    shot: &OneShot,
+    scenario: &str,
+    answer: http::Response<Vec<u8>>,
+) -> Result<TokenSet, Error> {
+    let label = format!("{} / {scenario}", shot.name);
+    let mut flow = (shot.build)();
+    seen.debug(&format!("{label}: flow before start"), &flow);
+
+    // resume before start
+    let e = flow.resume(now0(), Input::Timeout).unwrap_err();
+    assert_eq!(e, Error::Usage(UsageError::NotStarted));
+    seen.error(&format!("{label}: resume before start"), &e);
+
+    let action = flow.start(now0()).unwrap();
+    seen.debug(&format!("{label}: first action"), &action);
+    let Action::Send(out) = action else {
+        panic!("{label}: expected Send")
+    };
+    seen.outgoing(&format!("{label}: request"), &out);
+    assert_body_carries(&label, out.as_http().body(), shot.secrets);
+    seen.debug(&format!("{label}: flow awaiting"), &flow);
+
+    // Wrong inputs leave the flow unchanged; their errors name kinds only.
+    let sig = Input::Signature(Signature::from_der(SIG_DER.to_vec()));
+    seen.debug(&format!("{label}: signature input"), &sig);
+    let e = flow.resume(now0(), sig).unwrap_err();
+    seen.error(&format!("{label}: signature input"), &e);
+    let e = flow.start(now0()).unwrap_err();
+    assert_eq!(e, Error::Usage(UsageError::AlreadyStarted));
+    seen.error(&format!("{label}: second start"), &e);
+
+    let input = Input::Response(answer);
+    seen.debug(&format!("{label}: response input"), &input);
+    let result = match flow.resume(now0(), input) {
+        Ok(Action::Done(token)) => {
+            seen.token(&format!("{label}: token"), &token);
+            Ok(token)
+        }
+        Ok(other) => panic!("{label}: unexpected action {other:?}"),
+        Err(e) => {
+            seen.error(&format!("{label}: error"), &e);
+            Err(e)
+        }
+    };
+    seen.debug(&format!("{label}: flow finished"), &flow);
+    let e = flow.resume(now0(), Input::Timeout).unwrap_err();
+    assert_eq!(e, Error::Usage(UsageError::Finished));
+    seen.error(&format!("{label}: after the end"), &e);
+    result
+}
+
+#[test]
+fn one_request_flows_never_print_a_canary() {
+    let mut seen = Seen::default();
+    for shot in one_shots() {
+        let raw_body = {
+            let mut f = (shot.build)();
+            let Ok(Action::Send(out)) = f.start(now0()) else {
+                panic!()
+            };
+            String::from_utf8(out.into_http().into_body()).unwrap()
+        };
+        let echo = Echo {
+            secrets: shot.secrets,
+            raw_body: &raw_body,
+        };
+        let mut successes = 0;
+        for (scenario, answer) in scripted_answers(&echo, shot.astana) {
+            match run_one_shot(&mut seen, &shot, scenario, answer) {
+                Ok(token) => {
+                    successes += 1;
+                    assert_eq!(scenario, "success", "{}: {scenario} gave a token", shot.name);
+                    // The canary really was planted, and is reachable on purpose.
+                    assert_eq!(token.access_token().expose_secret(), ACCESS);
+                }
+                Err(e) => {
+                    assert_ne!(scenario, "success", "{}: {e}", shot.name);
+                    if let Some(s) = e.as_server() {
+                        // Straddling echoes are cut, never left half-printed.
+                        for text in s.message.iter().chain(&s.code) {
+                            assert!(
+                                !text.contains("xC") && !text.contains("cC"),
+                                "{}: {text}",
+                                shot.name
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(successes, 1, "{}", shot.name);
+
+        // The transport failed: Aborted.
+        let mut flow = (shot.build)();
+        let _ = flow.start(now0()).unwrap();
+        let e = flow.resume(now0(), Input::Failed).unwrap_err();
+        assert_eq!(e, Error::Usage(UsageError::Aborted));
+        seen.error(&format!("{}: aborted", shot.name), &e);
+        seen.debug(&format!("{}: aborted flow", shot.name), &flow);
+
+        // Through the blocking driver: success, refusal and transport error.
+        let flow = (shot.build)();
+        let answer = scripted_answers(&echo, shot.astana).swap_remove(1).1;
+        let r = drive::drive(
+            flow,
+            now0,
+            |req| {
+                seen.debug("driver raw headers", req.headers());
+                Ok::<_, std::io::Error>(answer.clone())
+            },
+            drive::no_signer,
+            |_| {},
+        );
+        let err = r.unwrap_err();
+        seen.both(&format!("{}: drive error", shot.name), &err);
+        let flow = (shot.build)();
+        let err = drive::drive(
+            flow,
+            now0,
+            |_| Err(std::io::Error::other("connection reset")),
+            drive::no_signer,
+            |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, drive::DriveError::Transport(_)));
+        seen.both(&format!("{}: drive transport error", shot.name), &err);
+    }
+    seen.assert_clean(500);
+}
+
+// ---------------------------------------------------------------------------
+// The ITC session.
+
+fn keycloak_token(access: &str, refresh: &str) -> http::Response<Vec<u8>> {
+    json(
+        200,
+        serde_json::json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
+            "refresh_expires_in": 1800, "token_type": "bearer", "not-before-policy": 0,
+            "session_state": REFRESH_2, "scope": "profile email"}),
+    )
+}
+
+fn poll_send(seen: &mut Seen, label: &str, s: &mut PasswordSession, now: Timestamp) -> tokendance::Outgoing {
+    let action = s.poll(now).unwrap();
+    seen.debug(label, &action);
+    match action {
+        SessionAction::Send(out) => {
+            seen.outgoing(label, &out);
+            out
+        }
+        other => panic!("{label}: expected Send, got {other:?}"),
+    }
+}
+
+fn itc_session(password: &str) -> PasswordSession {
+    itc::session(&itc::Config::staging(), "user-one", Password::new(password)).unwrap()
+}
+
+#[test]
+fn itc_session_never_prints_a_canary() {
+    let mut seen = Seen::default();
+    for pw in [PW, PW_SPECIAL] {
+        let mut s = itc_session(pw);
+        seen.debug("session new", &s);
+        seen.debug("session config", s.config());
+        let t0 = now0();
+        let out = poll_send(&mut seen, "password grant", &mut s, t0);
+        assert_body_carries("password grant", out.as_http().body(), &[pw]);
+        let raw = String::from_utf8(out.into_http().into_body()).unwrap();
+
+        // A refused password grant echoing the password ends the session.
+        let mut refused = itc_session(pw);
+        let _ = poll_send(&mut seen, "refused grant", &mut refused, t0);
+        let e = refused
+            .handle_response(
+                t0,
+                json(
+                    401,
+                    serde_json::json!({"error": "invalid_grant",
+                        "error_description": format!("Invalid user credentials for {pw} in {raw}")}),
+                ),
+            )
+            .unwrap_err();
+        seen.error("refused password grant", &e);
+        assert!(refused.has_ended());
+        seen.debug("ended session", &refused);
+        seen.error("poll after end", &refused.poll(t0).unwrap_err());
+
+        // A 5xx echoing the password: backing off.
+        let mut failing = itc_session(pw);
+        let _ = poll_send(&mut seen, "failing grant", &mut failing, t0);
+        let e = failing
+            .handle_response(
+                t0,
+                response(503, &[("retry-after", "7")], format!("<h1>{pw} {raw}</h1>")),
+            )
+            .unwrap_err();
+        seen.error("5xx", &e);
+        seen.debug("backing off", &failing);
+        seen.debug("backing off poll", &failing.poll(t0).unwrap());
+        seen.error(
+            "no request in flight",
+            &failing
+                .handle_response(t0, keycloak_token(ACCESS, REFRESH))
+                .unwrap_err(),
+        );
+
+        // A 200 that holds the token but fails to parse.
+        let mut malformed = itc_session(pw);
+        let _ = poll_send(&mut seen, "malformed grant", &mut malformed, t0);
+        let e = malformed
+            .handle_response(
+                t0,
+                json(
+                    200,
+                    serde_json::json!({"access_token": ACCESS, "refresh_token": REFRESH, "expires_in": -1}),
+                ),
+            )
+            .unwrap_err();
+        seen.error("malformed 200", &e);
+        seen.debug("after malformed", &malformed);
+
+        // Success, use, refresh, refused refresh echoing the refresh token,
+        // password grant again.
+        s.handle_response(t0, keycloak_token(ACCESS, REFRESH)).unwrap();
+        seen.debug("session with tokens", &s);
+        seen.token("session tokens", s.tokens().unwrap());
+        let use_now = s.poll(t0).unwrap();
+        seen.debug("use token", &use_now);
+        let SessionAction::UseToken(tok) = use_now else {
+            panic!()
+        };
+        assert_eq!(tok.expose_secret(), ACCESS);
+        let t1 = t0.saturating_add(Duration::from_secs(280));
+        let out = poll_send(&mut seen, "refresh", &mut s, t1);
+        assert_body_carries("refresh", out.as_http().body(), &[REFRESH]);
+        let raw_refresh = String::from_utf8(out.into_http().into_body()).unwrap();
+        seen.debug("refresh in flight", &s);
+        seen.debug("poll while in flight", &s.poll(t1).unwrap());
+        s.handle_response(
+            t1,
+            json(
+                400,
+                serde_json::json!({"error": "invalid_grant",
+                    "error_description": format!("Token is not active: {REFRESH} / {raw_refresh}")}),
+            ),
+        )
+        .unwrap();
+        seen.debug("refresh refused", &s);
+        let out = poll_send(&mut seen, "password grant again", &mut s, t1);
+        assert_body_carries("password grant again", out.as_http().body(), &[pw]);
+        // A refresh answered with 5xx echoing the refresh token.
+        s.handle_response(t1, keycloak_token(ACCESS_2, REFRESH_2))
+            .unwrap();
+        let t2 = t1.saturating_add(Duration::from_secs(280));
+        let _ = poll_send(&mut seen, "second refresh", &mut s, t2);
+        let e = s
+            .handle_response(
+                t2,
+                json(500, serde_json::json!({"error": "server_error", "error_description": format!("{REFRESH_2} {pw}")})),
+            )
+            .unwrap_err();
+        seen.error("refresh 5xx", &e);
+        s.unauthorized(t2);
+        seen.debug("after unauthorized", &s);
+
+        // The session as a Flow, by hand and through the driver.
+        let t3 = t2.saturating_add(Duration::from_secs(3600));
+        {
+            let mut fetch = s.fetch();
+            seen.debug("fetch new", &fetch);
+            let a = fetch.start(t3).unwrap();
+            seen.debug("fetch first action", &a);
+            let Action::Send(out) = a else { panic!("{a:?}") };
+            seen.outgoing("fetch request", &out);
+            seen.debug("fetch awaiting", &fetch);
+            let e = fetch
+                .resume(t3, Input::Signature(Signature::from_der(SIG_DER.to_vec())))
+                .unwrap_err();
+            seen.error("fetch wrong input", &e);
+            let a = fetch
+                .resume(t3, Input::Response(keycloak_token(ACCESS, REFRESH)))
+                .unwrap();
+            seen.debug("fetch done", &a);
+            let Action::Done(token) = a else { panic!() };
+            assert_eq!(token.expose_secret(), ACCESS);
+            seen.debug("fetch finished", &fetch);
+            seen.error("fetch after end", &fetch.resume(t3, Input::Timeout).unwrap_err());
+        }
+        let t4 = t3.saturating_add(Duration::from_secs(3600));
+        let e = drive::drive(
+            s.fetch(),
+            || t4,
+            |_| {
+                Ok::<_, std::io::Error>(json(
+                    401,
+                    serde_json::json!({"error": "invalid_grant", "error_description": format!("{pw} {REFRESH}")}),
+                ))
+            },
+            drive::no_signer,
+            |_| {},
+        )
+        .unwrap_err();
+        seen.both("fetch drive error", &e);
+        seen.debug("session at the end", &s);
+    }
+    seen.assert_clean(150);
+}
+
+// ---------------------------------------------------------------------------
+// The core types on their own.
+
+/// Whether a type implements a trait, decided at compile time without
+/// specialization: an inherent associated const (only present when the bound
+/// holds) shadows the blanket trait's const.
+macro_rules! implements {
+    ($t:ty: $($bound:tt)+) => {{
+        #[allow(dead_code)]
+        trait Fallback {
+            const IMPLEMENTS: bool = false;
+        }
+        impl<T: ?Sized> Fallback for T {}
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        #[allow(dead_code)]
+        impl<T: ?Sized + $($bound)+> Probe<T> {
+            const IMPLEMENTS: bool = true;
+        }
+        <Probe<$t>>::IMPLEMENTS
+    }};
+}
+
+#[test]
+fn secrets_have_no_display_and_no_serde() {
+    let probes = [
+        ("String: Display (control)", implements!(String: Display), true),
+        ("Password: Debug (control)", implements!(Password: Debug), true),
+        ("Password: Display", implements!(Password: Display), false),
+        ("ClientSecret: Display", implements!(ClientSecret: Display), false),
+        ("AccessToken: Display", implements!(AccessToken: Display), false),
+        ("RefreshToken: Display", implements!(RefreshToken: Display), false),
+        ("AuthCode: Display", implements!(AuthCode: Display), false),
+        (
+            "RegistrationKey: Display",
+            implements!(RegistrationKey: Display),
+            false,
+        ),
+        ("Signature: Display", implements!(Signature: Display), false),
+        ("TokenSet: Display", implements!(TokenSet: Display), false),
+        (
+            "String: Serialize (control)",
+            implements!(String: serde::Serialize),
+            true,
+        ),
+        (
+            "Password: Serialize",
+            implements!(Password: serde::Serialize),
+            false,
+        ),
+        (
+            "AccessToken: Serialize",
+            implements!(AccessToken: serde::Serialize),
+            false,
+        ),
+        (
+            "RefreshToken: Serialize",
+            implements!(RefreshToken: serde::Serialize),
+            false,
+        ),
+        (
+            "ClientSecret: Serialize",
+            implements!(ClientSecret: serde::Serialize),
+            false,
+        ),
+        (
+            "TokenSet: Serialize",
+            implements!(TokenSet: serde::Serialize),
+            false,
+        ),
+        (
+            "Signature: Serialize",
+            implements!(Signature: serde::Serialize),
+            false,
+        ),
+        (
+            "Password: Deserialize",
+            implements!(Password: for<'de> serde::Deserialize<'de>),
+            false,
+        ),
+        (
+            "AccessToken: Deserialize",
+            implements!(AccessToken: for<'de> serde::Deserialize<'de>),
+            false,
+        ),
+    ];
+    for (name, got, want) in probes {
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn core_types_redact_and_expose() {
+    let mut seen = Seen::default();
+    let p = Password::new(PW);
+    let cs = ClientSecret::new(CLIENT_SECRET);
+    let at = AccessToken::new(ACCESS);
+    let rt = RefreshToken::new(REFRESH);
+    let code = AuthCode::new(AUTH_CODE);
+    let rk = RegistrationKey::new(REG_KEY);
+    assert_eq!(p.expose_secret(), PW);
+    assert_eq!(cs.expose_secret(), CLIENT_SECRET);
+    assert_eq!(at.expose_secret(), ACCESS);
+    assert_eq!(rt.expose_secret(), REFRESH);
+    assert_eq!(code.expose_secret(), AUTH_CODE);
+    assert_eq!(rk.expose_secret(), REG_KEY);
+    assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+    assert_eq!(format!("{rk:?}"), "RegistrationKey(<redacted>)");
+    seen.debug("password", &p);
+    seen.debug("client secret", &cs);
+    seen.debug("access token", &at);
+    seen.debug("refresh token", &rt);
+    seen.debug("auth code", &code);
+    seen.debug("registration key", &rk);
+    seen.debug(
+        "secrets in containers",
+        &(Some(p.clone()), vec![cs.clone()], [at.clone()]),
+    );
+
+    let t0 = now0();
+    let token = TokenSet::new(at.clone(), t0, Some(t0.saturating_add(Duration::from_secs(300))))
+        .with_refresh_token(rt.clone(), None)
+        .with_scope("openid");
+    seen.token("token set", &token);
+    assert_eq!(token.refresh_token().unwrap().expose_secret(), REFRESH);
+    seen.debug("action done", &Action::Done(token.clone()));
+    seen.debug("action done access", &Action::Done(at.clone()));
+    seen.debug("action wait", &Action::<TokenSet>::Wait(t0));
+
+    let sig = Signature::from_der(SIG_DER.to_vec());
+    assert_eq!(sig.as_der(), SIG_DER);
+    assert_eq!(Signature::from_base64(&sig.to_base64()).unwrap(), sig);
+    seen.debug("signature", &sig);
+    seen.debug("signature input", &Input::Signature(sig.clone()));
+    let job = SignJob::new(
+        JOB_BYTES.to_vec(),
+        SignatureKind::Attached,
+        Purpose::GisMtChallenge,
+    );
+    assert_eq!(job.bytes(), JOB_BYTES);
+    seen.debug("sign job", &job);
+    seen.debug("action sign", &Action::<TokenSet>::Sign(job.clone()));
+    let bad = Signature::from_base64(&format!("{PW}!")).unwrap_err();
+    seen.error("bad base64", &bad);
+
+    // Configuration and endpoints (no secrets in them, but printed in logs).
+    let endpoint = Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap();
+    seen.both("endpoint", &endpoint);
+    seen.debug("itc config", &itc::Config::production());
+    seen.debug("gam config", &gam::Config::production());
+    seen.debug("monpay config", &monpay::Config::production());
+    let refusal = astana_login_refusal();
+    seen.debug("astana login error", &astana_plat::LoginError::of(&refusal));
+
+    // Response input: status and length only.
+    let input = Input::Response(json(200, serde_json::json!({"access_token": ACCESS})));
+    seen.debug("response input", &input);
+
+    // Drive errors wrapping flow errors and the caller's own errors.
+    let de: drive::DriveError<std::io::Error, drive::NoSigner> = drive::DriveError::Signer(drive::NoSigner);
+    seen.both("drive signer error", &de);
+    let de: drive::DriveError<std::io::Error, drive::NoSigner> = drive::DriveError::Flow(bad.clone());
+    seen.both("drive flow error", &de);
+
+    seen.assert_clean(30);
+}
+
+/// An Astana refusal echoing the password, as the flow reports it.
+fn astana_login_refusal() -> tokendance::ServerError {
+    let url = Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap();
+    let mut flow = astana_plat::login_password(&url, "login-one", Password::new(PW)).unwrap();
+    let _ = flow.start(now0()).unwrap();
+    let answer = json(
+        200,
+        serde_json::json!({"statusCode": 400, "message": format!("User {PW} with given credentials not found")}),
+    );
+    let err = flow.resume(now0(), Input::Response(answer)).unwrap_err();
+    err.as_server().unwrap().clone()
+}
+
+#[test]
+fn endpoint_errors_never_print_url_credentials() {
+    let mut seen = Seen::default();
+    let urls = [
+        format!("http://user:{PW}@auth.example/realm"),
+        format!("https://user:{PW}@auth.example/realm"),
+        format!("http://{PW}@auth.example/realm"),
+        format!("https://auth.example/realm?client_secret={CLIENT_SECRET}"),
+        format!("http://auth.example/realm?client_secret={CLIENT_SECRET}"),
+        format!("http://auth.example/realm#{ACCESS}"),
+        format!("https://auth.example/realm#access_token={ACCESS}"),
+        format!("ftp://user:{PW}@auth.example/"),
+        format!("not a url {PW}"),
+    ];
+    for url in &urls {
+        let e = Endpoint::parse(url).unwrap_err();
+        seen.error(&format!("parse {url}"), &e);
+    }
+    for url in &urls[..3] {
+        let e = Endpoint::parse_insecure_http(url).unwrap_err();
+        seen.error(&format!("parse_insecure_http {url}"), &e);
+    }
+    // A plain http URL is still named in the error, so the caller knows which.
+    let e = Endpoint::parse(&format!("http://user:{PW}@auth.example/realm")).unwrap_err();
+    assert!(matches!(e, Error::Usage(UsageError::InsecureUrl { .. })), "{e:?}");
+    assert!(e.to_string().contains("auth.example/realm"), "{e}");
+    seen.assert_clean(urls.len() * 4);
+}
+
+/// Self-test of the detectors: each encoding of a canary is found, so a
+/// clean report above means something.
+#[test]
+fn detectors_find_every_form() {
+    for canary in all_canaries() {
+        for (form, encoded) in forms(&canary) {
+            let hidden = format!("prefix {encoded} suffix");
+            assert!(
+                find_encoded_leak(&hidden).is_some(),
+                "{form} of {:?}",
+                String::from_utf8_lossy(&canary)
+            );
+        }
+        // A secret base64-encoded inside a longer blob, at each alignment.
+        for shift in 0..3 {
+            let mut blob = b"user-one:".to_vec();
+            blob.extend(std::iter::repeat_n(b'z', shift));
+            blob.extend_from_slice(&canary);
+            blob.extend_from_slice(b":tail");
+            let encoded = base64(&blob, B64_STD, true);
+            let without_prefix = encoded.replace("CANARY", "");
+            assert!(find_encoded_leak(&without_prefix).is_some(), "blob shift {shift}");
+        }
+        let debug_list = format!("{:?}", canary);
+        assert!(find_encoded_leak(&debug_list.replace("CANARY", "")).is_some());
+        let pretty_list = format!("{:#?}", canary);
+        assert!(find_encoded_leak(&pretty_list).is_some());
+    }
+    assert!(find_leak("nothing to see, CANAR").is_none());
+    assert!(find_leak("CANARY").is_some());
+}
