@@ -394,10 +394,18 @@ impl<'a> Reply<'a> {
     /// required success field is missing: then the body is a refusal).
     fn has_error_words(&self) -> bool {
         let b = &self.body;
+        // Envelopes that state a success code (Astana-plat's `statusCode:
+        // 200`, `"message": "Access token created"`) carry a message on every
+        // answer: there it is no error word.
+        let says_success = [&b.statusCode, &b.status]
+            .iter()
+            .filter_map(|s| s.as_ref().and_then(Scalar::non_negative))
+            .any(|n| (200..300).contains(&n));
         self.has_failure_marker()
-            || [&b.code, &b.description, &b.message]
-                .iter()
-                .any(|s| s.as_ref().is_some_and(Scalar::is_substantial))
+            || (!says_success
+                && [&b.code, &b.description, &b.message]
+                    .iter()
+                    .any(|s| s.as_ref().is_some_and(Scalar::is_substantial)))
     }
 
     /// The server's refusal, built from whatever error shape the body has.

@@ -55,6 +55,10 @@ fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
         Some(Scalar::Object {
             token: Some(token), ..
         }) if !token.is_empty() => Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None)),
+        Some(Scalar::Object {
+            token_not_string: true,
+            ..
+        }) => Err(reply.malformed("data.token", "a string")),
         None | Some(Scalar::Null) | Some(Scalar::Object { token: None, .. }) => {
             Err(reply.missing("data.token"))
         }
@@ -67,8 +71,9 @@ fn refine(refusal: &mut ServerError) {
         LoginError::IncorrectCredentials | LoginError::UserNotFound | LoginError::CertificateOutdated => {
             ServerErrorKind::InvalidGrant
         }
-        LoginError::CaEndpointNotFound
-        | LoginError::CaFailed
+        // The CA's address is wrong on Astana-plat's side: retrying will not help.
+        LoginError::CaEndpointNotFound => ServerErrorKind::Rejected,
+        LoginError::CaFailed
         | LoginError::CaUnknownError
         | LoginError::CaIncorrectResponse
         | LoginError::ServerError => ServerErrorKind::Unavailable,

@@ -32,6 +32,11 @@ pub fn exchange_code(
     code: AuthCode,
     redirect_uri: &str,
 ) -> Result<TokenRequest, Error> {
+    if client_id.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "empty client id",
+        }));
+    }
     if url::Url::parse(redirect_uri).is_err() {
         return Err(Error::Usage(UsageError::InvalidConfig {
             reason: "redirect_uri must be an absolute URL",
