@@ -101,6 +101,7 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
+mod machine;
 pub mod gam;
 pub mod itc;
 pub mod monpay;

@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use crate::error::{Error, Expect, ServerError, UsageError};
-use crate::flow::{unexpected, Action, Flow, Input, Outgoing};
+use crate::error::{Error, Expect, ServerError};
+use crate::flow::{Action, Input, Outgoing};
+use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::response::{classify, Reply};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -22,24 +23,31 @@ const MAX_SECRETS: usize = 3;
 ///
 /// Transcript: `start` → `Send(request)`; `resume(Response)` → `Done(token)`
 /// or an error. Either way the flow is then finished: every later call
-/// returns [`UsageError::Finished`], so it can never send a second request.
-/// Built by the provider modules ([`gam`](crate::gam),
-/// [`monpay`](crate::monpay), [`astana_plat`](crate::astana_plat)).
+/// returns [`UsageError::Finished`](crate::UsageError::Finished), so it can
+/// never send a second request. Built by the provider modules
+/// ([`gam`](crate::gam), [`monpay`](crate::monpay), [`astana_plat`](crate::astana_plat)).
 pub struct TokenRequest {
-    state: State,
+    machine: Machine<Ready>,
+}
+
+/// Before `start`: the request and how to read its answer.
+struct Ready {
+    request: Outgoing,
+    reading: Reading,
+}
+
+/// How to read the answer.
+struct Reading {
     /// Secrets the request carries, scrubbed from any server message.
     secrets: Vec<String>,
     parse: ParseToken,
     refine: RefineRefusal,
 }
 
-// The request is moved out once per exchange; boxing it would cost an
-// allocation per round trip for no gain.
-#[allow(clippy::large_enum_variant)]
-enum State {
-    Ready(Outgoing),
-    Awaiting { sent_at: Timestamp },
-    Finished,
+/// The request is out.
+struct Awaiting {
+    sent_at: Timestamp,
+    reading: Reading,
 }
 
 impl TokenRequest {
@@ -51,14 +59,20 @@ impl TokenRequest {
     ) -> Self {
         debug_assert!(secrets.len() <= MAX_SECRETS);
         TokenRequest {
-            state: State::Ready(request),
-            secrets,
-            parse,
-            refine,
+            machine: Machine::new(Ready {
+                request,
+                reading: Reading {
+                    secrets,
+                    parse,
+                    refine,
+                },
+            }),
         }
     }
+}
 
-    fn finish(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
+impl Reading {
+    fn token(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
         let mut scrub = [""; MAX_SECRETS];
         for (slot, secret) in scrub.iter_mut().zip(&self.secrets) {
             *slot = secret;
@@ -74,50 +88,42 @@ impl TokenRequest {
     }
 }
 
-impl Flow for TokenRequest {
+impl Start for Ready {
+    type State = Awaiting;
+
+    fn start(self, now: Timestamp) -> Result<Transition<Awaiting>, Error> {
+        let state = Awaiting {
+            sent_at: now,
+            reading: self.reading,
+        };
+        Ok((state, Action::Send(self.request)))
+    }
+}
+
+impl Step for Awaiting {
     type Output = TokenSet;
 
-    fn start(&mut self, now: Timestamp) -> Result<Action<TokenSet>, Error> {
-        match std::mem::replace(&mut self.state, State::Awaiting { sent_at: now }) {
-            State::Ready(request) => Ok(Action::Send(request)),
-            other => {
-                let err = match other {
-                    State::Finished => UsageError::Finished,
-                    _ => UsageError::AlreadyStarted,
-                };
-                self.state = other;
-                Err(Error::Usage(err))
-            }
-        }
+    fn expects(&self) -> Expect {
+        Expect::Response
     }
 
-    fn resume(&mut self, _now: Timestamp, input: Input) -> Result<Action<TokenSet>, Error> {
-        let sent_at = match self.state {
-            State::Ready(_) => return Err(Error::Usage(UsageError::NotStarted)),
-            State::Finished => return Err(Error::Usage(UsageError::Finished)),
-            State::Awaiting { sent_at } => sent_at,
-        };
+    fn resume(self, _now: Timestamp, input: Input) -> Result<Transition<Awaiting>, Error> {
         match input {
             Input::Response(response) => {
-                self.state = State::Finished;
-                self.finish(&response, sent_at).map(Action::Done)
+                let token = self.reading.token(&response, self.sent_at)?;
+                Ok((self, Action::Done(token)))
             }
-            Input::Failed => {
-                self.state = State::Finished;
-                Err(Error::Usage(UsageError::Aborted))
-            }
-            other => Err(unexpected(Expect::Response, &other)),
+            // The machine checks the input kind against `expects` first.
+            other => Err(crate::flow::unexpected(Expect::Response, &other)),
         }
     }
 }
 
+flow_via_machine!(TokenRequest, TokenSet);
+
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Ready(req) => format!("Ready({req:?})"),
-            State::Awaiting { sent_at } => format!("Awaiting {{ sent_at: {} }}", sent_at.as_unix_millis()),
-            State::Finished => "Finished".to_owned(),
-        };
+        let state = self.machine.describe(|_| "Awaiting");
         write!(f, "TokenRequest {{ state: {state}, secrets: <redacted> }}")
     }
 }
