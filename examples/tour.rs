@@ -12,21 +12,35 @@
 
 mod support;
 
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokendance::crpt::registration::{self, Signing};
+use tokendance::crpt::{self, gis_mt, mdlp, true_api, KeeperAction, TokenKeeper};
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, CertificateCase, Fake, Fakes};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, ClientSecret, Endpoint, Error, Flow, Password,
-    ServerErrorKind, Timestamp, TokenSet,
+    RegistrationKey, ServerErrorKind, SignJob, Signature, SignatureKind, Timestamp, TokenSet,
 };
 
 use support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
 
 /// 2026-01-01T00:00:00Z: where the virtual clock starts.
 const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+
+/// The signer a step uses: the crate's fake signer, or none.
+type Signer = fn(&SignJob) -> Option<Signature>;
+
+fn no_signer(_: &SignJob) -> Option<Signature> {
+    None
+}
+
+fn fake_signer(job: &SignJob) -> Option<Signature> {
+    Some(fake::sign(job))
+}
 
 /// How a step should end.
 #[derive(Clone, Copy)]
@@ -64,44 +78,68 @@ impl Tour {
         self.fakes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Drives `flow` to its end over HTTP and records every exchange.
-    fn run<F: Flow>(&mut self, flow: &'static str, step: &'static str, f: F) -> (Outcome<F::Output>, usize) {
-        let started = self.clock.now();
-        let mut exchanges: Vec<(String, String)> = Vec::new();
+    /// Drives `flow` to its end over HTTP and records every step: each
+    /// exchange, signature and wait. Returns the outcome and how many
+    /// requests were sent.
+    fn run<F: Flow>(
+        &mut self,
+        flow: &'static str,
+        step: &'static str,
+        f: F,
+        signer: Signer,
+    ) -> (Outcome<F::Output>, usize) {
+        let log: RefCell<Vec<(Timestamp, String, String)>> = RefCell::new(Vec::new());
         let clock = &self.clock;
         let agent = &self.agent;
+        let mut sent = 0;
         let outcome = drive::drive(
             f,
             || clock.now(),
             |request| {
-                let line = describe(&request);
+                sent += 1;
+                let (at, line) = (clock.now(), describe(&request));
                 let response = ureq_send(agent, request);
                 let status = match &response {
                     Ok(r) => r.status().as_u16().to_string(),
                     Err(_) => "transport error".to_owned(),
                 };
-                exchanges.push((line, status));
+                log.borrow_mut().push((at, line, status));
                 response
             },
-            drive::no_signer,
-            |until| clock.advance_to(until),
+            |job| {
+                let line = format!("(sign {:?}, {} bytes)", job.kind(), job.bytes().len());
+                log.borrow_mut().push((clock.now(), line, "-".to_owned()));
+                signer(job).ok_or(NoSigner)
+            },
+            |until| {
+                let line = format!(
+                    "(wait {} ms)",
+                    until.saturating_duration_since(clock.now()).as_millis()
+                );
+                log.borrow_mut().push((clock.now(), line, "-".to_owned()));
+                clock.advance_to(until);
+            },
         );
-        let count = exchanges.len();
-        if exchanges.is_empty() {
-            exchanges.push(("(none: cached token)".to_owned(), "-".to_owned()));
+        let mut log = log.into_inner();
+        if log.is_empty() {
+            log.push((
+                self.clock.now(),
+                "(none: cached token)".to_owned(),
+                "-".to_owned(),
+            ));
         }
-        for (request, status) in exchanges {
+        for (at, request, status) in log {
             self.rows.push(Row {
                 flow,
                 step,
-                clock: format!("+{} s", started.saturating_duration_since(START).as_secs()),
+                clock: format!("+{} s", at.saturating_duration_since(START).as_secs()),
                 request,
                 status,
                 outcome: String::new(),
                 expiry: String::new(),
             });
         }
-        (outcome, count)
+        (outcome, sent)
     }
 
     /// Checks `outcome` against `expected` and fills in the last row.
@@ -114,6 +152,11 @@ impl Tour {
             (Err(e), _) => (format!("error: {e}"), false),
             (Ok(_), Expected::Refused(_)) => ("token (expected a refusal)".to_owned(), false),
         };
+        self.record(text, ok, expiry);
+    }
+
+    /// Writes the outcome into the last row; a wrong one is a failure of the tour.
+    fn record(&mut self, text: String, ok: bool, expiry: Option<Option<Timestamp>>) {
         let Some(row) = self.rows.last_mut() else { return };
         row.outcome = text;
         row.expiry = match expiry {
@@ -143,7 +186,7 @@ impl Tour {
         f: F,
         expected: Expected,
     ) -> Option<TokenSet> {
-        let (outcome, sent) = self.run(flow, step, f);
+        let (outcome, sent) = self.run(flow, step, f, no_signer);
         self.expect_requests(step, sent, 1);
         let expiry = outcome.as_ref().ok().map(TokenSet::expires_at);
         self.judge(&outcome, expiry, expected);
@@ -234,7 +277,7 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     ];
     for (step, before, requests) in steps {
         before(&tour);
-        let (outcome, sent) = tour.run("ITC Easy Register", step, session.fetch());
+        let (outcome, sent) = tour.run("ITC Easy Register", step, session.fetch(), no_signer);
         tour.expect_requests(step, sent, requests);
         let expiry = session.tokens().map(TokenSet::expires_at);
         tour.judge(&outcome, expiry, Expected::Token);
@@ -243,7 +286,7 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         }
     }
     let mut wrong = itc::session(&itc_config, itc::STAGING_TEST_USERNAME, Password::new("wrong"))?;
-    let (outcome, _) = tour.run("ITC Easy Register", "wrong password", wrong.fetch());
+    let (outcome, _) = tour.run("ITC Easy Register", "wrong password", wrong.fetch(), no_signer);
     tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::InvalidGrant));
     if !wrong.has_ended() {
         tour.failures
@@ -334,10 +377,178 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         Expected::Refused(ServerErrorKind::InvalidGrant),
     );
 
+    crpt_tour(&mut tour, &local)?;
+
     print_table(&tour.rows);
     drop(server);
     Ok(tour.failures)
 }
+
+/// CRPT: registering an installation, then tokens for its connection through
+/// GIS MT, True API and MDLP with the fake signer, and the keeper renewing once.
+fn crpt_tour(
+    tour: &mut Tour,
+    local: &dyn Fn(&str) -> Result<Endpoint, tokendance::Error>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "CRPT";
+    let suz = local("/crpt/suz")?;
+    let register = |signing| {
+        registration::register(
+            &suz,
+            "cdf12109-10d3-11e6-8b6f-0050569977a1",
+            RegistrationKey::new(crpt::DEMO_REGISTRATION_KEY),
+            "Moscow, 1 Leninskie Gory",
+            signing,
+            registration::DEFAULT_API_VERSION,
+        )
+    };
+    // A signer that makes the wrong kind: SUZ refuses an attached X-Signature.
+    let attached = |job: &SignJob| Some(fake::sign_as(job.bytes(), SignatureKind::Attached));
+    let (outcome, _) = tour.run(
+        FLOW,
+        "registration, attached signature",
+        register(Signing::Detached)?,
+        attached,
+    );
+    match &outcome {
+        Ok(registration::Outcome::Rejected { reason }) => tour.record(
+            format!("rejected: {}", reason.as_deref().unwrap_or("-")),
+            true,
+            None,
+        ),
+        other => tour.record(format!("{other:?} (expected a rejection)"), false, None),
+    }
+    let (outcome, _) = tour.run(
+        FLOW,
+        "registration, detached signature",
+        register(Signing::Detached)?,
+        fake_signer,
+    );
+    let connection = match &outcome {
+        Ok(registration::Outcome::Registered { oms_connection }) => oms_connection.clone(),
+        _ => String::new(),
+    };
+    tour.record(
+        format!("omsConnection {connection}"),
+        !connection.is_empty(),
+        None,
+    );
+
+    // Four ways to a token for the connection; each revokes the one before.
+    let gis_mt_base = local("/crpt/gis-mt/api/v3")?;
+    let true_api_base = local("/crpt/true-api/api/v3/true-api")?;
+    let mdlp_base = local("/crpt/mdlp")?;
+    let conn = Some(connection.as_str());
+    let password = mdlp::Auth::Password(Password::new(fake::DEMO_PASSWORD));
+    let flows: Vec<(&str, Box<DynFlow>, Signer)> = vec![
+        (
+            "GIS MT sign-in",
+            Box::new(gis_mt::sign_in(&gis_mt_base, conn)?),
+            fake_signer,
+        ),
+        (
+            "True API sign-in",
+            Box::new(true_api::sign_in(&true_api_base, conn)?),
+            fake_signer,
+        ),
+        (
+            "MDLP signed code",
+            Box::new(mdlp::sign_in(
+                &mdlp_base,
+                mdlp_client(),
+                "1865725612",
+                mdlp::Auth::SignedCode,
+                conn,
+            )?),
+            fake_signer,
+        ),
+        (
+            "MDLP password",
+            Box::new(mdlp::sign_in(
+                &mdlp_base,
+                mdlp_client(),
+                fake::DEMO_MDLP_EMAIL,
+                password,
+                conn,
+            )?),
+            no_signer,
+        ),
+    ];
+    let mut previous: Option<TokenSet> = None;
+    for (step, flow, signer) in flows {
+        tour.clock.advance(Duration::from_secs(2));
+        let (outcome, _) = tour.run(FLOW, step, flow, signer);
+        tour.judge(
+            &outcome,
+            outcome.as_ref().ok().map(TokenSet::expires_at),
+            Expected::Token,
+        );
+        let now = tour.clock.now();
+        if let Ok(token) = outcome {
+            let fakes = tour.fakes();
+            let revoked = previous
+                .as_ref()
+                .is_some_and(|old| fakes.crpt.accepts(now, &connection, old.access_token()));
+            let live = fakes.crpt.accepts(now, &connection, token.access_token());
+            drop(fakes);
+            if !live || revoked {
+                tour.failures.push(format!(
+                    "{step}: the new token must be live and the previous revoked"
+                ));
+            }
+            previous = Some(token);
+        }
+    }
+    // A detached signature where GIS MT wants an attached one: 403.
+    let detached = |job: &SignJob| Some(fake::sign_as(job.bytes(), SignatureKind::Detached));
+    let flow = gis_mt::sign_in(&gis_mt_base, conn)?;
+    let (outcome, _) = tour.run(FLOW, "GIS MT, detached signature", flow, detached);
+    tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::Forbidden));
+
+    // The keeper: five callers ask at once, one renews, all get the same token.
+    let mut keeper = TokenKeeper::new(connection.clone());
+    let issued_before = tour.fakes().crpt.tokens_issued();
+    let mut tickets = Vec::new();
+    let mut waiting = 0;
+    for _ in 0..5 {
+        match keeper.poll(tour.clock.now()) {
+            KeeperAction::Renew(ticket) => tickets.push(ticket),
+            KeeperAction::Wait(_) => waiting += 1,
+            KeeperAction::UseToken(_) => {}
+        }
+    }
+    let renewals = tickets.len();
+    for ticket in tickets {
+        let flow = true_api::sign_in(&true_api_base, conn)?;
+        let (outcome, _) = tour.run(FLOW, "keeper: 5 callers, 1 renewal", flow, fake_signer);
+        match outcome {
+            Ok(token) => keeper.renewed(ticket, token)?,
+            Err(_) => keeper.renewal_failed(ticket, tour.clock.now(), None)?,
+        }
+    }
+    let users = (0..5)
+        .filter(|_| matches!(keeper.poll(tour.clock.now()), KeeperAction::UseToken(_)))
+        .count();
+    let issued = tour.fakes().crpt.tokens_issued() - issued_before;
+    let ok = renewals == 1 && waiting == 4 && users == 5 && issued == 1;
+    tour.record(
+        format!("{renewals} renewal, {waiting} waited, {users} now use it, {issued} token issued"),
+        ok,
+        Some(keeper.token().and_then(TokenSet::expires_at)),
+    );
+    Ok(())
+}
+
+/// The demo MDLP client of the fakes.
+fn mdlp_client() -> mdlp::Client {
+    mdlp::Client {
+        id: fake::DEMO_CLIENT_ID.to_owned(),
+        secret: ClientSecret::new(fake::DEMO_CLIENT_SECRET),
+    }
+}
+
+/// A CRPT sign-in of any kind, so they can share one loop.
+type DynFlow = dyn Flow<Output = TokenSet>;
 
 /// `POST /path`, plus the grant type of a token request (the form body's
 /// only field that is not a secret and tells the steps apart).

@@ -330,6 +330,10 @@ pub enum UsageError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A renewal was reported with a ticket that is no longer current (its
+    /// renewal timed out and another was issued): its result was dropped.
+    #[error("the renewal ticket is no longer current")]
+    StaleTicket,
     /// A signature given as base64 is not valid base64.
     #[error("the signature is not valid base64")]
     InvalidSignatureEncoding,

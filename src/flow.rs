@@ -104,12 +104,37 @@ impl<F: Flow + ?Sized> Flow for &mut F {
     }
 }
 
+/// Boxed flows are flows, so flows of different types can share a loop or a
+/// collection (`Vec<Box<dyn Flow<Output = TokenSet>>>`).
+impl<F: Flow + ?Sized> Flow for Box<F> {
+    type Output = F::Output;
+    fn start(&mut self, now: Timestamp) -> Result<Action<Self::Output>, Error> {
+        (**self).start(now)
+    }
+    fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<Self::Output>, Error> {
+        (**self).resume(now, input)
+    }
+}
+
 /// The error for input that does not answer what the flow waits for.
 pub(crate) fn unexpected(expected: Expect, input: &Input) -> Error {
     Error::Usage(UsageError::UnexpectedInput {
         expected,
         got: input.kind(),
     })
+}
+
+/// A header value that carries a credential, marked sensitive so that even
+/// `http`'s own `Debug` prints `Sensitive`. Characters HTTP forbids in a
+/// header (control characters, non-ASCII bytes it cannot carry) are a usage error.
+pub(crate) fn sensitive_value(text: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| {
+        Error::Usage(UsageError::InvalidConfig {
+            reason: "a header value holds characters HTTP does not allow",
+        })
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// An HTTP request a flow wants sent.
@@ -169,6 +194,19 @@ impl Outgoing {
     /// `POST url` with JSON bytes, serialised once by the caller.
     pub(crate) fn post_json(url: &Url, body: Vec<u8>, content_type: &'static str) -> Result<Self, Error> {
         Self::new(Method::POST, url, body, Some(content_type))
+    }
+
+    /// `GET url`, without a body.
+    pub(crate) fn get(url: &Url) -> Result<Self, Error> {
+        Self::new(Method::GET, url, Vec::new(), None)
+    }
+
+    /// Adds a header that carries a credential (a key, a signature, a token):
+    /// its value is marked sensitive, so even the raw request's `Debug` hides it.
+    /// A value that cannot be a header (control characters) is a usage error.
+    pub(crate) fn with_secret_header(mut self, name: &'static str, value: &str) -> Result<Self, Error> {
+        self.0.headers_mut().insert(name, sensitive_value(value)?);
+        Ok(self)
     }
 }
 

@@ -95,15 +95,16 @@
 #![forbid(unsafe_code)]
 
 pub mod astana_plat;
+pub mod crpt;
 pub mod drive;
 mod endpoint;
 mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
-mod machine;
 pub mod gam;
 pub mod itc;
+mod machine;
 pub mod monpay;
 pub mod oauth2;
 mod response;

@@ -17,6 +17,7 @@
 //! | [`Gam`] | GAM Open API | `POST …/oauth2/v3/token` (client credentials) |
 //! | [`MonPay`] | MonPay mini apps | `POST …/v2/oauth/token` (authorization code) |
 //! | [`AstanaPlat`] | Astana-plat | `POST` to any path (login) |
+//! | [`Crpt`] | CRPT: SUZ, GIS MT, True API, MDLP | registration, challenge and MDLP sign-ins; [`sign`] is its signer |
 //! | [`Fakes`] | all of the above | routes by the first path segment |
 //!
 //! ```
@@ -37,11 +38,13 @@
 //! ```
 
 mod astana_plat;
+mod crpt;
 mod gam;
 mod itc;
 mod monpay;
 
 pub use astana_plat::{AstanaPlat, CertificateCase};
+pub use crpt::{sign, sign_as, signed_content, Crpt, CrptFailure};
 pub use gam::Gam;
 pub use itc::{GrantCounts, Keycloak};
 pub use monpay::MonPay;
@@ -66,7 +69,7 @@ pub trait Fake {
 ///
 /// The first path segment picks the fake: `/itc/…` goes to [`Keycloak`],
 /// `/gam/…` to [`Gam`], `/monpay/…` to [`MonPay`], `/astana-plat/…` to
-/// [`AstanaPlat`]; anything else is a 404. Each fake comes with the test
+/// [`AstanaPlat`], `/crpt/…` to [`Crpt`]; anything else is a 404. Each fake comes with the test
 /// accounts listed on its constructor ([`Fakes::new`]).
 #[derive(Debug)]
 pub struct Fakes {
@@ -78,6 +81,10 @@ pub struct Fakes {
     pub monpay: MonPay,
     /// Astana-plat, with the user `demo` / `demo-password` and a valid certificate.
     pub astana_plat: AstanaPlat,
+    /// CRPT (`/crpt/…`): the demo registration key, the MDLP client
+    /// `tokendance-demo` / `demo-secret` and the non-resident user
+    /// [`DEMO_MDLP_EMAIL`] / `demo-password`.
+    pub crpt: Crpt,
 }
 
 /// The demo client id of [`Fakes::new`] (GAM and MonPay).
@@ -90,8 +97,10 @@ pub const DEMO_GAM_SCOPE: &str = "iam:user-password:update gamp:erp.customer-rec
 pub const DEMO_REDIRECT_URI: &str = "https://shop.example/back";
 /// The Astana-plat demo login.
 pub const DEMO_LOGIN: &str = "demo";
-/// The Astana-plat demo password.
+/// The Astana-plat and MDLP demo password.
 pub const DEMO_PASSWORD: &str = "demo-password";
+/// The MDLP non-resident demo user (a `PASSWORD` login).
+pub const DEMO_MDLP_EMAIL: &str = "demo@example.org";
 
 impl Fakes {
     /// Every fake with its demo accounts (see the field docs).
@@ -101,7 +110,11 @@ impl Fakes {
         gam.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, &scopes);
         let mut astana_plat = AstanaPlat::new();
         astana_plat.add_user(DEMO_LOGIN, DEMO_PASSWORD);
+        let mut crpt = Crpt::new();
+        crpt.set_mdlp_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET);
+        crpt.add_mdlp_user(DEMO_MDLP_EMAIL, DEMO_PASSWORD);
         Fakes {
+            crpt,
             itc: Keycloak::itc_staging(),
             gam,
             monpay: MonPay::new(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI),
@@ -124,6 +137,7 @@ impl Fake for Fakes {
             Some("gam") => self.gam.handle(now, request),
             Some("monpay") => self.monpay.handle(now, request),
             Some("astana-plat") => self.astana_plat.handle(now, request),
+            Some("crpt") => self.crpt.handle(now, request),
             _ => respond(
                 StatusCode::NOT_FOUND,
                 "text/html",
@@ -140,9 +154,13 @@ struct Mint {
 }
 
 impl Mint {
-    fn next(&mut self, prefix: &str) -> String {
+    fn number(&mut self) -> u64 {
         self.issued += 1;
-        format!("{prefix}-{:06}", self.issued)
+        self.issued
+    }
+
+    fn next(&mut self, prefix: &str) -> String {
+        format!("{prefix}-{:06}", self.number())
     }
 }
 

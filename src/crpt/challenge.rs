@@ -1,0 +1,142 @@
+//! The challenge sign-in GIS MT and True API share: fetch a random string,
+//! have it signed (attached CMS), exchange the signature for a token.
+
+use std::fmt;
+
+use serde::Serialize;
+use url::Url;
+
+use super::{json_bytes, token_from, CHALLENGE_TOKEN_LIFETIME, JSON_UTF8};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Expect};
+use crate::flow::{Action, Input, Outgoing};
+use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::response::classify;
+use crate::sign::{Purpose, SignJob, SignatureKind};
+use crate::time::Timestamp;
+use crate::token::TokenSet;
+
+/// A challenge sign-in (GIS MT or True API), built by [`gis_mt::sign_in`](super::gis_mt::sign_in)
+/// or [`true_api::sign_in`](super::true_api::sign_in).
+///
+/// Transcript: `Send(GET key)` → `Sign(Attached, data)` →
+/// `Send(POST sign-in {"uuid","data": base64 signature})` → `Done(token)`,
+/// the token living 10 hours from the moment the sign-in request was sent.
+pub struct ChallengeSignIn {
+    machine: Machine<Paths>,
+}
+
+/// Where the two requests go, and what the signature is for.
+struct Paths {
+    key: Url,
+    sign_in: Url,
+    purpose: Purpose,
+}
+
+enum State {
+    /// `GET key` is out.
+    Fetching { sign_in: Url, purpose: Purpose },
+    /// The signer has the challenge.
+    Signing { sign_in: Url, uuid: String },
+    /// The sign-in is out; `signature` is scrubbed from any error message.
+    Exchanging { sent_at: Timestamp, signature: String },
+}
+
+impl ChallengeSignIn {
+    /// `key` and `sign_in` are the two paths below `base`, the connection (if
+    /// any) appended to `sign_in` as one percent-encoded segment.
+    pub(super) fn new(
+        base: &Endpoint,
+        key: &[&str],
+        sign_in: &[&str],
+        oms_connection: Option<&str>,
+        purpose: Purpose,
+    ) -> Result<Self, Error> {
+        let mut sign_in = sign_in.to_vec();
+        sign_in.extend(oms_connection);
+        Ok(ChallengeSignIn {
+            machine: Machine::new(Paths {
+                key: base.join(key)?,
+                sign_in: base.join(&sign_in)?,
+                purpose,
+            }),
+        })
+    }
+}
+
+impl Start for Paths {
+    type State = State;
+
+    fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
+        let request = Outgoing::get(&self.key)?;
+        let state = State::Fetching {
+            sign_in: self.sign_in,
+            purpose: self.purpose,
+        };
+        Ok((state, Action::Send(request)))
+    }
+}
+
+#[derive(Serialize)]
+struct SignInBody<'a> {
+    uuid: &'a str,
+    data: &'a str,
+}
+
+impl Step for State {
+    type Output = TokenSet;
+
+    fn expects(&self) -> Expect {
+        match self {
+            State::Signing { .. } => Expect::Signature,
+            State::Fetching { .. } | State::Exchanging { .. } => Expect::Response,
+        }
+    }
+
+    fn resume(self, now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
+        match (self, input) {
+            (State::Fetching { sign_in, purpose }, Input::Response(response)) => {
+                let reply = classify(&response, &[])?;
+                let body = reply.success()?;
+                let uuid = reply.required_str(&body.uuid, "uuid")?.to_owned();
+                let data = reply.required_str(&body.data, "data")?;
+                let job = SignJob::new(data.as_bytes().to_vec(), SignatureKind::Attached, purpose);
+                Ok((State::Signing { sign_in, uuid }, Action::Sign(job)))
+            }
+            (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
+                let signature = signature.to_base64();
+                let body = json_bytes(&SignInBody {
+                    uuid: &uuid,
+                    data: &signature,
+                });
+                let request = Outgoing::post_json(&sign_in, body, JSON_UTF8)?;
+                let state = State::Exchanging {
+                    sent_at: now,
+                    signature,
+                };
+                Ok((state, Action::Send(request)))
+            }
+            (State::Exchanging { sent_at, signature }, Input::Response(response)) => {
+                let scrub = [signature.as_str()];
+                let reply = classify(&response, &scrub)?;
+                let token = token_from(&reply, sent_at, CHALLENGE_TOKEN_LIFETIME)?;
+                Ok((State::Exchanging { sent_at, signature }, Action::Done(token)))
+            }
+            // The machine checks the input kind against `expects` first.
+            (state, input) => Err(crate::flow::unexpected(state.expects(), &input)),
+        }
+    }
+}
+
+flow_via_machine!(ChallengeSignIn, TokenSet);
+
+impl fmt::Debug for ChallengeSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.machine.describe(|state| match state {
+            State::Fetching { .. } => "Fetching",
+            State::Signing { .. } => "Signing",
+            State::Exchanging { .. } => "Exchanging",
+        });
+        write!(f, "ChallengeSignIn({state})")
+    }
+}

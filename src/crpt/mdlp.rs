@@ -1,0 +1,310 @@
+//! MDLP (pharma): `auth` for a one-time code, then `token` with the code
+//! signed (residents) or with a password (non-residents).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use super::{json_bytes, token_from};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Expect, UsageError};
+use crate::flow::{Action, Input, Outgoing};
+use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::response::classify;
+use crate::secret::{ClientSecret, Password};
+use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
+use crate::time::{secs, Timestamp};
+use crate::token::TokenSet;
+
+/// How long MDLP wants between the answer to `auth` and the `token` call.
+/// The flow expresses it as `Action::Wait`, never as a sleep.
+pub const SPACING: Duration = Duration::from_secs(1);
+
+/// How the user proves who they are.
+#[derive(Clone)]
+pub enum Auth {
+    /// `SIGNED_CODE` (residents): `user_id` is the certificate's serial number
+    /// in decimal, its SHA-1 thumbprint, or the MDLP user id; the flow asks
+    /// for a DETACHED signature over the code's bytes.
+    SignedCode,
+    /// `PASSWORD` (non-residents): `user_id` is the e-mail.
+    Password(Password),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::SignedCode => f.write_str("SignedCode"),
+            Auth::Password(p) => write!(f, "Password({p:?})"),
+        }
+    }
+}
+
+/// The MDLP account of an integration: client id and secret.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// `client_id` (a GUID).
+    pub id: String,
+    /// `client_secret`.
+    pub secret: ClientSecret,
+}
+
+/// An MDLP sign-in; see [`sign_in`].
+pub struct MdlpSignIn {
+    machine: Machine<Setup>,
+}
+
+struct Setup {
+    auth_url: Url,
+    token_url: Url,
+    auth_body: Vec<u8>,
+    secret: ClientSecret,
+    auth: Auth,
+}
+
+enum State {
+    /// `auth` is out.
+    Authenticating {
+        token_url: Url,
+        secret: ClientSecret,
+        auth: Auth,
+    },
+    /// The signer has the code.
+    Signing {
+        token_url: Url,
+        secret: ClientSecret,
+        code: String,
+        earliest: Timestamp,
+    },
+    /// Spacing the two calls; the token request is ready.
+    Spacing { request: Outgoing, scrub: Vec<String> },
+    /// `token` is out.
+    Exchanging { sent_at: Timestamp, scrub: Vec<String> },
+}
+
+/// A sign-in on `base` (see [`MdlpStand`](super::MdlpStand)) for `user_id`.
+///
+/// With `oms_connection` the token is a SUZ `clientToken` for that connection
+/// (`POST {base}/api/v1/token/{omsConnection}`; asking again revokes the
+/// previous one); without it, a token for MDLP's own API, sent there as
+/// `Authorization: token …` ([`mdlp_authorization`](super::mdlp_authorization)).
+/// The token lives `life_time` minutes, as the answer says.
+///
+/// Transcript (`SIGNED_CODE`): `Send(POST /api/v1/auth)` → `Sign(Detached,
+/// code)` → `Wait(answer + 1 s)` if the signer was quicker than a second →
+/// `Send(POST /api/v1/token/{omsConnection})` → `Done(token)`. With a
+/// password there is no `Sign` step.
+///
+/// ```
+/// use tokendance::crpt::{mdlp, MdlpStand};
+/// use tokendance::{Action, ClientSecret, Flow, Input, Password, Timestamp};
+///
+/// let client = mdlp::Client { id: "7df0d06f".into(), secret: ClientSecret::new("secret") };
+/// let mut flow = mdlp::sign_in(&MdlpStand::Sandbox.endpoint(), client, "user@example.org",
+///     mdlp::Auth::Password(Password::new("password123")), Some("conn-1"))?;
+/// let t0 = Timestamp::from_unix_secs(100);
+/// let Action::Send(auth) = flow.start(t0)? else { unreachable!() };
+/// assert_eq!(auth.as_http().uri(), "https://api.sb.mdlp.crpt.ru/api/v1/auth");
+/// let code = http::Response::new(br#"{"code":"b7b1abc9"}"#.to_vec());
+/// // MDLP wants a second between the calls: the flow says so.
+/// let Action::Wait(until) = flow.resume(t0, Input::Response(code))? else { unreachable!() };
+/// assert_eq!(until, Timestamp::from_unix_secs(101));
+/// let Action::Send(token) = flow.resume(until, Input::Timeout)? else { unreachable!() };
+/// assert_eq!(token.as_http().uri(), "https://api.sb.mdlp.crpt.ru/api/v1/token/conn-1");
+/// let answer = http::Response::new(br#"{"token":"58f9","life_time":30}"#.to_vec());
+/// let Action::Done(token) = flow.resume(until, Input::Response(answer))? else { unreachable!() };
+/// assert_eq!(token.expires_at(), Some(Timestamp::from_unix_secs(101 + 30 * 60)));
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn sign_in(
+    base: &Endpoint,
+    client: Client,
+    user_id: &str,
+    auth: Auth,
+    oms_connection: Option<&str>,
+) -> Result<MdlpSignIn, Error> {
+    if client.id.is_empty() || user_id.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "MDLP needs a client id and a user id",
+        }));
+    }
+    let mut token_path = vec!["api", "v1", "token"];
+    token_path.extend(oms_connection);
+    let auth_body = json_bytes(&AuthBody {
+        client_id: &client.id,
+        client_secret: client.secret.expose_secret(),
+        user_id,
+        auth_type: match auth {
+            Auth::SignedCode => "SIGNED_CODE",
+            Auth::Password(_) => "PASSWORD",
+        },
+    });
+    Ok(MdlpSignIn {
+        machine: Machine::new(Setup {
+            auth_url: base.join(&["api", "v1", "auth"])?,
+            token_url: base.join(&token_path)?,
+            auth_body,
+            secret: client.secret,
+            auth,
+        }),
+    })
+}
+
+#[derive(Serialize)]
+struct AuthBody<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    user_id: &'a str,
+    auth_type: &'a str,
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+}
+
+impl Start for Setup {
+    type State = State;
+
+    fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
+        let request = Outgoing::post_json(&self.auth_url, self.auth_body, "application/json")?;
+        let state = State::Authenticating {
+            token_url: self.token_url,
+            secret: self.secret,
+            auth: self.auth,
+        };
+        Ok((state, Action::Send(request)))
+    }
+}
+
+/// The token request, sent now or after the spacing wait.
+fn token_request(
+    now: Timestamp,
+    earliest: Timestamp,
+    token_url: &Url,
+    body: TokenBody<'_>,
+    scrub: Vec<String>,
+) -> Result<Transition<State>, Error> {
+    let request = Outgoing::post_json(token_url, json_bytes(&body), "application/json")?;
+    if now < earliest {
+        Ok((State::Spacing { request, scrub }, Action::Wait(earliest)))
+    } else {
+        Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
+    }
+}
+
+impl Step for State {
+    type Output = TokenSet;
+
+    fn expects(&self) -> Expect {
+        match self {
+            State::Signing { .. } => Expect::Signature,
+            State::Spacing { .. } => Expect::Timeout,
+            State::Authenticating { .. } | State::Exchanging { .. } => Expect::Response,
+        }
+    }
+
+    fn resume(self, now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
+        match (self, input) {
+            (
+                State::Authenticating {
+                    token_url,
+                    secret,
+                    auth,
+                },
+                Input::Response(response),
+            ) => {
+                let password = match &auth {
+                    Auth::Password(p) => p.expose_secret(),
+                    Auth::SignedCode => "",
+                };
+                let scrub = [secret.expose_secret(), password];
+                let reply = classify(&response, &scrub)?;
+                let body = reply.success()?;
+                let code = reply.required_str(&body.code, "code")?.to_owned();
+                let earliest = now.saturating_add(SPACING);
+                match auth {
+                    Auth::SignedCode => {
+                        let job = SignJob::new(
+                            code.as_bytes().to_vec(),
+                            SignatureKind::Detached,
+                            Purpose::MdlpCode,
+                        );
+                        let state = State::Signing {
+                            token_url,
+                            secret,
+                            code,
+                            earliest,
+                        };
+                        Ok((state, Action::Sign(job)))
+                    }
+                    Auth::Password(password) => {
+                        let body = TokenBody {
+                            code: &code,
+                            signature: None,
+                            password: Some(password.expose_secret()),
+                        };
+                        let scrub = vec![
+                            secret.expose_secret().to_owned(),
+                            password.expose_secret().to_owned(),
+                        ];
+                        token_request(now, earliest, &token_url, body, scrub)
+                    }
+                }
+            }
+            (
+                State::Signing {
+                    token_url,
+                    secret,
+                    code,
+                    earliest,
+                },
+                Input::Signature(signature),
+            ) => {
+                let signature = Signature::to_base64(&signature);
+                let body = TokenBody {
+                    code: &code,
+                    signature: Some(&signature),
+                    password: None,
+                };
+                let scrub = vec![secret.expose_secret().to_owned(), signature.clone()];
+                token_request(now, earliest, &token_url, body, scrub)
+            }
+            (State::Spacing { request, scrub }, Input::Timeout) => {
+                Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
+            }
+            (State::Exchanging { sent_at, scrub }, Input::Response(response)) => {
+                let scrub_refs: Vec<&str> = scrub.iter().map(String::as_str).collect();
+                let reply = classify(&response, &scrub_refs)?;
+                let body = reply.success()?;
+                let minutes = reply
+                    .optional_count(&body.life_time, "life_time")?
+                    .ok_or_else(|| reply.missing("life_time"))?;
+                let token = token_from(&reply, sent_at, secs(minutes.saturating_mul(60)))?;
+                Ok((State::Exchanging { sent_at, scrub }, Action::Done(token)))
+            }
+            // The machine checks the input kind against `expects` first.
+            (state, input) => Err(crate::flow::unexpected(state.expects(), &input)),
+        }
+    }
+}
+
+flow_via_machine!(MdlpSignIn, TokenSet);
+
+impl fmt::Debug for MdlpSignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.machine.describe(|state| match state {
+            State::Authenticating { .. } => "Authenticating",
+            State::Signing { .. } => "Signing",
+            State::Spacing { .. } => "Spacing",
+            State::Exchanging { .. } => "Exchanging",
+        });
+        write!(f, "MdlpSignIn({state})")
+    }
+}

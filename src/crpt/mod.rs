@@ -1,0 +1,223 @@
+//! Russia's CRPT "Chestny ZNAK" marking system: tokens for the SUZ order
+//! station (`clientToken`) through MDLP, GIS MT or True API, and the
+//! registration of an installation that yields its `omsConnection`.
+//!
+//! | flow | transcript | signature |
+//! |---|---|---|
+//! | [`registration::register`] | `Sign(Detached, body)` → `Send(POST {suz}/api/v2/integration/connection?omsId=…)` → `Done(Registered \| Rejected)` | detached, over the exact body bytes (none for pharma) |
+//! | [`gis_mt::sign_in`] | `Send(GET {base}/auth/cert/key)` → `Sign(Attached, data)` → `Send(POST {base}/auth/cert/{omsConnection})` → `Done(token, 10 h)` | attached, over `data` |
+//! | [`true_api::sign_in`] | `Send(GET {base}/auth/key)` → `Sign(Attached, data)` → `Send(POST {base}/auth/simpleSignIn/{omsConnection})` → `Done(token, 10 h)` | attached, over `data` |
+//! | [`mdlp::sign_in`] | `Send(POST {base}/api/v1/auth)` → `Sign(Detached, code)` → `Wait(1 s after the answer)` → `Send(POST {base}/api/v1/token/{omsConnection})` → `Done(token, life_time min)` | detached, over `code` (or a password) |
+//!
+//! The signer is yours (CryptoPro, a hardware token, a remote HSM, OpenSSL
+//! with the GOST engine): a flow hands out a [`SignJob`](crate::SignJob) with
+//! the exact bytes and the kind of CMS signature the server checks, and waits
+//! for the [`Signature`](crate::Signature) as it waits for a response. The
+//! servers punish a mix-up (a detached signature on a login gets HTTP 403);
+//! the flows send whatever you sign, so check `job.kind()`.
+//!
+//! One token lives per `omsConnection`: asking again **revokes** the previous
+//! one, so never run two sign-ins for one connection at once.
+//!
+//! ```
+//! use tokendance::crpt::{true_api, TrueApiStand};
+//! use tokendance::{Action, Flow, Input, Signature, SignatureKind, Timestamp};
+//!
+//! let mut flow = true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("11b1abc9-f4ee-47db-8a20-f80ac83504e8"))?;
+//! let now = Timestamp::from_unix_secs(1_700_000_000);
+//! let Action::Send(key) = flow.start(now)? else { unreachable!() };
+//! assert_eq!(key.as_http().uri(), "https://int01.gismt.crpt.tech/api/v3/true-api/auth/key");
+//! let challenge = http::Response::new(br#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#.to_vec());
+//! let Action::Sign(job) = flow.resume(now, Input::Response(challenge))? else { unreachable!() };
+//! assert_eq!((job.bytes(), job.kind()), (&b"QNRPNPFGJZ"[..], SignatureKind::Attached));
+//! let signature = Signature::from_der(vec![0x30, 0x80]); // from your signer
+//! let Action::Send(sign_in) = flow.resume(now, Input::Signature(signature))? else { unreachable!() };
+//! assert_eq!(sign_in.as_http().body(), br#"{"uuid":"u-1","data":"MIA="}"#);
+//! let answer = http::Response::new(br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a"}"#.to_vec());
+//! let Action::Done(token) = flow.resume(now, Input::Response(answer))? else { unreachable!() };
+//! assert_eq!(token.expires_at(), Some(Timestamp::from_unix_secs(1_700_000_000 + 10 * 3600)));
+//! # Ok::<(), tokendance::Error>(())
+//! ```
+
+mod challenge;
+pub mod gis_mt;
+mod keeper;
+pub mod mdlp;
+pub mod registration;
+pub mod true_api;
+
+pub use challenge::ChallengeSignIn;
+pub use keeper::{KeeperAction, RenewalTicket, Snapshot, TokenKeeper};
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::flow::sensitive_value;
+use crate::secret::AccessToken;
+
+/// The `Content-Type` the CRPT services document for JSON bodies.
+const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// GIS MT stands (`{base}` of [`gis_mt::sign_in`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum GisMtStand {
+    /// `https://ismpr.crpt.ru/api/v3`.
+    Production,
+    /// `https://demo.lp.crpt.tech/api/v3`.
+    Demo,
+}
+
+impl GisMtStand {
+    /// The stand's base URL.
+    pub fn endpoint(self) -> Endpoint {
+        Endpoint::preset(match self {
+            GisMtStand::Production => "https://ismpr.crpt.ru/api/v3",
+            GisMtStand::Demo => "https://demo.lp.crpt.tech/api/v3",
+        })
+    }
+}
+
+/// True API stands (`{base}` of [`true_api::sign_in`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TrueApiStand {
+    /// `https://int01.gismt.crpt.tech/api/v3/true-api`.
+    Demo,
+    /// Production for tobacco and alternative tobacco: `https://ismotp.crptech.ru/api/v3/true-api`.
+    ProductionTobacco,
+    /// Production for the other product groups: `https://markirovka.crpt.ru/api/v3/true-api`.
+    Production,
+}
+
+impl TrueApiStand {
+    /// The stand's base URL.
+    pub fn endpoint(self) -> Endpoint {
+        Endpoint::preset(match self {
+            TrueApiStand::Demo => "https://int01.gismt.crpt.tech/api/v3/true-api",
+            TrueApiStand::ProductionTobacco => "https://ismotp.crptech.ru/api/v3/true-api",
+            TrueApiStand::Production => "https://markirovka.crpt.ru/api/v3/true-api",
+        })
+    }
+}
+
+/// MDLP stands (`{endpoint}` of [`mdlp::sign_in`]), all over https.
+///
+/// The non-resident stands also answer on plain http
+/// ([`MDLP_NON_RESIDENT_PRODUCTION_HTTP`], [`MDLP_NON_RESIDENT_SANDBOX_HTTP`]),
+/// which CRPT is switching off; use them only through
+/// [`Endpoint::parse_insecure_http`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum MdlpStand {
+    /// Residents, production: `https://api.mdlp.crpt.ru`.
+    Production,
+    /// Residents, sandbox: `https://api.sb.mdlp.crpt.ru`.
+    Sandbox,
+    /// Non-residents, production: `https://nrz.api.mdlp.crpt.ru`.
+    NonResidentProduction,
+    /// Non-residents, sandbox: `https://nrz.api.sb.mdlp.crpt.ru`.
+    NonResidentSandbox,
+}
+
+impl MdlpStand {
+    /// The stand's base URL.
+    pub fn endpoint(self) -> Endpoint {
+        Endpoint::preset(match self {
+            MdlpStand::Production => "https://api.mdlp.crpt.ru",
+            MdlpStand::Sandbox => "https://api.sb.mdlp.crpt.ru",
+            MdlpStand::NonResidentProduction => "https://nrz.api.mdlp.crpt.ru",
+            MdlpStand::NonResidentSandbox => "https://nrz.api.sb.mdlp.crpt.ru",
+        })
+    }
+}
+
+/// The plain-http address of the non-resident production stand (being switched off).
+///
+/// # Security warning
+/// Over plain http the client secret, the password and the token travel in
+/// clear text. Use only with [`Endpoint::parse_insecure_http`] and only when
+/// the https stand is out of reach.
+pub const MDLP_NON_RESIDENT_PRODUCTION_HTTP: &str = "http://api.mdlp.crpt.ru";
+/// The plain-http address of the non-resident sandbox (being switched off).
+/// The same warning as [`MDLP_NON_RESIDENT_PRODUCTION_HTTP`] applies.
+pub const MDLP_NON_RESIDENT_SANDBOX_HTTP: &str = "http://api.sb.mdlp.crpt.ru";
+
+/// Stands of the SUZ installation registration ([`registration::register`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SuzStand {
+    /// The demo stand, `https://intuot.crpt.ru:16443` (see [`DEMO_REGISTRATION_KEY`]).
+    Demo,
+    /// Production, `https://suzgrid.crpt.ru:16443`.
+    Production,
+}
+
+impl SuzStand {
+    /// The stand's base URL.
+    pub fn endpoint(self) -> Endpoint {
+        Endpoint::preset(match self {
+            SuzStand::Demo => "https://intuot.crpt.ru:16443",
+            SuzStand::Production => "https://suzgrid.crpt.ru:16443",
+        })
+    }
+}
+
+/// The registration key every participant may use on the demo stand.
+pub const DEMO_REGISTRATION_KEY: &str = "4344d884-7f21-456c-981e-cd68e92391e8";
+
+/// The header SUZ reads its token from: `clientToken: {token}`, marked sensitive.
+///
+/// ```
+/// use tokendance::{crpt, AccessToken};
+/// let (name, value) = crpt::suz_client_token(&AccessToken::new("58f908f1"))?;
+/// assert_eq!(name, "clienttoken");
+/// assert_eq!(value, "58f908f1");
+/// assert!(value.is_sensitive());
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn suz_client_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
+    Ok((
+        HeaderName::from_static("clienttoken"),
+        sensitive_value(token.expose_secret())?,
+    ))
+}
+
+/// The header MDLP's own API reads its token from: `Authorization: token {token}`
+/// (lower-case `token`, one space), marked sensitive.
+///
+/// ```
+/// use tokendance::{crpt, AccessToken};
+/// let (name, value) = crpt::mdlp_authorization(&AccessToken::new("58f908f1"))?;
+/// assert_eq!((name.as_str(), value.to_str().unwrap()), ("authorization", "token 58f908f1"));
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn mdlp_authorization(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
+    Ok((
+        AUTHORIZATION,
+        sensitive_value(&format!("token {}", token.expose_secret()))?,
+    ))
+}
+
+/// How long GIS MT and True API tokens live.
+pub const CHALLENGE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 3600);
+
+/// The `token` of a CRPT answer, living `lifetime` from `sent_at`. An answer
+/// without a token is a refusal when it carries error words, otherwise a
+/// protocol error naming `token`: never a success.
+fn token_from(
+    reply: &crate::response::Reply<'_>,
+    sent_at: crate::Timestamp,
+    lifetime: std::time::Duration,
+) -> Result<crate::TokenSet, Error> {
+    let body = reply.success()?;
+    let token = reply.required_str(&body.token, "token")?;
+    Ok(crate::TokenSet::new(
+        AccessToken::new(token),
+        sent_at,
+        Some(sent_at.saturating_add(lifetime)),
+    ))
+}
+
+/// Serialises a body once: these are the exact bytes sent (and, for the
+/// registration, signed). Structs of strings cannot fail to serialise.
+fn json_bytes(body: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
+}

@@ -1,0 +1,226 @@
+//! Registering an installation of an integration solution with SUZ, which
+//! yields the `omsConnection` every token request names.
+
+use std::fmt;
+
+use serde::Serialize;
+use url::Url;
+
+use super::{json_bytes, JSON_UTF8};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Expect, ProtocolError, UsageError};
+use crate::flow::{Action, Input, Outgoing};
+use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::response::classify;
+use crate::secret::RegistrationKey;
+use crate::sign::{Purpose, SignJob, SignatureKind};
+use crate::time::Timestamp;
+
+/// Whether the request is signed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Signing {
+    /// A DETACHED signature over the exact body bytes, sent as `X-Signature`
+    /// (every participant but pharma).
+    Detached,
+    /// No signature (participants of the pharma product group).
+    Unsigned,
+}
+
+/// What SUZ decided.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// `SUCCESS`: keep `oms_connection` (a UUID, often upper-case) for every
+    /// token request of this installation.
+    Registered {
+        /// The installation's connection id.
+        oms_connection: String,
+    },
+    /// `REJECTED`, with SUZ's reason when it gave one.
+    Rejected {
+        /// `rejectionReason`.
+        reason: Option<String>,
+    },
+}
+
+/// A registration; see [`register`].
+pub struct Registration {
+    machine: Machine<Prepared>,
+}
+
+/// The request, serialised once: these exact bytes are signed and sent.
+struct Prepared {
+    url: Url,
+    body: Vec<u8>,
+    key: RegistrationKey,
+    signing: Signing,
+}
+
+enum State {
+    /// The signer has the body.
+    Signing {
+        url: Url,
+        body: Vec<u8>,
+        key: RegistrationKey,
+    },
+    /// The request is out.
+    Sending { key: RegistrationKey },
+}
+
+/// The API version path registrations use unless told otherwise.
+pub const DEFAULT_API_VERSION: &str = "v2";
+
+#[derive(Serialize)]
+struct Body<'a> {
+    address: &'a str,
+}
+
+/// Registers the installation at `address` with the SUZ `oms_id` on `base`
+/// (see [`SuzStand`](super::SuzStand)), under `api_version` (`v2`, the
+/// documented one, or `v3` on newer stands).
+///
+/// Transcript (signed): `Sign(Detached, body)` → `Send(POST
+/// {base}/api/v2/integration/connection?omsId={omsId}` with `X-Signature`
+/// and `X-RegistrationKey`) → `Done(Outcome)`. Unsigned: `Send` → `Done`.
+/// `SUCCESS` without an `omsConnection` is a protocol error.
+///
+/// ```
+/// use tokendance::crpt::{registration, SuzStand, DEMO_REGISTRATION_KEY};
+/// use tokendance::{Action, Flow, Input, RegistrationKey, Signature, SignatureKind, Timestamp};
+///
+/// let mut flow = registration::register(&SuzStand::Demo.endpoint(), "cdf12109-10d3-11e6-8b6f-0050569977a1",
+///     RegistrationKey::new(DEMO_REGISTRATION_KEY), "Moscow, 1 Leninskie Gory",
+///     registration::Signing::Detached, registration::DEFAULT_API_VERSION)?;
+/// let Action::Sign(job) = flow.start(Timestamp::EPOCH)? else { unreachable!() };
+/// assert_eq!((job.kind(), job.bytes()), (SignatureKind::Detached, &br#"{"address":"Moscow, 1 Leninskie Gory"}"#[..]));
+/// let Action::Send(request) = flow.resume(Timestamp::EPOCH, Input::Signature(Signature::from_der(vec![1, 2])))?
+///     else { unreachable!() };
+/// assert_eq!(request.as_http().body(), job.bytes()); // exactly the signed bytes
+/// assert_eq!(request.as_http().headers()["x-signature"], "AQI=");
+/// let answer = http::Response::new(br#"{"status":"SUCCESS","omsConnection":"CDF12109"}"#.to_vec());
+/// let Action::Done(outcome) = flow.resume(Timestamp::EPOCH, Input::Response(answer))? else { unreachable!() };
+/// assert_eq!(outcome, registration::Outcome::Registered { oms_connection: "CDF12109".into() });
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn register(
+    base: &Endpoint,
+    oms_id: &str,
+    key: RegistrationKey,
+    address: &str,
+    signing: Signing,
+    api_version: &str,
+) -> Result<Registration, Error> {
+    if oms_id.is_empty() || address.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "a registration needs an omsId and an address",
+        }));
+    }
+    let mut url = base.join(&["api", api_version, "integration", "connection"])?;
+    url.query_pairs_mut().append_pair("omsId", oms_id);
+    // Checked now rather than when the request is built.
+    crate::flow::sensitive_value(key.expose_secret())?;
+    Ok(Registration {
+        machine: Machine::new(Prepared {
+            url,
+            body: json_bytes(&Body { address }),
+            key,
+            signing,
+        }),
+    })
+}
+
+impl Start for Prepared {
+    type State = State;
+
+    fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
+        match self.signing {
+            Signing::Detached => {
+                let job = SignJob::new(
+                    self.body.clone(),
+                    SignatureKind::Detached,
+                    Purpose::SuzRegistrationBody,
+                );
+                let state = State::Signing {
+                    url: self.url,
+                    body: self.body,
+                    key: self.key,
+                };
+                Ok((state, Action::Sign(job)))
+            }
+            Signing::Unsigned => send(self.url, self.body, self.key, None),
+        }
+    }
+}
+
+/// The registration request; the same bytes that were signed.
+fn send(
+    url: Url,
+    body: Vec<u8>,
+    key: RegistrationKey,
+    signature: Option<&str>,
+) -> Result<Transition<State>, Error> {
+    let mut request = Outgoing::post_json(&url, body, JSON_UTF8)?
+        .with_secret_header("x-registrationkey", key.expose_secret())?;
+    if let Some(signature) = signature {
+        request = request.with_secret_header("x-signature", signature)?;
+    }
+    Ok((State::Sending { key }, Action::Send(request)))
+}
+
+impl Step for State {
+    type Output = Outcome;
+
+    fn expects(&self) -> Expect {
+        match self {
+            State::Signing { .. } => Expect::Signature,
+            State::Sending { .. } => Expect::Response,
+        }
+    }
+
+    fn resume(self, _now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
+        match (self, input) {
+            (State::Signing { url, body, key }, Input::Signature(signature)) => {
+                send(url, body, key, Some(&signature.to_base64()))
+            }
+            (State::Sending { key }, Input::Response(response)) => {
+                let scrub = [key.expose_secret()];
+                let reply = classify(&response, &scrub)?;
+                let body = reply.success()?;
+                let outcome = match reply.required_str(&body.status, "status")? {
+                    "SUCCESS" => Outcome::Registered {
+                        oms_connection: reply
+                            .required_str(&body.omsConnection, "omsConnection")?
+                            .to_owned(),
+                    },
+                    "REJECTED" => Outcome::Rejected {
+                        reason: reply
+                            .optional_str(&body.rejectionReason, "rejectionReason")?
+                            .map(str::to_owned),
+                    },
+                    _ => {
+                        return Err(ProtocolError::Malformed {
+                            status: reply.status,
+                            field: "status".to_owned(),
+                            expected: "\"SUCCESS\" or \"REJECTED\"",
+                        }
+                        .into())
+                    }
+                };
+                Ok((State::Sending { key }, Action::Done(outcome)))
+            }
+            // The machine checks the input kind against `expects` first.
+            (state, input) => Err(crate::flow::unexpected(state.expects(), &input)),
+        }
+    }
+}
+
+flow_via_machine!(Registration, Outcome);
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.machine.describe(|state| match state {
+            State::Signing { .. } => "Signing",
+            State::Sending { .. } => "Sending",
+        });
+        write!(f, "Registration({state})")
+    }
+}
