@@ -17,7 +17,9 @@ use http::StatusCode;
 
 use crate::time::Timestamp;
 
-/// Everything that can go wrong inside a flow. See the [module docs](self).
+/// Everything that can go wrong inside a flow: the server refused, it sent
+/// something unusable, or the caller misused the API. See the [crate
+/// docs](crate#errors) for which call returns what.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

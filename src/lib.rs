@@ -1,8 +1,10 @@
 //! # tokendance
 //!
 //! Sans-IO flows that get and keep access tokens for government and payment
-//! APIs: Mongolia's tax "Easy Register" ([`itc`]), Vietnam's GAM open API
-//! ([`gam`]), MonPay mini apps ([`monpay`]) and Astana-plat ([`astana_plat`]).
+//! APIs: Mongolia's tax "Easy Register" ([`itc`]), Russia's CRPT marking
+//! system ([`crpt`]: SUZ registration, MDLP, GIS MT, True API, with your
+//! signer as a step), Vietnam's GAM open API ([`gam`]), MonPay mini apps
+//! ([`monpay`]) and Astana-plat ([`astana_plat`]).
 //!
 //! ## What sans-IO means here
 //!
@@ -51,10 +53,12 @@
 //! The same loop is written once in [`drive::drive`] (blocking) and
 //! [`drive::drive_async`] (any executor): pass your closures.
 //!
-//! Long-lived tokens (the ITC Keycloak session) live in an
-//! [`oauth2::PasswordSession`], polled with the current time: it answers
-//! "use this token" without a request or an allocation while the token is
-//! fresh, and emits exactly one request when it is due.
+//! Long-lived tokens live in keepers polled with the current time: the ITC
+//! Keycloak session is an [`oauth2::PasswordSession`], which answers "use
+//! this token" without a request or an allocation while the token is fresh
+//! and emits exactly one request when it is due; a SUZ token lives in a
+//! [`crpt::TokenKeeper`], which hands exactly one caller the right to renew
+//! (a second CRPT token request revokes the first).
 //!
 //! ## Errors
 //!
@@ -71,6 +75,7 @@
 //! | `Flow::resume` with `Input::Failed` | `Usage(Aborted)` | no |
 //! | any call after `Done` or a fatal error | `Usage(Finished)` | no |
 //! | `PasswordSession::handle_response` | `Server`, `Protocol` | yes (backing off), unless the password grant was refused |
+//! | `TokenKeeper::renewed` / `renewal_failed` with a stale ticket | `Usage(StaleTicket)` | yes; the stale result was dropped |
 //! | constructors | `Usage(InsecureUrl / InvalidUrl / InvalidConfig / InvalidPathSegment)` | nothing was built |
 //!
 //! ## Security
@@ -78,7 +83,8 @@
 //! * **No redirects**: a 3xx is an error; configure your transport not to
 //!   follow redirects, which would replay credentials to another address.
 //! * **https only**: plain `http` needs [`Endpoint::parse_insecure_http`].
-//! * **Single flight**: a flow or session never has two requests out.
+//! * **Single flight**: a flow or session never has two requests out; a
+//!   keeper never has two renewals out for one CRPT connection.
 //! * **Secrets never printed**: passwords, secrets, tokens, codes, keys and
 //!   signatures are newtypes whose `Debug` redacts and which have no
 //!   `Display`; [`Outgoing`]'s `Debug` shows no body; errors never hold a 2xx
