@@ -1,0 +1,461 @@
+//! Token round trips, measured in one process and interleaved so the ratios
+//! hold on a noisy machine: `cargo bench --bench roundtrip`.
+//!
+//! A round trip is: build the request, hand it to a transport, take the canned
+//! response, get a typed token. Contestants:
+//! * `floor`: `serde_json::from_slice` of the same body into a minimal owned struct;
+//! * `oauth2 …`: the `oauth2` crate 5 doing the same grant through its own API
+//!   with a canned transport;
+//! * `tokendance …`: the crate's flows.
+//!
+//! For each contestant it prints the median and interquartile range of one
+//! round trip, the median of per-round ratios against the floor and against
+//! oauth2, and heap allocations per round trip (a counting global allocator).
+//! Canned responses are built before the timer starts, for every contestant.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokendance::crpt::{mdlp, true_api};
+use tokendance::oauth2::SessionAction;
+use tokendance::{gam, itc, Action, ClientSecret, Endpoint, Flow, Input, Password, Signature, Timestamp};
+
+/// Counts heap allocations (and reallocations) made by this process.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const ROUNDS: usize = 3_000;
+const WARMUP: usize = 200;
+
+/// A JWT-sized opaque string of `len` characters.
+fn jwt_like(len: usize, seed: u8) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut s = String::from("eyJhbGciOiJSUzI1NiIsInR5cCIgOiAiSldUIn0.");
+    let mut x = u32::from(seed).wrapping_mul(2_654_435_761).wrapping_add(1);
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s.push(char::from(ALPHABET[(x % 64) as usize]));
+    }
+    s
+}
+
+fn keycloak_body() -> Vec<u8> {
+    serde_json::json!({
+        "access_token": jwt_like(1400, 1),
+        "expires_in": 300,
+        "refresh_expires_in": 1800,
+        "refresh_token": jwt_like(700, 2),
+        "token_type": "bearer",
+        "not-before-policy": 0,
+        "session_state": "6b4a0c62-3c5e-4f0e-9d1c-0d9f3c1a2b3c",
+        "scope": "profile email"
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn gam_body() -> Vec<u8> {
+    serde_json::json!({
+        "access_token": jwt_like(1400, 3),
+        "expires_in": 3600,
+        "token_type": "Bearer",
+        "scope": "iam:user-password:update gamp:erp.customer-reconciliation.write-direct"
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn response(body: &[u8]) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json;charset=UTF-8")
+        .body(body.to_vec())
+        .unwrap()
+}
+
+/// The floor: the body into a minimal owned struct.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Minimal {
+    access_token: String,
+    expires_in: u64,
+    refresh_token: Option<String>,
+    refresh_expires_in: Option<u64>,
+    token_type: Option<String>,
+}
+
+/// One round trip, given its canned responses (popped from the end).
+type RoundTrip = Box<dyn FnMut(Vec<http::Response<Vec<u8>>>)>;
+
+/// One contestant: its name and one round trip over a pre-built response.
+struct Contestant {
+    name: &'static str,
+    /// Which floor it is compared with, and which oauth2 contestant (if any).
+    floor: &'static str,
+    rival: Option<&'static str>,
+    run: RoundTrip,
+    /// How many responses one round trip consumes, and their bodies.
+    bodies: Vec<Vec<u8>>,
+    times: Vec<Duration>,
+    allocations: Vec<u64>,
+}
+
+fn main() {
+    let keycloak = keycloak_body();
+    let gam = gam_body();
+    let t0 = Timestamp::from_unix_secs(1_767_225_600);
+    let realm = Endpoint::parse("https://st.auth.itc.gov.mn/auth/realms/Staging").unwrap();
+    let service = Endpoint::parse("https://st-service.itc.gov.mn/api/easy-register/").unwrap();
+    let itc_config = itc::Config::new(realm, service);
+    let token_url = format!("{}/protocol/openid-connect/token", itc_config.realm().as_str());
+
+    let mut contestants: Vec<Contestant> = Vec::new();
+    let mut add = |name, floor, rival, bodies: Vec<Vec<u8>>, run: RoundTrip| {
+        contestants.push(Contestant {
+            name,
+            floor,
+            rival,
+            run,
+            bodies,
+            times: Vec::new(),
+            allocations: Vec::new(),
+        })
+    };
+
+    // Floors.
+    add(
+        "floor (Keycloak body)",
+        "floor (Keycloak body)",
+        None,
+        vec![keycloak.clone()],
+        Box::new(|mut r| {
+            let body = r.pop().unwrap().into_body();
+            black_box(serde_json::from_slice::<Minimal>(&body).unwrap());
+        }),
+    );
+    add(
+        "floor (GAM body)",
+        "floor (GAM body)",
+        None,
+        vec![gam.clone()],
+        Box::new(|mut r| {
+            let body = r.pop().unwrap().into_body();
+            black_box(serde_json::from_slice::<Minimal>(&body).unwrap());
+        }),
+    );
+
+    // oauth2 5: password grant and client credentials, canned transport.
+    {
+        use oauth2::basic::BasicClient;
+        use oauth2::{
+            AuthType, ClientId, ClientSecret as OClientSecret, ResourceOwnerPassword, ResourceOwnerUsername,
+            Scope, TokenResponse, TokenUrl,
+        };
+        let password_client = BasicClient::new(ClientId::new("vatps".to_owned()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_token_uri(TokenUrl::new(token_url.clone()).unwrap());
+        let username = ResourceOwnerUsername::new(itc::STAGING_TEST_USERNAME.to_owned());
+        let password = ResourceOwnerPassword::new(itc::STAGING_TEST_PASSWORD.to_owned());
+        add(
+            "oauth2 password grant",
+            "floor (Keycloak body)",
+            None,
+            vec![keycloak.clone()],
+            Box::new(move |r| {
+                let canned = RefCell::new(r);
+                let transport = |_request: http::Request<Vec<u8>>| {
+                    Ok::<_, std::io::Error>(canned.borrow_mut().pop().unwrap())
+                };
+                let token = password_client
+                    .exchange_password(&username, &password)
+                    .request(&transport)
+                    .unwrap();
+                black_box(token.access_token());
+            }),
+        );
+        let cc_client = BasicClient::new(ClientId::new("partner-app".to_owned()))
+            .set_client_secret(OClientSecret::new("s3cret".to_owned()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_token_uri(TokenUrl::new("https://iam-staging.gam.vn/oauth2/v3/token".to_owned()).unwrap());
+        add(
+            "oauth2 client credentials",
+            "floor (GAM body)",
+            None,
+            vec![gam.clone()],
+            Box::new(move |r| {
+                let canned = RefCell::new(r);
+                let transport = |_request: http::Request<Vec<u8>>| {
+                    Ok::<_, std::io::Error>(canned.borrow_mut().pop().unwrap())
+                };
+                let token = cc_client
+                    .exchange_client_credentials()
+                    .add_scope(Scope::new("iam:user-password:update".to_owned()))
+                    .add_scope(Scope::new(
+                        "gamp:erp.customer-reconciliation.write-direct".to_owned(),
+                    ))
+                    .request(&transport)
+                    .unwrap();
+                black_box(token.access_token());
+            }),
+        );
+    }
+
+    // tokendance: the ITC session's password grant. The session (like
+    // oauth2's client and credentials) is set up once; each round it is
+    // told its token was refused, which sends it back to the password grant.
+    {
+        let mut session = itc::session(
+            &itc_config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap();
+        session.config_mut().min_interval = Duration::ZERO;
+        let mut now = t0;
+        add(
+            "tokendance password grant",
+            "floor (Keycloak body)",
+            Some("oauth2 password grant"),
+            vec![keycloak.clone()],
+            Box::new(move |mut r| {
+                now = now.saturating_add(Duration::from_secs(2_000)); // past the refresh token's life
+                let SessionAction::Send(request) = session.poll(now).unwrap() else {
+                    panic!()
+                };
+                black_box(request.into_http());
+                session.handle_response(now, r.pop().unwrap()).unwrap();
+                black_box(session.tokens());
+            }),
+        );
+    }
+    {
+        // One session, refreshed every round: each round is 300 s later.
+        let mut session = itc::session(
+            &itc_config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap();
+        let SessionAction::Send(_) = session.poll(t0).unwrap() else {
+            panic!()
+        };
+        session.handle_response(t0, response(&keycloak)).unwrap();
+        let mut now = t0;
+        add(
+            "tokendance refresh",
+            "floor (Keycloak body)",
+            Some("oauth2 password grant"),
+            vec![keycloak.clone()],
+            Box::new(move |mut r| {
+                now = now.saturating_add(Duration::from_secs(300));
+                let SessionAction::Send(request) = session.poll(now).unwrap() else {
+                    panic!("no refresh")
+                };
+                black_box(request.into_http());
+                session.handle_response(now, r.pop().unwrap()).unwrap();
+                black_box(session.tokens());
+            }),
+        );
+    }
+    {
+        let config = gam::Config::staging();
+        let secret = ClientSecret::new("s3cret");
+        add(
+            "tokendance client credentials",
+            "floor (GAM body)",
+            Some("oauth2 client credentials"),
+            vec![gam.clone()],
+            Box::new(move |mut r| {
+                let mut flow = gam::client_credentials(
+                    &config,
+                    "partner-app",
+                    secret.clone(),
+                    "iam:user-password:update gamp:erp.customer-reconciliation.write-direct",
+                )
+                .unwrap();
+                let Action::Send(request) = flow.start(t0).unwrap() else {
+                    panic!()
+                };
+                black_box(request.into_http());
+                let Action::Done(token) = flow.resume(t0, Input::Response(r.pop().unwrap())).unwrap() else {
+                    panic!()
+                };
+                black_box(token);
+            }),
+        );
+    }
+    {
+        // True API: key -> sign (a fixed fake signature) -> token.
+        let base = tokendance::crpt::TrueApiStand::Demo.endpoint();
+        let signature = Signature::from_der(vec![0x30; 5_500]);
+        let key =
+            br#"{"uuid":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8","data":"QNRPNPFGJZQNRPNPFGJZQNRPNPFGJZ"}"#
+                .to_vec();
+        let token = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a"}"#.to_vec();
+        add(
+            "tokendance True API pair",
+            "floor (Keycloak body)",
+            None,
+            vec![token, key],
+            Box::new(move |mut r| {
+                let mut flow =
+                    true_api::sign_in(&base, Some("11b1abc9-f4ee-47db-8a20-f80ac83504e8")).unwrap();
+                let Action::Send(request) = flow.start(t0).unwrap() else {
+                    panic!()
+                };
+                black_box(request.into_http());
+                let Action::Sign(job) = flow.resume(t0, Input::Response(r.pop().unwrap())).unwrap() else {
+                    panic!()
+                };
+                black_box(job.bytes());
+                let Action::Send(request) = flow.resume(t0, Input::Signature(signature.clone())).unwrap()
+                else {
+                    panic!()
+                };
+                black_box(request.into_http());
+                let Action::Done(token) = flow.resume(t0, Input::Response(r.pop().unwrap())).unwrap() else {
+                    panic!()
+                };
+                black_box(token);
+            }),
+        );
+    }
+    {
+        // MDLP: auth -> (password, the wait already past) -> token.
+        let base = tokendance::crpt::MdlpStand::Sandbox.endpoint();
+        let code = br#"{"code":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8"}"#.to_vec();
+        let token = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a","life_time":30}"#.to_vec();
+        let client = mdlp::Client {
+            id: "7df0d06f-6510-44fe-a378-76cb53e2605f".into(),
+            secret: ClientSecret::new("49781b3a"),
+        };
+        add(
+            "tokendance MDLP pair",
+            "floor (Keycloak body)",
+            None,
+            vec![token, code],
+            Box::new(move |mut r| {
+                let mut flow = mdlp::sign_in(
+                    &base,
+                    client.clone(),
+                    "user@example.org",
+                    mdlp::Auth::Password(Password::new("password123")),
+                    Some("11b1abc9"),
+                )
+                .unwrap();
+                let Action::Send(request) = flow.start(t0).unwrap() else {
+                    panic!()
+                };
+                black_box(request.into_http());
+                let later = t0.saturating_add(Duration::from_secs(2));
+                // The answer arrives at t0; resumed 2 s later there is no wait.
+                let action = flow.resume(t0, Input::Response(r.pop().unwrap())).unwrap();
+                let request = match action {
+                    Action::Wait(_) => match flow.resume(later, Input::Timeout).unwrap() {
+                        Action::Send(request) => request,
+                        _ => panic!(),
+                    },
+                    Action::Send(request) => request,
+                    _ => panic!(),
+                };
+                black_box(request.into_http());
+                let Action::Done(token) = flow.resume(later, Input::Response(r.pop().unwrap())).unwrap()
+                else {
+                    panic!()
+                };
+                black_box(token);
+            }),
+        );
+    }
+
+    // Interleaved rounds: every contestant once per round, order rotating.
+    let count = contestants.len();
+    for round in 0..(WARMUP + ROUNDS) {
+        for k in 0..count {
+            let c = &mut contestants[(round + k) % count];
+            let canned: Vec<_> = c.bodies.iter().map(|b| response(b)).collect();
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let start = Instant::now();
+            (c.run)(canned);
+            let elapsed = start.elapsed();
+            let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            if round >= WARMUP {
+                c.times.push(elapsed);
+                c.allocations.push(allocations);
+            }
+        }
+    }
+    report(&contestants);
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn quartiles(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 4], v[v.len() * 3 / 4])
+}
+
+fn report(contestants: &[Contestant]) {
+    let find = |name: &str| contestants.iter().find(|c| c.name == name);
+    let nanos = |c: &Contestant| c.times.iter().map(|d| d.as_nanos() as f64).collect::<Vec<_>>();
+    let ratio = |c: &Contestant, other: &Contestant| {
+        let per_round: Vec<f64> = c
+            .times
+            .iter()
+            .zip(&other.times)
+            .map(|(a, b)| a.as_nanos() as f64 / b.as_nanos().max(1) as f64)
+            .collect();
+        median(per_round)
+    };
+    println!("{ROUNDS} interleaved rounds after {WARMUP} warm-up rounds; times per round trip\n");
+    println!("| contestant | median | IQR | × floor | oauth2 ÷ this | allocations |");
+    println!("|---|---|---|---|---|---|");
+    for c in contestants {
+        let (q1, q3) = quartiles(nanos(c));
+        let floor = find(c.floor)
+            .map(|f| format!("{:.2}", ratio(c, f)))
+            .unwrap_or_default();
+        let rival = c
+            .rival
+            .and_then(find)
+            .map(|r| format!("{:.2}", ratio(r, c)))
+            .unwrap_or_else(|| "-".to_owned());
+        let allocations = median(c.allocations.iter().map(|&a| a as f64).collect());
+        println!(
+            "| {} | {:.2} µs | {:.2}–{:.2} µs | {} | {} | {} |",
+            c.name,
+            median(nanos(c)) / 1000.0,
+            q1 / 1000.0,
+            q3 / 1000.0,
+            floor,
+            rival,
+            allocations
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! "Use the token you have" must cost nothing: the ITC session's and the SUZ
+//! keeper's fresh-token answers allocate nothing. Proved with a counting
+//! allocator (a count, not a timing), per thread so parallel tests do not mix.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use tokendance::crpt::{KeeperAction, TokenKeeper};
+use tokendance::oauth2::SessionAction;
+use tokendance::{itc, AccessToken, Password, Timestamp, TokenSet};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// How many allocations `f` makes on this thread.
+fn allocations_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let value = f();
+    (value, ALLOCATIONS.with(Cell::get) - before)
+}
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+
+#[test]
+fn the_counter_counts() {
+    let (_, n) = allocations_of(|| vec![1u8; 10]);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_fresh_itc_token_is_answered_without_allocating() {
+    let mut session = itc::session(
+        &itc::Config::staging(),
+        itc::STAGING_TEST_USERNAME,
+        Password::new(itc::STAGING_TEST_PASSWORD),
+    )
+    .unwrap();
+    let SessionAction::Send(_) = session.poll(T0).unwrap() else {
+        panic!("a grant first")
+    };
+    let body = br#"{"access_token":"eyJ.a","expires_in":300,"refresh_token":"eyJ.r","refresh_expires_in":1800,"token_type":"bearer"}"#;
+    session
+        .handle_response(T0, http::Response::new(body.to_vec()))
+        .unwrap();
+    for seconds in [0, 1, 100, 269] {
+        let now = T0.saturating_add(Duration::from_secs(seconds));
+        let (fresh, n) = allocations_of(|| matches!(session.poll(now), Ok(SessionAction::UseToken(_))));
+        assert!(fresh, "at +{seconds} s");
+        assert_eq!(n, 0, "allocations at +{seconds} s");
+    }
+    // Once due, the answer is a request, which of course allocates.
+    let (due, n) = allocations_of(|| {
+        matches!(
+            session.poll(T0.saturating_add(Duration::from_secs(270))),
+            Ok(SessionAction::Send(_))
+        )
+    });
+    assert!(due);
+    assert!(n > 0);
+}
+
+#[test]
+fn a_fresh_suz_token_is_answered_without_allocating() {
+    let mut keeper = TokenKeeper::new("conn-1");
+    let KeeperAction::Renew(ticket) = keeper.poll(T0) else {
+        panic!("a renewal first")
+    };
+    let token = TokenSet::new(
+        AccessToken::new("58f908f1"),
+        T0,
+        Some(T0.saturating_add(Duration::from_secs(36_000))),
+    );
+    keeper.renewed(ticket, token).unwrap();
+    let (fresh, n) = allocations_of(|| matches!(keeper.poll(T0), KeeperAction::UseToken(_)));
+    assert!(fresh);
+    assert_eq!(n, 0);
+}
