@@ -10,7 +10,9 @@ use super::Config;
 
 /// A client-credentials token request for `scope` (space-separated, required).
 ///
-/// The client secret goes in the form body, as GAM's guide shows.
+/// The client secret goes in the form body, as GAM's guide shows. A server
+/// may grant less than it was asked (RFC 6749 §3.3): when the scope matters,
+/// check [`TokenSet::scope`](crate::TokenSet::scope) of the token.
 pub fn client_credentials(
     config: &Config,
     client_id: &str,
