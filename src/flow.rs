@@ -124,6 +124,16 @@ pub(crate) fn unexpected(expected: Expect, input: &Input) -> Error {
     })
 }
 
+/// The request target for `url`. Endpoints are validated `http(s)` URLs, so
+/// this fails only for URLs `http` cannot hold.
+pub(crate) fn target(url: &Url) -> Result<http::Uri, Error> {
+    http::Uri::try_from(url.as_str()).map_err(|_| {
+        Error::Usage(UsageError::InvalidUrl {
+            reason: "not a valid HTTP URI",
+        })
+    })
+}
+
 /// A header value that carries a credential, marked sensitive so that even
 /// `http`'s own `Debug` prints `Sensitive`. Characters HTTP forbids in a
 /// header (control characters, non-ASCII bytes it cannot carry) are a usage error.
@@ -160,17 +170,7 @@ impl Outgoing {
     }
 
     /// A request with `Accept: application/json`.
-    fn new(
-        method: Method,
-        url: &Url,
-        body: Vec<u8>,
-        content_type: Option<&'static str>,
-    ) -> Result<Self, Error> {
-        let uri = http::Uri::try_from(url.as_str()).map_err(|_| {
-            Error::Usage(UsageError::InvalidUrl {
-                reason: "not a valid HTTP URI",
-            })
-        })?;
+    fn new(method: Method, uri: http::Uri, body: Vec<u8>, content_type: Option<&'static str>) -> Self {
         let mut req = http::Request::new(body);
         *req.method_mut() = method;
         *req.uri_mut() = uri;
@@ -179,26 +179,34 @@ impl Outgoing {
         if let Some(ct) = content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
-        Ok(Outgoing(req))
+        Outgoing(req)
     }
 
     /// `POST url` with a form body.
     pub(crate) fn post_form(url: &Url, pairs: &[(&str, &str)]) -> Result<Self, Error> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
+        Ok(Self::post_form_to(target(url)?, pairs))
+    }
+
+    /// `POST uri` with a form body; for callers that parsed the URI once.
+    pub(crate) fn post_form_to(uri: http::Uri, pairs: &[(&str, &str)]) -> Self {
+        // Sized for the common case (few reserved characters) so the body is
+        // written without growing.
+        let estimate = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
+        let body = url::form_urlencoded::Serializer::new(String::with_capacity(estimate + estimate / 8))
             .extend_pairs(pairs)
             .finish()
             .into_bytes();
-        Self::new(Method::POST, url, body, Some("application/x-www-form-urlencoded"))
+        Self::new(Method::POST, uri, body, Some("application/x-www-form-urlencoded"))
     }
 
     /// `POST url` with JSON bytes, serialised once by the caller.
     pub(crate) fn post_json(url: &Url, body: Vec<u8>, content_type: &'static str) -> Result<Self, Error> {
-        Self::new(Method::POST, url, body, Some(content_type))
+        Ok(Self::new(Method::POST, target(url)?, body, Some(content_type)))
     }
 
     /// `GET url`, without a body.
     pub(crate) fn get(url: &Url) -> Result<Self, Error> {
-        Self::new(Method::GET, url, Vec::new(), None)
+        Ok(Self::new(Method::GET, target(url)?, Vec::new(), None))
     }
 
     /// Adds a header that carries a credential (a key, a signature, a token):

@@ -16,7 +16,7 @@ pub type Session = PasswordSession;
 pub fn session(config: &Config, username: impl Into<String>, password: Password) -> Result<Session, Error> {
     let token_url = config.realm().join(&["protocol", "openid-connect", "token"])?;
     Ok(PasswordSession::new(
-        SessionConfig::new(token_url, CLIENT_ID),
+        SessionConfig::new(token_url, CLIENT_ID)?,
         username,
         password,
     ))

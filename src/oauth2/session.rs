@@ -19,6 +19,8 @@ use super::{token_from_reply, ZeroLifetime};
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     token_url: Url,
+    /// `token_url` parsed once: cloning it per request costs no parse.
+    token_uri: http::Uri,
     client_id: String,
     /// Renew this long before the access token expires (at most half its life).
     pub renew_margin: Duration,
@@ -37,8 +39,9 @@ impl SessionConfig {
     /// A public client `client_id` (no secret) on the token endpoint `token_url`,
     /// with a 30 s renewal margin, 60 s request timeout, 1 s minimum interval
     /// and a 1 s → 5 min back-off.
-    pub(crate) fn new(token_url: Url, client_id: impl Into<String>) -> Self {
-        SessionConfig {
+    pub(crate) fn new(token_url: Url, client_id: impl Into<String>) -> Result<Self, Error> {
+        Ok(SessionConfig {
+            token_uri: crate::flow::target(&token_url)?,
             token_url,
             client_id: client_id.into(),
             renew_margin: Duration::from_secs(30),
@@ -46,7 +49,7 @@ impl SessionConfig {
             min_interval: Duration::from_secs(1),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
-        }
+        })
     }
 
     /// The token endpoint.
@@ -191,7 +194,7 @@ impl PasswordSession {
                 None => Ok(SessionAction::Wait(now)),
             },
             Decision::Wait(until) => Ok(SessionAction::Wait(until)),
-            Decision::Send(grant) => self.request(now, grant).map(SessionAction::Send),
+            Decision::Send(grant) => Ok(SessionAction::Send(self.request(now, grant))),
         }
     }
 
@@ -254,20 +257,21 @@ impl PasswordSession {
             .map(|t| t.renew_at(self.config.renew_margin).unwrap_or(Timestamp::MAX))
     }
 
-    fn request(&mut self, now: Timestamp, grant: Grant) -> Result<Outgoing, Error> {
+    fn request(&mut self, now: Timestamp, grant: Grant) -> Outgoing {
         let client_id = self.config.client_id.as_str();
         let refresh = self.tokens.as_ref().and_then(TokenSet::refresh_token);
+        let uri = self.config.token_uri.clone();
         let request = match (grant, refresh) {
-            (Grant::Refresh, Some(refresh)) => Outgoing::post_form(
-                &self.config.token_url,
+            (Grant::Refresh, Some(refresh)) => Outgoing::post_form_to(
+                uri,
                 &[
                     ("grant_type", "refresh_token"),
                     ("client_id", client_id),
                     ("refresh_token", refresh.expose_secret()),
                 ],
             ),
-            _ => Outgoing::post_form(
-                &self.config.token_url,
+            _ => Outgoing::post_form_to(
+                uri,
                 &[
                     ("grant_type", "password"),
                     ("client_id", client_id),
@@ -275,10 +279,10 @@ impl PasswordSession {
                     ("password", self.password.expose_secret()),
                 ],
             ),
-        }?;
+        };
         self.phase = Phase::InFlight { grant, sent_at: now };
         self.last_sent = Some(now);
-        Ok(request)
+        request
     }
 
     /// Hands in the response to the request in flight.
