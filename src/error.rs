@@ -333,7 +333,8 @@ pub enum UsageError {
         reason: &'static str,
     },
     /// A renewal was reported with a ticket that is no longer current (its
-    /// renewal timed out and another was issued): its result was dropped.
+    /// renewal timed out and another was issued) or that another keeper
+    /// issued: its result was dropped.
     #[error("the renewal ticket is no longer current")]
     StaleTicket,
     /// A signature given as base64 is not valid base64.

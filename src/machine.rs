@@ -78,7 +78,11 @@ impl<I: Start> Machine<I> {
         }
     }
 
-    pub(crate) fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<<I::State as Step>::Output>, Error> {
+    pub(crate) fn resume(
+        &mut self,
+        now: Timestamp,
+        input: Input,
+    ) -> Result<Action<<I::State as Step>::Output>, Error> {
         let expected = match &self.phase {
             Phase::New(_) => return Err(Error::Usage(UsageError::NotStarted)),
             Phase::Finished => return Err(Error::Usage(UsageError::Finished)),

@@ -403,7 +403,7 @@ impl<'a> Reply<'a> {
             .any(|n| (200..300).contains(&n));
         self.has_failure_marker()
             || (!says_success
-                && [&b.code, &b.description, &b.message]
+                && [&b.code, &b.description, &b.message, &b.error_description]
                     .iter()
                     .any(|s| s.as_ref().is_some_and(Scalar::is_substantial)))
     }
@@ -507,10 +507,14 @@ impl<'a> Reply<'a> {
     /// secret the request carried (plainly or form-encoded) with `<redacted>`.
     /// Secrets are replaced before the text is cut, so that a secret
     /// straddling the bound cannot survive as a prefix.
-    fn sanitize(&self, text: &str, max_chars: usize) -> String {
-        let mut full = text.to_owned();
+    pub(crate) fn sanitize(&self, text: &str, max_chars: usize) -> String {
+        // Control characters become spaces before the secrets are replaced:
+        // replaced after, an echo with a tab or NUL for a space became the secret.
+        let printable =
+            |s: &str| -> String { s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect() };
+        let mut full = printable(text);
         for secret in self.scrub.iter().filter(|s| s.len() >= 3) {
-            full = full.replace(secret, "<redacted>");
+            full = full.replace(&printable(secret), "<redacted>");
             let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
             if encoded != *secret {
                 full = full.replace(&encoded, "<redacted>");
@@ -518,10 +522,7 @@ impl<'a> Reply<'a> {
                 full = full.replace(&encoded.replace('+', "%20"), "<redacted>");
             }
         }
-        full.chars()
-            .take(max_chars)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect()
+        full.chars().take(max_chars).collect()
     }
 }
 
@@ -564,7 +565,9 @@ fn strip_query(location: &str) -> String {
     let target = &location[..end];
     let authority = target.find("://").map(|i| i + 3).and_then(|start| {
         let len = target[start..].find('/').unwrap_or(target.len() - start);
-        target[start..start + len].rfind('@').map(|at| (start, start + at + 1))
+        target[start..start + len]
+            .rfind('@')
+            .map(|at| (start, start + at + 1))
     });
     let shown = match authority {
         Some((start, after_user_info)) => format!("{}{}", &target[..start], &target[after_user_info..]),
@@ -649,8 +652,14 @@ mod tests {
 
     #[test]
     fn redirect_targets_lose_user_info_query_and_fragment() {
-        assert_eq!(strip_query("https://u:p@evil.example/x?code=1#f"), "https://evil.example/x");
-        assert_eq!(strip_query("https://evil.example/a@b?c"), "https://evil.example/a@b");
+        assert_eq!(
+            strip_query("https://u:p@evil.example/x?code=1#f"),
+            "https://evil.example/x"
+        );
+        assert_eq!(
+            strip_query("https://evil.example/a@b?c"),
+            "https://evil.example/a@b"
+        );
         assert_eq!(strip_query("/relative/path?code=1"), "/relative/path");
         assert_eq!(strip_query("https://u@h"), "https://h");
     }

@@ -46,6 +46,9 @@ const REFRESH_2: &str = "CANARY-rt2-1c1c";
 const REG_KEY: &str = "CANARY-rk-4411";
 const SIG_DER: &[u8] = b"CANARY-sig-der-99";
 const JOB_BYTES: &[u8] = b"CANARY-job-bytes-55";
+/// The MDLP client secret and password (CRPT).
+const MDLP_SECRET: &str = "CANARY-mdlp-cs-3c3c";
+const MDLP_PW: &str = "CANARY-mdlp-pw-4d4d";
 
 fn all_canaries() -> Vec<Vec<u8>> {
     [
@@ -59,6 +62,8 @@ fn all_canaries() -> Vec<Vec<u8>> {
         ACCESS_2,
         REFRESH_2,
         REG_KEY,
+        MDLP_SECRET,
+        MDLP_PW,
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -1189,4 +1194,598 @@ fn detectors_find_every_form() {
     }
     assert!(find_leak("nothing to see, CANAR").is_none());
     assert!(find_leak("CANARY").is_some());
+}
+
+// ---------------------------------------------------------------------------
+// CRPT: registration, GIS MT, True API, MDLP and the token keeper.
+
+/// The CRPT flows, each with the secrets its requests carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CrptShot {
+    Registration,
+    GisMt,
+    TrueApi,
+    MdlpSigned,
+    MdlpPassword,
+}
+
+const CRPT_SHOTS: [CrptShot; 5] = [
+    CrptShot::Registration,
+    CrptShot::GisMt,
+    CrptShot::TrueApi,
+    CrptShot::MdlpSigned,
+    CrptShot::MdlpPassword,
+];
+
+const CRPT_CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
+
+/// The base64 of [`SIG_DER`], as the flows send it.
+fn sig_b64() -> String {
+    base64(SIG_DER, B64_STD, true)
+}
+
+/// A CRPT flow, type-erased, with its output printed through `Seen`.
+type CrptFlow = Box<dyn FnMut(&mut Seen, &str, Timestamp, Option<Input>) -> Result<Action<()>, Error>>;
+
+fn erase_crpt<F>(mut flow: F) -> CrptFlow
+where
+    F: Flow + Debug + 'static,
+    F::Output: Debug + 'static,
+{
+    Box::new(move |seen, label, now, input| {
+        let result = match input {
+            None => flow.start(now),
+            Some(input) => flow.resume(now, input),
+        };
+        seen.debug(&format!("{label}: flow"), &flow);
+        let action = result?;
+        seen.debug(&format!("{label}: action"), &action);
+        Ok(match action {
+            Action::Send(o) => Action::Send(o),
+            Action::Sign(j) => Action::Sign(j),
+            Action::Wait(t) => Action::Wait(t),
+            Action::Done(v) => {
+                if let Some(token) = (&v as &dyn std::any::Any).downcast_ref::<TokenSet>() {
+                    seen.token(&format!("{label}: token"), token);
+                    assert_eq!(token.access_token().expose_secret(), ACCESS, "{label}");
+                }
+                seen.debug(&format!("{label}: output"), &v);
+                Action::Done(())
+            }
+        })
+    })
+}
+
+impl CrptShot {
+    fn build(self) -> CrptFlow {
+        use tokendance::crpt::{self, mdlp};
+        let client = || mdlp::Client {
+            id: "client-one".to_owned(),
+            secret: ClientSecret::new(MDLP_SECRET),
+        };
+        match self {
+            CrptShot::Registration => erase_crpt(
+                crpt::registration::register(
+                    &crpt::SuzStand::Demo.endpoint(),
+                    "oms-one",
+                    RegistrationKey::new(REG_KEY),
+                    "Moscow, 1",
+                    crpt::registration::Signing::Detached,
+                    "v2",
+                )
+                .unwrap(),
+            ),
+            CrptShot::GisMt => erase_crpt(
+                crpt::gis_mt::sign_in(&crpt::GisMtStand::Demo.endpoint(), Some(CRPT_CONN)).unwrap(),
+            ),
+            CrptShot::TrueApi => erase_crpt(
+                crpt::true_api::sign_in(&crpt::TrueApiStand::Demo.endpoint(), Some(CRPT_CONN)).unwrap(),
+            ),
+            CrptShot::MdlpSigned => erase_crpt(
+                mdlp::sign_in(
+                    &crpt::MdlpStand::Sandbox.endpoint(),
+                    client(),
+                    "user-one",
+                    mdlp::Auth::SignedCode,
+                    Some(CRPT_CONN),
+                )
+                .unwrap(),
+            ),
+            CrptShot::MdlpPassword => erase_crpt(
+                mdlp::sign_in(
+                    &crpt::MdlpStand::NonResidentSandbox.endpoint(),
+                    client(),
+                    "user@example.org",
+                    mdlp::Auth::Password(Password::new(MDLP_PW)),
+                    None,
+                )
+                .unwrap(),
+            ),
+        }
+    }
+
+    /// How many requests the flow sends.
+    fn sends(self) -> usize {
+        match self {
+            CrptShot::Registration => 1,
+            _ => 2,
+        }
+    }
+
+    /// The valid answer to request `i`, the last one carrying [`ACCESS`].
+    fn valid(self, i: usize) -> http::Response<Vec<u8>> {
+        use serde_json::json;
+        match (self, i) {
+            (CrptShot::Registration, _) => {
+                json(200, json!({"status": "SUCCESS", "omsConnection": CRPT_CONN}))
+            }
+            (CrptShot::GisMt | CrptShot::TrueApi, 0) => {
+                json(200, json!({"uuid": "u-1", "data": "QNRPNPFGJZ"}))
+            }
+            (CrptShot::MdlpSigned | CrptShot::MdlpPassword, 0) => json(200, json!({"code": "code-1"})),
+            (CrptShot::GisMt | CrptShot::TrueApi, _) => json(200, json!({"token": ACCESS})),
+            (_, _) => json(200, json!({"token": ACCESS, "life_time": 30})),
+        }
+    }
+
+    /// The secrets request `i` carries (echoed back by the hostile server).
+    fn carried(self, i: usize) -> Vec<String> {
+        match (self, i) {
+            (CrptShot::Registration, _) => vec![REG_KEY.to_owned(), sig_b64()],
+            (CrptShot::GisMt | CrptShot::TrueApi, 0) => vec![],
+            (CrptShot::GisMt | CrptShot::TrueApi, _) => vec![sig_b64()],
+            (CrptShot::MdlpSigned, 0) => vec![MDLP_SECRET.to_owned()],
+            (CrptShot::MdlpSigned, _) => vec![MDLP_SECRET.to_owned(), sig_b64()],
+            (CrptShot::MdlpPassword, _) => vec![MDLP_SECRET.to_owned(), MDLP_PW.to_owned()],
+        }
+    }
+}
+
+/// Hostile answers to a CRPT request carrying `carried`, whose raw body was `raw`.
+fn crpt_answers(carried: &[String], raw: &str) -> Vec<(&'static str, http::Response<Vec<u8>>)> {
+    use serde_json::json;
+    let all = carried.join(" | ");
+    let first = carried.first().cloned().unwrap_or_else(|| "nothing".to_owned());
+    let form: String = carried
+        .iter()
+        .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ");
+    vec![
+        (
+            "error_message in a 200 with a token",
+            json(
+                200,
+                json!({"token": ACCESS, "error_message": format!("rejected {all}")}),
+            ),
+        ),
+        (
+            "code/error_message/description",
+            json(
+                400,
+                json!({"code": first, "error_message": format!("x {all}"), "description": format!("{form} {raw}")}),
+            ),
+        ),
+        (
+            "numeric code and description",
+            json(401, json!({"code": 4, "description": all})),
+        ),
+        (
+            "SUZ global and field errors",
+            json(
+                400,
+                json!({"success": false, "globalErrors": [format!("bad {all}")], "fieldErrors": [{"message": form}]}),
+            ),
+        ),
+        (
+            "MDLP Spring echoing the raw body",
+            json(
+                400,
+                json!({"timestamp": "t", "status": 400, "error": "Bad Request", "message": raw, "path": "/api/v1/token"}),
+            ),
+        ),
+        (
+            "error_description in a 200",
+            json(200, json!({"error_description": format!("expired {all}")})),
+        ),
+        (
+            "violations in a 200",
+            json(200, json!({"success": false, "violations": [{"message": first}]})),
+        ),
+        (
+            "REJECTED echoing the secrets",
+            json(
+                200,
+                json!({"status": "REJECTED", "rejectionReason": format!("Unknown registration key {all}")}),
+            ),
+        ),
+        (
+            "XML 401 echoing",
+            response(
+                401,
+                &[("content-type", "application/xml")],
+                format!("<error>{all} {raw}</error>"),
+            ),
+        ),
+        (
+            "nginx 502 echoing",
+            response(
+                502,
+                &[("content-type", "text/html")],
+                format!("<html>{all} {raw}</html>"),
+            ),
+        ),
+        (
+            "429 echoing",
+            response(
+                429,
+                &[("retry-after", "5"), ("content-type", "application/json")],
+                serde_json::to_vec(&json!({"error_message": all})).unwrap(),
+            ),
+        ),
+        (
+            "200 HTML holding a token",
+            response(
+                200,
+                &[("content-type", "text/html")],
+                format!("<html>token={ACCESS}</html>"),
+            ),
+        ),
+        (
+            "200 truncated JSON holding the token",
+            response(200, &[], format!("{{\"token\":\"{ACCESS}\",\"life_time\":30")),
+        ),
+        (
+            "200 duplicate token",
+            response(
+                200,
+                &[],
+                format!("{{\"token\":\"{ACCESS}\",\"token\":\"{ACCESS_2}\"}}"),
+            ),
+        ),
+        (
+            "200 fields of the wrong type holding the token",
+            json(
+                200,
+                json!({"token": {"token": ACCESS}, "uuid": [ACCESS], "data": {"text": ACCESS},
+                       "code": [ACCESS], "status": {"s": ACCESS}, "omsConnection": [ACCESS], "life_time": 30}),
+            ),
+        ),
+        (
+            "200 token with a malformed life_time",
+            json(
+                200,
+                json!({"token": ACCESS, "life_time": format!("soon {ACCESS}")}),
+            ),
+        ),
+        (
+            "SUCCESS without a connection, holding the token",
+            json(200, json!({"status": "SUCCESS", "token": ACCESS})),
+        ),
+        (
+            "redirect with the token in the query",
+            response(
+                302,
+                &[(
+                    "location",
+                    &format!("https://evil.example/x?token={ACCESS}#{ACCESS_2}"),
+                )],
+                format!("moved {all}"),
+            ),
+        ),
+        (
+            "oversized body holding the token",
+            response(
+                200,
+                &[],
+                format!("{{\"token\":\"{ACCESS}\",\"pad\":\"{}\"}}", "p".repeat(70_000)),
+            ),
+        ),
+        ("empty 406", response(406, &[], Vec::new())),
+    ]
+}
+
+/// Runs `shot` with valid answers, except `answer` for request `step`.
+fn run_crpt(
+    seen: &mut Seen,
+    shot: CrptShot,
+    step: usize,
+    scenario: &str,
+    answer: Option<http::Response<Vec<u8>>>,
+) -> Option<String> {
+    let label = format!("{shot:?} / request {step} / {scenario}");
+    let mut flow = shot.build();
+    let mut now = now0();
+    let mut sends = 0;
+    let mut raw = None;
+    let mut answer = answer;
+    let mut action = flow(seen, &label, now, None);
+    loop {
+        match action {
+            Ok(Action::Send(out)) => {
+                seen.outgoing(&format!("{label}: request"), &out);
+                let body = String::from_utf8(out.as_http().body().clone()).unwrap();
+                if sends == step {
+                    raw = Some(body);
+                }
+                let response = match (sends == step, answer.take()) {
+                    (true, Some(a)) => a,
+                    (_, a) => {
+                        answer = a;
+                        shot.valid(sends)
+                    }
+                };
+                sends += 1;
+                let input = Input::Response(response);
+                seen.debug(&format!("{label}: response input"), &input);
+                action = flow(seen, &label, now, Some(input));
+            }
+            Ok(Action::Sign(job)) => {
+                seen.debug(&format!("{label}: sign job"), &job);
+                let input = Input::Signature(Signature::from_der(SIG_DER.to_vec()));
+                seen.debug(&format!("{label}: signature input"), &input);
+                action = flow(seen, &label, now, Some(input));
+            }
+            Ok(Action::Wait(until)) => {
+                now = until;
+                action = flow(seen, &label, now, Some(Input::Timeout));
+            }
+            Ok(Action::Done(())) => break,
+            Err(e) => {
+                seen.error(&format!("{label}: error"), &e);
+                break;
+            }
+        }
+    }
+    let after = flow(seen, &label, now, Some(Input::Timeout)).unwrap_err();
+    assert_eq!(after, Error::Usage(UsageError::Finished), "{label}");
+    assert!(sends <= shot.sends(), "{label}");
+    raw
+}
+
+#[test]
+fn crpt_flows_never_print_a_canary() {
+    let mut seen = Seen::default();
+    for shot in CRPT_SHOTS {
+        // The valid run: every request carries what it should.
+        let mut raws = Vec::new();
+        for step in 0..shot.sends() {
+            raws.push(run_crpt(&mut seen, shot, step, "valid", None).expect("the step was reached"));
+        }
+        for (step, raw) in raws.iter().enumerate() {
+            let carried: Vec<String> = shot.carried(step);
+            // Bodies carry the body secrets (the key and X-Signature ride in
+            // sensitive headers; the signature's base64 is checked as text, as
+            // `assert_body_carries` looks for it in a byte list too).
+            let in_body: &[&str] = match (shot, step) {
+                (CrptShot::MdlpSigned | CrptShot::MdlpPassword, 0) => &[MDLP_SECRET],
+                (CrptShot::MdlpPassword, _) => &[MDLP_PW],
+                _ => &[],
+            };
+            assert_body_carries(&format!("{shot:?} {step}"), raw.as_bytes(), in_body);
+            if shot != CrptShot::Registration && carried.contains(&sig_b64()) {
+                assert!(raw.contains(&format!("\"{}\"", sig_b64())), "{shot:?}: {raw}");
+                assert!(find_leak(raw).is_some());
+            }
+            for (scenario, answer) in crpt_answers(&carried, raw) {
+                run_crpt(&mut seen, shot, step, scenario, Some(answer));
+            }
+        }
+        // The signer or the transport failed.
+        let mut flow = shot.build();
+        let _ = flow(&mut seen, "aborted", now0(), None).unwrap();
+        let e = flow(&mut seen, "aborted", now0(), Some(Input::Failed)).unwrap_err();
+        assert_eq!(e, Error::Usage(UsageError::Aborted));
+        seen.error(&format!("{shot:?}: aborted"), &e);
+    }
+    // Registration headers: present, and sensitive (so `HeaderMap`'s Debug hides them).
+    {
+        use tokendance::crpt;
+        let mut flow = crpt::registration::register(
+            &crpt::SuzStand::Production.endpoint(),
+            "oms-one",
+            RegistrationKey::new(REG_KEY),
+            "Moscow, 1",
+            crpt::registration::Signing::Detached,
+            "v3",
+        )
+        .unwrap();
+        let Action::Sign(job) = flow.start(now0()).unwrap() else {
+            panic!()
+        };
+        let Action::Send(out) = flow
+            .resume(now0(), Input::Signature(Signature::from_der(SIG_DER.to_vec())))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let headers = out.as_http().headers();
+        assert_eq!(headers["x-registrationkey"], REG_KEY);
+        assert_eq!(headers["x-signature"], sig_b64().as_str());
+        assert!(headers["x-registrationkey"].is_sensitive() && headers["x-signature"].is_sensitive());
+        seen.debug("registration job", &job);
+        seen.outgoing("registration request", &out);
+    }
+    seen.assert_clean(2_000);
+}
+
+#[test]
+fn crpt_types_redact() {
+    use tokendance::crpt::{self, mdlp, KeeperAction, Snapshot, TokenKeeper};
+    let mut seen = Seen::default();
+    let now = now0();
+    seen.debug(
+        "mdlp auth password",
+        &mdlp::Auth::Password(Password::new(MDLP_PW)),
+    );
+    seen.debug("mdlp auth signed", &mdlp::Auth::SignedCode);
+    let client = mdlp::Client {
+        id: "client-one".to_owned(),
+        secret: ClientSecret::new(MDLP_SECRET),
+    };
+    seen.debug("mdlp client", &client);
+    seen.debug("registration key", &RegistrationKey::new(REG_KEY));
+    // Wrapped base64 from a signer, and its errors.
+    let b64 = sig_b64();
+    let wrapped = format!("{}\r\n{}\r\n", &b64[..8], &b64[8..]);
+    let sig = Signature::from_base64(&wrapped).unwrap();
+    assert_eq!(sig.as_der(), SIG_DER);
+    seen.debug("signature from base64", &sig);
+    let e = Signature::from_base64(&format!("{b64}!{MDLP_PW}")).unwrap_err();
+    seen.error("bad signature base64", &e);
+    for purpose in [
+        Purpose::GisMtChallenge,
+        Purpose::TrueApiChallenge,
+        Purpose::MdlpCode,
+        Purpose::SuzRegistrationBody,
+    ] {
+        for kind in [SignatureKind::Attached, SignatureKind::Detached] {
+            seen.debug("crpt sign job", &SignJob::new(JOB_BYTES.to_vec(), kind, purpose));
+        }
+    }
+    // Header helpers.
+    let at = AccessToken::new(ACCESS);
+    let (name, value) = crpt::suz_client_token(&at).unwrap();
+    assert!(value.is_sensitive());
+    seen.debug("clientToken header", &(name, value));
+    let (name, value) = crpt::mdlp_authorization(&at).unwrap();
+    assert!(value.is_sensitive());
+    seen.debug("authorization header", &(name, value));
+    let e = crpt::suz_client_token(&AccessToken::new(format!("{ACCESS}\n"))).unwrap_err();
+    seen.error("bad token header", &e);
+    // Outcomes.
+    seen.debug(
+        "outcome registered",
+        &crpt::registration::Outcome::Registered {
+            oms_connection: CRPT_CONN.to_owned(),
+        },
+    );
+
+    // The keeper in every state.
+    let mut k = TokenKeeper::new(CRPT_CONN);
+    seen.debug("keeper new", &k);
+    let KeeperAction::Renew(ticket) = k.poll(now) else {
+        panic!()
+    };
+    seen.debug("ticket", &ticket);
+    seen.debug("keeper renewing", &k);
+    seen.debug("keeper wait", &k.poll(now));
+    let life = Duration::from_secs(36_000);
+    k.renewed(
+        ticket,
+        TokenSet::new(at.clone(), now, Some(now.saturating_add(life))),
+    )
+    .unwrap();
+    seen.debug("keeper with token", &k);
+    let a = k.poll(now);
+    let KeeperAction::UseToken(t) = &a else { panic!() };
+    assert_eq!(t.expose_secret(), ACCESS);
+    seen.debug("use token", &a);
+    seen.token("keeper token", k.token().unwrap());
+    let snap = k.snapshot().unwrap();
+    assert_eq!(snap.token().expose_secret(), ACCESS);
+    seen.debug("snapshot", &snap);
+    seen.debug("snapshot token", snap.token());
+    let later = now.saturating_add(Duration::from_secs(35_800));
+    let KeeperAction::Renew(stale) = k.poll(later) else {
+        panic!()
+    };
+    let lost = later.saturating_add(Duration::from_secs(301));
+    let KeeperAction::Renew(current) = k.poll(lost) else {
+        panic!()
+    };
+    let e = k
+        .renewed(stale, TokenSet::new(AccessToken::new(ACCESS_2), later, None))
+        .unwrap_err();
+    seen.error("stale ticket", &e);
+    k.renewal_failed(current, lost, Some(lost.saturating_add(Duration::from_secs(5))))
+        .unwrap();
+    seen.debug("keeper backing off", &k);
+    seen.debug("keeper backing off poll", &k.poll(lost));
+    let newer = Snapshot::new(
+        CRPT_CONN,
+        AccessToken::new(ACCESS_2),
+        lost,
+        Some(lost.saturating_add(life)),
+    );
+    seen.debug("newer snapshot", &newer);
+    assert_eq!(k.restore(newer), Ok(true));
+    seen.debug("keeper restored", &k);
+    k.token_rejected(lost);
+    seen.debug("keeper rejected", &k);
+    let foreign = Snapshot::new("other", AccessToken::new(REFRESH), lost, None);
+    let e = k.restore(foreign).unwrap_err();
+    seen.error("foreign snapshot", &e);
+    seen.assert_clean(60);
+}
+
+/// Tokens the fake issues are not canaries, so they are looked for by value.
+#[cfg(feature = "fake")]
+#[test]
+fn crpt_fake_tokens_never_printed() {
+    use tokendance::crpt::{self, mdlp, KeeperAction, TokenKeeper};
+    use tokendance::fake::{self, Fake};
+    let mut server = fake::Crpt::new();
+    server.set_mdlp_client("client-one", "mdlp-secret");
+    let now = now0();
+    let mut texts: Vec<String> = Vec::new();
+    let mut tokens: Vec<String> = Vec::new();
+    let flows: Vec<Box<dyn Flow<Output = TokenSet>>> = vec![
+        Box::new(crpt::true_api::sign_in(&crpt::TrueApiStand::Demo.endpoint(), Some(CRPT_CONN)).unwrap()),
+        Box::new(crpt::gis_mt::sign_in(&crpt::GisMtStand::Demo.endpoint(), Some(CRPT_CONN)).unwrap()),
+        Box::new(
+            mdlp::sign_in(
+                &crpt::MdlpStand::Sandbox.endpoint(),
+                mdlp::Client {
+                    id: "client-one".to_owned(),
+                    secret: ClientSecret::new("mdlp-secret"),
+                },
+                "user-one",
+                mdlp::Auth::SignedCode,
+                Some(CRPT_CONN),
+            )
+            .unwrap(),
+        ),
+    ];
+    let mut keeper = TokenKeeper::new(CRPT_CONN);
+    let mut t = now;
+    for mut flow in flows {
+        let mut action = flow.start(t).unwrap();
+        let token = loop {
+            texts.push(format!("{action:?}"));
+            action = match action {
+                Action::Send(out) => {
+                    let response = server.handle(t, &out.into_http());
+                    let input = Input::Response(response);
+                    texts.push(format!("{input:?}"));
+                    flow.resume(t, input).unwrap()
+                }
+                Action::Sign(job) => flow.resume(t, Input::Signature(fake::sign(&job))).unwrap(),
+                Action::Wait(until) => {
+                    t = until;
+                    flow.resume(t, Input::Timeout).unwrap()
+                }
+                Action::Done(token) => break token,
+            };
+        };
+        texts.push(format!("{token:?} {token:#?}"));
+        tokens.push(token.access_token().expose_secret().to_owned());
+        assert!(server.accepts(t, CRPT_CONN, token.access_token()));
+        // Through the keeper.
+        keeper.token_rejected(t);
+        let KeeperAction::Renew(ticket) = keeper.poll(t) else {
+            panic!()
+        };
+        keeper.renewed(ticket, token).unwrap();
+        texts.push(format!("{:?}", keeper.poll(t)));
+        texts.push(format!("{keeper:?} {:?}", keeper.snapshot()));
+        texts.push(format!("{server:?}"));
+        t = t.saturating_add(Duration::from_secs(2));
+    }
+    assert_eq!(tokens.len(), 3);
+    for text in &texts {
+        for token in &tokens {
+            assert!(!text.contains(token.as_str()), "{token} in {text}");
+        }
+    }
 }

@@ -87,6 +87,9 @@ pub enum KeeperAction<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct RenewalTicket {
     id: u64,
+    /// Which keeper issued it (a digest of its connection), so a ticket of
+    /// one connection's keeper is refused by another's.
+    keeper: u64,
 }
 
 /// A token and its expiry, to share through a store of your choice.
@@ -196,7 +199,10 @@ impl TokenKeeper {
                     ticket: self.last_ticket,
                     since: now,
                 };
-                KeeperAction::Renew(RenewalTicket { id: self.last_ticket })
+                KeeperAction::Renew(RenewalTicket {
+                    id: self.last_ticket,
+                    keeper: self.identity(),
+                })
             }
         }
     }
@@ -210,11 +216,19 @@ impl TokenKeeper {
     }
 
     /// The renewal of `ticket` obtained `token`. A ticket that is no longer
-    /// current (its renewal timed out and another was issued) is refused,
-    /// and its token, which the newer renewal revokes, is not kept.
+    /// current (its renewal timed out and another was issued), or another
+    /// keeper's, is refused, and its token, which the newer renewal revokes,
+    /// is not kept. If a newer token was [restored](Self::restore) meanwhile,
+    /// the newer one stays: the newest token is the live one.
     pub fn renewed(&mut self, ticket: RenewalTicket, token: TokenSet) -> Result<(), Error> {
         self.check(&ticket)?;
-        self.token = Some(token);
+        let held_is_newer = self
+            .token
+            .as_ref()
+            .is_some_and(|held| held.obtained_at() > token.obtained_at());
+        if !held_is_newer {
+            self.token = Some(token);
+        }
         self.renewal = Renewal::Idle;
         self.failures = 0;
         Ok(())
@@ -242,9 +256,20 @@ impl TokenKeeper {
 
     fn check(&self, ticket: &RenewalTicket) -> Result<(), Error> {
         match self.renewal {
-            Renewal::Out { ticket: current, .. } if current == ticket.id => Ok(()),
+            Renewal::Out { ticket: current, .. }
+                if current == ticket.id && ticket.keeper == self.identity() =>
+            {
+                Ok(())
+            }
             _ => Err(Error::Usage(UsageError::StaleTicket)),
         }
+    }
+
+    /// A digest of the connection, naming this keeper in its tickets.
+    fn identity(&self) -> u64 {
+        self.oms_connection.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 
     /// SUZ answered 401 to the token: it was revoked (another process asked

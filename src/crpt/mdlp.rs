@@ -78,8 +78,12 @@ enum State {
         code: String,
         earliest: Timestamp,
     },
-    /// Spacing the two calls; the token request is ready.
-    Spacing { request: Outgoing, scrub: Vec<String> },
+    /// Spacing the two calls; the token request is ready to go at `until`.
+    Spacing {
+        request: Outgoing,
+        until: Timestamp,
+        scrub: Vec<String>,
+    },
     /// `token` is out.
     Exchanging { sent_at: Timestamp, scrub: Vec<String> },
 }
@@ -193,7 +197,14 @@ fn token_request(
 ) -> Result<Transition<State>, Error> {
     let request = Outgoing::post_json(token_url, json_bytes(&body), "application/json")?;
     if now < earliest {
-        Ok((State::Spacing { request, scrub }, Action::Wait(earliest)))
+        Ok((
+            State::Spacing {
+                request,
+                until: earliest,
+                scrub,
+            },
+            Action::Wait(earliest),
+        ))
     } else {
         Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
     }
@@ -253,6 +264,7 @@ impl Step for State {
                         let scrub = vec![
                             secret.expose_secret().to_owned(),
                             password.expose_secret().to_owned(),
+                            code.clone(),
                         ];
                         token_request(now, earliest, &token_url, body, scrub)
                     }
@@ -273,10 +285,26 @@ impl Step for State {
                     signature: Some(&signature),
                     password: None,
                 };
-                let scrub = vec![secret.expose_secret().to_owned(), signature.clone()];
+                let scrub = vec![secret.expose_secret().to_owned(), signature.clone(), code.clone()];
                 token_request(now, earliest, &token_url, body, scrub)
             }
-            (State::Spacing { request, scrub }, Input::Timeout) => {
+            // Woken early: MDLP would answer 429, so wait the rest.
+            (
+                State::Spacing {
+                    request,
+                    until,
+                    scrub,
+                },
+                Input::Timeout,
+            ) if now < until => Ok((
+                State::Spacing {
+                    request,
+                    until,
+                    scrub,
+                },
+                Action::Wait(until),
+            )),
+            (State::Spacing { request, scrub, .. }, Input::Timeout) => {
                 Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
             }
             (State::Exchanging { sent_at, scrub }, Input::Response(response)) => {

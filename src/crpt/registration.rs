@@ -62,8 +62,12 @@ enum State {
         body: Vec<u8>,
         key: RegistrationKey,
     },
-    /// The request is out.
-    Sending { key: RegistrationKey },
+    /// The request is out; `signature` (base64) is scrubbed from any error
+    /// message, as the key is.
+    Sending {
+        key: RegistrationKey,
+        signature: Option<String>,
+    },
 }
 
 /// The API version path registrations use unless told otherwise.
@@ -156,14 +160,14 @@ fn send(
     url: Url,
     body: Vec<u8>,
     key: RegistrationKey,
-    signature: Option<&str>,
+    signature: Option<String>,
 ) -> Result<Transition<State>, Error> {
     let mut request = Outgoing::post_json(&url, body, JSON_UTF8)?
         .with_secret_header("x-registrationkey", key.expose_secret())?;
-    if let Some(signature) = signature {
+    if let Some(signature) = &signature {
         request = request.with_secret_header("x-signature", signature)?;
     }
-    Ok((State::Sending { key }, Action::Send(request)))
+    Ok((State::Sending { key, signature }, Action::Send(request)))
 }
 
 impl Step for State {
@@ -179,10 +183,10 @@ impl Step for State {
     fn resume(self, _now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
         match (self, input) {
             (State::Signing { url, body, key }, Input::Signature(signature)) => {
-                send(url, body, key, Some(&signature.to_base64()))
+                send(url, body, key, Some(signature.to_base64()))
             }
-            (State::Sending { key }, Input::Response(response)) => {
-                let scrub = [key.expose_secret()];
+            (State::Sending { key, signature }, Input::Response(response)) => {
+                let scrub = [key.expose_secret(), signature.as_deref().unwrap_or_default()];
                 let reply = classify(&response, &scrub)?;
                 let body = reply.success()?;
                 let outcome = match reply.required_str(&body.status, "status")? {
@@ -191,10 +195,11 @@ impl Step for State {
                             .required_str(&body.omsConnection, "omsConnection")?
                             .to_owned(),
                     },
+                    // SUZ's words, bounded and without the key or signature it may echo.
                     "REJECTED" => Outcome::Rejected {
                         reason: reply
                             .optional_str(&body.rejectionReason, "rejectionReason")?
-                            .map(str::to_owned),
+                            .map(|r| reply.sanitize(r, crate::error::MAX_MESSAGE_CHARS)),
                     },
                     _ => {
                         return Err(ProtocolError::Malformed {
@@ -205,7 +210,7 @@ impl Step for State {
                         .into())
                     }
                 };
-                Ok((State::Sending { key }, Action::Done(outcome)))
+                Ok((State::Sending { key, signature }, Action::Done(outcome)))
             }
             // The machine checks the input kind against `expects` first.
             (state, input) => Err(crate::flow::unexpected(state.expects(), &input)),

@@ -1,0 +1,755 @@
+//! Exact CRPT requests, in the style of `tests/requests.rs`: for every request
+//! of every CRPT flow the method, the full URL, the complete header map (with
+//! which values are marked sensitive) and the body bytes; for every signing
+//! step the exact bytes, the signature kind and the purpose. Public API only.
+
+use http::{Method, Version};
+use tokendance::crpt::{
+    self, gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand,
+    DEMO_REGISTRATION_KEY, MDLP_NON_RESIDENT_PRODUCTION_HTTP, MDLP_NON_RESIDENT_SANDBOX_HTTP,
+};
+use tokendance::{
+    AccessToken, Action, ClientSecret, Endpoint, Error, Flow, Input, Outgoing, Password, Purpose,
+    RegistrationKey, SignJob, Signature, SignatureKind, Timestamp, UsageError,
+};
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
+const OMS_ID: &str = "cdf12109-10d3-11e6-8b6f-0050569977a1";
+const CONN: &str = "11b1abc9-f4ee-47db-8a20-f80ac83504e8";
+/// A connection id holding every character that could change a path.
+const HOSTILE_CONN: &str = "a/b?c#d e%Ж";
+/// Its one-segment percent-encoding, worked out by hand: `/`→%2F, `?`→%3F,
+/// `#`→%23, space→%20, `%`→%25, `Ж` (U+0416, D0 96)→%D0%96.
+const HOSTILE_CONN_SEGMENT: &str = "a%2Fb%3Fc%23d%20e%25%D0%96";
+
+const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// A header as expected: name, value, and whether it must be marked sensitive.
+type Header<'a> = (&'a str, &'a str, bool);
+
+const ACCEPT: Header<'static> = ("accept", "application/json", false);
+const CT_UTF8: Header<'static> = ("content-type", JSON_UTF8, false);
+const CT_JSON: Header<'static> = ("content-type", "application/json", false);
+
+/// Asserts everything about a request: method, URL, version, every header
+/// (name, value, sensitivity, count) and the exact body bytes.
+#[track_caller]
+fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[Header<'_>], body: &[u8]) {
+    let req = out.as_http();
+    assert_eq!(req.method(), method);
+    assert_eq!(req.uri().to_string(), url);
+    assert_eq!(req.version(), Version::HTTP_11);
+    let mut got: Vec<(String, String, bool)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap().to_owned(),
+                v.is_sensitive(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String, bool)> = headers
+        .iter()
+        .map(|(k, v, s)| ((*k).to_owned(), (*v).to_owned(), *s))
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "header map (name, value, sensitive)");
+    assert_eq!(
+        String::from_utf8_lossy(req.body()),
+        String::from_utf8_lossy(body),
+        "body as text"
+    );
+    assert_eq!(req.body().as_slice(), body, "body bytes");
+    let moved = out.clone().into_http();
+    assert_eq!(moved.body(), req.body());
+    assert_eq!(moved.headers(), req.headers());
+    assert_eq!(moved.uri(), req.uri());
+}
+
+#[track_caller]
+fn assert_job(job: &SignJob, bytes: &[u8], kind: SignatureKind, purpose: Purpose) {
+    assert_eq!(
+        String::from_utf8_lossy(job.bytes()),
+        String::from_utf8_lossy(bytes),
+        "signed bytes as text"
+    );
+    assert_eq!(job.bytes(), bytes, "signed bytes");
+    assert_eq!(job.kind(), kind);
+    assert_eq!(job.purpose(), purpose);
+}
+
+fn name<T>(action: &Action<T>) -> &'static str {
+    match action {
+        Action::Send(_) => "Send",
+        Action::Sign(_) => "Sign",
+        Action::Wait(_) => "Wait",
+        Action::Done(_) => "Done",
+    }
+}
+
+#[track_caller]
+fn send<T>(action: Result<Action<T>, Error>) -> Outgoing {
+    match action.expect("action") {
+        Action::Send(out) => out,
+        other => panic!("expected Send, got {}", name(&other)),
+    }
+}
+
+#[track_caller]
+fn sign<T>(action: Result<Action<T>, Error>) -> SignJob {
+    match action.expect("action") {
+        Action::Sign(job) => job,
+        other => panic!("expected Sign, got {}", name(&other)),
+    }
+}
+
+fn json_response(body: &str) -> Input {
+    Input::Response(
+        http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap(),
+    )
+}
+
+/// A signature of 200 bytes (all byte values), so its base64 is long enough
+/// to wrap, holds `+` and `/`, and ends in padding.
+fn big_der() -> Vec<u8> {
+    (0..=255u8).cycle().skip(3).take(200).collect()
+}
+
+/// Standard padded base64 written here independently of the crate.
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `text` broken with `sep` every `width` characters, with a trailing break
+/// (as MIME encoders and CryptoPro's plugin write it).
+fn wrap(text: &str, width: usize, sep: &str) -> String {
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(width) {
+        out.push_str(std::str::from_utf8(chunk).unwrap());
+        out.push_str(sep);
+    }
+    out
+}
+
+// ------------------------------------------------------------ registration
+
+fn register(signing: registration::Signing, version: &str, address: &str) -> registration::Registration {
+    registration::register(
+        &SuzStand::Demo.endpoint(),
+        OMS_ID,
+        RegistrationKey::new(DEMO_REGISTRATION_KEY),
+        address,
+        signing,
+        version,
+    )
+    .unwrap()
+}
+
+#[test]
+fn registration_signed_v2_signs_and_sends_the_same_bytes() {
+    let address = "Москва, ул. \"Льва Толстого\", 16 \\ корп. 2";
+    let body = serde_json::to_vec(&serde_json::json!({ "address": address })).unwrap();
+    // serde_json writes Cyrillic as UTF-8 and escapes `"` and `\`.
+    assert_eq!(
+        body,
+        "{\"address\":\"Москва, ул. \\\"Льва Толстого\\\", 16 \\\\ корп. 2\"}".as_bytes()
+    );
+    let mut flow = register(
+        registration::Signing::Detached,
+        registration::DEFAULT_API_VERSION,
+        address,
+    );
+    let job = sign(flow.start(T0));
+    assert_job(&job, &body, SignatureKind::Detached, Purpose::SuzRegistrationBody);
+    let der = big_der();
+    let out = send(flow.resume(T0, Input::Signature(Signature::from_der(der.clone()))));
+    let b64_sig = b64(&der);
+    assert!(b64_sig.contains('+') && b64_sig.contains('/') && b64_sig.ends_with('='));
+    assert_request(
+        &out,
+        Method::POST,
+        &format!("https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId={OMS_ID}"),
+        &[
+            ACCEPT,
+            CT_UTF8,
+            ("x-registrationkey", DEMO_REGISTRATION_KEY, true),
+            ("x-signature", &b64_sig, true),
+        ],
+        &body,
+    );
+    // Byte for byte what was signed.
+    assert_eq!(out.as_http().body().as_slice(), job.bytes());
+}
+
+#[test]
+fn registration_v3_and_unsigned() {
+    let mut flow = register(registration::Signing::Detached, "v3", "addr 1");
+    let job = sign(flow.start(T0));
+    assert_job(
+        &job,
+        br#"{"address":"addr 1"}"#,
+        SignatureKind::Detached,
+        Purpose::SuzRegistrationBody,
+    );
+    let out = send(flow.resume(T0, Input::Signature(Signature::from_der(vec![1, 2]))));
+    assert_request(
+        &out,
+        Method::POST,
+        &format!("https://intuot.crpt.ru:16443/api/v3/integration/connection?omsId={OMS_ID}"),
+        &[
+            ACCEPT,
+            CT_UTF8,
+            ("x-registrationkey", DEMO_REGISTRATION_KEY, true),
+            ("x-signature", "AQI=", true),
+        ],
+        br#"{"address":"addr 1"}"#,
+    );
+
+    for (version, path) in [("v2", "api/v2"), ("v3", "api/v3")] {
+        let mut flow = registration::register(
+            &SuzStand::Production.endpoint(),
+            OMS_ID,
+            RegistrationKey::new("rk-1"),
+            "addr 2",
+            registration::Signing::Unsigned,
+            version,
+        )
+        .unwrap();
+        // Pharma: no signature step, no X-Signature header.
+        let out = send(flow.start(T0));
+        assert_request(
+            &out,
+            Method::POST,
+            &format!("https://suzgrid.crpt.ru:16443/{path}/integration/connection?omsId={OMS_ID}"),
+            &[ACCEPT, CT_UTF8, ("x-registrationkey", "rk-1", true)],
+            br#"{"address":"addr 2"}"#,
+        );
+    }
+}
+
+#[test]
+fn registration_oms_id_is_encoded_in_the_query() {
+    let mut flow = registration::register(
+        &SuzStand::Demo.endpoint(),
+        "a b&omsId=x#y/Ж",
+        RegistrationKey::new("rk"),
+        "addr",
+        registration::Signing::Unsigned,
+        "v2",
+    )
+    .unwrap();
+    let out = send(flow.start(T0));
+    let uri = out.as_http().uri();
+    assert_eq!(uri.path(), "/api/v2/integration/connection");
+    assert_eq!(uri.query(), Some("omsId=a+b%26omsId%3Dx%23y%2F%D0%96"));
+    // One pair, which decodes back to the value given.
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap().as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(pairs, [("omsId".to_owned(), "a b&omsId=x#y/Ж".to_owned())]);
+}
+
+#[test]
+fn registration_refuses_bad_configuration() {
+    let base = SuzStand::Demo.endpoint();
+    let build = |oms_id: &str, key: &str, address: &str, version: &str| {
+        registration::register(
+            &base,
+            oms_id,
+            RegistrationKey::new(key),
+            address,
+            registration::Signing::Detached,
+            version,
+        )
+        .map(|_| ())
+    };
+    assert!(matches!(
+        build("", "rk", "addr", "v2"),
+        Err(Error::Usage(UsageError::InvalidConfig { .. }))
+    ));
+    assert!(matches!(
+        build(OMS_ID, "rk", "", "v2"),
+        Err(Error::Usage(UsageError::InvalidConfig { .. }))
+    ));
+    // A key that cannot be a header value is refused before anything is sent.
+    assert!(matches!(
+        build(OMS_ID, "rk\r\nx-evil: 1", "addr", "v2"),
+        Err(Error::Usage(UsageError::InvalidConfig { .. }))
+    ));
+    for version in ["..", ".", "", "%2e%2E"] {
+        assert!(
+            matches!(
+                build(OMS_ID, "rk", "addr", version),
+                Err(Error::Usage(UsageError::InvalidPathSegment { .. }))
+            ),
+            "{version:?}"
+        );
+    }
+    assert!(build(OMS_ID, "rk", "addr", "v3").is_ok());
+}
+
+// ------------------------------------------------------------ challenge sign-ins
+
+struct ChallengeCase {
+    build: fn(&Endpoint, Option<&str>) -> Result<crpt::ChallengeSignIn, Error>,
+    base: Endpoint,
+    key_url: &'static str,
+    sign_in_url: &'static str,
+    purpose: Purpose,
+}
+
+fn challenge_cases() -> Vec<ChallengeCase> {
+    vec![
+        ChallengeCase {
+            build: gis_mt::sign_in,
+            base: GisMtStand::Production.endpoint(),
+            key_url: "https://ismpr.crpt.ru/api/v3/auth/cert/key",
+            sign_in_url: "https://ismpr.crpt.ru/api/v3/auth/cert",
+            purpose: Purpose::GisMtChallenge,
+        },
+        ChallengeCase {
+            build: gis_mt::sign_in,
+            base: GisMtStand::Demo.endpoint(),
+            key_url: "https://demo.lp.crpt.tech/api/v3/auth/cert/key",
+            sign_in_url: "https://demo.lp.crpt.tech/api/v3/auth/cert",
+            purpose: Purpose::GisMtChallenge,
+        },
+        ChallengeCase {
+            build: true_api::sign_in,
+            base: TrueApiStand::Demo.endpoint(),
+            key_url: "https://int01.gismt.crpt.tech/api/v3/true-api/auth/key",
+            sign_in_url: "https://int01.gismt.crpt.tech/api/v3/true-api/auth/simpleSignIn",
+            purpose: Purpose::TrueApiChallenge,
+        },
+        ChallengeCase {
+            build: true_api::sign_in,
+            base: TrueApiStand::ProductionTobacco.endpoint(),
+            key_url: "https://ismotp.crptech.ru/api/v3/true-api/auth/key",
+            sign_in_url: "https://ismotp.crptech.ru/api/v3/true-api/auth/simpleSignIn",
+            purpose: Purpose::TrueApiChallenge,
+        },
+        ChallengeCase {
+            build: true_api::sign_in,
+            base: TrueApiStand::Production.endpoint(),
+            key_url: "https://markirovka.crpt.ru/api/v3/true-api/auth/key",
+            sign_in_url: "https://markirovka.crpt.ru/api/v3/true-api/auth/simpleSignIn",
+            purpose: Purpose::TrueApiChallenge,
+        },
+    ]
+}
+
+#[test]
+fn challenge_key_and_sign_in_requests_on_every_stand() {
+    let challenge = "QNRPNPFGJZ-Ж\"x";
+    let answer = serde_json::json!({"uuid": "u-1", "data": challenge}).to_string();
+    for case in challenge_cases() {
+        for (conn, suffix) in [
+            (Some(CONN), format!("/{CONN}")),
+            (None, String::new()),
+            (Some(HOSTILE_CONN), format!("/{HOSTILE_CONN_SEGMENT}")),
+        ] {
+            let mut flow = (case.build)(&case.base, conn).unwrap();
+            let key = send(flow.start(T0));
+            assert_request(&key, Method::GET, case.key_url, &[ACCEPT], b"");
+            let job = sign(flow.resume(T0, json_response(&answer)));
+            // The exact UTF-8 bytes of `data`, JSON escapes resolved.
+            assert_job(&job, challenge.as_bytes(), SignatureKind::Attached, case.purpose);
+            let der = big_der();
+            let out = send(flow.resume(T0, Input::Signature(Signature::from_der(der.clone()))));
+            let body = format!(r#"{{"uuid":"u-1","data":"{}"}}"#, b64(&der));
+            assert_request(
+                &out,
+                Method::POST,
+                &format!("{}{suffix}", case.sign_in_url),
+                &[ACCEPT, CT_UTF8],
+                body.as_bytes(),
+            );
+            if conn == Some(HOSTILE_CONN) {
+                // One segment: nothing became a path separator, query or fragment.
+                let uri = out.as_http().uri();
+                assert_eq!(uri.query(), None);
+                let last = uri.path().rsplit('/').next().unwrap();
+                assert_eq!(last, HOSTILE_CONN_SEGMENT);
+            }
+        }
+    }
+}
+
+#[test]
+fn challenge_refuses_dot_and_empty_connections() {
+    for case in challenge_cases() {
+        for conn in ["..", ".", "", "%2E%2e", ".%2e"] {
+            let r = (case.build)(&case.base, Some(conn));
+            assert!(
+                matches!(r, Err(Error::Usage(UsageError::InvalidPathSegment { .. }))),
+                "{conn:?}: {:?}",
+                r.map(|_| ())
+            );
+        }
+        // A dot inside a value is just a character.
+        assert!((case.build)(&case.base, Some("a..b")).is_ok());
+    }
+}
+
+#[test]
+fn challenge_on_a_user_endpoint_with_a_trailing_slash() {
+    let base = Endpoint::parse("https://gismt.example/api/v3/true-api/").unwrap();
+    let mut flow = true_api::sign_in(&base, Some(CONN)).unwrap();
+    let key = send(flow.start(T0));
+    assert_eq!(
+        key.as_http().uri().to_string(),
+        "https://gismt.example/api/v3/true-api/auth/key"
+    );
+    let _job = sign(flow.resume(T0, json_response(r#"{"uuid":"u","data":"d"}"#)));
+    let out = send(flow.resume(T0, Input::Signature(Signature::from_der(vec![0x30]))));
+    assert_eq!(
+        out.as_http().uri().to_string(),
+        format!("https://gismt.example/api/v3/true-api/auth/simpleSignIn/{CONN}")
+    );
+}
+
+// ------------------------------------------------------------ MDLP
+
+const CLIENT_ID: &str = "7df0d06f-1c0b-4a5b-9c2f-1b2a3c4d5e6f";
+/// A secret JSON must escape.
+const CLIENT_SECRET: &str = "s\"e\\c/r Ж";
+const CLIENT_SECRET_JSON: &str = r#"s\"e\\c/r Ж"#;
+
+fn client() -> mdlp::Client {
+    mdlp::Client {
+        id: CLIENT_ID.to_owned(),
+        secret: ClientSecret::new(CLIENT_SECRET),
+    }
+}
+
+#[test]
+fn mdlp_signed_code_requests() {
+    for (conn, suffix) in [
+        (Some(CONN), format!("/{CONN}")),
+        (None, String::new()),
+        (Some(HOSTILE_CONN), format!("/{HOSTILE_CONN_SEGMENT}")),
+    ] {
+        let mut flow = mdlp::sign_in(
+            &MdlpStand::Production.endpoint(),
+            client(),
+            "0A1B2C3D4E5F",
+            mdlp::Auth::SignedCode,
+            conn,
+        )
+        .unwrap();
+        let auth = send(flow.start(T0));
+        let auth_body = format!(
+            r#"{{"client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET_JSON}","user_id":"0A1B2C3D4E5F","auth_type":"SIGNED_CODE"}}"#
+        );
+        assert_request(
+            &auth,
+            Method::POST,
+            "https://api.mdlp.crpt.ru/api/v1/auth",
+            &[ACCEPT, CT_JSON],
+            auth_body.as_bytes(),
+        );
+        let job = sign(flow.resume(T0, json_response(r#"{"code":"b7b1abc9-Ж"}"#)));
+        assert_job(
+            &job,
+            "b7b1abc9-Ж".as_bytes(),
+            SignatureKind::Detached,
+            Purpose::MdlpCode,
+        );
+        // The signer took two seconds: no wait.
+        let later = T0.saturating_add(std::time::Duration::from_secs(2));
+        let der = big_der();
+        let out = send(flow.resume(later, Input::Signature(Signature::from_der(der.clone()))));
+        let body = format!(r#"{{"code":"b7b1abc9-Ж","signature":"{}"}}"#, b64(&der));
+        assert_request(
+            &out,
+            Method::POST,
+            &format!("https://api.mdlp.crpt.ru/api/v1/token{suffix}"),
+            &[ACCEPT, CT_JSON],
+            body.as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn mdlp_password_requests() {
+    let password = "p\"a&s s+Ж";
+    for (conn, suffix) in [(Some(CONN), format!("/{CONN}")), (None, String::new())] {
+        let mut flow = mdlp::sign_in(
+            &MdlpStand::NonResidentSandbox.endpoint(),
+            client(),
+            "user@example.org",
+            mdlp::Auth::Password(Password::new(password)),
+            conn,
+        )
+        .unwrap();
+        let auth = send(flow.start(T0));
+        let auth_body = format!(
+            r#"{{"client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET_JSON}","user_id":"user@example.org","auth_type":"PASSWORD"}}"#
+        );
+        assert_request(
+            &auth,
+            Method::POST,
+            "https://nrz.api.sb.mdlp.crpt.ru/api/v1/auth",
+            &[ACCEPT, CT_JSON],
+            auth_body.as_bytes(),
+        );
+        // No signing step: the flow waits for the spacing, then sends.
+        let action = flow.resume(T0, json_response(r#"{"code":"c-1"}"#)).unwrap();
+        let Action::Wait(until) = action else {
+            panic!("expected Wait, got {}", name(&action))
+        };
+        assert_eq!(until, T0.saturating_add(mdlp::SPACING));
+        let out = send(flow.resume(until, Input::Timeout));
+        assert_request(
+            &out,
+            Method::POST,
+            &format!("https://nrz.api.sb.mdlp.crpt.ru/api/v1/token{suffix}"),
+            &[ACCEPT, CT_JSON],
+            r#"{"code":"c-1","password":"p\"a&s s+Ж"}"#.as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn mdlp_refuses_bad_configuration() {
+    let base = MdlpStand::Sandbox.endpoint();
+    let r = mdlp::sign_in(&base, client(), "", mdlp::Auth::SignedCode, None);
+    assert!(matches!(r, Err(Error::Usage(UsageError::InvalidConfig { .. }))));
+    let mut no_id = client();
+    no_id.id.clear();
+    let r = mdlp::sign_in(&base, no_id, "u", mdlp::Auth::SignedCode, None);
+    assert!(matches!(r, Err(Error::Usage(UsageError::InvalidConfig { .. }))));
+    for conn in ["..", ".", "", "%2e."] {
+        let r = mdlp::sign_in(&base, client(), "u", mdlp::Auth::SignedCode, Some(conn));
+        assert!(
+            matches!(r, Err(Error::Usage(UsageError::InvalidPathSegment { .. }))),
+            "{conn:?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------ stands and endpoints
+
+#[test]
+fn every_stand_preset_is_the_documented_url() {
+    let cases: Vec<(Endpoint, &str)> = vec![
+        (SuzStand::Demo.endpoint(), "https://intuot.crpt.ru:16443/"),
+        (SuzStand::Production.endpoint(), "https://suzgrid.crpt.ru:16443/"),
+        (MdlpStand::Production.endpoint(), "https://api.mdlp.crpt.ru/"),
+        (MdlpStand::Sandbox.endpoint(), "https://api.sb.mdlp.crpt.ru/"),
+        (
+            MdlpStand::NonResidentProduction.endpoint(),
+            "https://nrz.api.mdlp.crpt.ru/",
+        ),
+        (
+            MdlpStand::NonResidentSandbox.endpoint(),
+            "https://nrz.api.sb.mdlp.crpt.ru/",
+        ),
+        (GisMtStand::Production.endpoint(), "https://ismpr.crpt.ru/api/v3"),
+        (GisMtStand::Demo.endpoint(), "https://demo.lp.crpt.tech/api/v3"),
+        (
+            TrueApiStand::Demo.endpoint(),
+            "https://int01.gismt.crpt.tech/api/v3/true-api",
+        ),
+        (
+            TrueApiStand::ProductionTobacco.endpoint(),
+            "https://ismotp.crptech.ru/api/v3/true-api",
+        ),
+        (
+            TrueApiStand::Production.endpoint(),
+            "https://markirovka.crpt.ru/api/v3/true-api",
+        ),
+    ];
+    for (endpoint, url) in cases {
+        assert_eq!(endpoint.as_str(), url);
+        assert_eq!(endpoint.to_string(), url);
+        // Each preset is also what a user parsing the documented text gets.
+        assert_eq!(Endpoint::parse(url.trim_end_matches('/')).unwrap(), endpoint);
+    }
+    assert_eq!(DEMO_REGISTRATION_KEY, "4344d884-7f21-456c-981e-cd68e92391e8");
+}
+
+#[test]
+fn every_mdlp_stand_builds_its_auth_and_token_urls() {
+    for (stand, host) in [
+        (MdlpStand::Production, "api.mdlp.crpt.ru"),
+        (MdlpStand::Sandbox, "api.sb.mdlp.crpt.ru"),
+        (MdlpStand::NonResidentProduction, "nrz.api.mdlp.crpt.ru"),
+        (MdlpStand::NonResidentSandbox, "nrz.api.sb.mdlp.crpt.ru"),
+    ] {
+        let mut flow = mdlp::sign_in(
+            &stand.endpoint(),
+            client(),
+            "u",
+            mdlp::Auth::Password(Password::new("pw")),
+            Some(CONN),
+        )
+        .unwrap();
+        let auth = send(flow.start(T0));
+        assert_eq!(
+            auth.as_http().uri().to_string(),
+            format!("https://{host}/api/v1/auth")
+        );
+        let late = T0.saturating_add(std::time::Duration::from_secs(5));
+        // The spacing counts from the answer, however late it came.
+        let action = flow.resume(late, json_response(r#"{"code":"c"}"#)).unwrap();
+        let Action::Wait(until) = action else {
+            panic!("expected Wait, got {}", name(&action))
+        };
+        assert_eq!(until, late.saturating_add(mdlp::SPACING));
+        let out = send(flow.resume(until, Input::Timeout));
+        assert_eq!(
+            out.as_http().uri().to_string(),
+            format!("https://{host}/api/v1/token/{CONN}")
+        );
+    }
+}
+
+#[test]
+fn plain_http_mdlp_stands_need_the_explicit_opt_in() {
+    assert_eq!(MDLP_NON_RESIDENT_PRODUCTION_HTTP, "http://api.mdlp.crpt.ru");
+    assert_eq!(MDLP_NON_RESIDENT_SANDBOX_HTTP, "http://api.sb.mdlp.crpt.ru");
+    for url in [MDLP_NON_RESIDENT_PRODUCTION_HTTP, MDLP_NON_RESIDENT_SANDBOX_HTTP] {
+        let e = Endpoint::parse(url).unwrap_err();
+        assert!(matches!(e, Error::Usage(UsageError::InsecureUrl { .. })), "{e:?}");
+        let endpoint = Endpoint::parse_insecure_http(url).unwrap();
+        let mut flow = mdlp::sign_in(
+            &endpoint,
+            client(),
+            "u@example.org",
+            mdlp::Auth::Password(Password::new("pw")),
+            None,
+        )
+        .unwrap();
+        let auth = send(flow.start(T0));
+        assert_eq!(auth.as_http().uri().to_string(), format!("{url}/api/v1/auth"));
+    }
+}
+
+// ------------------------------------------------------------ header helpers
+
+#[test]
+fn token_header_helpers() {
+    let token = AccessToken::new("58f908f1-832a-4ad0-93f4-bdafbf8eb55a");
+    let (name, value) = crpt::suz_client_token(&token).unwrap();
+    assert_eq!(name.as_str(), "clienttoken");
+    assert_eq!(value.to_str().unwrap(), "58f908f1-832a-4ad0-93f4-bdafbf8eb55a");
+    assert!(value.is_sensitive());
+    assert!(!format!("{value:?}").contains("58f908f1"));
+
+    let jwt = AccessToken::new("eyJhbGciOi.eyJzdWIi.c2ln");
+    let (name, value) = crpt::mdlp_authorization(&jwt).unwrap();
+    assert_eq!(name, http::header::AUTHORIZATION);
+    assert_eq!(value.to_str().unwrap(), "token eyJhbGciOi.eyJzdWIi.c2ln");
+    assert!(value.is_sensitive());
+
+    // They fit straight into a request.
+    let mut req = http::Request::new(());
+    let (n, v) = crpt::suz_client_token(&token).unwrap();
+    req.headers_mut().insert(n, v);
+    assert_eq!(
+        req.headers()["clientToken"],
+        "58f908f1-832a-4ad0-93f4-bdafbf8eb55a"
+    );
+
+    // A token that cannot be a header value is a usage error, not a panic.
+    for bad in ["a\r\nx: y", "a\nb", "\u{0}"] {
+        let t = AccessToken::new(bad);
+        assert!(matches!(
+            crpt::suz_client_token(&t),
+            Err(Error::Usage(UsageError::InvalidConfig { .. }))
+        ));
+        assert!(matches!(
+            crpt::mdlp_authorization(&t),
+            Err(Error::Usage(UsageError::InvalidConfig { .. }))
+        ));
+    }
+}
+
+// ------------------------------------------------------------ signatures
+
+#[test]
+fn wrapped_base64_signatures_are_sent_on_one_line() {
+    let der: Vec<u8> = (0..=255u8).cycle().take(5 * 1024 + 7).collect();
+    let one_line = b64(&der);
+    for (width, sep) in [(64, "\r\n"), (76, "\r\n"), (64, "\n"), (76, "\n")] {
+        let wrapped = wrap(&one_line, width, sep);
+        assert!(wrapped.contains(sep));
+        let signature = Signature::from_base64(&wrapped).unwrap();
+        assert_eq!(signature.as_der(), der.as_slice());
+        assert_eq!(signature.to_base64(), one_line);
+
+        // X-Signature: one line.
+        let mut flow = register(registration::Signing::Detached, "v2", "addr");
+        let _ = sign(flow.start(T0));
+        let out = send(flow.resume(T0, Input::Signature(signature.clone())));
+        assert_eq!(out.as_http().headers()["x-signature"], one_line.as_str());
+
+        // Challenge body: one line.
+        let mut flow = gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some(CONN)).unwrap();
+        let _ = send(flow.start(T0));
+        let _ = sign(flow.resume(T0, json_response(r#"{"uuid":"u","data":"d"}"#)));
+        let out = send(flow.resume(T0, Input::Signature(signature.clone())));
+        let body = String::from_utf8(out.as_http().body().clone()).unwrap();
+        assert_eq!(body, format!(r#"{{"uuid":"u","data":"{one_line}"}}"#));
+        assert!(!body.contains('\n') && !body.contains("\\r") && !body.contains("\\n"));
+
+        // MDLP body: one line.
+        let mut flow = mdlp::sign_in(
+            &MdlpStand::Sandbox.endpoint(),
+            client(),
+            "u",
+            mdlp::Auth::SignedCode,
+            None,
+        )
+        .unwrap();
+        let _ = send(flow.start(T0));
+        let _ = sign(flow.resume(T0, json_response(r#"{"code":"c"}"#)));
+        let late = T0.saturating_add(std::time::Duration::from_secs(1));
+        let out = send(flow.resume(late, Input::Signature(signature)));
+        let body = String::from_utf8(out.as_http().body().clone()).unwrap();
+        assert_eq!(body, format!(r#"{{"code":"c","signature":"{one_line}"}}"#));
+    }
+    // Unpadded input is accepted and sent padded.
+    assert_eq!(Signature::from_base64("AQI").unwrap().to_base64(), "AQI=");
+}
+
+#[test]
+fn invalid_base64_is_a_typed_error() {
+    for bad in [
+        "not base64!",
+        "A",
+        "AB=C",
+        "AB===",
+        "QUJD\r\n-_",
+        "QUJD\u{416}",
+        "====",
+    ] {
+        assert_eq!(
+            Signature::from_base64(bad),
+            Err(Error::Usage(UsageError::InvalidSignatureEncoding)),
+            "{bad:?}"
+        );
+    }
+}
