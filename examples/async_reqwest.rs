@@ -11,36 +11,16 @@
 mod support;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, Fake, Fakes};
-use tokendance::{gam, itc, ClientSecret, Endpoint, Password, Timestamp, MAX_BODY};
+use tokendance::{gam, itc, ClientSecret, Endpoint, Password, Timestamp};
 
-use support::LoopbackServer;
+use support::{reqwest_client, reqwest_send, LoopbackServer};
 
 fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
-}
-
-/// One request over reqwest, redirects off, body bounded.
-async fn send(
-    client: reqwest::Client,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, reqwest::Error> {
-    let mut response = client.execute(reqwest::Request::try_from(request)?).await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            break; // the flow refuses it as too large, unparsed
-        }
-    }
-    Ok(builder.body(body).unwrap_or_default())
 }
 
 /// Sleeps until `until` on tokio's timer.
@@ -60,10 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let base = server.base_url();
     let local = |path: &str| Endpoint::parse_insecure_http(&format!("{base}{path}"));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let client = reqwest_client();
 
     // GAM client credentials, driven inside tokio::spawn (so: Send).
     let config = gam::Config::new(local("/gam")?, local("/gam/oms")?);
@@ -78,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         drive::drive_async(
             flow,
             now,
-            move |request| send(http.clone(), request),
+            move |request| reqwest_send(http.clone(), request),
             drive::no_signer_async,
             sleep_until,
         )
@@ -107,7 +84,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let result: Result<_, DriveError<reqwest::Error, NoSigner>> = drive::drive_async(
             session.fetch(),
             now,
-            move |request| send(http.clone(), request),
+            move |request| reqwest_send(http.clone(), request),
             drive::no_signer_async,
             sleep_until,
         )

@@ -31,10 +31,10 @@ use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::oauth2::{self, Grant, SessionAction};
 use tokendance::{
     gam, itc, monpay, AuthCode, ClientSecret, Endpoint, Error, Password, ServerError, ServerErrorKind,
-    Timestamp, TokenSet, UsageError, MAX_BODY,
+    Timestamp, TokenSet, UsageError,
 };
 
-use support::{ureq_agent, ureq_send};
+use support::{reqwest_client, reqwest_send, ureq_agent, ureq_send};
 
 // ---------------------------------------------------------------------------
 // Peers: install once, start per test, kill on drop.
@@ -434,11 +434,7 @@ fn keycloak_mock_itc_session_refreshes_and_falls_back() {
 #[tokio::test(flavor = "current_thread")]
 async fn keycloak_mock_ended_session_falls_back_over_reqwest() {
     let realm = Peer::start(KEYCLOAK.0, KEYCLOAK.1);
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = reqwest_client();
     let mut session = itc::session(&realm.itc_config(), ITC_USER, Password::new(ITC_PASSWORD)).unwrap();
 
     let first = fetch_async(&client, &mut session).await.expect("password grant");
@@ -468,25 +464,6 @@ async fn fetch_async(
         |until| tokio::time::sleep(until.saturating_duration_since(now()) + Duration::from_millis(20)),
     )
     .await
-}
-
-async fn reqwest_send(
-    client: reqwest::Client,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, reqwest::Error> {
-    let mut response = client.execute(reqwest::Request::try_from(request)?).await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY {
-            break;
-        }
-    }
-    Ok(builder.body(body).unwrap_or_default())
 }
 
 /// Keycloak answers a wrong password with 401 invalid_grant "Invalid user

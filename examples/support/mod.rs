@@ -251,3 +251,34 @@ pub fn exit_with(result: Result<(), Box<dyn std::error::Error>>) -> std::process
         }
     }
 }
+
+/// A `reqwest` client set up as tokendance expects of a transport: redirects
+/// are never followed.
+pub fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Sends one request with reqwest and reads at most `MAX_BODY + 1` bytes of
+/// the answer (enough for the flow to see that a body is too large).
+pub async fn reqwest_send(
+    client: reqwest::Client,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, reqwest::Error> {
+    let mut response = client.execute(reqwest::Request::try_from(request)?).await?;
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > tokendance::MAX_BODY {
+            break; // the flow refuses it as too large, unparsed
+        }
+    }
+    Ok(builder.body(body).unwrap_or_default())
+}
