@@ -124,10 +124,19 @@ pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
 }
 
 /// `%2e`, `.%2E`, `%2e%2e`, ...: what the URL standard treats as dot segments.
+/// Checked without allocating: a segment is one or two "dots", each `.` or `%2e`.
 fn is_encoded_dot_segment(segment: &str) -> bool {
-    let lower = segment.to_ascii_lowercase();
-    let stripped = lower.replace("%2e", ".");
-    stripped == "." || stripped == ".."
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 impl fmt::Debug for Endpoint {
@@ -157,6 +166,27 @@ mod tests {
         assert!(e.join(&[".."]).is_err());
         assert!(e.join(&["%2E%2e"]).is_err());
         assert!(e.join(&[""]).is_err());
+    }
+
+    #[test]
+    fn encoded_dot_segments_are_recognised_without_false_alarms() {
+        for dots in [".", "..", "%2e", "%2E", ".%2E", "%2e.", "%2e%2E"] {
+            assert!(is_encoded_dot_segment(dots), "{dots}");
+        }
+        for other in [
+            "",
+            "...",
+            "%2e%2e%2e",
+            "%2",
+            "%2f",
+            "a.",
+            ".a",
+            "%2ea",
+            "%3e",
+            "%2e%2",
+        ] {
+            assert!(!is_encoded_dot_segment(other), "{other}");
+        }
     }
 
     #[test]

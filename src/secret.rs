@@ -26,6 +26,13 @@ macro_rules! secret_string {
             pub fn expose_secret(&self) -> &str {
                 &self.0
             }
+
+            /// The secret, moved out (for the crate's own scrub lists).
+            // Not every secret type is moved out somewhere.
+            #[allow(dead_code)]
+            pub(crate) fn into_exposed(self) -> String {
+                self.0
+            }
         }
 
         impl std::fmt::Debug for $name {

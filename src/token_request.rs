@@ -38,8 +38,9 @@ struct Ready {
 
 /// How to read the answer.
 struct Reading {
-    /// Secrets the request carries, scrubbed from any server message.
-    secrets: Vec<String>,
+    /// Secrets the request carries, scrubbed from any server message (unused
+    /// slots are empty strings, which allocate nothing).
+    secrets: [String; MAX_SECRETS],
     parse: ParseToken,
     refine: RefineRefusal,
 }
@@ -51,13 +52,19 @@ struct Awaiting {
 }
 
 impl TokenRequest {
+    /// `secrets` (at most three: client secret, code, password) are moved in,
+    /// not copied.
     pub(crate) fn new(
         request: Outgoing,
-        secrets: Vec<String>,
+        secrets: impl IntoIterator<Item = String>,
         parse: ParseToken,
         refine: RefineRefusal,
     ) -> Self {
-        debug_assert!(secrets.len() <= MAX_SECRETS);
+        let mut slots: [String; MAX_SECRETS] = Default::default();
+        for (slot, secret) in slots.iter_mut().zip(secrets) {
+            *slot = secret;
+        }
+        let secrets = slots;
         TokenRequest {
             machine: Machine::new(Ready {
                 request,
@@ -73,11 +80,8 @@ impl TokenRequest {
 
 impl Reading {
     fn token(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
-        let mut scrub = [""; MAX_SECRETS];
-        for (slot, secret) in scrub.iter_mut().zip(&self.secrets) {
-            *slot = secret;
-        }
-        let reply = classify(response, &scrub[..self.secrets.len().min(MAX_SECRETS)])?;
+        let scrub = self.secrets.each_ref().map(String::as_str);
+        let reply = classify(response, &scrub)?;
         (self.parse)(&reply, sent_at).map_err(|e| match e {
             Error::Server(mut refusal) => {
                 (self.refine)(&mut refusal);

@@ -28,7 +28,13 @@ pub fn login_password(url: &Endpoint, login: &str, password: Password) -> Result
         login: Some(login),
         password: Some(password.expose_secret()),
     };
-    build(url, &body, vec![password.expose_secret().to_owned()])
+    let request = post(url, &body)?;
+    Ok(TokenRequest::new(
+        request,
+        [password.into_exposed()],
+        parse,
+        refine,
+    ))
 }
 
 /// Login by certificate (`authType` 2); the transport presents the TLS client
@@ -39,14 +45,14 @@ pub fn login_certificate(url: &Endpoint) -> Result<TokenRequest, Error> {
         login: None,
         password: None,
     };
-    build(url, &body, Vec::new())
+    Ok(TokenRequest::new(post(url, &body)?, [], parse, refine))
 }
 
-fn build(url: &Endpoint, body: &Body<'_>, secrets: Vec<String>) -> Result<TokenRequest, Error> {
+/// The login request: `body` serialised once, as JSON.
+fn post(url: &Endpoint, body: &Body<'_>) -> Result<Outgoing, Error> {
     // Serialising a struct of strings and an integer cannot fail.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let request = Outgoing::post_json(url.url(), bytes, "application/json")?;
-    Ok(TokenRequest::new(request, secrets, parse, refine))
+    Outgoing::post_json(url.url(), bytes, "application/json")
 }
 
 fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {

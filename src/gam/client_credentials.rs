@@ -41,7 +41,7 @@ pub fn client_credentials(
     )?;
     Ok(TokenRequest::new(
         request,
-        vec![client_secret.expose_secret().to_owned()],
+        [client_secret.into_exposed()],
         |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Expired),
         keep_refusal,
     ))

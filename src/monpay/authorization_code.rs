@@ -55,10 +55,7 @@ pub fn exchange_code(
     )?;
     Ok(TokenRequest::new(
         request,
-        vec![
-            client_secret.expose_secret().to_owned(),
-            code.expose_secret().to_owned(),
-        ],
+        [client_secret.into_exposed(), code.into_exposed()],
         |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Unknown),
         apply_status_table,
     ))
