@@ -648,6 +648,53 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        // January, February and the last second of a leap day.
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 2026 00:00:00 GMT"),
+            Some(RetryAfter::At(Timestamp::from_unix_secs(1_767_225_600)))
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 29 Feb 2024 23:59:59 GMT"),
+            Some(RetryAfter::At(Timestamp::from_unix_secs(1_709_251_199)))
+        );
+        assert_eq!(parse_retry_after("Thu, 29 Feb 2024 24:00:00 GMT"), None);
+        assert_eq!(parse_retry_after("Thu, 29 Feb 2024 23:60:00 GMT"), None);
+    }
+
+    #[test]
+    fn refusal_kinds_follow_the_code_then_the_status() {
+        let ok = StatusCode::OK;
+        let cases = [
+            ("invalid_grant", ServerErrorKind::InvalidGrant),
+            ("INVALID_CLIENT", ServerErrorKind::InvalidClient),
+            ("unauthorized_client", ServerErrorKind::InvalidClient),
+            ("invalid_request", ServerErrorKind::InvalidRequest),
+            ("invalid_scope", ServerErrorKind::InvalidScope),
+            ("unsupported_grant_type", ServerErrorKind::UnsupportedGrantType),
+            ("access_denied", ServerErrorKind::Forbidden),
+            ("server_error", ServerErrorKind::Unavailable),
+            ("temporarily_unavailable", ServerErrorKind::Unavailable),
+            ("slow_down", ServerErrorKind::RateLimited),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(kind_of(ok, Some(code)), kind, "{code}");
+        }
+        let by_status = [
+            (401, ServerErrorKind::Unauthorized),
+            (403, ServerErrorKind::Forbidden),
+            (404, ServerErrorKind::NotFound),
+            (408, ServerErrorKind::Unavailable),
+            (503, ServerErrorKind::Unavailable),
+            (400, ServerErrorKind::Rejected),
+        ];
+        for (status, kind) in by_status {
+            let status = StatusCode::from_u16(status).unwrap_or(ok);
+            assert_eq!(kind_of(status, Some("something_else")), kind, "{status}");
+        }
+        assert_eq!(
+            kind_of(StatusCode::TOO_MANY_REQUESTS, Some("invalid_grant")),
+            ServerErrorKind::RateLimited
+        );
     }
 
     #[test]

@@ -1131,3 +1131,19 @@ fn fetch_by_hand_misuse() {
         Error::Usage(UsageError::Finished)
     );
 }
+
+#[test]
+fn flows_name_their_state_in_debug() {
+    use tokendance::crpt::{true_api, TrueApiStand};
+    let mut flow = gam_flow();
+    assert!(format!("{flow:?}").contains("state: New"));
+    let _ = flow.start(Timestamp::EPOCH).unwrap();
+    assert!(format!("{flow:?}").contains("state: Awaiting"));
+    let _ = flow.resume(Timestamp::EPOCH, Input::Failed);
+    assert!(format!("{flow:?}").contains("state: Finished"));
+
+    let mut sign_in = true_api::sign_in(&TrueApiStand::Demo.endpoint(), None).unwrap();
+    assert_eq!(format!("{sign_in:?}"), "ChallengeSignIn(New)");
+    let _ = sign_in.start(Timestamp::EPOCH).unwrap();
+    assert_eq!(format!("{sign_in:?}"), "ChallengeSignIn(Fetching)");
+}

@@ -1,0 +1,2284 @@
+//! The one harness behind every fuzz target in `fuzz/fuzz_targets/` and behind
+//! `tests/fuzz_regressions.rs`, which includes this file by path and replays
+//! `fuzz/seeds/<target>/*` and the named regressions on stable.
+//!
+//! It uses only the crate's public API, `http` and `serde_json`, so that the
+//! same code runs under libFuzzer and under `cargo test`.
+//!
+//! # Input formats
+//!
+//! **Parse targets** (`*_response`): the flow is driven to the step with
+//! canned answers, then fed one response built from the input:
+//!
+//! | byte | meaning |
+//! |---|---|
+//! | 0 | status: [`STATUSES`]`[b % len]` |
+//! | 1 | bits 0-2: `Content-Type` ([`CONTENT_TYPES`]); bit 3: add `Retry-After` ([`RETRY_AFTERS`], bits 4-5); bit 6: add a `Location`; bit 7: the variant (ITC: refresh grant in flight; CRPT: True API instead of GIS MT; MDLP: password instead of signed code; SUZ: unsigned) |
+//! | 2.. | the body, as is |
+//!
+//! **Operation targets** (`*_ops`): a sequence of at most [`MAX_OPS`]
+//! operations, each a time byte (see [`Bytes::time`]: forwards, backwards or
+//! absolute) then an opcode and its operands; responses in operations are a
+//! status byte, a flags byte (as above) and a body (raw, or a JSON template
+//! of [`TEMPLATES`] with fuzzed strings and numbers). Missing bytes read as 0.
+//!
+//! # Invariants
+//!
+//! Never a panic (libFuzzer reports it); a hang or unbounded memory shows as
+//! libFuzzer's timeout or RSS limit. Beyond that, each target asserts:
+//! * a response is accepted or refused with `Error::Server` / `Error::Protocol`,
+//!   never `Error::Usage`; every error's `Display` is non-empty and neither
+//!   `Display` nor `Debug` holds a secret the request carried ([`SECRETS`]);
+//! * `Done` at most once; after `Done`, an error or `Failed`, every call
+//!   returns `Usage(Finished)`; a wrong input is `UnexpectedInput` and changes
+//!   nothing; a flow never sends more requests than its transcript has;
+//! * requests go only to the configured host; sign jobs have the flow's kind;
+//!   `Wait(t)` is in the future; a token's `obtained_at` is the instant its
+//!   request was sent and it expires no earlier;
+//! * `PasswordSession`: never a second request while one is in flight and not
+//!   timed out; `UseToken` only with a valid token; an ended session stays
+//!   ended; `TokenKeeper`: never a second ticket while one is out and not
+//!   timed out; stale tickets are refused and change nothing.
+
+use std::time::Duration;
+
+use tokendance::crpt::{
+    self, mdlp, registration, GisMtStand, KeeperAction, Snapshot, TokenKeeper, TrueApiStand,
+};
+use tokendance::oauth2::{self, Grant, PasswordSession, SessionAction};
+use tokendance::{
+    astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,
+    Flow, Input, InputKind, Password, RefreshToken, RegistrationKey, Signature, SignatureKind, Timestamp,
+    TokenSet, UsageError,
+};
+
+/// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
+pub const TARGETS: [&str; 19] = [
+    "token_response",
+    "itc_response",
+    "gam_response",
+    "monpay_response",
+    "astana_password_response",
+    "astana_certificate_response",
+    "crpt_key_response",
+    "crpt_sign_in_response",
+    "mdlp_auth_response",
+    "mdlp_token_response",
+    "suz_registration_response",
+    "gam_ops",
+    "monpay_ops",
+    "astana_ops",
+    "crpt_challenge_ops",
+    "mdlp_ops",
+    "suz_registration_ops",
+    "password_session_ops",
+    "token_keeper_ops",
+];
+
+/// The most operations one input runs.
+pub const MAX_OPS: usize = 64;
+
+/// The statuses byte 0 picks from: every class, the documented ones, edges.
+pub const STATUSES: [u16; 33] = [
+    200, 201, 202, 204, 206, 299, 100, 199, 300, 301, 302, 303, 304, 307, 308, 399, 400, 401, 403, 404, 405,
+    408, 409, 415, 422, 429, 499, 500, 502, 503, 504, 505, 599,
+];
+
+/// The content types bits 0-2 of the flags byte pick from.
+pub const CONTENT_TYPES: [Option<&str>; 8] = [
+    None,
+    Some("application/json"),
+    Some("application/json;charset=UTF-8"),
+    Some("text/html; charset=utf-8"),
+    Some("application/xml"),
+    Some("text/plain"),
+    Some("application/problem+json"),
+    Some("bogus/\u{7e}type; q=\"x"),
+];
+
+/// The `Retry-After` values bits 4-5 of the flags byte pick from.
+pub const RETRY_AFTERS: [&str; 4] = [
+    "120",
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+    "-1",
+    "99999999999999999999999999",
+];
+
+/// Secrets every flow here is built with. They contain spaces, so that a
+/// server echoing them form-encoded or with other whitespace is covered.
+pub const SECRETS: [&str; 6] = [
+    "open sesame 42",
+    "client secret 7",
+    "auth code 99",
+    "reg key 5150",
+    "mdlp pass 1",
+    "mdlp secret 3",
+];
+const PASSWORD: &str = SECRETS[0];
+const CLIENT_SECRET: &str = SECRETS[1];
+const AUTH_CODE: &str = SECRETS[2];
+const REGISTRATION_KEY: &str = SECRETS[3];
+const MDLP_PASSWORD: &str = SECRETS[4];
+const MDLP_SECRET: &str = SECRETS[5];
+
+/// The instant every input starts at.
+pub const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
+
+/// What a run did, so tests can check that seeds reach every outcome.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Flows that ended with `Done`, tokens handed in, tickets renewed.
+    pub accepted: usize,
+    /// Responses refused with `Server` or `Protocol` errors.
+    pub refused: usize,
+    /// Requests sent.
+    pub sent: usize,
+}
+
+/// Runs `data` through `target`; panics on a broken invariant.
+pub fn run(target: &str, data: &[u8]) -> Report {
+    let mut report = Report::default();
+    let r = &mut report;
+    match target {
+        "token_response" => token_response(data, r),
+        "itc_response" => itc_response(data, r),
+        "gam_response" => one_shot_response(gam_flow(), data, r),
+        "monpay_response" => one_shot_response(monpay_flow(), data, r),
+        "astana_password_response" => one_shot_response(astana_flow(true), data, r),
+        "astana_certificate_response" => one_shot_response(astana_flow(false), data, r),
+        "crpt_key_response" => crpt_key_response(data, r),
+        "crpt_sign_in_response" => crpt_sign_in_response(data, r),
+        "mdlp_auth_response" => mdlp_auth_response(data, r),
+        "mdlp_token_response" => mdlp_token_response(data, r),
+        "suz_registration_response" => suz_registration_response(data, r),
+        "gam_ops" => flow_ops(gam_flow(), data, r),
+        "monpay_ops" => flow_ops(monpay_flow(), data, r),
+        "astana_ops" => {
+            let mut b = Bytes::new(data);
+            flow_ops(astana_flow(b.byte() & 1 == 0), b.rest(), r)
+        }
+        "crpt_challenge_ops" => {
+            let mut b = Bytes::new(data);
+            flow_ops(challenge_flow(b.byte() & 1 == 1), b.rest(), r)
+        }
+        "mdlp_ops" => {
+            let mut b = Bytes::new(data);
+            flow_ops(mdlp_flow(b.byte() & 1 == 1), b.rest(), r)
+        }
+        "suz_registration_ops" => {
+            let mut b = Bytes::new(data);
+            flow_ops(registration_flow(b.byte() & 1 == 1), b.rest(), r)
+        }
+        "password_session_ops" => password_session_ops(data, r),
+        "token_keeper_ops" => token_keeper_ops(data, r),
+        other => panic!("unknown fuzz target {other:?}"),
+    }
+    report
+}
+
+// ---------------------------------------------------------------------------
+// Reading the input.
+
+/// A cursor over the fuzzer's bytes; reads past the end give zeros.
+pub struct Bytes<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Bytes<'a> {
+    /// A cursor at the start of `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Bytes { data }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    fn byte(&mut self) -> u8 {
+        match self.data.split_first() {
+            Some((first, rest)) => {
+                self.data = rest;
+                *first
+            }
+            None => 0,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.data.split_at(n.min(self.data.len()));
+        self.data = tail;
+        head
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        self.take(self.data.len())
+    }
+
+    fn u64(&mut self) -> u64 {
+        let mut buf = [0u8; 8];
+        let got = self.take(8);
+        buf[..got.len()].copy_from_slice(got);
+        u64::from_le_bytes(buf)
+    }
+
+    /// The next instant after `now`: `0b00nnnnnn` adds n quarter seconds,
+    /// `0b01nnnnnn` adds n² minutes, `0b10nnnnnn` goes back n seconds,
+    /// `0b11nnnnnn` jumps to the epoch (0), `u64::MAX` (1), just below it
+    /// (2) or to the next eight bytes (little endian).
+    pub fn time(&mut self, now: Timestamp) -> Timestamp {
+        let b = self.byte();
+        let n = u64::from(b & 63);
+        match b >> 6 {
+            0 => now.saturating_add(Duration::from_millis(n * 250)),
+            1 => now.saturating_add(Duration::from_secs(n * n * 60)),
+            2 => now.saturating_sub(Duration::from_secs(n)),
+            _ => Timestamp::from_unix_millis(match n {
+                0 => 0,
+                1 => u64::MAX,
+                2 => u64::MAX - 1_000,
+                _ => self.u64(),
+            }),
+        }
+    }
+
+    fn duration(&mut self) -> Duration {
+        DURATIONS[usize::from(self.byte()) % DURATIONS.len()]
+    }
+
+    fn short_text(&mut self) -> String {
+        let len = usize::from(self.byte() % 48);
+        String::from_utf8_lossy(self.take(len)).into_owned()
+    }
+
+    /// A JSON number or string in one of the shapes servers send.
+    fn json_number(&mut self) -> String {
+        let shape = self.byte();
+        let n = match shape >> 4 {
+            0 => 0,
+            1 => 1,
+            2 => 300,
+            3 => 3_600,
+            4 => u64::MAX,
+            _ => self.u64(),
+        };
+        match shape & 7 {
+            0 | 1 => n.to_string(),
+            2 => format!("\"{n}\""),
+            3 => format!("-{n}"),
+            4 => format!("{n}.{}", shape),
+            5 => format!("{n}e{}", shape % 40),
+            6 => format!("\"{n}0000000000000000000000\""),
+            _ => "null".to_owned(),
+        }
+    }
+
+    /// A response for an operation: status, flags, body kind, body.
+    fn response(&mut self) -> http::Response<Vec<u8>> {
+        let status = self.byte();
+        let flags = self.byte();
+        let kind = self.byte();
+        let body = if kind < 0x80 {
+            let len = usize::from(u16::from_le_bytes([self.byte(), self.byte()]));
+            self.take(len).to_vec()
+        } else {
+            self.template(usize::from(kind & 0x7f) % TEMPLATES.len())
+        };
+        build_response(status, flags, body)
+    }
+
+    /// [`TEMPLATES`]`[index]` with its `S` and `N` holes filled from the input.
+    fn template(&mut self, index: usize) -> Vec<u8> {
+        let mut out = String::new();
+        for c in TEMPLATES[index].chars() {
+            match c {
+                'S' => out.push_str(&json_string(&self.short_text())),
+                'N' => out.push_str(&self.json_number()),
+                c => out.push(c),
+            }
+        }
+        out.into_bytes()
+    }
+
+    fn signature(&mut self) -> Signature {
+        let len = usize::from(self.byte() % 64);
+        Signature::from_der(self.take(len).to_vec())
+    }
+}
+
+/// Durations for configuration operations, from zero to `Duration::MAX`.
+const DURATIONS: [Duration; 8] = [
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(30),
+    Duration::from_secs(300),
+    Duration::from_secs(3_600),
+    Duration::from_secs(36_000),
+    Duration::MAX,
+];
+
+/// JSON bodies for operation responses: `S` is a fuzzed string, `N` a
+/// fuzzed number (as a number, a numeric string, negative, huge, `null`).
+pub const TEMPLATES: [&str; 16] = [
+    r#"{"access_token":S,"expires_in":N,"token_type":"Bearer"}"#,
+    r#"{"access_token":S,"expires_in":N,"refresh_token":S,"refresh_expires_in":N,"token_type":"bearer"}"#,
+    r#"{"error":S,"error_description":S}"#,
+    r#"{"uuid":S,"data":S}"#,
+    r#"{"code":S}"#,
+    r#"{"token":S,"life_time":N}"#,
+    r#"{"token":S}"#,
+    r#"{"status":"SUCCESS","omsConnection":S}"#,
+    r#"{"status":"REJECTED","rejectionReason":S}"#,
+    r#"{"statusCode":200,"message":"Access token created","data":{"token":S}}"#,
+    r#"{"statusCode":N,"message":S}"#,
+    r#"{"access_token":S}"#,
+    r#"{"code":S,"error_message":S,"description":S}"#,
+    r#"{"status":N,"message":S,"error_code":S}"#,
+    r#"{"access_token":S,"expires_in":N,"scope":S,"refresh_token":null}"#,
+    "",
+];
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The response that a status byte, a flags byte and a body stand for.
+pub fn build_response(status: u8, flags: u8, body: Vec<u8>) -> http::Response<Vec<u8>> {
+    let mut builder = http::Response::builder().status(STATUSES[usize::from(status) % STATUSES.len()]);
+    if let Some(ct) = CONTENT_TYPES[usize::from(flags & 7)] {
+        builder = builder.header("content-type", ct);
+    }
+    if flags & 0x08 != 0 {
+        builder = builder.header("retry-after", RETRY_AFTERS[usize::from((flags >> 4) & 3)]);
+    }
+    if flags & 0x40 != 0 {
+        builder = builder.header("location", "https://user:pw@evil.example/cb?code=x#frag");
+    }
+    builder.body(body).expect("statuses and headers are valid")
+}
+
+/// The response of a parse target: byte 0 status, byte 1 flags, then the body.
+fn parse_input(data: &[u8]) -> (http::Response<Vec<u8>>, bool) {
+    let mut b = Bytes::new(data);
+    let status = b.byte();
+    let flags = b.byte();
+    (
+        build_response(status, flags, b.rest().to_vec()),
+        flags & 0x80 != 0,
+    )
+}
+
+/// Encodes a parse-target input (the inverse of `parse_input`), for seeds.
+pub fn encode_parse(status: u16, flags: u8, body: &[u8]) -> Vec<u8> {
+    let index = STATUSES
+        .iter()
+        .position(|s| *s == status)
+        .expect("status in STATUSES");
+    let mut out = vec![index as u8, flags];
+    out.extend_from_slice(body);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Checks shared by every target.
+
+/// An error must say something and must not print a secret the request carried.
+fn check_error(err: &Error, secrets: &[&str]) {
+    let shown = err.to_string();
+    assert!(!shown.is_empty(), "an error with an empty Display: {err:?}");
+    let debug = format!("{err:?}");
+    for secret in secrets {
+        assert!(!shown.contains(secret), "Display leaks {secret:?}: {shown}");
+        assert!(!debug.contains(secret), "Debug leaks {secret:?}: {debug}");
+    }
+}
+
+/// A refused response: `Server` or `Protocol`, never `Usage`.
+fn check_refusal(err: &Error, secrets: &[&str], report: &mut Report) {
+    check_error(err, secrets);
+    assert!(
+        matches!(err, Error::Server(_) | Error::Protocol(_)),
+        "a response gave a usage error: {err:?}"
+    );
+    report.refused += 1;
+}
+
+/// A token obtained by a request sent at `sent_at`.
+fn check_token(token: &TokenSet, sent_at: Option<Timestamp>) {
+    if let Some(sent_at) = sent_at {
+        assert_eq!(token.obtained_at(), sent_at, "obtained_at is not the send time");
+    }
+    assert!(!token.access_token().expose_secret().is_empty(), "an empty token");
+    if let Some(expires) = token.expires_at() {
+        assert!(expires >= token.obtained_at(), "expires before it was obtained");
+    }
+    if let Some(expires) = token.refresh_expires_at() {
+        assert!(
+            expires >= token.obtained_at(),
+            "refresh expires before it was obtained"
+        );
+        assert!(
+            token.refresh_token().is_some(),
+            "refresh expiry without a refresh token"
+        );
+    }
+    // The token's own Debug redacts; TokenSet's Debug prints it through that.
+    assert_eq!(format!("{:?}", token.access_token()), "AccessToken(<redacted>)");
+    assert!(format!("{token:?}").contains("access_token: AccessToken(<redacted>)"));
+}
+
+/// What a flow's `Done` value must satisfy.
+pub trait Outcome: std::fmt::Debug {
+    /// Checks the value; `sent_at` is when the last request was sent.
+    fn check(&self, sent_at: Option<Timestamp>);
+}
+
+impl Outcome for TokenSet {
+    fn check(&self, sent_at: Option<Timestamp>) {
+        check_token(self, sent_at);
+    }
+}
+
+impl Outcome for registration::Outcome {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        if let registration::Outcome::Registered { oms_connection } = self {
+            assert!(!oms_connection.is_empty(), "registered without an omsConnection");
+        }
+    }
+}
+
+impl Outcome for AccessToken {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        assert!(!self.expose_secret().is_empty(), "an empty token");
+    }
+}
+
+/// What a flow may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    host: &'static str,
+    max_sends: usize,
+    sign: Option<SignatureKind>,
+    /// The secrets the flow's requests carry: no error may print them.
+    secrets: &'static [&'static str],
+}
+
+fn spec(
+    host: &'static str,
+    max_sends: usize,
+    sign: Option<SignatureKind>,
+    secrets: &'static [&'static str],
+) -> Spec {
+    Spec {
+        host,
+        max_sends,
+        sign,
+        secrets,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    New,
+    Expecting(Expect),
+    Finished,
+}
+
+/// A flow with a model of the `Flow` contract beside it: every call is
+/// checked against the model before its action is handed back.
+pub struct Checked<F: Flow> {
+    flow: F,
+    spec: Spec,
+    phase: Phase,
+    last_send_at: Option<Timestamp>,
+    sends: usize,
+    dones: usize,
+    /// `start` may refuse with `Finished` (a session-backed flow whose session ended).
+    start_may_finish: bool,
+}
+
+impl<F: Flow> Checked<F>
+where
+    F::Output: Outcome,
+{
+    fn from((flow, spec): (F, Spec)) -> Self {
+        Self::new(flow, spec)
+    }
+
+    fn new(flow: F, spec: Spec) -> Self {
+        Checked {
+            flow,
+            spec,
+            phase: Phase::New,
+            last_send_at: None,
+            sends: 0,
+            dones: 0,
+            start_may_finish: false,
+        }
+    }
+
+    fn start(&mut self, now: Timestamp, report: &mut Report) -> Option<Action<F::Output>> {
+        let result = self.flow.start(now);
+        match (self.phase, result) {
+            (Phase::New, Ok(action)) => Some(self.seen(now, action, report)),
+            (Phase::New, Err(Error::Usage(UsageError::Finished))) if self.start_may_finish => {
+                self.phase = Phase::Finished;
+                None
+            }
+            (Phase::New, Err(e)) => panic!("start failed: {e:?}"),
+            (Phase::Expecting(_), Err(Error::Usage(UsageError::AlreadyStarted))) => None,
+            (Phase::Finished, Err(Error::Usage(UsageError::Finished))) => None,
+            (phase, result) => panic!("start in {phase:?} gave {result:?}"),
+        }
+    }
+
+    fn resume(&mut self, now: Timestamp, input: Input, report: &mut Report) -> Option<Action<F::Output>> {
+        let kind = input.kind();
+        let result = self.flow.resume(now, input);
+        let expect = match (self.phase, &result) {
+            (Phase::New, Err(Error::Usage(UsageError::NotStarted))) => return None,
+            (Phase::Finished, Err(Error::Usage(UsageError::Finished))) => return None,
+            (Phase::Expecting(expect), _) => expect,
+            (phase, result) => panic!("resume({kind:?}) in {phase:?} gave {result:?}"),
+        };
+        if kind == InputKind::Failed {
+            assert!(
+                matches!(result, Err(Error::Usage(UsageError::Aborted))),
+                "Failed gave {result:?}"
+            );
+            self.phase = Phase::Finished;
+            return None;
+        }
+        let fits = matches!(
+            (expect, kind),
+            (Expect::Response, InputKind::Response)
+                | (Expect::Signature, InputKind::Signature)
+                | (Expect::Timeout, InputKind::Timeout)
+        );
+        if !fits {
+            match result {
+                Err(Error::Usage(UsageError::UnexpectedInput { expected, got })) => {
+                    assert_eq!(
+                        (expected, got),
+                        (expect, kind),
+                        "UnexpectedInput names the wrong kinds"
+                    );
+                }
+                other => panic!("{kind:?} while expecting {expect:?} gave {other:?}"),
+            }
+            return None;
+        }
+        match result {
+            Ok(action) => Some(self.seen(now, action, report)),
+            Err(err) => {
+                assert_eq!(kind, InputKind::Response, "{kind:?} input failed: {err:?}");
+                check_refusal(&err, self.spec.secrets, report);
+                self.phase = Phase::Finished;
+                None
+            }
+        }
+    }
+
+    /// Checks an action and moves the model on.
+    fn seen(&mut self, now: Timestamp, action: Action<F::Output>, report: &mut Report) -> Action<F::Output> {
+        self.phase = match &action {
+            Action::Send(request) => {
+                self.sends += 1;
+                report.sent += 1;
+                assert!(
+                    self.sends <= self.spec.max_sends,
+                    "more requests than the transcript has"
+                );
+                let uri = request.as_http().uri();
+                assert_eq!(uri.host(), Some(self.spec.host), "request to another host: {uri}");
+                assert_eq!(uri.scheme_str(), Some("https"));
+                self.last_send_at = Some(now);
+                Phase::Expecting(Expect::Response)
+            }
+            Action::Sign(job) => {
+                assert_eq!(Some(job.kind()), self.spec.sign, "a sign job of the wrong kind");
+                assert!(!job.bytes().is_empty(), "a sign job without bytes");
+                Phase::Expecting(Expect::Signature)
+            }
+            Action::Wait(until) => {
+                assert!(*until > now, "Wait({until:?}) is not after {now:?}");
+                Phase::Expecting(Expect::Timeout)
+            }
+            Action::Done(output) => {
+                self.dones += 1;
+                assert_eq!(self.dones, 1, "Done twice");
+                output.check(self.last_send_at);
+                report.accepted += 1;
+                Phase::Finished
+            }
+        };
+        action
+    }
+}
+
+/// Runs operations from `data` against a flow.
+fn flow_ops<F: Flow>((flow, spec): (F, Spec), data: &[u8], report: &mut Report)
+where
+    F::Output: Outcome,
+{
+    let mut checked = Checked::new(flow, spec);
+    let mut b = Bytes::new(data);
+    let mut now = T0;
+    for _ in 0..MAX_OPS {
+        if b.is_empty() {
+            break;
+        }
+        now = b.time(now);
+        step(&mut checked, &mut b, now, report);
+    }
+}
+
+/// One operation on a checked flow: `start` or `resume` with an input.
+fn step<F: Flow>(checked: &mut Checked<F>, b: &mut Bytes<'_>, now: Timestamp, report: &mut Report)
+where
+    F::Output: Outcome,
+{
+    let input = match b.byte() % 7 {
+        0 => {
+            let _ = checked.start(now, report);
+            return;
+        }
+        1..=3 => Input::Response(b.response()),
+        4 => Input::Signature(b.signature()),
+        5 => Input::Timeout,
+        _ => Input::Failed,
+    };
+    let _ = checked.resume(now, input, report);
+}
+
+// ---------------------------------------------------------------------------
+// The flows, built with the secrets above.
+
+const HOST_ITC: &str = "st.auth.itc.gov.mn";
+const HOST_GAM: &str = "iam-staging.gam.vn";
+const HOST_MONPAY: &str = "z-wallet.monpay.mn";
+const HOST_ASTANA: &str = "astana-plat.example";
+const HOST_GIS_MT: &str = "demo.lp.crpt.tech";
+const HOST_TRUE_API: &str = "int01.gismt.crpt.tech";
+const HOST_MDLP: &str = "api.sb.mdlp.crpt.ru";
+const HOST_SUZ: &str = "intuot.crpt.ru";
+
+fn gam_flow() -> (tokendance::TokenRequest, Spec) {
+    let flow = gam::client_credentials(
+        &gam::Config::staging(),
+        "partner-app",
+        ClientSecret::new(CLIENT_SECRET),
+        "iam:user-password:update",
+    )
+    .expect("valid GAM flow");
+    (flow, spec(HOST_GAM, 1, None, &[CLIENT_SECRET]))
+}
+
+fn monpay_flow() -> (tokendance::TokenRequest, Spec) {
+    let flow = monpay::exchange_code(
+        &monpay::Config::test(),
+        "client",
+        ClientSecret::new(CLIENT_SECRET),
+        AuthCode::new(AUTH_CODE),
+        "https://shop.example/back",
+    )
+    .expect("valid MonPay flow");
+    (flow, spec(HOST_MONPAY, 1, None, &[CLIENT_SECRET, AUTH_CODE]))
+}
+
+fn astana_flow(password: bool) -> (tokendance::TokenRequest, Spec) {
+    let url = Endpoint::parse("https://astana-plat.example/api/auth/login").expect("valid URL");
+    if password {
+        let flow = astana_plat::login_password(&url, "user", Password::new(PASSWORD)).expect("valid flow");
+        (flow, spec(HOST_ASTANA, 1, None, &[PASSWORD]))
+    } else {
+        let flow = astana_plat::login_certificate(&url).expect("valid flow");
+        (flow, spec(HOST_ASTANA, 1, None, &[]))
+    }
+}
+
+fn challenge_flow(true_api: bool) -> (crpt::ChallengeSignIn, Spec) {
+    let attached = Some(SignatureKind::Attached);
+    if true_api {
+        let flow =
+            crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-1")).expect("valid flow");
+        (flow, spec(HOST_TRUE_API, 2, attached, &[]))
+    } else {
+        let flow = crpt::gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some("conn-1")).expect("valid flow");
+        (flow, spec(HOST_GIS_MT, 2, attached, &[]))
+    }
+}
+
+fn mdlp_flow(password: bool) -> (mdlp::MdlpSignIn, Spec) {
+    let client = mdlp::Client {
+        id: "7df0d06f".into(),
+        secret: ClientSecret::new(MDLP_SECRET),
+    };
+    let (auth, secrets): (_, &'static [&'static str]) = if password {
+        (
+            mdlp::Auth::Password(Password::new(MDLP_PASSWORD)),
+            &[MDLP_SECRET, MDLP_PASSWORD],
+        )
+    } else {
+        (mdlp::Auth::SignedCode, &[MDLP_SECRET])
+    };
+    let flow = mdlp::sign_in(
+        &crpt::MdlpStand::Sandbox.endpoint(),
+        client,
+        "user@example.org",
+        auth,
+        Some("conn-1"),
+    )
+    .expect("valid MDLP flow");
+    (flow, spec(HOST_MDLP, 2, Some(SignatureKind::Detached), secrets))
+}
+
+fn registration_flow(unsigned: bool) -> (registration::Registration, Spec) {
+    let flow = registration::register(
+        &crpt::SuzStand::Demo.endpoint(),
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        RegistrationKey::new(REGISTRATION_KEY),
+        "Moscow, 1 Leninskie Gory",
+        if unsigned {
+            registration::Signing::Unsigned
+        } else {
+            registration::Signing::Detached
+        },
+        registration::DEFAULT_API_VERSION,
+    )
+    .expect("valid registration");
+    (
+        flow,
+        spec(HOST_SUZ, 1, Some(SignatureKind::Detached), &[REGISTRATION_KEY]),
+    )
+}
+
+fn ok_json(body: &str) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(body.as_bytes().to_vec())
+        .expect("valid response")
+}
+
+fn signature() -> Signature {
+    Signature::from_der(vec![0x30, 0x80, 0x06, 0x09])
+}
+
+// ---------------------------------------------------------------------------
+// Parse targets.
+
+fn token_response(data: &[u8], report: &mut Report) {
+    let (response, _) = parse_input(data);
+    match oauth2::parse_token_response(&response, T0) {
+        Ok(token) => {
+            assert!(response.status().is_success(), "a token from a non-2xx answer");
+            check_token(&token, Some(T0));
+            report.accepted += 1;
+        }
+        Err(err) => check_refusal(&err, &[], report),
+    }
+}
+
+/// A one-request flow: `start`, then the fuzzed answer, then nothing more.
+fn one_shot_response<F: Flow>(flow: (F, Spec), data: &[u8], report: &mut Report)
+where
+    F::Output: Outcome,
+{
+    let (response, _) = parse_input(data);
+    let mut checked = Checked::from(flow);
+    assert!(matches!(checked.start(T0, report), Some(Action::Send(_))));
+    let later = T0.saturating_add(Duration::from_secs(1));
+    let _ = checked.resume(later, Input::Response(response), report);
+    assert_eq!(
+        checked.phase,
+        Phase::Finished,
+        "a one-shot flow goes on after its answer"
+    );
+    assert!(checked.resume(later, Input::Timeout, report).is_none());
+}
+
+fn itc_response(data: &[u8], report: &mut Report) {
+    let (response, refresh) = parse_input(data);
+    let mut s = SessionChecker::new();
+    assert!(s.poll(T0, report), "a new session sends");
+    let mut now = T0;
+    if refresh {
+        let answer = ok_json(
+            r#"{"access_token":"a-1","expires_in":300,"refresh_token":"r-1","refresh_expires_in":1800}"#,
+        );
+        s.handle(now, answer, report);
+        now = T0.saturating_add(Duration::from_secs(300));
+        assert!(s.poll(now, report), "a due token is refreshed");
+        assert_eq!(s.session.in_flight(), Some(Grant::Refresh));
+    }
+    s.handle(now, response, report);
+    s.poll(now, report);
+}
+
+fn crpt_key_response(data: &[u8], report: &mut Report) {
+    let (response, true_api) = parse_input(data);
+    let mut checked = Checked::from(challenge_flow(true_api));
+    assert!(matches!(checked.start(T0, report), Some(Action::Send(_))));
+    let Some(Action::Sign(job)) = checked.resume(T0, Input::Response(response), report) else {
+        return;
+    };
+    report.accepted += 1;
+    let Some(Action::Send(request)) = checked.resume(T0, Input::Signature(signature()), report) else {
+        panic!("a signature did not lead to the sign-in request");
+    };
+    // The server's uuid goes back as JSON, whatever characters it holds.
+    let body: serde_json::Value =
+        serde_json::from_slice(request.as_http().body()).expect("the sign-in body is JSON");
+    assert_eq!(body["data"], signature().to_base64());
+    assert!(body["uuid"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(!job.bytes().is_empty());
+}
+
+fn crpt_sign_in_response(data: &[u8], report: &mut Report) {
+    let (response, true_api) = parse_input(data);
+    let mut checked = Checked::from(challenge_flow(true_api));
+    assert!(matches!(checked.start(T0, report), Some(Action::Send(_))));
+    let key = ok_json(r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#);
+    assert!(matches!(
+        checked.resume(T0, Input::Response(key), report),
+        Some(Action::Sign(_))
+    ));
+    let t1 = T0.saturating_add(Duration::from_secs(2));
+    assert!(matches!(
+        checked.resume(t1, Input::Signature(signature()), report),
+        Some(Action::Send(_))
+    ));
+    let done = checked.resume(
+        t1.saturating_add(Duration::from_secs(1)),
+        Input::Response(response),
+        report,
+    );
+    if let Some(Action::Done(token)) = done {
+        assert_eq!(
+            token.expires_at(),
+            Some(t1.saturating_add(crpt::CHALLENGE_TOKEN_LIFETIME))
+        );
+    }
+}
+
+fn mdlp_auth_response(data: &[u8], report: &mut Report) {
+    let (response, password) = parse_input(data);
+    let mut checked = Checked::from(mdlp_flow(password));
+    assert!(matches!(checked.start(T0, report), Some(Action::Send(_))));
+    let code = match checked.resume(T0, Input::Response(response), report) {
+        None => return,
+        Some(Action::Sign(job)) => {
+            report.accepted += 1;
+            assert!(!password, "a password sign-in asked for a signature");
+            let code = job.bytes().to_vec();
+            let Some(Action::Wait(until)) = checked.resume(T0, Input::Signature(signature()), report) else {
+                panic!("a quick signature did not wait for the spacing");
+            };
+            assert_eq!(until, T0.saturating_add(mdlp::SPACING));
+            code
+        }
+        Some(Action::Wait(until)) => {
+            report.accepted += 1;
+            assert!(password, "a signed-code sign-in skipped the signature");
+            assert_eq!(until, T0.saturating_add(mdlp::SPACING));
+            Vec::new()
+        }
+        Some(other) => panic!("MDLP auth answer gave {other:?}"),
+    };
+    let later = T0.saturating_add(mdlp::SPACING);
+    let Some(Action::Send(request)) = checked.resume(later, Input::Timeout, report) else {
+        panic!("the spacing wait did not lead to the token request");
+    };
+    let body: serde_json::Value =
+        serde_json::from_slice(request.as_http().body()).expect("the token body is JSON");
+    let sent_code = body["code"].as_str().expect("the token body has the code");
+    assert!(!sent_code.is_empty());
+    if password {
+        assert_eq!(body["password"], MDLP_PASSWORD);
+    } else {
+        assert_eq!(
+            sent_code.as_bytes(),
+            &code[..],
+            "the signed code is not the code sent"
+        );
+        assert_eq!(body["signature"], signature().to_base64());
+    }
+}
+
+fn mdlp_token_response(data: &[u8], report: &mut Report) {
+    let (response, password) = parse_input(data);
+    let mut checked = Checked::from(mdlp_flow(password));
+    assert!(matches!(checked.start(T0, report), Some(Action::Send(_))));
+    let auth = ok_json(r#"{"code":"b7b1abc9-aa"}"#);
+    let t1 = T0.saturating_add(Duration::from_secs(5));
+    let next = checked.resume(t1, Input::Response(auth), report);
+    if !password {
+        assert!(matches!(next, Some(Action::Sign(_))));
+        // A slow signer: the spacing has passed, the request goes at once.
+        let t2 = t1.saturating_add(Duration::from_secs(3));
+        assert!(matches!(
+            checked.resume(t2, Input::Signature(signature()), report),
+            Some(Action::Send(_))
+        ));
+    } else {
+        assert!(matches!(next, Some(Action::Wait(_))));
+        assert!(matches!(
+            checked.resume(t1.saturating_add(mdlp::SPACING), Input::Timeout, report),
+            Some(Action::Send(_))
+        ));
+    }
+    let sent_at = checked.last_send_at.expect("the token request was sent");
+    if let Some(Action::Done(token)) = checked.resume(sent_at, Input::Response(response), report) {
+        // `life_time` is in minutes: the lifetime is whole minutes unless it saturated.
+        let expires = token.expires_at().expect("MDLP tokens have a lifetime");
+        let lifetime = expires.saturating_duration_since(sent_at).as_millis();
+        assert!(
+            expires == Timestamp::MAX || lifetime % 60_000 == 0,
+            "life_time is not in minutes"
+        );
+    }
+}
+
+fn suz_registration_response(data: &[u8], report: &mut Report) {
+    let (response, unsigned) = parse_input(data);
+    let mut checked = Checked::from(registration_flow(unsigned));
+    let first = checked.start(T0, report);
+    if unsigned {
+        assert!(matches!(first, Some(Action::Send(_))));
+    } else {
+        let Some(Action::Sign(job)) = first else {
+            panic!("a signed registration starts with a sign job");
+        };
+        let Some(Action::Send(request)) = checked.resume(T0, Input::Signature(signature()), report) else {
+            panic!("the signature did not lead to the request");
+        };
+        assert_eq!(
+            request.as_http().body(),
+            job.bytes(),
+            "sent bytes differ from signed bytes"
+        );
+    }
+    let _ = checked.resume(T0, Input::Response(response), report);
+    assert_eq!(checked.phase, Phase::Finished);
+}
+
+// ---------------------------------------------------------------------------
+// PasswordSession.
+
+/// A `PasswordSession` (the ITC session) with a model beside it.
+pub struct SessionChecker {
+    session: PasswordSession,
+    /// When the request in flight was sent, as the model saw it.
+    sent_at: Option<Timestamp>,
+}
+
+/// What `poll` answered, without the borrow.
+// Short-lived, one per poll: boxing the request would only cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Polled {
+    Use(String),
+    Send(tokendance::Outgoing),
+    Wait(Timestamp),
+}
+
+impl SessionChecker {
+    fn new() -> Self {
+        let session = itc::session(
+            &itc::Config::staging(),
+            "easy-register-test",
+            Password::new(PASSWORD),
+        )
+        .expect("session");
+        SessionChecker {
+            session,
+            sent_at: None,
+        }
+    }
+
+    fn check_state(&self) {
+        assert_eq!(
+            self.session.next_deadline().is_none(),
+            self.session.has_ended(),
+            "next_deadline is None exactly when the session ended"
+        );
+        if self.session.has_ended() {
+            assert!(
+                self.session.in_flight().is_none(),
+                "an ended session has a request in flight"
+            );
+        }
+    }
+
+    /// Polls; returns whether a request was sent.
+    fn poll(&mut self, now: Timestamp, report: &mut Report) -> bool {
+        let ended = self.session.has_ended();
+        let before = self.session.in_flight();
+        let timeout = self.session.config().request_timeout;
+        let polled = match self.session.poll(now) {
+            Err(err) => {
+                assert!(ended, "poll failed on a live session: {err:?}");
+                assert!(matches!(err, Error::Usage(UsageError::Finished)));
+                return false;
+            }
+            Ok(SessionAction::UseToken(t)) => Polled::Use(t.expose_secret().to_owned()),
+            Ok(SessionAction::Send(request)) => Polled::Send(request),
+            Ok(SessionAction::Wait(until)) => Polled::Wait(until),
+        };
+        assert!(!ended, "poll answered after the session ended");
+        let sent = match polled {
+            Polled::Use(token) => {
+                let held = self.session.tokens().expect("UseToken without a token");
+                assert_eq!(held.access_token().expose_secret(), token);
+                assert!(held.is_valid(now), "UseToken with an expired token");
+                false
+            }
+            Polled::Wait(until) => {
+                assert!(until > now, "Wait({until:?}) is not after {now:?}");
+                let valid = self.session.tokens().is_some_and(|t| t.is_valid(now));
+                assert!(!valid, "Wait while a valid token is held");
+                false
+            }
+            Polled::Send(request) => {
+                if before.is_some() {
+                    let sent_at = self.sent_at.expect("the model saw the request in flight");
+                    assert!(
+                        now >= sent_at.saturating_add(timeout),
+                        "a second request while one is in flight"
+                    );
+                }
+                let grant = self
+                    .session
+                    .in_flight()
+                    .expect("Send without a request in flight");
+                let body = String::from_utf8_lossy(request.as_http().body()).into_owned();
+                assert_eq!(
+                    body.contains("grant_type=refresh_token"),
+                    grant == Grant::Refresh,
+                    "the body does not match the grant"
+                );
+                assert_eq!(request.as_http().uri().host(), Some(HOST_ITC));
+                if grant == Grant::Refresh {
+                    assert!(!body.contains("password="), "a refresh carries the password");
+                }
+                self.sent_at = Some(now);
+                report.sent += 1;
+                true
+            }
+        };
+        self.check_state();
+        sent
+    }
+
+    fn handle(&mut self, now: Timestamp, response: http::Response<Vec<u8>>, report: &mut Report) {
+        let ended = self.session.has_ended();
+        let before = self.session.in_flight();
+        let result = self.session.handle_response(now, response);
+        match (ended, before, result) {
+            (true, _, Err(Error::Usage(UsageError::Finished))) => {}
+            (false, None, Err(Error::Usage(UsageError::NoRequestInFlight))) => {}
+            (false, Some(grant), result) => {
+                assert!(
+                    self.session.in_flight().is_none(),
+                    "still in flight after its answer"
+                );
+                match result {
+                    Ok(()) => {
+                        assert!(self.session.tokens().is_some(), "Ok without a token");
+                        assert!(!self.session.has_ended());
+                        report.accepted += 1;
+                    }
+                    Err(err) => {
+                        check_refusal(&err, &[PASSWORD], report);
+                        if self.session.has_ended() {
+                            assert_eq!(grant, Grant::Password, "a refused refresh ended the session");
+                            assert!(matches!(err, Error::Server(_)));
+                            assert!(self.session.tokens().is_none(), "an ended session keeps tokens");
+                        }
+                    }
+                }
+            }
+            (ended, before, result) => panic!("handle_response (ended {ended}, {before:?}) gave {result:?}"),
+        }
+        if let Some(tokens) = self.session.tokens() {
+            if tokens.refresh_expires_at().is_some() {
+                assert!(
+                    tokens.refresh_token().is_some(),
+                    "a refresh expiry without a refresh token"
+                );
+            }
+        }
+        self.check_state();
+    }
+
+    fn transport_failed(&mut self, now: Timestamp) {
+        let ended = self.session.has_ended();
+        let before = self.session.in_flight();
+        let result = self.session.transport_failed(now);
+        match (ended, before, result) {
+            (true, _, Err(Error::Usage(UsageError::Finished))) => {}
+            (false, None, Err(Error::Usage(UsageError::NoRequestInFlight))) => {}
+            (false, Some(_), Ok(())) => {
+                assert!(self.session.in_flight().is_none());
+                let deadline = self
+                    .session
+                    .next_deadline()
+                    .expect("a live session has a deadline");
+                assert!(deadline >= now, "the back-off ends before the failure");
+            }
+            (ended, before, result) => panic!("transport_failed (ended {ended}, {before:?}) gave {result:?}"),
+        }
+        self.check_state();
+    }
+
+    /// `fetch` as a flow, for a few operations.
+    fn fetch(&mut self, b: &mut Bytes<'_>, now: &mut Timestamp, report: &mut Report) {
+        let ended = self.session.has_ended();
+        let steps = usize::from(b.byte() % 8);
+        let mut checked = Checked::new(
+            self.session.fetch(),
+            spec(HOST_ITC, usize::MAX, None, &[PASSWORD]),
+        );
+        checked.start_may_finish = ended;
+        let _ = checked.start(*now, report);
+        for _ in 0..steps {
+            *now = b.time(*now);
+            step(&mut checked, b, *now, report);
+        }
+        let last_send = checked.last_send_at;
+        if self.session.in_flight().is_some() {
+            if let Some(t) = last_send {
+                self.sent_at = Some(t);
+            }
+        }
+        assert!(!ended || self.session.has_ended(), "an ended session came back");
+        self.check_state();
+    }
+}
+
+fn password_session_ops(data: &[u8], report: &mut Report) {
+    let mut s = SessionChecker::new();
+    let mut b = Bytes::new(data);
+    let mut now = T0;
+    for _ in 0..MAX_OPS {
+        if b.is_empty() {
+            break;
+        }
+        now = b.time(now);
+        let ended = s.session.has_ended();
+        match b.byte() % 9 {
+            0 | 1 => {
+                s.poll(now, report);
+            }
+            2 | 3 => {
+                let response = b.response();
+                s.handle(now, response, report);
+            }
+            4 => s.transport_failed(now),
+            5 => {
+                s.session.unauthorized(now);
+                if let Some(tokens) = s.session.tokens() {
+                    assert!(!tokens.is_valid(now), "a token the server refused is still valid");
+                }
+            }
+            6 => {
+                let d = b.duration();
+                let config = s.session.config_mut();
+                match b.byte() % 5 {
+                    0 => config.renew_margin = d,
+                    1 => config.request_timeout = d,
+                    2 => config.min_interval = d,
+                    3 => config.initial_backoff = d,
+                    _ => config.max_backoff = d,
+                }
+            }
+            7 => s.fetch(&mut b, &mut now, report),
+            _ => {
+                let deadline = s.session.next_deadline();
+                if let Some(deadline) = deadline {
+                    now = deadline;
+                    s.poll(now, report);
+                }
+            }
+        }
+        assert!(!ended || s.session.has_ended(), "an ended session came back");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// TokenKeeper.
+
+const CONNECTION: &str = "conn-1";
+
+struct KeeperChecker {
+    keeper: TokenKeeper,
+    /// Every ticket handed out, in order; `None` once reported.
+    tickets: Vec<Option<tokendance::crpt::RenewalTicket>>,
+    /// The index of the ticket that is out, as the model sees it.
+    current: Option<usize>,
+    out_since: Option<Timestamp>,
+}
+
+enum Kept {
+    Use(String),
+    Renew(tokendance::crpt::RenewalTicket),
+    Wait(Timestamp),
+}
+
+impl KeeperChecker {
+    fn check_state(&self) {
+        assert_eq!(
+            self.current.is_some(),
+            self.keeper.renewing(),
+            "model and keeper disagree"
+        );
+        if let Some(since) = self.out_since.filter(|_| self.current.is_some()) {
+            assert_eq!(
+                self.keeper.next_deadline(),
+                since.saturating_add(self.keeper.renewal_timeout)
+            );
+        }
+    }
+
+    fn poll(&mut self, now: Timestamp, report: &mut Report) {
+        let before = self.keeper.renewing();
+        let timeout = self.keeper.renewal_timeout;
+        let kept = match self.keeper.poll(now) {
+            KeeperAction::UseToken(t) => Kept::Use(t.expose_secret().to_owned()),
+            KeeperAction::Renew(ticket) => Kept::Renew(ticket),
+            KeeperAction::Wait(until) => Kept::Wait(until),
+        };
+        match kept {
+            Kept::Use(token) => {
+                let held = self.keeper.token().expect("UseToken without a token");
+                assert_eq!(held.access_token().expose_secret(), token);
+                assert!(held.is_valid(now), "UseToken with an expired token");
+            }
+            Kept::Wait(until) => {
+                assert!(until > now, "Wait({until:?}) is not after {now:?}");
+                let valid = self.keeper.token().is_some_and(|t| t.is_valid(now));
+                assert!(!valid, "Wait while a valid token is held");
+            }
+            Kept::Renew(ticket) => {
+                if before {
+                    let since = self.out_since.expect("the model saw the ticket go out");
+                    assert!(
+                        now >= since.saturating_add(timeout),
+                        "a second renewal while one is out"
+                    );
+                }
+                assert!(self.keeper.renewing());
+                self.tickets.push(Some(ticket));
+                self.current = Some(self.tickets.len() - 1);
+                self.out_since = Some(now);
+                report.sent += 1;
+            }
+        }
+        self.check_state();
+    }
+
+    /// The ticket `pick` chooses among those not reported yet, with whether it is current.
+    fn ticket(&mut self, pick: u8) -> Option<(tokendance::crpt::RenewalTicket, bool)> {
+        if self.tickets.is_empty() {
+            return None;
+        }
+        let index = usize::from(pick) % self.tickets.len();
+        let ticket = self.tickets[index].take()?;
+        Some((ticket, self.current == Some(index)))
+    }
+
+    fn renewed(&mut self, pick: u8, token: TokenSet, report: &mut Report) {
+        let Some((ticket, current)) = self.ticket(pick) else {
+            return;
+        };
+        let held_before = self
+            .keeper
+            .token()
+            .map(|t| t.access_token().expose_secret().to_owned());
+        let newer_held = self
+            .keeper
+            .token()
+            .filter(|t| t.obtained_at() > token.obtained_at())
+            .cloned();
+        let result = self.keeper.renewed(ticket, token.clone());
+        if current {
+            assert!(result.is_ok(), "the current ticket was refused: {result:?}");
+            let held = self.keeper.token().expect("a renewed keeper holds a token");
+            // The newest token is the live one: a newer restored token stays.
+            let expected = newer_held.as_ref().unwrap_or(&token);
+            assert_eq!(held.access_token(), expected.access_token());
+            assert_eq!(held.obtained_at(), expected.obtained_at());
+            self.current = None;
+            report.accepted += 1;
+        } else {
+            assert!(
+                matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
+                "a stale ticket gave {result:?}"
+            );
+            let held_after = self
+                .keeper
+                .token()
+                .map(|t| t.access_token().expose_secret().to_owned());
+            assert_eq!(held_before, held_after, "a stale renewal changed the token");
+        }
+        self.check_state();
+    }
+
+    fn failed(&mut self, now: Timestamp, pick: u8, retry_at: Option<Timestamp>, report: &mut Report) {
+        let Some((ticket, current)) = self.ticket(pick) else {
+            return;
+        };
+        let renewing = self.keeper.renewing();
+        let result = self.keeper.renewal_failed(ticket, now, retry_at);
+        if current {
+            assert!(result.is_ok(), "the current ticket was refused: {result:?}");
+            let deadline = self.keeper.next_deadline();
+            assert!(deadline >= now, "the back-off ends before the failure");
+            assert!(
+                deadline >= retry_at.unwrap_or(Timestamp::EPOCH),
+                "the back-off ignores Retry-After"
+            );
+            self.current = None;
+            report.refused += 1;
+        } else {
+            assert!(
+                matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
+                "a stale ticket gave {result:?}"
+            );
+            assert_eq!(
+                renewing,
+                self.keeper.renewing(),
+                "a stale failure changed the renewal"
+            );
+        }
+        self.check_state();
+    }
+}
+
+fn token_from(b: &mut Bytes<'_>, now: Timestamp) -> TokenSet {
+    let obtained = b.time(now);
+    let shape = b.byte();
+    let expires = match shape & 3 {
+        0 => None,
+        1 => Some(obtained.saturating_add(b.duration())),
+        2 => Some(b.time(obtained)),
+        _ => Some(obtained.saturating_sub(b.duration())),
+    };
+    let text = format!("tok-{}", b.byte());
+    let mut token = TokenSet::new(AccessToken::new(text), obtained, expires);
+    if shape & 4 != 0 {
+        token = token.with_refresh_token(RefreshToken::new("r"), None);
+    }
+    token
+}
+
+fn token_keeper_ops(data: &[u8], report: &mut Report) {
+    let mut k = KeeperChecker {
+        keeper: TokenKeeper::new(CONNECTION),
+        tickets: Vec::new(),
+        current: None,
+        out_since: None,
+    };
+    let mut b = Bytes::new(data);
+    let mut now = T0;
+    for _ in 0..MAX_OPS {
+        if b.is_empty() {
+            break;
+        }
+        now = b.time(now);
+        match b.byte() % 9 {
+            0 | 1 => k.poll(now, report),
+            2 => {
+                let pick = b.byte();
+                let token = token_from(&mut b, now);
+                k.renewed(pick, token, report);
+            }
+            3 => {
+                let pick = b.byte();
+                let retry_at = match b.byte() % 3 {
+                    0 => None,
+                    _ => Some(b.time(now)),
+                };
+                k.failed(now, pick, retry_at, report);
+            }
+            4 => {
+                k.keeper.token_rejected(now);
+                if let Some(token) = k.keeper.token() {
+                    assert!(!token.is_valid(now), "a rejected token is still valid");
+                }
+            }
+            5 => {
+                let other = b.byte() & 1 == 1;
+                let token = token_from(&mut b, now);
+                let held = k.keeper.token().map(TokenSet::obtained_at);
+                let snapshot = Snapshot::new(
+                    if other { "conn-2" } else { CONNECTION },
+                    token.access_token().clone(),
+                    token.obtained_at(),
+                    token.expires_at(),
+                );
+                let result = k.keeper.restore(snapshot);
+                if other {
+                    assert!(matches!(
+                        result,
+                        Err(Error::Usage(UsageError::InvalidConfig { .. }))
+                    ));
+                } else {
+                    let adopted = result.expect("a snapshot of the same connection");
+                    assert_eq!(adopted, held.is_none_or(|h| h < token.obtained_at()));
+                    if adopted {
+                        let now_held = k.keeper.token().expect("adopted");
+                        assert_eq!(now_held.access_token(), token.access_token());
+                    }
+                }
+            }
+            6 => {
+                if let Some(snapshot) = k.keeper.snapshot() {
+                    assert_eq!(snapshot.oms_connection(), CONNECTION);
+                    assert_eq!(
+                        k.keeper.restore(snapshot).ok(),
+                        Some(false),
+                        "a snapshot of itself adopted"
+                    );
+                }
+            }
+            7 => {
+                let d = b.duration();
+                match b.byte() % 4 {
+                    0 => k.keeper.renew_margin = d,
+                    1 => k.keeper.renewal_timeout = d,
+                    2 => k.keeper.initial_backoff = d,
+                    _ => k.keeper.max_backoff = d,
+                }
+            }
+            _ => {
+                now = k.keeper.next_deadline();
+                k.poll(now, report);
+            }
+        }
+        k.check_state();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Seeds: `fuzz/seeds/<target>/<name>` is `seeds()` written out (see
+// `tests/fuzz_regressions.rs`, `regenerate_seeds`).
+
+const JSON: u8 = 0x01;
+const HTML: u8 = 0x03;
+const XML: u8 = 0x04;
+/// The variant bit of a parse input's flags byte.
+pub const VARIANT: u8 = 0x80;
+
+/// Bodies every parse target gets: what proxies, gateways and broken
+/// servers send instead of the documented answer.
+fn hostile_bodies() -> Vec<(&'static str, u16, u8, Vec<u8>)> {
+    let b = |s: &str| s.as_bytes().to_vec();
+    let deep = format!("{{\"a\":{}1{}}}", "[".repeat(300), "]".repeat(300));
+    let long_message = format!(
+        r#"{{"error":"invalid_request","error_description":"{}"}}"#,
+        "x".repeat(5_000)
+    );
+    let mut too_large = vec![b' '; tokendance::MAX_BODY];
+    too_large.extend_from_slice(br#"{"access_token":"t"}"#);
+    vec![
+        ("empty_200", 200, JSON, Vec::new()),
+        ("empty_403", 403, 0, Vec::new()),
+        (
+            "html_502",
+            502,
+            HTML,
+            b("<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"),
+        ),
+        (
+            "html_200",
+            200,
+            HTML,
+            b("<!DOCTYPE html><html><body>Sign in</body></html>"),
+        ),
+        (
+            "xml_401",
+            401,
+            XML,
+            b(r#"<?xml version="1.0"?><error><code>401</code></error>"#),
+        ),
+        ("truncated_json", 200, JSON, b(r#"{"access_token":"eyJhbGciOi"#)),
+        ("array", 200, JSON, b(r#"[{"access_token":"t"}]"#)),
+        ("null", 200, JSON, b("null")),
+        ("bare_string", 200, JSON, b(r#""t""#)),
+        (
+            "huge_numbers",
+            200,
+            JSON,
+            b(
+                r#"{"access_token":"t","token":"t","expires_in":184467440737095516160,"life_time":99999999999999999999999,"refresh_expires_in":-1,"statusCode":1e308}"#,
+            ),
+        ),
+        (
+            "float_overflow",
+            200,
+            JSON,
+            b(r#"{"access_token":"t","expires_in":1e400}"#),
+        ),
+        ("deep_nesting", 200, JSON, deep.into_bytes()),
+        (
+            "duplicate_keys",
+            200,
+            JSON,
+            b(r#"{"access_token":"a","access_token":"b","token":"c","token":"d"}"#),
+        ),
+        (
+            "bom",
+            200,
+            JSON,
+            b("\u{feff}{\"access_token\":\"t\",\"token\":\"t\"}"),
+        ),
+        (
+            "lone_surrogate",
+            200,
+            JSON,
+            b(r#"{"access_token":"\ud800","token":"\udfff"}"#),
+        ),
+        ("redirect", 302, JSON | 0x40, Vec::new()),
+        ("rate_limited", 429, JSON | 0x08, b(r#"{"error":"slow_down"}"#)),
+        (
+            "unavailable_http_date",
+            503,
+            HTML | 0x18,
+            b("<html>maintenance</html>"),
+        ),
+        (
+            "error_in_200",
+            200,
+            JSON,
+            b(r#"{"error":"invalid_grant","error_description":"Token is not active"}"#),
+        ),
+        (
+            "success_false",
+            200,
+            JSON,
+            b(r#"{"success":false,"message":"denied","token":"t","access_token":"t"}"#),
+        ),
+        (
+            "secret_echo",
+            400,
+            JSON,
+            b(
+                r#"{"error":"invalid_request","error_description":"bad open sesame 42, open+sesame+42, open%20sesame%2042, client secret 7, auth code 99, reg key 5150, mdlp pass 1, mdlp secret 3"}"#,
+            ),
+        ),
+        (
+            "control_characters",
+            400,
+            JSON,
+            b(r#"{"error":"x\u0000y","message":"a\u001b[31mred\r\nb"}"#),
+        ),
+        ("long_message", 400, JSON, long_message.into_bytes()),
+        (
+            "not_utf8",
+            200,
+            JSON,
+            vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'],
+        ),
+        ("too_large", 200, JSON, too_large),
+    ]
+}
+
+/// The documented answers (PROTOCOLS.md) and near misses, per parse target.
+fn documented_bodies(target: &str) -> Vec<(&'static str, u16, u8, &'static str)> {
+    let oauth: Vec<(&'static str, u16, u8, &'static str)> = vec![
+        (
+            "keycloak_ok",
+            200,
+            JSON,
+            r#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.sig","expires_in":300,"refresh_expires_in":1800,"refresh_token":"eyJhbGciOiJIUzI1NiJ9.e30.r","token_type":"bearer","not-before-policy":0,"session_state":"3f1c","scope":"profile email"}"#,
+        ),
+        (
+            "gam_ok",
+            200,
+            JSON,
+            r#"{"access_token":"eyJ","expires_in":3600,"token_type":"Bearer","scope":"iam:user-password:update"}"#,
+        ),
+        (
+            "monpay_ok",
+            200,
+            JSON,
+            r#"{"access_token":"mp-1","token_type":"Bearer","refresh_token":"r","expires_in":0}"#,
+        ),
+        (
+            "string_expires_in",
+            201,
+            0,
+            r#"{"access_token":"t","expires_in":" 300 ","token_type":"BEARER"}"#,
+        ),
+        (
+            "offline_refresh",
+            200,
+            JSON,
+            r#"{"access_token":"t","expires_in":300,"refresh_token":"r","refresh_expires_in":0}"#,
+        ),
+        (
+            "wrong_token_type",
+            200,
+            JSON,
+            r#"{"access_token":"t","token_type":"mac"}"#,
+        ),
+        (
+            "access_token_number",
+            200,
+            JSON,
+            r#"{"access_token":12345,"expires_in":300}"#,
+        ),
+        (
+            "keycloak_invalid_grant",
+            401,
+            JSON,
+            r#"{"error":"invalid_grant","error_description":"Invalid user credentials"}"#,
+        ),
+        (
+            "keycloak_not_active",
+            400,
+            JSON,
+            r#"{"error":"invalid_grant","error_description":"Token is not active"}"#,
+        ),
+        (
+            "gam_processing_error",
+            200,
+            JSON,
+            r#"{"status":"400","message":"ERROR_MESSAGE","error_code":"E01","timestamp":"2024-01-01T00:00:00Z"}"#,
+        ),
+        ("monpay_505", 505, 0, ""),
+        ("monpay_415", 415, JSON, r#"{"error":"unsupported_grant_type"}"#),
+    ];
+    let astana = vec![
+        (
+            "ok",
+            200,
+            JSON,
+            r#"{"statusCode":200,"message":"Access token created","data":{"token":"abc.def"}}"#,
+        ),
+        (
+            "incorrect_credentials",
+            422,
+            JSON,
+            r#"{"statusCode":422,"message":"Incorrect credentials"}"#,
+        ),
+        (
+            "not_found",
+            400,
+            JSON,
+            r#"{"statusCode":400,"message":"User with given credentials not found"}"#,
+        ),
+        (
+            "ca_endpoint",
+            400,
+            JSON,
+            r#"{"statusCode":400,"message":"Endpoint not found"}"#,
+        ),
+        (
+            "ca_failed",
+            400,
+            JSON,
+            r#"{"statusCode":400,"message":"Error. Try later"}"#,
+        ),
+        (
+            "outdated",
+            400,
+            JSON,
+            r#"{"statusCode":400,"message":"Certificate is outdated. Please get fresh one."}"#,
+        ),
+        (
+            "server",
+            500,
+            JSON,
+            r#"{"statusCode":500,"message":"Error on server. try later"}"#,
+        ),
+        (
+            "astana_error_in_200",
+            200,
+            JSON,
+            r#"{"statusCode":400,"message":"User with given credentials not found"}"#,
+        ),
+        (
+            "token_number",
+            200,
+            JSON,
+            r#"{"statusCode":200,"message":"Access token created","data":{"token":7}}"#,
+        ),
+        ("data_string", 200, JSON, r#"{"statusCode":200,"data":"abc"}"#),
+    ];
+    let crpt_errors = vec![
+        (
+            "crpt_error_200",
+            200,
+            JSON,
+            r#"{"code":"403","error_message":"Access denied","description":"certificate not found"}"#,
+        ),
+        (
+            "crpt_error_403",
+            403,
+            JSON,
+            r#"{"error_message":"Signature is detached"}"#,
+        ),
+        (
+            "suz_global_errors",
+            400,
+            JSON,
+            r#"{"success":false,"globalErrors":[{"error":"bad omsId"}]}"#,
+        ),
+    ];
+    let mut bodies: Vec<(&'static str, u16, u8, &'static str)> = match target {
+        "token_response" | "itc_response" | "gam_response" | "monpay_response" => oauth,
+        "astana_password_response" | "astana_certificate_response" => astana,
+        "crpt_key_response" => vec![
+            (
+                "key_ok",
+                200,
+                JSON,
+                r#"{"uuid":"f4e4c1b0-9c61-4c2a-8a5e-3d1b2c4e5f60","data":"QNRPNPFGJZSEVNRYDHRFOWMCDGJWXJ"}"#,
+            ),
+            (
+                "key_ok_true_api",
+                200,
+                JSON | VARIANT,
+                r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#,
+            ),
+            (
+                "uuid_with_quotes",
+                200,
+                JSON,
+                r#"{"uuid":"a\"b\\c\u2028","data":"x"}"#,
+            ),
+            ("uuid_number", 200, JSON, r#"{"uuid":12,"data":"QNRP"}"#),
+            ("data_empty", 200, JSON, r#"{"uuid":"u","data":""}"#),
+        ],
+        "crpt_sign_in_response" => vec![
+            (
+                "token_ok",
+                200,
+                JSON,
+                r#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a"}"#,
+            ),
+            (
+                "token_ok_true_api",
+                200,
+                JSON | VARIANT,
+                r#"{"token":"58f908f1"}"#,
+            ),
+            ("token_number", 200, JSON, r#"{"token":58}"#),
+            ("token_empty", 200, JSON, r#"{"token":""}"#),
+        ],
+        "mdlp_auth_response" => vec![
+            (
+                "code_ok",
+                200,
+                JSON,
+                r#"{"code":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8"}"#,
+            ),
+            ("code_ok_password", 200, JSON | VARIANT, r#"{"code":"b7b1abc9"}"#),
+            ("code_number", 200, JSON, r#"{"code":404}"#),
+            ("code_with_escapes", 200, JSON, r#"{"code":"a\"b\n\u0000"}"#),
+        ],
+        "mdlp_token_response" => vec![
+            ("token_ok", 200, JSON, r#"{"token":"58f908f1","life_time":30}"#),
+            (
+                "token_ok_password",
+                200,
+                JSON | VARIANT,
+                r#"{"token":"58f908f1","life_time":"30"}"#,
+            ),
+            ("life_time_missing", 200, JSON, r#"{"token":"t"}"#),
+            (
+                "life_time_huge",
+                200,
+                JSON,
+                r#"{"token":"t","life_time":18446744073709551615}"#,
+            ),
+            (
+                "life_time_negative",
+                200,
+                JSON,
+                r#"{"token":"t","life_time":-30}"#,
+            ),
+            (
+                "life_time_fraction",
+                200,
+                JSON,
+                r#"{"token":"t","life_time":0.5}"#,
+            ),
+        ],
+        "suz_registration_response" => vec![
+            (
+                "success",
+                200,
+                JSON,
+                r#"{"status":"SUCCESS","omsConnection":"CDF12109-10D3-11E6-8B6F-0050569977A1"}"#,
+            ),
+            (
+                "success_unsigned",
+                200,
+                JSON | VARIANT,
+                r#"{"status":"SUCCESS","omsConnection":"c"}"#,
+            ),
+            (
+                "rejected",
+                200,
+                JSON,
+                r#"{"status":"REJECTED","rejectionReason":"duplicate address"}"#,
+            ),
+            ("rejected_no_reason", 200, JSON, r#"{"status":"REJECTED"}"#),
+            ("success_without_connection", 200, JSON, r#"{"status":"SUCCESS"}"#),
+            ("unknown_status", 200, JSON, r#"{"status":"PENDING"}"#),
+            (
+                "status_number",
+                200,
+                JSON,
+                r#"{"status":500,"message":"internal"}"#,
+            ),
+        ],
+        _ => Vec::new(),
+    };
+    if target.starts_with("crpt_") || target.starts_with("mdlp_") || target.starts_with("suz_") {
+        bodies.extend(crpt_errors);
+    }
+    if target == "itc_response" {
+        bodies.push((
+            "refresh_ok",
+            200,
+            JSON | VARIANT,
+            r#"{"access_token":"a-2","expires_in":300,"token_type":"bearer"}"#,
+        ));
+        bodies.push((
+            "refresh_refused",
+            400,
+            JSON | VARIANT,
+            r#"{"error":"invalid_grant","error_description":"Token is not active"}"#,
+        ));
+        bodies.push(("refresh_unavailable", 503, HTML | VARIANT, "<html>down</html>"));
+    }
+    bodies
+}
+
+/// An operation sequence under construction, for seeds.
+struct Ops(Vec<u8>);
+
+/// A hole of a template: a string or a number shape (see `Bytes::json_number`).
+enum Hole<'a> {
+    S(&'a str),
+    N(u8),
+}
+
+impl Ops {
+    fn new(prefix: &[u8]) -> Self {
+        Ops(prefix.to_vec())
+    }
+    /// An operation at `time` (a `Bytes::time` byte) with its opcode and operands.
+    fn op(mut self, time: u8, code: u8, operands: &[u8]) -> Self {
+        self.0.push(time);
+        self.0.push(code);
+        self.0.extend_from_slice(operands);
+        self
+    }
+    fn raw(mut self, time: u8, code: u8, status: u16, flags: u8, body: &[u8]) -> Self {
+        let index = STATUSES
+            .iter()
+            .position(|s| *s == status)
+            .expect("status in STATUSES") as u8;
+        self = self.op(time, code, &[index, flags, 0]);
+        let len = u16::try_from(body.len()).expect("short body");
+        self.0.extend_from_slice(&len.to_le_bytes());
+        self.0.extend_from_slice(body);
+        self
+    }
+    fn tpl(mut self, time: u8, code: u8, status: u16, template: u8, holes: &[Hole<'_>]) -> Self {
+        let index = STATUSES
+            .iter()
+            .position(|s| *s == status)
+            .expect("status in STATUSES") as u8;
+        self = self.op(time, code, &[index, JSON, 0x80 | template]);
+        for hole in holes {
+            match hole {
+                Hole::S(s) => {
+                    self.0.push(s.len() as u8);
+                    self.0.extend_from_slice(s.as_bytes());
+                }
+                Hole::N(shape) => self.0.push(*shape),
+            }
+        }
+        self
+    }
+    fn done(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+// Flow opcodes (`step`) and time bytes (`Bytes::time`).
+const START: u8 = 0;
+const RESPONSE: u8 = 1;
+const SIGN: u8 = 4;
+const TIMEOUT: u8 = 5;
+const FAILED: u8 = 6;
+const NOW: u8 = 0;
+const PLUS_1S: u8 = 4;
+const PLUS_1MIN: u8 = 0x41;
+const PLUS_1H: u8 = 0x48;
+const BACK_5S: u8 = 0x85;
+const AT_MAX: u8 = 0xC1;
+// Number shapes: 300 as a number, 3600 as a string, u64::MAX, null.
+const N300: u8 = 0x20;
+const N3600_STR: u8 = 0x32;
+const N_MAX: u8 = 0x40;
+const N_NULL: u8 = 0x07;
+
+/// Every seed: (target, name, bytes).
+pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for target in TARGETS.iter().filter(|t| t.ends_with("_response")) {
+        for (name, status, flags, body) in hostile_bodies() {
+            // One 64 KiB seed per classifier path is enough.
+            if name == "too_large" && !matches!(*target, "token_response" | "gam_response") {
+                continue;
+            }
+            out.push((*target, name.to_owned(), encode_parse(status, flags, &body)));
+        }
+        for (name, status, flags, body) in documented_bodies(target) {
+            out.push((
+                *target,
+                name.to_owned(),
+                encode_parse(status, flags, body.as_bytes()),
+            ));
+        }
+    }
+    let sig = [SIGN, 4, 0x30, 0x80, 0x06, 0x09];
+    let token_ok = |ops: Ops, time| ops.tpl(time, RESPONSE, 200, 0, &[Hole::S("eyJ"), Hole::N(N300)]);
+    let misuse = |prefix: &[u8]| {
+        Ops::new(prefix)
+            .op(NOW, TIMEOUT, &[])
+            .op(NOW, START, &[])
+            .op(NOW, START, &[])
+            .op(NOW, SIGN, &[0])
+            .raw(BACK_5S, RESPONSE, 502, HTML, b"<html>bad gateway</html>")
+            .op(NOW, START, &[])
+            .op(NOW, RESPONSE, &[0, JSON, 0, 0, 0])
+            .done()
+    };
+    let aborted = |prefix: &[u8]| {
+        Ops::new(prefix)
+            .op(NOW, START, &[])
+            .op(PLUS_1S, FAILED, &[])
+            .op(NOW, TIMEOUT, &[])
+            .done()
+    };
+    // One-request flows.
+    out.push((
+        "gam_ops",
+        "ok".into(),
+        token_ok(Ops::new(&[]).op(NOW, START, &[]), PLUS_1S).done(),
+    ));
+    out.push((
+        "gam_ops",
+        "refused_then_misused".into(),
+        Ops::new(&[])
+            .op(NOW, START, &[])
+            .tpl(
+                NOW,
+                RESPONSE,
+                200,
+                2,
+                &[Hole::S("invalid_client"), Hole::S("bad secret client secret 7")],
+            )
+            .op(PLUS_1S, START, &[])
+            .done(),
+    ));
+    out.push(("gam_ops", "misuse".into(), misuse(&[])));
+    out.push(("gam_ops", "aborted".into(), aborted(&[])));
+    out.push((
+        "monpay_ops",
+        "ok_no_expiry".into(),
+        Ops::new(&[])
+            .op(NOW, START, &[])
+            .tpl(PLUS_1S, RESPONSE, 200, 11, &[Hole::S("mp-1")])
+            .done(),
+    ));
+    out.push((
+        "monpay_ops",
+        "forbidden_empty".into(),
+        Ops::new(&[])
+            .op(NOW, START, &[])
+            .raw(NOW, RESPONSE, 403, 0, b"")
+            .done(),
+    ));
+    out.push(("monpay_ops", "misuse".into(), misuse(&[])));
+    for (variant, name) in [(0u8, "password"), (1, "certificate")] {
+        out.push((
+            "astana_ops",
+            format!("{name}_ok"),
+            Ops::new(&[variant])
+                .op(NOW, START, &[])
+                .tpl(PLUS_1S, RESPONSE, 200, 9, &[Hole::S("abc.def")])
+                .done(),
+        ));
+        out.push((
+            "astana_ops",
+            format!("{name}_refused"),
+            Ops::new(&[variant])
+                .op(NOW, START, &[])
+                .tpl(
+                    NOW,
+                    RESPONSE,
+                    400,
+                    10,
+                    &[Hole::N(0x50), Hole::S("Endpoint not found")],
+                )
+                .done(),
+        ));
+    }
+    out.push(("astana_ops", "aborted".into(), aborted(&[0])));
+    // CRPT challenge sign-ins.
+    for (variant, name) in [(0u8, "gis_mt"), (1, "true_api")] {
+        out.push((
+            "crpt_challenge_ops",
+            format!("{name}_ok"),
+            Ops::new(&[variant])
+                .op(NOW, START, &[])
+                .tpl(NOW, RESPONSE, 200, 3, &[Hole::S("u-1"), Hole::S("QNRPNPFGJZ")])
+                .op(PLUS_1S, sig[0], &sig[1..])
+                .tpl(PLUS_1S, RESPONSE, 200, 6, &[Hole::S("58f908f1")])
+                .op(NOW, TIMEOUT, &[])
+                .done(),
+        ));
+        out.push((
+            "crpt_challenge_ops",
+            format!("{name}_refused"),
+            Ops::new(&[variant])
+                .op(NOW, START, &[])
+                .tpl(NOW, RESPONSE, 200, 3, &[Hole::S("u-1"), Hole::S("QNRPNPFGJZ")])
+                .op(NOW, RESPONSE, &[0, JSON, 0, 0, 0])
+                .op(PLUS_1S, sig[0], &sig[1..])
+                .tpl(
+                    NOW,
+                    RESPONSE,
+                    403,
+                    12,
+                    &[Hole::S("403"), Hole::S("detached"), Hole::S("no")],
+                )
+                .done(),
+        ));
+    }
+    out.push(("crpt_challenge_ops", "misuse".into(), misuse(&[0])));
+    // MDLP.
+    out.push((
+        "mdlp_ops",
+        "signed_code_ok".into(),
+        Ops::new(&[0])
+            .op(NOW, START, &[])
+            .tpl(NOW, RESPONSE, 200, 4, &[Hole::S("b7b1abc9")])
+            .op(NOW, sig[0], &sig[1..])
+            .op(PLUS_1S, TIMEOUT, &[])
+            .tpl(NOW, RESPONSE, 200, 5, &[Hole::S("58f9"), Hole::N(0x12)])
+            .done(),
+    ));
+    out.push((
+        "mdlp_ops",
+        "password_ok_huge_life_time".into(),
+        Ops::new(&[1])
+            .op(NOW, START, &[])
+            .tpl(NOW, RESPONSE, 200, 4, &[Hole::S("b7b1abc9")])
+            .op(BACK_5S, TIMEOUT, &[])
+            .tpl(AT_MAX, RESPONSE, 200, 5, &[Hole::S("58f9"), Hole::N(N_MAX)])
+            .done(),
+    ));
+    out.push((
+        "mdlp_ops",
+        "slow_signer".into(),
+        Ops::new(&[0])
+            .op(NOW, START, &[])
+            .tpl(NOW, RESPONSE, 200, 4, &[Hole::S("b7b1abc9")])
+            .op(PLUS_1MIN, sig[0], &sig[1..])
+            .tpl(NOW, RESPONSE, 200, 5, &[Hole::S("58f9"), Hole::N(N_NULL)])
+            .done(),
+    ));
+    out.push(("mdlp_ops", "misuse".into(), misuse(&[1])));
+    // SUZ registration.
+    out.push((
+        "suz_registration_ops",
+        "signed_ok".into(),
+        Ops::new(&[0])
+            .op(NOW, START, &[])
+            .op(NOW, sig[0], &sig[1..])
+            .tpl(NOW, RESPONSE, 200, 7, &[Hole::S("CDF12109")])
+            .done(),
+    ));
+    out.push((
+        "suz_registration_ops",
+        "unsigned_rejected".into(),
+        Ops::new(&[1])
+            .op(NOW, START, &[])
+            .tpl(NOW, RESPONSE, 200, 8, &[Hole::S("duplicate")])
+            .done(),
+    ));
+    out.push(("suz_registration_ops", "aborted".into(), aborted(&[0])));
+    // PasswordSession: 0 poll, 2 handle, 4 transport failed, 5 unauthorized,
+    // 6 config, 7 fetch, 8 jump to the next deadline and poll.
+    let keycloak = |ops: Ops, time, access: &str, refresh: &str| {
+        ops.tpl(
+            time,
+            2,
+            200,
+            1,
+            &[
+                Hole::S(access),
+                Hole::N(N300),
+                Hole::S(refresh),
+                Hole::N(0x30 | 1),
+            ],
+        )
+    };
+    out.push(("password_session_ops", "refresh_then_fallback".into(), {
+        let ops = keycloak(Ops::new(&[]).op(NOW, 0, &[]), PLUS_1S, "a-1", "r-1")
+            .op(NOW, 0, &[])
+            .op(NOW, 8, &[]);
+        ops.tpl(
+            NOW,
+            2,
+            400,
+            2,
+            &[Hole::S("invalid_grant"), Hole::S("Token is not active")],
+        )
+        .op(NOW, 0, &[])
+        .tpl(NOW, 2, 200, 0, &[Hole::S("a-2"), Hole::N(N3600_STR)])
+        .op(PLUS_1H, 0, &[])
+        .done()
+    }));
+    out.push((
+        "password_session_ops",
+        "wrong_password_ends".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .tpl(
+                NOW,
+                2,
+                401,
+                2,
+                &[Hole::S("invalid_grant"), Hole::S("Invalid user credentials")],
+            )
+            .op(NOW, 0, &[])
+            .op(NOW, 4, &[])
+            .op(NOW, 7, &[2, NOW, RESPONSE])
+            .done(),
+    ));
+    out.push((
+        "password_session_ops",
+        "transport_failures_and_timeouts".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 4, &[])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(PLUS_1MIN, 8, &[])
+            .op(PLUS_1H, 0, &[])
+            .raw(NOW, 2, 503, HTML | 0x08, b"<html>down</html>")
+            .op(BACK_5S, 0, &[])
+            .op(NOW, 6, &[0, 2])
+            .op(AT_MAX, 0, &[])
+            .done(),
+    ));
+    out.push(("password_session_ops", "fetch_and_unauthorized".into(), {
+        let ops = Ops::new(&[]).op(NOW, 7, &[3]).op(NOW, RESPONSE, &[]);
+        let mut ops = ops;
+        // The fetch's own steps: a keycloak answer, then timeouts.
+        ops.0.extend_from_slice(&[0, JSON, 0x81, 3]);
+        ops.0.extend_from_slice(b"a-1");
+        ops.0.push(N300);
+        ops.0.push(1);
+        ops.0.extend_from_slice(b"r");
+        ops.0.push(N300);
+        ops.op(NOW, TIMEOUT, &[])
+            .op(NOW, 5, &[])
+            .op(NOW, 0, &[])
+            .op(NOW, 6, &[0, 1])
+            .op(PLUS_1H, 0, &[])
+            .done()
+    }));
+    // TokenKeeper: 0 poll, 2 renewed, 3 failed, 4 rejected, 5 restore,
+    // 6 snapshot, 7 config, 8 jump to the next deadline and poll.
+    // A token operand: time byte, shape (1: expires after a duration), duration index, name byte.
+    let ten_hours = [NOW, 1, 6, 1];
+    out.push((
+        "token_keeper_ops",
+        "renew_use_reject_renew".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 0, &[])
+            .op(
+                NOW,
+                2,
+                &[0, ten_hours[0], ten_hours[1], ten_hours[2], ten_hours[3]],
+            )
+            .op(PLUS_1MIN, 0, &[])
+            .op(NOW, 6, &[])
+            .op(NOW, 4, &[])
+            .op(NOW, 0, &[])
+            .op(NOW, 3, &[1, 1, PLUS_1MIN])
+            .op(NOW, 8, &[])
+            .done(),
+    ));
+    out.push((
+        "token_keeper_ops",
+        "lost_renewal_and_stale_ticket".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(PLUS_1H, 0, &[])
+            .op(NOW, 2, &[0, NOW, 1, 6, 2])
+            .op(NOW, 3, &[0, 0])
+            .op(NOW, 2, &[1, NOW, 1, 6, 3])
+            .op(NOW, 5, &[0, PLUS_1S, 1, 6, 4])
+            .op(NOW, 5, &[1, PLUS_1S, 0, 5])
+            .op(NOW, 7, &[0, 0])
+            .op(AT_MAX, 0, &[])
+            .done(),
+    ));
+    out.push((
+        "token_keeper_ops",
+        "restored_then_backoff_to_max".into(),
+        Ops::new(&[])
+            .op(NOW, 5, &[0, NOW, 1, 5, 7])
+            .op(NOW, 0, &[])
+            .op(NOW, 7, &[7, 0])
+            .op(NOW, 0, &[])
+            .op(NOW, 3, &[0, 1, AT_MAX])
+            .op(PLUS_1H, 0, &[])
+            .op(NOW, 8, &[])
+            .op(NOW, 7, &[7, 1])
+            .op(BACK_5S, 0, &[])
+            .done(),
+    ));
+    out.push((
+        "token_keeper_ops",
+        "valid_token_used_while_renewing".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 2, &[0, NOW, 1, 6, 9])
+            .op(0x58, 0, &[])
+            .op(0x44, 0, &[])
+            .op(0x42, 0, &[])
+            .op(NOW, 0, &[])
+            .op(NOW, 3, &[1, 0])
+            .op(NOW, 0, &[])
+            .done(),
+    ));
+    out.push((
+        "password_session_ops",
+        "fetch_failed_while_waiting".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 4, &[])
+            .op(NOW, 7, &[1])
+            .op(NOW, FAILED, &[])
+            .op(PLUS_1S, 0, &[])
+            .tpl(NOW, 2, 200, 0, &[Hole::S("a-1"), Hole::N(N300)])
+            .op(NOW, 0, &[])
+            .done(),
+    ));
+    out
+}

@@ -1,0 +1,206 @@
+//! The fuzz targets on stable: every seed in `fuzz/seeds/<target>/` and every
+//! input a fuzzer ever flagged, replayed through the same harness the
+//! libFuzzer targets use (`fuzz/src/harness.rs`, included by path), so the
+//! invariants listed there are checked by `cargo test`.
+//!
+//! A crash found by `cargo fuzz run <target>` becomes a named test below:
+//! `regression(target, bytes)` with the bytes of the artifact (see
+//! `fuzz/README.md`).
+
+#[path = "../fuzz/src/harness.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use harness::{Report, TARGETS};
+
+fn seeds_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("seeds")
+}
+
+/// Replays one input; the harness panics on a broken invariant.
+fn regression(target: &str, data: &[u8]) -> Report {
+    harness::run(target, data)
+}
+
+/// Every file of every target's seed directory, replayed; each target has
+/// seeds, and together they reach acceptance and refusal.
+#[test]
+fn every_seed_replays() {
+    let mut totals: BTreeMap<&str, (usize, Report)> = BTreeMap::new();
+    for target in TARGETS {
+        let dir = seeds_dir().join(target);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let (files, total) = totals.entry(target).or_default();
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let data = std::fs::read(&path).expect("seed file");
+            let report = regression(target, &data);
+            *files += 1;
+            total.accepted += report.accepted;
+            total.refused += report.refused;
+            total.sent += report.sent;
+        }
+    }
+    for (target, (files, total)) in &totals {
+        assert!(*files >= 3, "{target}: only {files} seeds");
+        assert!(total.accepted > 0, "{target}: no seed is accepted: {total:?}");
+        assert!(total.refused > 0, "{target}: no seed is refused: {total:?}");
+    }
+}
+
+/// The committed seeds are what the harness generates (extra files, such as
+/// inputs a fuzzer found, are allowed). Regenerate with
+/// `cargo test --test fuzz_regressions -- --ignored regenerate_seeds`.
+#[test]
+fn generated_seeds_are_committed() {
+    let seeds = harness::seeds();
+    assert!(seeds.len() > 300, "only {} seeds", seeds.len());
+    let mut names: Vec<(&str, &str)> = seeds.iter().map(|(t, n, _)| (*t, n.as_str())).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "two seeds of one target share a name");
+    for (target, name, bytes) in seeds {
+        let path = seeds_dir().join(target).join(&name);
+        let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(on_disk == bytes, "{} differs from the generator", path.display());
+    }
+}
+
+#[test]
+#[ignore = "writes fuzz/seeds; run by hand after changing the seed generator"]
+fn regenerate_seeds() {
+    for (target, name, bytes) in harness::seeds() {
+        let dir = seeds_dir().join(target);
+        std::fs::create_dir_all(&dir).expect("seed directory");
+        std::fs::write(dir.join(name), bytes).expect("seed file");
+    }
+}
+
+/// Every target the harness knows has a libFuzzer entry point and a
+/// `[[bin]]` in `fuzz/Cargo.toml`, and nothing else is there.
+#[test]
+fn every_target_has_a_fuzz_binary() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let mut files: Vec<String> = std::fs::read_dir(fuzz.join("fuzz_targets"))
+        .expect("fuzz/fuzz_targets")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = TARGETS.iter().map(|t| format!("{t}.rs")).collect();
+    expected.sort();
+    assert_eq!(files, expected);
+    for target in TARGETS {
+        assert!(
+            manifest.contains(&format!("name = \"{target}\"")),
+            "{target} not in fuzz/Cargo.toml"
+        );
+        let source = std::fs::read_to_string(fuzz.join("fuzz_targets").join(format!("{target}.rs"))).unwrap();
+        assert!(
+            source.contains(&format!("run(\"{target}\", data)")),
+            "{target}.rs runs another target"
+        );
+    }
+}
+
+/// The harness itself is not blind: a broken invariant does panic.
+#[test]
+#[should_panic(expected = "unknown fuzz target")]
+fn an_unknown_target_is_refused() {
+    regression("no_such_target", b"");
+}
+
+/// Empty and one-byte inputs are valid for every target.
+#[test]
+fn tiny_inputs_run_everywhere() {
+    for target in TARGETS {
+        for data in [&b""[..], &[0], &[0xff], &[0xc1, 0x08]] {
+            regression(target, data);
+        }
+    }
+}
+
+/// A server message that echoes the password with a control character in
+/// place of a space: the classifier replaced control characters by spaces
+/// after scrubbing secrets, so the echo came back as the plain password.
+#[test]
+fn regression_secret_echo_with_a_control_character() {
+    for (target, body) in [
+        (
+            "astana_password_response",
+            &br#"{"statusCode":400,"message":"no user open\tsesame 42"}"#[..],
+        ),
+        (
+            "gam_response",
+            br#"{"error":"invalid_client","error_description":"client\u0000secret 7"}"#,
+        ),
+        (
+            "itc_response",
+            br#"{"error":"invalid_grant","error_description":"open\nsesame\r42"}"#,
+        ),
+    ] {
+        let report = regression(target, &harness::encode_parse(400, 0x01, body));
+        assert_eq!(report.refused, 1, "{target}");
+    }
+}
+
+/// Found by `astana_ops` (crash-cdb9f8d3…): the Astana-plat refusal template
+/// with the message `open\x18sesame 42` (the password with a control
+/// character, JSON-escaped as `\u0018`) printed `HTTP 400: open sesame 42`.
+#[test]
+fn regression_astana_ops_password_echo_with_a_control_character() {
+    let data =
+        b"\x00\x00\x00\x00\x01\x10\x01\x8a\x00\xffopen\x18sesame 42\x00\x00\x00\x00\x00\xff\xff\x04\x00";
+    let report = regression("astana_ops", data);
+    assert_eq!((report.sent, report.refused, report.accepted), (1, 1, 0));
+}
+
+/// Found by `gam_ops` (crash-aac56526…): a harness false positive. The
+/// server sent the token's text again as `scope`, which `TokenSet`'s `Debug`
+/// shows (a scope is not secret). The check now looks at how the token itself
+/// is printed (`AccessToken(<redacted>)`), not for its text in the whole `Debug`.
+#[test]
+fn regression_gam_ops_scope_repeats_the_token() {
+    let data = b"\x00\x00\x04\x01\x01\x00\xbe\x3f,,,,,,,,,,\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xb6\xb6\xbe\xff\xff\xd2\xd2\xef\x5b\x00\xd2\xd2\xda\xd2\xd2\xd2,,,,,,,,,,,,,,\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\x30\xd2\xbe\xbe\xbe\xbe\xff\xff\xff\xff";
+    let report = regression("gam_ops", data);
+    assert_eq!((report.sent, report.accepted), (1, 1));
+}
+
+/// Found by `monpay_ops` (crash-8b07dd13…): the same false positive with a
+/// MonPay token whose scope is its own text.
+#[test]
+fn regression_monpay_ops_scope_repeats_the_token() {
+    let mut data = b"\x00\x00\x04\x01\x00\x21".to_vec();
+    data.extend_from_slice(&[0xfe; 68]);
+    data.extend_from_slice(b"\x00\x8f\x04mp-1");
+    let report = regression("monpay_ops", &data);
+    assert_eq!((report.sent, report.accepted), (1, 1));
+}
+
+/// Found by `token_keeper_ops` (crash-f687190e…) after `TokenKeeper::renewed`
+/// learned to keep a newer restored token: the harness still expected the
+/// renewal's own token. The model now follows the documented rule (the newest
+/// token is the live one).
+#[test]
+fn regression_token_keeper_ops_renewal_older_than_a_restored_token() {
+    let data = b"\x00\x05\x22scope\x22\x00\x00\x21\x05\x07\x00\x00\x00\x07\x07\x00\x00\x00\x00\x03\x00\x01\xc1\x48\x00\x00\x07\x00\x07\x01\xc1\x08\x41\x85\x3d";
+    let report = regression("token_keeper_ops", data);
+    assert!(report.accepted >= 1, "{report:?}");
+}
+
+/// Found by `gam_ops` (crash-acf7ebc7…) and `monpay_ops` (crash-7d377db4…):
+/// the same false positive, with the token's text inside the `Debug` of an
+/// escaped scope and inside the digits of `expires_at` (the token was
+/// `18446744073709551`). Both tokens are accepted, once.
+#[test]
+fn regression_token_text_inside_other_debug_fields() {
+    let gam = b"\x00\x00\x04\x41\x01\x00\xbe\x05\x30\xbe\xb6\xff\xff\xff\xff\xff\xff\xff\xff\xff\xb6\xb6\xb6\xb6\x47\xb6\xb6\xb6\x00\x00\x00\xbe\xff\x24\xff\xb6\xb6\xb6\xb6\x47\xb6\xb6\xb6\x00\x00\x00\xbe\xff\x24\xd2\xd2\xef\x5b\x00\xd2\xd2\xd2\xd2\xd2\xff\xff\xff";
+    let monpay = b"\x67\x00\x04\x01\x00\xf5\xbe\x1118446744073709551616\xee\xee\xee\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xee\xee\xee\x2d\x3d";
+    for (target, data) in [("gam_ops", &gam[..]), ("monpay_ops", &monpay[..])] {
+        let report = regression(target, data);
+        assert_eq!((report.sent, report.accepted), (1, 1), "{target}");
+    }
+}
