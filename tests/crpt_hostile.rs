@@ -45,6 +45,9 @@ enum Step {
 }
 use Step::*;
 
+mod common;
+use common::{resp, Resp};
+
 const ALL: [Step; 9] = [
     Registration,
     GisMtKey,
@@ -183,39 +186,8 @@ where
     }
 }
 
-/// A response description that can be fed to several steps.
-#[derive(Clone, Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-}
-
-fn resp(status: u16, body: impl AsRef<[u8]>) -> Resp {
-    Resp {
-        status,
-        headers: Vec::new(),
-        body: body.as_ref().to_vec(),
-    }
-}
-
 fn json(status: u16, body: impl AsRef<[u8]>) -> Resp {
     resp(status, body).header("content-type", "application/json;charset=UTF-8")
-}
-
-impl Resp {
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn build(&self) -> http::Response<Vec<u8>> {
-        let mut b = http::Response::builder().status(self.status);
-        for (k, v) in &self.headers {
-            b = b.header(*k, v.as_bytes());
-        }
-        b.body(self.body.clone()).unwrap()
-    }
 }
 
 /// The instant the step's request goes out (the MDLP token call waits a second).

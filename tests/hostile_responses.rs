@@ -57,6 +57,9 @@ enum Step {
 }
 use Step::*;
 
+mod common;
+use common::{resp, Resp};
+
 const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];
 const OAUTH: [Step; 4] = [ItcPassword, ItcRefresh, Gam, MonPay];
 const ONE_SHOT: [Step; 4] = [Gam, MonPay, AstanaPassword, AstanaCert];
@@ -84,40 +87,9 @@ impl Step {
     }
 }
 
-/// A response description that can be fed to several steps.
-#[derive(Clone, Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-}
-
-fn resp(status: u16, body: impl AsRef<[u8]>) -> Resp {
-    Resp {
-        status,
-        headers: Vec::new(),
-        body: body.as_ref().to_vec(),
-    }
-}
-
 /// With `Content-Type: application/json`.
 fn json(status: u16, body: impl AsRef<[u8]>) -> Resp {
     resp(status, body).header("content-type", "application/json")
-}
-
-impl Resp {
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn build(&self) -> http::Response<Vec<u8>> {
-        let mut b = http::Response::builder().status(self.status);
-        for (k, v) in &self.headers {
-            b = b.header(*k, v.as_bytes());
-        }
-        b.body(self.body.clone()).unwrap()
-    }
 }
 
 /// What happened to a session after an error.
