@@ -3,7 +3,10 @@
 //! which values are marked sensitive) and the body bytes; for every signing
 //! step the exact bytes, the signature kind and the purpose. Public API only.
 
-use http::{Method, Version};
+use http::Method;
+
+mod common;
+use common::{assert_request, Header};
 use tokendance::crpt::{
     self, gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand,
     DEMO_REGISTRATION_KEY, MDLP_NON_RESIDENT_PRODUCTION_HTTP, MDLP_NON_RESIDENT_SANDBOX_HTTP,
@@ -24,50 +27,9 @@ const HOSTILE_CONN_SEGMENT: &str = "a%2Fb%3Fc%23d%20e%25%D0%96";
 
 const JSON_UTF8: &str = "application/json;charset=UTF-8";
 
-/// A header as expected: name, value, and whether it must be marked sensitive.
-type Header<'a> = (&'a str, &'a str, bool);
-
 const ACCEPT: Header<'static> = ("accept", "application/json", false);
 const CT_UTF8: Header<'static> = ("content-type", JSON_UTF8, false);
 const CT_JSON: Header<'static> = ("content-type", "application/json", false);
-
-/// Asserts everything about a request: method, URL, version, every header
-/// (name, value, sensitivity, count) and the exact body bytes.
-#[track_caller]
-fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[Header<'_>], body: &[u8]) {
-    let req = out.as_http();
-    assert_eq!(req.method(), method);
-    assert_eq!(req.uri().to_string(), url);
-    assert_eq!(req.version(), Version::HTTP_11);
-    let mut got: Vec<(String, String, bool)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap().to_owned(),
-                v.is_sensitive(),
-            )
-        })
-        .collect();
-    got.sort();
-    let mut want: Vec<(String, String, bool)> = headers
-        .iter()
-        .map(|(k, v, s)| ((*k).to_owned(), (*v).to_owned(), *s))
-        .collect();
-    want.sort();
-    assert_eq!(got, want, "header map (name, value, sensitive)");
-    assert_eq!(
-        String::from_utf8_lossy(req.body()),
-        String::from_utf8_lossy(body),
-        "body as text"
-    );
-    assert_eq!(req.body().as_slice(), body, "body bytes");
-    let moved = out.clone().into_http();
-    assert_eq!(moved.body(), req.body());
-    assert_eq!(moved.headers(), req.headers());
-    assert_eq!(moved.uri(), req.uri());
-}
 
 #[track_caller]
 fn assert_job(job: &SignJob, bytes: &[u8], kind: SignatureKind, purpose: Purpose) {

@@ -2,7 +2,9 @@
 //! every request of every flow, the method, the full URL, the complete header
 //! map and the body bytes, through the public API only.
 
-use http::{Method, Version};
+use http::Method;
+
+mod common;
 use tokendance::oauth2::SessionAction;
 use tokendance::{
     astana_plat, gam, itc, monpay, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input, Outgoing,
@@ -26,36 +28,12 @@ const HOSTILE_PASSWORD: &str = "p&a=s s+%Ж";
 /// `&`→%26, `=`→%3D, space→`+`, `+`→%2B, `%`→%25, `Ж` (U+0416, D0 96)→%D0%96.
 const HOSTILE_PASSWORD_FORM: &str = "p%26a%3Ds+s%2B%25%D0%96";
 
-/// Asserts everything about a request: method, URL, version, every header
-/// (names, values, count, order-independent) and the exact body bytes.
+/// [`common::assert_request`] for requests that carry no sensitive header
+/// (every token request here sends its secrets in the body).
 #[track_caller]
 fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[(&str, &str)], body: &[u8]) {
-    let req = out.as_http();
-    assert_eq!(req.method(), method);
-    assert_eq!(req.uri().to_string(), url);
-    assert_eq!(req.version(), Version::HTTP_11);
-    let mut got: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect();
-    got.sort();
-    let mut want: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    want.sort();
-    assert_eq!(got, want, "header map");
-    assert_eq!(
-        String::from_utf8_lossy(req.body()),
-        String::from_utf8_lossy(body),
-        "body as text"
-    );
-    assert_eq!(req.body().as_slice(), body, "body bytes");
-    // The same request, moved out for sending, is identical.
-    let moved = out.clone().into_http();
-    assert_eq!(moved.body(), req.body());
-    assert_eq!(moved.headers(), req.headers());
+    let headers: Vec<common::Header<'_>> = headers.iter().map(|(k, v)| (*k, *v, false)).collect();
+    common::assert_request(out, method, url, &headers, body);
 }
 
 /// The first request of a one-shot flow.

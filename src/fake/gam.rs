@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{json, oauth_error, respond, seconds, serve_form, Fake, Form, Issued, Mint};
+use super::{json, oauth_error, respond, serve_form, Fake, Form, Issued, Mint};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 
@@ -111,7 +111,7 @@ impl Gam {
             StatusCode::OK,
             &serde_json::json!({
                 "access_token": token,
-                "expires_in": seconds(self.token_lifetime),
+                "expires_in": self.token_lifetime.as_secs(),
                 "token_type": "Bearer",
                 "scope": scope,
             }),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{json, oauth_error, respond, seconds, serve_form, Fake, Form, Issued, Mint};
+use super::{json, oauth_error, respond, serve_form, Fake, Form, Issued, Mint};
 use crate::itc::{CLIENT_ID, STAGING_TEST_PASSWORD, STAGING_TEST_USERNAME};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
@@ -265,7 +265,7 @@ impl Keycloak {
         );
         let mut body = serde_json::json!({
             "access_token": access_token,
-            "expires_in": seconds(self.access_lifetime),
+            "expires_in": self.access_lifetime.as_secs(),
             "token_type": self.token_type,
             "not-before-policy": 0,
             "session_state": format!("state-{}", self.grants.password),

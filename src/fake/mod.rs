@@ -51,7 +51,6 @@ pub use monpay::MonPay;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Method, StatusCode};
@@ -274,11 +273,6 @@ fn serve_form(
         Ok(form) => endpoint(&form),
         Err(refusal) => refusal,
     }
-}
-
-/// Seconds of a duration, for `expires_in`.
-fn seconds(d: Duration) -> u64 {
-    d.as_secs()
 }
 
 #[cfg(test)]

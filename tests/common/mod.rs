@@ -1,4 +1,8 @@
-//! Helpers the hostile-response suites share.
+//! Helpers the test suites share.
+#![allow(dead_code)] // each suite uses part of it
+
+use http::{Method, Version};
+use tokendance::Outgoing;
 
 /// A response description that can be fed to several steps.
 #[derive(Clone, Debug)]
@@ -32,4 +36,46 @@ impl Resp {
         }
         b.body(self.body.clone()).unwrap()
     }
+}
+
+/// A header as expected: name, value, and whether it must be marked sensitive.
+pub type Header<'a> = (&'a str, &'a str, bool);
+
+/// Asserts everything about a request: method, URL, version, every header
+/// (name, value, sensitivity, count, order-independent) and the exact body
+/// bytes; and that the request moved out for sending is the same.
+#[track_caller]
+pub fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[Header<'_>], body: &[u8]) {
+    let req = out.as_http();
+    assert_eq!(req.method(), method);
+    assert_eq!(req.uri().to_string(), url);
+    assert_eq!(req.version(), Version::HTTP_11);
+    let mut got: Vec<(String, String, bool)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap().to_owned(),
+                v.is_sensitive(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String, bool)> = headers
+        .iter()
+        .map(|(k, v, s)| ((*k).to_owned(), (*v).to_owned(), *s))
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "header map (name, value, sensitive)");
+    assert_eq!(
+        String::from_utf8_lossy(req.body()),
+        String::from_utf8_lossy(body),
+        "body as text"
+    );
+    assert_eq!(req.body().as_slice(), body, "body bytes");
+    let moved = out.clone().into_http();
+    assert_eq!(moved.body(), req.body());
+    assert_eq!(moved.headers(), req.headers());
+    assert_eq!(moved.uri(), req.uri());
 }
