@@ -337,6 +337,11 @@ pub enum UsageError {
     /// issued: its result was dropped.
     #[error("the renewal ticket is no longer current")]
     StaleTicket,
+    /// A token source holds no usable token and cannot obtain one: a fixed
+    /// [`TokenSet`](crate::TokenSet) that expired or was refused. Obtain a
+    /// new token (for MonPay: a new authorization code).
+    #[error("no usable token, and this token source cannot obtain one")]
+    TokenUnavailable,
     /// A signature given as base64 is not valid base64.
     #[error("the signature is not valid base64")]
     InvalidSignatureEncoding,

@@ -37,6 +37,21 @@ pub enum Action<T> {
     Done(T),
 }
 
+impl<T> Action<T> {
+    /// `Ok(output)` for `Done`, otherwise the same action for a flow of
+    /// another output type (how composed flows pass their parts' steps on).
+    // Moved once per step, as `Action` itself is: boxing would allocate.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn done_or_pass<U>(self) -> Result<T, Action<U>> {
+        match self {
+            Action::Done(output) => Ok(output),
+            Action::Send(request) => Err(Action::Send(request)),
+            Action::Sign(job) => Err(Action::Sign(job)),
+            Action::Wait(until) => Err(Action::Wait(until)),
+        }
+    }
+}
+
 /// The caller's answer to the previous [`Action`].
 pub enum Input {
     /// The response to `Action::Send`, status, headers and whole body.
@@ -167,6 +182,11 @@ impl Outgoing {
     /// The request, to send.
     pub fn into_http(self) -> http::Request<Vec<u8>> {
         self.0
+    }
+
+    /// A request built elsewhere (an API call with its credential attached).
+    pub(crate) fn from_http(request: http::Request<Vec<u8>>) -> Self {
+        Outgoing(request)
     }
 
     /// A request with `Accept: application/json`.

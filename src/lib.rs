@@ -101,6 +101,7 @@
 #![forbid(unsafe_code)]
 
 pub mod astana_plat;
+pub mod call;
 pub mod crpt;
 pub mod drive;
 mod endpoint;

@@ -124,8 +124,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 struct ScalarVisitor<'a>(std::marker::PhantomData<&'a ()>);
 
 /// Keys whose value is taken as an object's or error list's message.
-const MESSAGE_KEYS: [&str; 7] = [
+const MESSAGE_KEYS: [&str; 8] = [
     "message",
+    "msg",
     "error_message",
     "errorMessage",
     "error_description",
@@ -258,6 +259,9 @@ pub(crate) struct Body<'a> {
     pub description: Option<Scalar<'a>>,
     #[serde(borrow)]
     pub message: Option<Scalar<'a>>,
+    /// ITC Easy Register's message field.
+    #[serde(borrow)]
+    pub msg: Option<Scalar<'a>>,
     #[serde(borrow)]
     pub status: Option<Scalar<'a>>,
     #[serde(borrow)]
@@ -274,18 +278,18 @@ pub(crate) struct Body<'a> {
 
 /// Refuses a top-level value that is not an object (a derived struct would
 /// also accept an array, filling fields by position).
-struct ObjectOnly<'a>(Body<'a>);
+struct ObjectOnly<T>(T);
 
-impl<'de: 'a, 'a> Deserialize<'de> for ObjectOnly<'a> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = ObjectOnly<'a>;
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Body::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
@@ -308,6 +312,31 @@ pub(crate) fn classify<'a>(
     scrub: &'a [&'a str],
 ) -> Result<Reply<'a>, Error> {
     let status = response.status();
+    let bytes = checked_bytes(response)?;
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let body = match parse_object::<Body<'a>>(response, bytes) {
+        Ok(body) => body,
+        Err(e) if status.is_success() => return Err(e),
+        // A refusal that is not JSON (an nginx page on 502, XML on 401, an
+        // empty 403): the status is the message.
+        Err(_) => Body::default(),
+    };
+    Ok(Reply {
+        status,
+        body,
+        retry_after,
+        scrub,
+    })
+}
+
+/// The body of a response that passed the size and redirect checks, without
+/// a UTF-8 byte-order mark.
+fn checked_bytes(response: &http::Response<Vec<u8>>) -> Result<&[u8], Error> {
+    let status = response.status();
     let bytes = response.body().as_slice();
     if bytes.len() > MAX_BODY {
         return Err(ProtocolError::BodyTooLarge {
@@ -325,16 +354,19 @@ pub(crate) fn classify<'a>(
             .map(strip_query);
         return Err(ProtocolError::Redirect { status, location }.into());
     }
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let body = match serde_json::from_slice::<ObjectOnly<'a>>(bytes) {
-        Ok(ObjectOnly(body)) => body,
-        Err(e) if status.is_success() => {
-            return Err(if e.is_data() {
+    Ok(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+}
+
+/// `bytes` as the JSON object `T`. Errors name the status and never a value.
+fn parse_object<'a, T: Deserialize<'a>>(
+    response: &http::Response<Vec<u8>>,
+    bytes: &'a [u8],
+) -> Result<T, Error> {
+    let status = response.status();
+    serde_json::from_slice::<ObjectOnly<T>>(bytes)
+        .map(|ObjectOnly(body)| body)
+        .map_err(|e| {
+            if e.is_data() {
                 ProtocolError::Malformed {
                     status,
                     field: "$".to_owned(),
@@ -346,18 +378,18 @@ pub(crate) fn classify<'a>(
                     content_type: content_type(response),
                 }
             }
-            .into())
-        }
-        // A refusal that is not JSON (an nginx page on 502, XML on 401, an
-        // empty 403): the status is the message.
-        Err(_) => Body::default(),
-    };
-    Ok(Reply {
-        status,
-        body,
-        retry_after,
-        scrub,
-    })
+            .into()
+        })
+}
+
+/// A 2xx body as the JSON object `T`, after the size and redirect checks
+/// (for typed API answers; `T`'s fields should be [`Scalar`]s or
+/// containers that accept any JSON, so that no value reaches an error).
+pub(crate) fn parse_success<'a, T: Deserialize<'a>>(
+    response: &'a http::Response<Vec<u8>>,
+) -> Result<T, Error> {
+    let bytes = checked_bytes(response)?;
+    parse_object(response, bytes)
 }
 
 impl<'a> Reply<'a> {
@@ -424,6 +456,7 @@ impl<'a> Reply<'a> {
             &b.error_message,
             &b.description,
             &b.message,
+            &b.msg,
             &b.globalErrors,
             &b.fieldErrors,
             &b.violations,

@@ -216,7 +216,10 @@ fn backoff_honours_retry_at_and_custom_limits() {
 fn a_rejected_token_forces_a_renewal() {
     let mut k = holding("tok-1");
     assert_eq!(use_token(k.poll(at(60))), "tok-1");
-    k.token_rejected(at(61));
+    // A late 401 for another token changes nothing.
+    k.token_rejected(at(61), &AccessToken::new("tok-0"));
+    assert_eq!(use_token(k.poll(at(61))), "tok-1");
+    k.token_rejected(at(61), &AccessToken::new("tok-1"));
     assert!(!k.token().unwrap().is_valid(at(61)));
     assert!(k.next_deadline() <= at(61), "poll at once");
     let ticket = renew(k.poll(at(61)));
@@ -226,7 +229,7 @@ fn a_rejected_token_forces_a_renewal() {
     assert_eq!(use_token(k.poll(at(62))), "tok-2");
     // Without a token, a rejection changes nothing.
     let mut empty = TokenKeeper::new(CONN);
-    empty.token_rejected(T0);
+    empty.token_rejected(T0, &AccessToken::new("tok-1"));
     assert!(empty.token().is_none());
     let _ticket = renew(empty.poll(T0));
 }
@@ -450,12 +453,11 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             Op::Rejected => {
-                if let Some(t) = k.token() {
-                    let name = t.access_token().expose_secret().to_owned();
-                    let until = valid_until.get_mut(&name).unwrap();
+                if let Some(t) = k.token().map(|t| t.access_token().clone()) {
+                    let until = valid_until.get_mut(t.expose_secret()).unwrap();
                     *until = (*until).min(now);
+                    k.token_rejected(now, &t);
                 }
-                k.token_rejected(now);
                 if let Some(t) = k.token() {
                     prop_assert!(!t.is_valid(now));
                 }

@@ -1711,7 +1711,7 @@ fn crpt_types_redact() {
     seen.debug("newer snapshot", &newer);
     assert_eq!(k.restore(newer), Ok(true));
     seen.debug("keeper restored", &k);
-    k.token_rejected(lost);
+    k.token_rejected(lost, &AccessToken::new(ACCESS_2));
     seen.debug("keeper rejected", &k);
     let foreign = Snapshot::new("other", AccessToken::new(REFRESH), lost, None);
     let e = k.restore(foreign).unwrap_err();
@@ -1772,7 +1772,9 @@ fn crpt_fake_tokens_never_printed() {
         tokens.push(token.access_token().expose_secret().to_owned());
         assert!(server.accepts(t, CRPT_CONN, token.access_token()));
         // Through the keeper.
-        keeper.token_rejected(t);
+        if let Some(held) = keeper.token().map(|h| h.access_token().clone()) {
+            keeper.token_rejected(t, &held);
+        }
         let KeeperAction::Renew(ticket) = keeper.poll(t) else {
             panic!()
         };

@@ -1402,7 +1402,9 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                 k.failed(now, pick, retry_at, report);
             }
             4 => {
-                k.keeper.token_rejected(now);
+                if let Some(token) = k.keeper.token().map(|t| t.access_token().clone()) {
+                    k.keeper.token_rejected(now, &token);
+                }
                 if let Some(token) = k.keeper.token() {
                     assert!(!token.is_valid(now), "a rejected token is still valid");
                 }

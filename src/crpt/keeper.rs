@@ -272,11 +272,12 @@ impl TokenKeeper {
         })
     }
 
-    /// SUZ answered 401 to the token: it was revoked (another process asked
-    /// for a new one) or expired early. The next poll renews it.
-    pub fn token_rejected(&mut self, now: Timestamp) {
-        if let Some(token) = &mut self.token {
-            token.expire_access(now);
+    /// SUZ answered 401 to `token`: it was revoked (another process asked
+    /// for a new one) or expired early. If it is the token held, the next
+    /// poll renews it; a late 401 for a token already replaced changes nothing.
+    pub fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
+        if let Some(held) = self.token.as_mut().filter(|held| held.access_token() == token) {
+            held.expire_access(now);
         }
     }
 

@@ -42,18 +42,20 @@
 mod challenge;
 pub mod gis_mt;
 mod keeper;
+mod keeper_source;
 pub mod mdlp;
 pub mod registration;
 pub mod true_api;
 
 pub use challenge::ChallengeSignIn;
 pub use keeper::{KeeperAction, RenewalTicket, Snapshot, TokenKeeper};
+pub use keeper_source::{KeeperHandle, KeeperSource};
 
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue};
 
+use crate::call::Scheme;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::flow::sensitive_value;
 use crate::secret::AccessToken;
 
 /// The `Content-Type` the CRPT services document for JSON bodies.
@@ -174,10 +176,7 @@ pub const DEMO_REGISTRATION_KEY: &str = "4344d884-7f21-456c-981e-cd68e92391e8";
 /// # Ok::<(), tokendance::Error>(())
 /// ```
 pub fn suz_client_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
-    Ok((
-        HeaderName::from_static("clienttoken"),
-        sensitive_value(token.expose_secret())?,
-    ))
+    Scheme::SuzClientToken.header(token)
 }
 
 /// The header MDLP's own API reads its token from: `Authorization: token {token}`
@@ -190,10 +189,7 @@ pub fn suz_client_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue)
 /// # Ok::<(), tokendance::Error>(())
 /// ```
 pub fn mdlp_authorization(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
-    Ok((
-        AUTHORIZATION,
-        sensitive_value(&format!("token {}", token.expose_secret()))?,
-    ))
+    Scheme::MdlpToken.header(token)
 }
 
 /// How long GIS MT and True API tokens live.

@@ -19,8 +19,10 @@
 //! # Ok::<(), tokendance::Error>(())
 //! ```
 
+mod api;
 mod client_credentials;
 
+pub use api::{get, post, Envelope, CLIENT_SOURCE};
 pub use client_credentials::client_credentials;
 
 use crate::endpoint::Endpoint;

@@ -25,8 +25,12 @@
 //! # Ok::<(), tokendance::Error>(())
 //! ```
 
+mod calls;
+mod reply;
 mod session;
 
+pub use calls::{approve_qr, consumer, get_profile, ProfileQuery};
+pub use reply::{Code, Consumer, Reply};
 pub use session::{session, Session};
 
 use crate::endpoint::Endpoint;

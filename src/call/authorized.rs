@@ -1,0 +1,432 @@
+//! [`Authorized`]: one API request with a token, re-issued once after a 401.
+
+use std::fmt;
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use http::StatusCode;
+
+use crate::error::{Error, Expect, ServerError, ServerErrorKind, UsageError};
+use crate::flow::{sensitive_value, unexpected, Action, Flow, Input, Outgoing};
+use crate::response::classify;
+use crate::secret::AccessToken;
+use crate::time::Timestamp;
+
+use super::TokenSource;
+
+/// How a provider's API wants its token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `Authorization: Bearer {token}`: ITC Easy Register, GAM, MonPay, Astana-plat.
+    Bearer,
+    /// `clientToken: {token}`: the SUZ order station.
+    SuzClientToken,
+    /// `Authorization: token {token}` (lower-case `token`): MDLP's own API.
+    MdlpToken,
+}
+
+impl Scheme {
+    /// The header carrying `token` in this scheme, its value marked sensitive.
+    /// A token with characters a header cannot hold is a usage error.
+    ///
+    /// ```
+    /// use tokendance::{call::Scheme, AccessToken};
+    /// let (name, value) = Scheme::MdlpToken.header(&AccessToken::new("58f908f1"))?;
+    /// assert_eq!((name.as_str(), value.to_str().unwrap()), ("authorization", "token 58f908f1"));
+    /// assert!(value.is_sensitive());
+    /// # Ok::<(), tokendance::Error>(())
+    /// ```
+    pub fn header(self, token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
+        let token = token.expose_secret();
+        Ok(match self {
+            Scheme::Bearer => (AUTHORIZATION, sensitive_value(&format!("Bearer {token}"))?),
+            Scheme::SuzClientToken => (HeaderName::from_static("clienttoken"), sensitive_value(token)?),
+            Scheme::MdlpToken => (AUTHORIZATION, sensitive_value(&format!("token {token}"))?),
+        })
+    }
+}
+
+/// Reads the final response of a call into its output.
+type Parse<T> = fn(http::Response<Vec<u8>>, &AccessToken) -> Result<T, Error>;
+
+/// Whether a response says the token was refused (always true for 401).
+type Refused = fn(&http::Response<Vec<u8>>) -> bool;
+
+/// One API request sent with a token from a [`TokenSource`], as a [`Flow`].
+///
+/// Transcript with a fresh token: `Send(your request + credential)` →
+/// `Done(response)`. With an expired one: `Send(request)` → 401 →
+/// (the source drops the token) `Send(token request)` → `Send(request)` →
+/// `Done(response)`. See the [module docs](super) for every status.
+///
+/// `T` is what the call produces: the raw response, or a typed answer for
+/// the calls [`itc`](crate::itc) and [`gam`](crate::gam) build.
+///
+/// | call | errors | call usable afterwards? |
+/// |---|---|---|
+/// | `resume` with the wrong input | `Usage(UnexpectedInput)` | yes, unchanged |
+/// | `resume` with the API's answer | `Server(Unauthorized)` on a second 401, `Server(Forbidden)` on 403, `Protocol(Redirect)`, parse errors of typed calls | no |
+/// | any step of getting a token | whatever the source returns | no |
+/// | `resume` with `Input::Failed` | `Usage(Aborted)` | no |
+pub struct Authorized<S, T = http::Response<Vec<u8>>> {
+    source: S,
+    /// The request without its credential, kept to re-issue it after a 401.
+    request: Option<http::Request<Vec<u8>>>,
+    scheme: Scheme,
+    parse: Parse<T>,
+    refused: Refused,
+    forbidden_means: Option<&'static str>,
+    state: State,
+    /// The first 401, returned if the source cannot renew.
+    first_refusal: Option<ServerError>,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum State {
+    New,
+    /// The source is getting a token and waits for this input.
+    Token {
+        retry: bool,
+        expect: Expect,
+    },
+    /// The request went out with this token.
+    Api {
+        retry: bool,
+        token: AccessToken,
+    },
+    Finished,
+}
+
+impl<S: TokenSource> Authorized<S> {
+    /// A call of `request` with a token from `source`, attached as `scheme`
+    /// says; it produces the API's response.
+    ///
+    /// The request must have an absolute `https` URI (plain `http` only
+    /// through [`new_insecure_http`](Self::new_insecure_http)): the token
+    /// must not travel in clear text. Any header named like the credential
+    /// is replaced.
+    pub fn new(source: S, request: http::Request<Vec<u8>>, scheme: Scheme) -> Result<Self, Error> {
+        check_uri(request.uri(), false)?;
+        Ok(Self::with_parse(source, request, scheme, |response, _| {
+            Ok(response)
+        }))
+    }
+
+    /// As [`new`](Self::new), but a plain `http` URI is accepted too.
+    ///
+    /// # Security warning
+    /// Over plain http the token travels in clear text: use this for
+    /// loopback tests only.
+    pub fn new_insecure_http(
+        source: S,
+        request: http::Request<Vec<u8>>,
+        scheme: Scheme,
+    ) -> Result<Self, Error> {
+        check_uri(request.uri(), true)?;
+        Ok(Self::with_parse(source, request, scheme, |response, _| {
+            Ok(response)
+        }))
+    }
+}
+
+/// Refuses relative URIs, and plain `http` unless allowed.
+fn check_uri(uri: &http::Uri, allow_http: bool) -> Result<(), Error> {
+    match uri.scheme_str() {
+        Some("https") if uri.host().is_some() => Ok(()),
+        Some("http") if allow_http && uri.host().is_some() => Ok(()),
+        Some("http") if !allow_http => Err(Error::Usage(UsageError::InsecureUrl {
+            // Without the query, which may hold a credential.
+            url: format!("http://{}{}", uri.host().unwrap_or(""), uri.path()),
+        })),
+        _ => Err(Error::Usage(UsageError::InvalidUrl {
+            reason: "an API request needs an absolute https URI",
+        })),
+    }
+}
+
+impl<S: TokenSource, T> Authorized<S, T> {
+    /// A call whose final response is read by `parse` (crate-internal typed calls).
+    pub(crate) fn with_parse(
+        source: S,
+        request: http::Request<Vec<u8>>,
+        scheme: Scheme,
+        parse: Parse<T>,
+    ) -> Self {
+        Authorized {
+            source,
+            request: Some(request),
+            scheme,
+            parse,
+            refused: |response| response.status() == StatusCode::UNAUTHORIZED,
+            forbidden_means: None,
+            state: State::New,
+            first_refusal: None,
+        }
+    }
+
+    /// Also treat `refused` responses as a refused token (ITC answers some
+    /// with 200 and `"code": "invalidToken"`).
+    pub(crate) fn refused_when(mut self, refused: Refused) -> Self {
+        self.refused = refused;
+        self
+    }
+
+    /// The message of a 403 without one of its own (GAM: "authentication failed").
+    pub(crate) fn forbidden_means(mut self, message: &'static str) -> Self {
+        self.forbidden_means = Some(message);
+        self
+    }
+
+    /// The token source, to inspect (its token, its state).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Whether the request was re-issued after a 401.
+    pub fn retried(&self) -> bool {
+        self.first_refusal.is_some()
+    }
+
+    /// Turns the source's answer into the call's next action.
+    fn token_step(
+        &mut self,
+        retry: bool,
+        step: Result<Action<AccessToken>, Error>,
+    ) -> Result<Action<T>, Error> {
+        self.state = State::Finished;
+        let action = match step {
+            Ok(action) => action,
+            // A source that cannot renew after a 401: the 401 is the answer.
+            Err(Error::Usage(UsageError::TokenUnavailable)) if self.first_refusal.is_some() => {
+                let refusal = self.first_refusal.clone();
+                return Err(refusal.map_or(Error::Usage(UsageError::TokenUnavailable), Error::Server));
+            }
+            Err(err) => return Err(err),
+        };
+        let next = match action.done_or_pass() {
+            Ok(token) => return self.send(retry, token),
+            Err(next) => next,
+        };
+        let expect = match next {
+            Action::Send(_) => Expect::Response,
+            Action::Sign(_) => Expect::Signature,
+            _ => Expect::Timeout,
+        };
+        self.state = State::Token { retry, expect };
+        Ok(next)
+    }
+
+    fn send(&mut self, retry: bool, token: AccessToken) -> Result<Action<T>, Error> {
+        let (name, value) = self.scheme.header(&token)?;
+        // The first attempt sends a copy; the retry sends the kept request itself.
+        let mut request = match (retry, &self.request) {
+            (false, Some(kept)) => clone_request(kept),
+            _ => self.request.take().ok_or(Error::Usage(UsageError::Finished))?,
+        };
+        request.headers_mut().insert(name, value);
+        self.state = State::Api { retry, token };
+        Ok(Action::Send(Outgoing::from_http(request)))
+    }
+
+    /// Reads the API's answer.
+    fn answer(
+        &mut self,
+        now: Timestamp,
+        retry: bool,
+        token: AccessToken,
+        response: http::Response<Vec<u8>>,
+    ) -> Result<Action<T>, Error> {
+        self.state = State::Finished;
+        let scrub = [token.expose_secret()];
+        if (self.refused)(&response) {
+            let refusal = unauthorized(&response, &scrub);
+            if retry {
+                return Err(Error::Server(refusal));
+            }
+            self.first_refusal = Some(refusal);
+            self.source.token_rejected(now, &token);
+            let step = self.source.poll_token(now);
+            return self.token_step(true, step);
+        }
+        if response.status() == StatusCode::FORBIDDEN {
+            let mut refusal = classify(&response, &scrub).map_or_else(
+                |_| ServerError::new(response.status(), ServerErrorKind::Forbidden),
+                |reply| reply.refusal(),
+            );
+            refusal.kind = ServerErrorKind::Forbidden;
+            if refusal.message.is_none() && refusal.code.is_none() {
+                refusal.message = self.forbidden_means.map(str::to_owned);
+            }
+            return Err(Error::Server(refusal));
+        }
+        if response.status().is_redirection() {
+            // A followed redirect would replay the token; the classifier
+            // reports it with the target's query and user info removed.
+            classify(&response, &scrub)?;
+        }
+        // Other answers are the caller's: no size bound here (an API may
+        // legitimately answer megabytes); typed calls bound what they parse.
+        (self.parse)(response, &token).map(Action::Done)
+    }
+}
+
+/// The typed 401: the body's own words if any, else `WWW-Authenticate`'s
+/// `error` and `error_description` (RFC 6750).
+fn unauthorized(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError {
+    let Ok(reply) = classify(response, scrub) else {
+        // An oversized 401 is still a 401; its body is not read.
+        return ServerError::new(response.status(), ServerErrorKind::Unauthorized);
+    };
+    let mut refusal = reply.refusal();
+    refusal.kind = ServerErrorKind::Unauthorized;
+    if refusal.code.is_none() {
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok());
+        if let Some(challenge) = challenge {
+            refusal.code = auth_param(challenge, "error").map(|c| reply.sanitize(c, 100));
+            if refusal.message.is_none() {
+                refusal.message = auth_param(challenge, "error_description")
+                    .map(|m| reply.sanitize(m, crate::MAX_MESSAGE_CHARS));
+            }
+        }
+    }
+    refusal
+}
+
+/// The value of `name` in a challenge such as
+/// `Bearer realm="x", error="invalid_token", error_description="expired"`.
+/// Quoted values end at the next quote (escapes are not unfolded: the value
+/// is only shown).
+fn auth_param<'a>(challenge: &'a str, name: &str) -> Option<&'a str> {
+    // The parameters follow the scheme and a space.
+    let mut rest = challenge
+        .trim_start()
+        .split_once(' ')
+        .map_or("", |(_, params)| params);
+    loop {
+        // Each turn consumes at least one `=`, so the loop ends.
+        let (key, after) = rest.trim_start_matches([' ', ',', '\t']).split_once('=')?;
+        let after = after.trim_start();
+        let (value, tail) = match after.strip_prefix('"') {
+            Some(quoted) => quoted.split_once('"').unwrap_or((quoted, "")),
+            None => after.split_once(',').unwrap_or((after, "")),
+        };
+        if key.trim().eq_ignore_ascii_case(name) {
+            return Some(value.trim());
+        }
+        rest = tail;
+    }
+}
+
+fn clone_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
+impl<S: TokenSource, T> Flow for Authorized<S, T> {
+    type Output = T;
+
+    fn start(&mut self, now: Timestamp) -> Result<Action<T>, Error> {
+        match self.state {
+            State::New => {
+                let step = self.source.poll_token(now);
+                self.token_step(false, step)
+            }
+            State::Finished => Err(Error::Usage(UsageError::Finished)),
+            _ => Err(Error::Usage(UsageError::AlreadyStarted)),
+        }
+    }
+
+    fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<T>, Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::New => {
+                self.state = State::New;
+                Err(Error::Usage(UsageError::NotStarted))
+            }
+            State::Finished => Err(Error::Usage(UsageError::Finished)),
+            State::Token { retry, expect } => {
+                if !answers(expect, &input) {
+                    self.state = State::Token { retry, expect };
+                    return Err(unexpected(expect, &input));
+                }
+                let step = self.source.resume_token(now, input);
+                self.token_step(retry, step)
+            }
+            State::Api { retry, token } => match input {
+                Input::Response(response) => self.answer(now, retry, token, response),
+                Input::Failed => Err(Error::Usage(UsageError::Aborted)),
+                other => {
+                    let err = unexpected(Expect::Response, &other);
+                    self.state = State::Api { retry, token };
+                    Err(err)
+                }
+            },
+        }
+    }
+}
+
+/// Whether `input` answers an action that expects `expect` (`Failed` answers any).
+fn answers(expect: Expect, input: &Input) -> bool {
+    matches!(
+        (expect, input),
+        (_, Input::Failed)
+            | (Expect::Response, Input::Response(_))
+            | (Expect::Signature, Input::Signature(_))
+            | (Expect::Timeout, Input::Timeout)
+    )
+}
+
+impl<S: fmt::Debug, T> fmt::Debug for Authorized<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::New => "New",
+            State::Token { .. } => "GettingToken",
+            State::Api { .. } => "AwaitingApi",
+            State::Finished => "Finished",
+        };
+        let target = self
+            .request
+            .as_ref()
+            .map(|r| (r.method().clone(), r.uri().path().to_owned()));
+        f.debug_struct("Authorized")
+            .field("scheme", &self.scheme)
+            .field("request", &target)
+            .field("source", &self.source)
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::auth_param;
+
+    #[test]
+    fn challenge_parameters() {
+        let c = r#"Bearer realm="oms", error="invalid_token", error_description="The access token expired""#;
+        assert_eq!(auth_param(c, "error"), Some("invalid_token"));
+        assert_eq!(
+            auth_param(c, "error_description"),
+            Some("The access token expired")
+        );
+        assert_eq!(auth_param(c, "realm"), Some("oms"));
+        assert_eq!(
+            auth_param("Bearer error=invalid_token, x=1", "error"),
+            Some("invalid_token")
+        );
+        assert_eq!(auth_param("Bearer myerror=1", "error"), None);
+        assert_eq!(auth_param("Bearer error", "error"), None);
+        assert_eq!(
+            auth_param("Bearer error=\"unterminated", "error"),
+            Some("unterminated")
+        );
+        assert_eq!(auth_param("Bearer a=\"x, error=y\", error=z", "error"), Some("z"));
+        assert_eq!(auth_param("", "error"), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! [`KeeperSource`]: a [`TokenKeeper`] as the token source of API calls.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::call::TokenSource;
+use crate::error::{Error, UsageError};
+use crate::flow::{Action, Flow, Input};
+use crate::secret::AccessToken;
+use crate::time::Timestamp;
+use crate::token::TokenSet;
+
+use super::{KeeperAction, RenewalTicket, TokenKeeper};
+
+/// How a [`KeeperSource`] reaches its keeper: `&mut TokenKeeper` for one
+/// caller, or `&Mutex<TokenKeeper>` / `Arc<Mutex<TokenKeeper>>` for many
+/// callers sharing one connection's token. The lock is held only inside each
+/// step, never while a request or a signature is out.
+pub trait KeeperHandle {
+    /// Runs `f` on the keeper.
+    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R;
+}
+
+impl KeeperHandle for &mut TokenKeeper {
+    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
+        f(self)
+    }
+}
+
+// The keeper never panics while locked, so a poisoned lock (another thread
+// panicked elsewhere while holding it) still guards a consistent keeper.
+impl KeeperHandle for &Mutex<TokenKeeper> {
+    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
+        f(&mut self.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl KeeperHandle for Arc<Mutex<TokenKeeper>> {
+    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
+        f(&mut self.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A [`TokenKeeper`] plus the sign-in that renews its token, as the
+/// [`TokenSource`] of [`Authorized`](crate::call::Authorized) calls to SUZ
+/// (`clientToken`) or MDLP (`Authorization: token`).
+///
+/// When the keeper hands this caller the renewal ticket, `sign_in` builds a
+/// sign-in flow (GIS MT, True API or MDLP for the keeper's connection) whose
+/// steps, the signature included, become the call's steps; its token or its
+/// failure is reported to the keeper. Other callers meanwhile keep using the
+/// still-valid token or wait.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use tokendance::call::{Authorized, Scheme};
+/// use tokendance::crpt::{true_api, KeeperSource, TokenKeeper, TrueApiStand};
+/// use tokendance::{Action, Flow, SignatureKind, Timestamp};
+///
+/// let keeper = Mutex::new(TokenKeeper::new("conn-1"));
+/// let source = KeeperSource::new(&keeper, || true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-1")));
+/// let request = http::Request::get("https://suzgrid.crpt.ru:16443/api/v2/pharma/ping?omsId=oms-1")
+///     .body(Vec::new()).unwrap();
+/// let mut call = Authorized::new(source, request, Scheme::SuzClientToken)?;
+/// // No token yet: the call's first step is the sign-in's challenge request.
+/// let Action::Send(key) = call.start(Timestamp::from_unix_secs(1_000))? else { unreachable!() };
+/// assert!(key.as_http().uri().path().ends_with("/auth/key"));
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub struct KeeperSource<K, F, Fl> {
+    keeper: K,
+    sign_in: F,
+    renewal: Option<(RenewalTicket, Fl)>,
+}
+
+enum Decision {
+    Use(AccessToken),
+    Renew(RenewalTicket),
+    Wait(Timestamp),
+}
+
+impl<K, F, Fl> KeeperSource<K, F, Fl>
+where
+    K: KeeperHandle,
+    F: FnMut() -> Result<Fl, Error>,
+    Fl: Flow<Output = TokenSet>,
+{
+    /// A source over `keeper` that renews with the flows `sign_in` builds.
+    pub fn new(keeper: K, sign_in: F) -> Self {
+        KeeperSource {
+            keeper,
+            sign_in,
+            renewal: None,
+        }
+    }
+
+    /// Reports the renewal's outcome to the keeper and passes its next action on.
+    fn settle(
+        &mut self,
+        now: Timestamp,
+        step: Result<Action<TokenSet>, Error>,
+    ) -> Result<Action<AccessToken>, Error> {
+        match step.map(Action::done_or_pass) {
+            Ok(Ok(token)) => {
+                let access = token.access_token().clone();
+                if let Some((ticket, _)) = self.renewal.take() {
+                    self.keeper.with(|k| k.renewed(ticket, token))?;
+                }
+                Ok(Action::Done(access))
+            }
+            Ok(Err(next)) => Ok(next),
+            Err(err) => {
+                let retry_at = err.retry_after().map(|r| r.deadline(now));
+                if let Some((ticket, _)) = self.renewal.take() {
+                    // A stale ticket here means the keeper gave up on us; the error stands.
+                    let _ = self.keeper.with(|k| k.renewal_failed(ticket, now, retry_at));
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+impl<K, F, Fl> TokenSource for KeeperSource<K, F, Fl>
+where
+    K: KeeperHandle,
+    F: FnMut() -> Result<Fl, Error>,
+    Fl: Flow<Output = TokenSet>,
+{
+    fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
+        if let Some((ticket, _)) = self.renewal.take() {
+            // A renewal left half-way by an abandoned call: free the ticket.
+            let _ = self.keeper.with(|k| k.renewal_failed(ticket, now, None));
+        }
+        let decision = self.keeper.with(|k| match k.poll(now) {
+            KeeperAction::UseToken(token) => Decision::Use(token.clone()),
+            KeeperAction::Renew(ticket) => Decision::Renew(ticket),
+            KeeperAction::Wait(until) => Decision::Wait(until),
+        });
+        match decision {
+            Decision::Use(token) => Ok(Action::Done(token)),
+            Decision::Wait(until) => Ok(Action::Wait(until)),
+            Decision::Renew(ticket) => {
+                let mut flow = match (self.sign_in)() {
+                    Ok(flow) => flow,
+                    Err(err) => {
+                        let _ = self.keeper.with(|k| k.renewal_failed(ticket, now, None));
+                        return Err(err);
+                    }
+                };
+                let step = flow.start(now);
+                self.renewal = Some((ticket, flow));
+                self.settle(now, step)
+            }
+        }
+    }
+
+    fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
+        match (self.renewal.as_mut(), input) {
+            (Some((_, flow)), input) => {
+                let step = flow.resume(now, input);
+                self.settle(now, step)
+            }
+            // Waiting for another caller's renewal, and the wait failed.
+            (None, Input::Failed) => Err(Error::Usage(UsageError::Aborted)),
+            (None, _) => self.poll_token(now),
+        }
+    }
+
+    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
+        self.keeper.with(|k| k.token_rejected(now, token));
+    }
+}
+
+impl<K, F, Fl> fmt::Debug for KeeperSource<K, F, Fl> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeeperSource")
+            .field("renewing", &self.renewal.is_some())
+            .finish_non_exhaustive()
+    }
+}

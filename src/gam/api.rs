@@ -1,0 +1,183 @@
+//! GAM business calls: JSON requests with `X-Client-Source`, answered by the
+//! `{status, message, timestamp, data}` envelope.
+
+use http::header::HeaderValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::call::{Authorized, Scheme, TokenSource};
+use crate::error::{Error, ProtocolError, UsageError};
+use crate::flow::Outgoing;
+use crate::response::{classify, parse_success, Scalar};
+use crate::secret::AccessToken;
+
+use super::Config;
+
+/// The header naming the partner on every business call.
+pub const CLIENT_SOURCE: &str = "x-client-source";
+
+/// A successful GAM answer: the envelope, with `data` read into `T`
+/// (`serde_json::Value` when you do not have a type for it).
+#[derive(Clone, PartialEq, Debug)]
+#[non_exhaustive]
+pub struct Envelope<T> {
+    /// The envelope's `status`, as text (GAM prints it quoted; a number is accepted too).
+    pub status: String,
+    /// The envelope's `message`.
+    pub message: Option<String>,
+    /// The envelope's `timestamp`, as sent.
+    pub timestamp: Option<String>,
+    /// The envelope's `data`; `None` when absent or `null`.
+    pub data: Option<T>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    status: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    message: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+impl<T: DeserializeOwned> Envelope<T> {
+    /// Reads a GAM answer: the envelope on 2xx; the server's refusal for any
+    /// other status or for an error envelope (`error_code`, any status), with
+    /// `error_code` as the code and `message` as the message.
+    ///
+    /// ```
+    /// use tokendance::gam::Envelope;
+    /// use tokendance::ServerErrorKind;
+    ///
+    /// let ok = http::Response::new(
+    ///     br#"{"status":"200","message":"OK","timestamp":"2024-05-01T10:00:00Z","data":{"id":7}}"#.to_vec());
+    /// let envelope: Envelope<serde_json::Value> = Envelope::from_response(&ok)?;
+    /// assert_eq!((envelope.status.as_str(), envelope.data.unwrap()["id"].as_u64()), ("200", Some(7)));
+    ///
+    /// let failed = http::Response::new(
+    ///     br#"{"status":400,"message":"Customer not found","error_code":"CUS_404","timestamp":"..."}"#.to_vec());
+    /// let err = Envelope::<serde_json::Value>::from_response(&failed).unwrap_err();
+    /// let refusal = err.as_server().unwrap();
+    /// assert_eq!((refusal.code.as_deref(), refusal.message.as_deref()), (Some("CUS_404"), Some("Customer not found")));
+    /// # Ok::<(), tokendance::Error>(())
+    /// ```
+    pub fn from_response(response: &http::Response<Vec<u8>>) -> Result<Self, Error> {
+        Self::read(response, &[])
+    }
+
+    fn read(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> Result<Self, Error> {
+        let reply = classify(response, scrub)?;
+        reply.success()?;
+        let raw: RawEnvelope<'_> = parse_success(response)?;
+        let text = |field: &Option<Scalar<'_>>| field.as_ref().and_then(Scalar::text).map(|t| t.into_owned());
+        let status = text(&raw.status).ok_or_else(|| reply.missing("status"))?;
+        let data = match raw.data {
+            None => None,
+            Some(raw) if raw.get() == "null" => None,
+            Some(raw) => Some(serde_json::from_str::<T>(raw.get()).map_err(|_| {
+                // serde's message may quote a value: only the field is named.
+                Error::Protocol(ProtocolError::Malformed {
+                    status: response.status(),
+                    field: "data".to_owned(),
+                    expected: "the shape of the caller's type",
+                })
+            })?),
+        };
+        Ok(Envelope {
+            status,
+            message: text(&raw.message).map(|m| reply.sanitize(&m, crate::MAX_MESSAGE_CHARS)),
+            timestamp: text(&raw.timestamp),
+            data,
+        })
+    }
+
+    fn read_for(response: http::Response<Vec<u8>>, token: &AccessToken) -> Result<Self, Error> {
+        Self::read(&response, &[token.expose_secret()])
+    }
+}
+
+/// A business `POST {resource server}/{path…}` with a JSON body; the call
+/// produces the [`Envelope`] with `data` read into `T`.
+///
+/// Each element of `path` is one percent-encoded path segment. The request
+/// carries `Content-Type: application/json`, `Authorization: Bearer …` and
+/// `X-Client-Source: {partner_code}`. An empty 403 (GAM's "authentication
+/// failed") is [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden)
+/// with that message, and is not retried; a 401 renews the token and
+/// re-issues the request once.
+///
+/// ```
+/// use tokendance::{gam, AccessToken, Action, Flow, Timestamp, TokenSet};
+///
+/// let now = Timestamp::from_unix_secs(1_000);
+/// let token = TokenSet::new(AccessToken::new("eyJ..."), now, None);
+/// let body = serde_json::json!({"customerCode": "C-1"});
+/// let mut call = gam::post::<_, serde_json::Value>(&gam::Config::staging(), "SHOP01",
+///     &["api", "v1", "authenticated"], &body, token)?;
+/// let Action::Send(request) = call.start(now)? else { unreachable!() };
+/// let request = request.into_http();
+/// assert_eq!(request.uri(), "https://gateway-staging.gam.vn/oms/api/v1/authenticated");
+/// assert_eq!(request.headers()["x-client-source"], "SHOP01");
+/// assert_eq!(request.headers()["content-type"], "application/json");
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn post<S: TokenSource, T: DeserializeOwned>(
+    config: &Config,
+    partner_code: &str,
+    path: &[&str],
+    body: &impl Serialize,
+    tokens: S,
+) -> Result<Authorized<S, Envelope<T>>, Error> {
+    let url = config.resource_server().join(path)?;
+    let body = serde_json::to_vec(body).map_err(|_| {
+        Error::Usage(UsageError::InvalidConfig {
+            reason: "the request body cannot be serialised as JSON",
+        })
+    })?;
+    let request = Outgoing::post_json(&url, body, "application/json")?.into_http();
+    call(partner_code, request, tokens)
+}
+
+/// A business `GET {resource server}/{path…}?{query}`; `path` segments and
+/// query pairs are percent-encoded. Otherwise as [`post`].
+pub fn get<S: TokenSource, T: DeserializeOwned>(
+    config: &Config,
+    partner_code: &str,
+    path: &[&str],
+    query: &[(&str, &str)],
+    tokens: S,
+) -> Result<Authorized<S, Envelope<T>>, Error> {
+    let mut url = config.resource_server().join(path)?;
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    let mut request = Outgoing::get(&url)?.into_http();
+    request.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    call(partner_code, request, tokens)
+}
+
+fn call<S: TokenSource, T: DeserializeOwned>(
+    partner_code: &str,
+    mut request: http::Request<Vec<u8>>,
+    tokens: S,
+) -> Result<Authorized<S, Envelope<T>>, Error> {
+    let source = HeaderValue::from_str(partner_code)
+        .ok()
+        .filter(|_| !partner_code.is_empty())
+        .ok_or(Error::Usage(UsageError::InvalidConfig {
+            reason: "the partner code must be a non-empty header value",
+        }))?;
+    request.headers_mut().insert(CLIENT_SOURCE, source);
+    Ok(
+        Authorized::with_parse(tokens, request, Scheme::Bearer, Envelope::read_for)
+            .forbidden_means("authentication failed"),
+    )
+}
