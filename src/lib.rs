@@ -60,6 +60,14 @@
 //! [`crpt::TokenKeeper`], which hands exactly one caller the right to renew
 //! (a second CRPT token request revokes the first).
 //!
+//! Tokens are spent on API requests through [`call::Authorized`], a flow that
+//! takes a token from a [`call::TokenSource`] (the session, a keeper, a
+//! re-run token flow, a fixed token), attaches it as the provider wants
+//! (`Bearer`, SUZ `clientToken`, MDLP `token`), renews it and re-issues the
+//! request once after a 401, and types 403 as forbidden. The ITC business
+//! calls ([`itc::consumer`], [`itc::get_profile`], [`itc::approve_qr`]) and
+//! GAM's ([`gam::post`], [`gam::get`]) build on it with typed answers.
+//!
 //! ## Errors
 //!
 //! One [`Error`] with three families: [`Error::Server`] (the server refused:
@@ -77,6 +85,7 @@
 //! | `PasswordSession::handle_response` | `Server`, `Protocol` | yes (backing off), unless the password grant was refused |
 //! | `TokenKeeper::renewed` / `renewal_failed` with a stale ticket | `Usage(StaleTicket)` | yes; the stale result was dropped |
 //! | constructors | `Usage(InsecureUrl / InvalidUrl / InvalidConfig / InvalidPathSegment)` | nothing was built |
+//! | [`call::Authorized`] `resume` | `Server(Unauthorized)` on a second 401, `Server(Forbidden)` on 403, the token source's errors | no |
 //!
 //! ## Security
 //!

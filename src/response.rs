@@ -507,6 +507,26 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// A required token: a non-empty string that fits in an HTTP header
+    /// (no control characters), since every token is sent back in one.
+    pub(crate) fn required_token<'s>(
+        &self,
+        value: &'s Option<Scalar<'a>>,
+        field: &'static str,
+    ) -> Result<&'s str, Error> {
+        let token = self.required_str(value, field)?;
+        self.header_safe(token, field)?;
+        Ok(token)
+    }
+
+    /// Refuses a token a header cannot carry (what `http::HeaderValue` refuses).
+    pub(crate) fn header_safe(&self, token: &str, field: &'static str) -> Result<(), Error> {
+        if token.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(self.malformed(field, "a token without control characters (it goes in a header)"));
+        }
+        Ok(())
+    }
+
     /// An optional string field; `null` and `""` count as absent.
     pub(crate) fn optional_str<'s>(
         &self,

@@ -204,3 +204,26 @@ fn regression_token_text_inside_other_debug_fields() {
         assert_eq!((report.sent, report.accepted), (1, 1), "{target}");
     }
 }
+
+/// Found by `authorized_ops` (crash-2cb68066…): GAM answered the token
+/// request with the access token `"\u0000Jy"`. The flow accepted it, and
+/// attaching it to the API request failed as a *usage* error. Token
+/// responses now refuse tokens a header cannot carry, as malformed.
+#[test]
+fn regression_authorized_ops_token_with_a_control_character() {
+    let data = b"\x00\x00\x00\x01\x00\x01\x80\x03\x00\x4a\x79\x20\x04\x00\x00\x65\x01\x00\x01\x80\x03\x65\x79\x4a\x20\x04\x01\x11\x01\x00\x19\x00\x7b";
+    let report = regression("authorized_ops", data);
+    assert_eq!((report.sent, report.refused, report.accepted), (1, 1, 0));
+}
+
+/// Found by `authorized_ops` (crash-f4521651…): a harness false positive. The
+/// API's error envelope carried the text of the *token request's* client
+/// secret as its `error_code`. The API request never carried that secret, so
+/// the API's words are not an echo to scrub; the target no longer lists it
+/// (`gam_ops` checks the token request's scrubbing).
+#[test]
+fn regression_authorized_ops_api_words_that_look_like_the_client_secret() {
+    let data = b"\x00\x00\x00\x01\x00\x01\x80\x03\x65\x3b\x4a\x20\x04\x01\x00\x01\x8d\x50\x12\x43\x75\x73\x74\x6f\x6d\x65\x72\x20\x6e\x6f\x74\x20\x66\x6f\x5c\x75\x64\x38\x30\x30\x75\x6e\x64\x07\x43\x55\x53\x63\x6c\x69\x65\x6e\x74\x20\x73\x65\x63\x72\x65\x74\x20\x37\x5f\x34\x30\x01\x00\x00\x00\x00\x00\x00\x11\x34";
+    let report = regression("authorized_ops", data);
+    assert_eq!((report.sent, report.refused), (2, 1));
+}

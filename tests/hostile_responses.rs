@@ -1627,3 +1627,47 @@ fn a_session_survives_unusable_answers_and_misuse() {
     };
     assert_eq!(t.expose_secret(), TOKEN);
 }
+
+// ------------------------------------------------------------ tokens a header cannot carry
+
+/// Found by the `authorized_ops` fuzz target: a token with a line break was
+/// accepted, and attaching it to an API request then failed as a usage
+/// error. A token goes back in a header, so control characters make the token
+/// response malformed, naming the field, never echoing the token.
+#[test]
+fn a_token_with_control_characters_is_malformed() {
+    for step in ALL {
+        for bad in ["Zq9\nXw", "Zq9\rXw", "Zq9\u{0}Xw", "Zq9\u{7f}Xw"] {
+            let escaped = serde_json::to_string(bad).unwrap();
+            let body = if step.is_astana() {
+                format!(r#"{{"statusCode":200,"data":{{"token":{escaped}}}}}"#)
+            } else {
+                format!(r#"{{"access_token":{escaped},"expires_in":3600}}"#)
+            };
+            let p = protocol(step, &json(200, body));
+            let field = if step.is_astana() {
+                "data.token"
+            } else {
+                "access_token"
+            };
+            assert!(
+                matches!(&p, ProtocolError::Malformed { field: f, .. } if f == field),
+                "{step:?} {bad:?}: {p:?}"
+            );
+            assert!(
+                !p.to_string().contains("Zq9") && !format!("{p:?}").contains("Zq9"),
+                "{p}"
+            );
+        }
+        // A tab and non-ASCII letters fit in a header: accepted.
+        let fine = if step.is_astana() {
+            r#"{"statusCode":200,"data":{"token":"tok\ten-Ж"}}"#.to_owned()
+        } else {
+            r#"{"access_token":"tok\ten-Ж","expires_in":3600}"#.to_owned()
+        };
+        assert!(
+            matches!(feed(step, &json(200, fine)), Outcome::Token(_)),
+            "{step:?}"
+        );
+    }
+}

@@ -42,6 +42,7 @@
 
 use std::time::Duration;
 
+use tokendance::call::{Authorized, Reissue};
 use tokendance::crpt::{
     self, mdlp, registration, GisMtStand, KeeperAction, Snapshot, TokenKeeper, TrueApiStand,
 };
@@ -53,7 +54,7 @@ use tokendance::{
 };
 
 /// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
-pub const TARGETS: [&str; 19] = [
+pub const TARGETS: [&str; 23] = [
     "token_response",
     "itc_response",
     "gam_response",
@@ -73,6 +74,10 @@ pub const TARGETS: [&str; 19] = [
     "suz_registration_ops",
     "password_session_ops",
     "token_keeper_ops",
+    "itc_consumer_response",
+    "itc_reply_response",
+    "gam_envelope_response",
+    "authorized_ops",
 ];
 
 /// The most operations one input runs.
@@ -106,13 +111,14 @@ pub const RETRY_AFTERS: [&str; 4] = [
 
 /// Secrets every flow here is built with. They contain spaces, so that a
 /// server echoing them form-encoded or with other whitespace is covered.
-pub const SECRETS: [&str; 6] = [
+pub const SECRETS: [&str; 7] = [
     "open sesame 42",
     "client secret 7",
     "auth code 99",
     "reg key 5150",
     "mdlp pass 1",
     "mdlp secret 3",
+    "api token 11",
 ];
 const PASSWORD: &str = SECRETS[0];
 const CLIENT_SECRET: &str = SECRETS[1];
@@ -120,6 +126,7 @@ const AUTH_CODE: &str = SECRETS[2];
 const REGISTRATION_KEY: &str = SECRETS[3];
 const MDLP_PASSWORD: &str = SECRETS[4];
 const MDLP_SECRET: &str = SECRETS[5];
+const API_TOKEN: &str = SECRETS[6];
 
 /// The instant every input starts at.
 pub const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
@@ -171,6 +178,13 @@ pub fn run(target: &str, data: &[u8]) -> Report {
         }
         "password_session_ops" => password_session_ops(data, r),
         "token_keeper_ops" => token_keeper_ops(data, r),
+        "itc_consumer_response" => api_response(itc_consumer_call(), data, r),
+        "itc_reply_response" => {
+            let (response, approve) = parse_input(data);
+            api_response_to(itc_reply_call(approve), response, r)
+        }
+        "gam_envelope_response" => api_response(gam_envelope_call(), data, r),
+        "authorized_ops" => flow_ops(authorized_call(), data, r),
         other => panic!("unknown fuzz target {other:?}"),
     }
     report
@@ -281,7 +295,7 @@ impl<'a> Bytes<'a> {
             let len = usize::from(u16::from_le_bytes([self.byte(), self.byte()]));
             self.take(len).to_vec()
         } else {
-            self.template(usize::from(kind & 0x7f) % TEMPLATES.len())
+            self.template(template_index(kind))
         };
         build_response(status, flags, body)
     }
@@ -317,9 +331,21 @@ const DURATIONS: [Duration; 8] = [
     Duration::MAX,
 ];
 
+/// The template a body-kind byte (bit 7 set) picks: `0x80..=0xEF` the first
+/// 16 by `% 16` (as before the API-call templates existed, so recorded inputs
+/// keep their meaning), except `0xE0..=0xEF`, which pick the later ones.
+fn template_index(kind: u8) -> usize {
+    let k = usize::from(kind & 0x7f);
+    if (0x60..0x70).contains(&k) {
+        16 + (k - 0x60) % (TEMPLATES.len() - 16)
+    } else {
+        k % 16
+    }
+}
+
 /// JSON bodies for operation responses: `S` is a fuzzed string, `N` a
 /// fuzzed number (as a number, a numeric string, negative, huge, `null`).
-pub const TEMPLATES: [&str; 16] = [
+pub const TEMPLATES: [&str; 18] = [
     r#"{"access_token":S,"expires_in":N,"token_type":"Bearer"}"#,
     r#"{"access_token":S,"expires_in":N,"refresh_token":S,"refresh_expires_in":N,"token_type":"bearer"}"#,
     r#"{"error":S,"error_description":S}"#,
@@ -336,6 +362,8 @@ pub const TEMPLATES: [&str; 16] = [
     r#"{"status":N,"message":S,"error_code":S}"#,
     r#"{"access_token":S,"expires_in":N,"scope":S,"refresh_token":null}"#,
     "",
+    r#"{"status":S,"message":S,"timestamp":S,"data":{"id":N}}"#,
+    r#"{"code":S,"status":N,"msg":S,"loginName":S,"email":S}"#,
 ];
 
 fn json_string(s: &str) -> String {
@@ -447,6 +475,32 @@ impl Outcome for registration::Outcome {
     }
 }
 
+impl Outcome for Option<itc::Consumer> {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        if let Some(consumer) = self {
+            assert!(!consumer.reg_no.is_empty() && !consumer.login_name.is_empty());
+        }
+    }
+}
+
+impl Outcome for itc::Reply {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        assert!(!self.code.as_str().is_empty(), "an empty code was accepted");
+        assert_eq!(
+            itc::Code::parse(self.code.as_str()),
+            self.code,
+            "the code does not round-trip"
+        );
+    }
+}
+
+impl<T: std::fmt::Debug> Outcome for gam::Envelope<T> {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        let shown = format!("{self:?}");
+        assert!(!shown.contains(API_TOKEN), "an envelope shows the token");
+    }
+}
+
 impl Outcome for AccessToken {
     fn check(&self, _sent_at: Option<Timestamp>) {
         assert!(!self.expose_secret().is_empty(), "an empty token");
@@ -457,6 +511,8 @@ impl Outcome for AccessToken {
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
     host: &'static str,
+    /// The API host of an authorised call (its token requests go to `host`).
+    api_host: Option<&'static str>,
     max_sends: usize,
     sign: Option<SignatureKind>,
     /// The secrets the flow's requests carry: no error may print them.
@@ -471,6 +527,7 @@ fn spec(
 ) -> Spec {
     Spec {
         host,
+        api_host: None,
         max_sends,
         sign,
         secrets,
@@ -590,7 +647,10 @@ where
                     "more requests than the transcript has"
                 );
                 let uri = request.as_http().uri();
-                assert_eq!(uri.host(), Some(self.spec.host), "request to another host: {uri}");
+                assert!(
+                    uri.host() == Some(self.spec.host) || uri.host() == self.spec.api_host,
+                    "request to another host: {uri}"
+                );
                 assert_eq!(uri.scheme_str(), Some("https"));
                 self.last_send_at = Some(now);
                 Phase::Expecting(Expect::Response)
@@ -753,6 +813,70 @@ fn registration_flow(unsigned: bool) -> (registration::Registration, Spec) {
     )
 }
 
+const HOST_ITC_SERVICE: &str = "st-service.itc.gov.mn";
+const HOST_GAM_API: &str = "gateway-staging.gam.vn";
+
+/// A token no one can renew: a 401 ends the call with that 401.
+fn api_token() -> TokenSet {
+    TokenSet::new(AccessToken::new(API_TOKEN), T0, None)
+}
+
+fn itc_consumer_call() -> (Authorized<TokenSet, Option<itc::Consumer>>, Spec) {
+    let call = itc::consumer(&itc::Config::staging(), "АА12345678", api_token()).expect("valid call");
+    (call, spec(HOST_ITC_SERVICE, 1, None, &[API_TOKEN]))
+}
+
+fn itc_reply_call(approve: bool) -> (Authorized<TokenSet, itc::Reply>, Spec) {
+    let config = itc::Config::staging();
+    let call = if approve {
+        itc::approve_qr(&config, "12345678901", "qr payload", api_token())
+    } else {
+        itc::get_profile(&config, &itc::ProfileQuery::Phone("99112233".into()), api_token())
+    };
+    (
+        call.expect("valid call"),
+        spec(HOST_ITC_SERVICE, 1, None, &[API_TOKEN]),
+    )
+}
+
+type GamEnvelopeCall<S> = Authorized<S, gam::Envelope<serde_json::Value>>;
+
+fn gam_envelope_call() -> (GamEnvelopeCall<TokenSet>, Spec) {
+    let body = serde_json::json!({"customerCode": "C-1"});
+    let call = gam::post(
+        &gam::Config::staging(),
+        "SHOP01",
+        &["api", "v1", "authenticated"],
+        &body,
+        api_token(),
+    )
+    .expect("valid call");
+    (call, spec(HOST_GAM_API, 1, None, &[API_TOKEN]))
+}
+
+type GamSource =
+    Reissue<Box<dyn FnMut() -> Result<tokendance::TokenRequest, Error>>, tokendance::TokenRequest>;
+
+/// A GAM call whose token comes from a client-credentials flow, run again
+/// after a 401: token request, call, token request, call.
+fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
+    let make: Box<dyn FnMut() -> Result<tokendance::TokenRequest, Error>> = Box::new(|| Ok(gam_flow().0));
+    let call = gam::get(
+        &gam::Config::staging(),
+        "SHOP01",
+        &["api", "v1", "orders"],
+        &[("from", "2024-05-01")],
+        Reissue::new(make),
+    )
+    .expect("valid call");
+    // No secret list: the API's answers may say anything (the API never saw
+    // the client secret, so its words are not an echo to scrub); `gam_ops`
+    // checks the token request's scrubbing.
+    let mut spec = spec(HOST_GAM, 4, None, &[]);
+    spec.api_host = Some(HOST_GAM_API);
+    (call, spec)
+}
+
 fn ok_json(body: &str) -> http::Response<Vec<u8>> {
     http::Response::builder()
         .status(200)
@@ -795,6 +919,50 @@ where
         Phase::Finished,
         "a one-shot flow goes on after its answer"
     );
+    assert!(checked.resume(later, Input::Timeout, report).is_none());
+}
+
+/// An authorised call with a fixed token: `start` sends the request, then
+/// the fuzzed answer ends it (a 401 cannot be retried without a new token).
+fn api_response<T>(call: (Authorized<TokenSet, T>, Spec), data: &[u8], report: &mut Report)
+where
+    T: Outcome,
+{
+    let (response, _) = parse_input(data);
+    api_response_to(call, response, report);
+}
+
+fn api_response_to<T>(
+    call: (Authorized<TokenSet, T>, Spec),
+    response: http::Response<Vec<u8>>,
+    report: &mut Report,
+) where
+    T: Outcome,
+{
+    let status = response.status();
+    let mut checked = Checked::from(call);
+    let Some(Action::Send(request)) = checked.start(T0, report) else {
+        panic!("an authorised call with a token did not send");
+    };
+    let header = request
+        .as_http()
+        .headers()
+        .get("authorization")
+        .expect("a credential");
+    assert!(header.is_sensitive(), "the credential is not marked sensitive");
+    let later = T0.saturating_add(Duration::from_secs(1));
+    let outcome = checked.resume(later, Input::Response(response), report);
+    assert_eq!(
+        checked.phase,
+        Phase::Finished,
+        "the call goes on after its answer"
+    );
+    if matches!(outcome, Some(Action::Done(_))) {
+        assert!(
+            status != 401 && status != 403 && !status.is_redirection(),
+            "{status} was accepted"
+        );
+    }
     assert!(checked.resume(later, Input::Timeout, report).is_none());
 }
 
@@ -1843,6 +2011,57 @@ fn documented_bodies(target: &str) -> Vec<(&'static str, u16, u8, &'static str)>
     if target.starts_with("crpt_") || target.starts_with("mdlp_") || target.starts_with("suz_") {
         bodies.extend(crpt_errors);
     }
+    match target {
+        "itc_consumer_response" => bodies.extend([
+            (
+                "found",
+                200,
+                JSON,
+                r#"{"regNo":"АА12345678","loginName":"12345678901","givenName":"Бат","familyName":"Дорж"}"#,
+            ),
+            ("not_found", 404, 0, ""),
+            ("no_login", 200, JSON, r#"{"regNo":"АА12345678"}"#),
+            (
+                "expired",
+                401,
+                JSON,
+                r#"{"error":"invalid_token","error_description":"Token expired"}"#,
+            ),
+            ("no_right", 403, 0, ""),
+        ]),
+        "itc_reply_response" => bodies.extend([
+            (
+                "profile_ok",
+                200,
+                JSON,
+                r#"{"code":"success","status":200,"msg":"Амжилттай","loginName":"12345678901","email":"bat@example.mn"}"#,
+            ),
+            ("user_not_found", 200, JSON, r#"{"code":"userNotFound","status":201,"msg":"Хэрэглэгч олдсонгүй"}"#),
+            ("invalid_token_200", 200, JSON, r#"{"code":"invalidToken","status":401}"#),
+            ("approved", 200, JSON | VARIANT, r#"{"code":"alreadyApproved","status":201}"#),
+            ("invalid_qr", 200, JSON | VARIANT, r#"{"code":"inValidQr","status":100}"#),
+            ("unknown_code", 200, JSON | VARIANT, r#"{"code":"quotaExceeded","status":"500"}"#),
+            ("no_code", 200, JSON, r#"{"status":200}"#),
+        ]),
+        "gam_envelope_response" => bodies.extend([
+            (
+                "ok",
+                200,
+                JSON,
+                r#"{"status":"200","message":"Success","timestamp":"2024-05-01T10:00:00Z","data":{"id":7}}"#,
+            ),
+            ("ok_number_status", 200, JSON, r#"{"status":200,"data":"..."}"#),
+            (
+                "processing_error",
+                200,
+                JSON,
+                r#"{"status":"400","message":"Customer not found","error_code":"CUS_404","timestamp":"..."}"#,
+            ),
+            ("auth_failed", 403, JSON, ""),
+            ("no_status", 200, JSON, r#"{"data":{"id":1}}"#),
+        ]),
+        _ => {}
+    }
     if target == "itc_response" {
         bodies.push((
             "refresh_ok",
@@ -1897,7 +2116,12 @@ impl Ops {
             .iter()
             .position(|s| *s == status)
             .expect("status in STATUSES") as u8;
-        self = self.op(time, code, &[index, JSON, 0x80 | template]);
+        let kind = if template < 16 {
+            0x80 | template
+        } else {
+            0xE0 + (template - 16)
+        };
+        self = self.op(time, code, &[index, JSON, kind]);
         for hole in holes {
             match hole {
                 Hole::S(s) => {
@@ -1993,6 +2217,74 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             .done(),
     ));
     out.push(("gam_ops", "misuse".into(), misuse(&[])));
+    // An authorised GAM call: token, call; 401 → token, call again.
+    let envelope = |ops: Ops, time| {
+        ops.tpl(
+            time,
+            RESPONSE,
+            200,
+            16,
+            &[
+                Hole::S("200"),
+                Hole::S("Success"),
+                Hole::S("2024-05-01"),
+                Hole::N(N300),
+            ],
+        )
+    };
+    let bearer_401 = br#"{"error":"invalid_token"}"#;
+    out.push((
+        "authorized_ops",
+        "ok".into(),
+        envelope(token_ok(Ops::new(&[]).op(NOW, START, &[]), PLUS_1S), PLUS_1S).done(),
+    ));
+    out.push((
+        "authorized_ops",
+        "retried_once".into(),
+        envelope(
+            token_ok(
+                token_ok(Ops::new(&[]).op(NOW, START, &[]), NOW)
+                    .raw(PLUS_1S, RESPONSE, 401, JSON, bearer_401),
+                PLUS_1S,
+            ),
+            PLUS_1S,
+        )
+        .done(),
+    ));
+    out.push((
+        "authorized_ops",
+        "second_401".into(),
+        token_ok(
+            token_ok(Ops::new(&[]).op(NOW, START, &[]), NOW).raw(PLUS_1S, RESPONSE, 401, JSON, bearer_401),
+            PLUS_1S,
+        )
+        .raw(PLUS_1S, RESPONSE, 401, 0, b"<error>invalid_token</error>")
+        .op(NOW, START, &[])
+        .done(),
+    ));
+    out.push((
+        "authorized_ops",
+        "forbidden_empty".into(),
+        token_ok(Ops::new(&[]).op(NOW, START, &[]), NOW)
+            .raw(PLUS_1S, RESPONSE, 403, JSON, b"")
+            .op(NOW, TIMEOUT, &[])
+            .done(),
+    ));
+    out.push((
+        "authorized_ops",
+        "processing_error".into(),
+        token_ok(Ops::new(&[]).op(NOW, START, &[]), NOW)
+            .tpl(
+                PLUS_1S,
+                RESPONSE,
+                200,
+                13,
+                &[Hole::N(0x50), Hole::S("Customer not found"), Hole::S("CUS_404")],
+            )
+            .done(),
+    ));
+    out.push(("authorized_ops", "misuse".into(), misuse(&[])));
+    out.push(("authorized_ops", "aborted".into(), aborted(&[])));
     out.push(("gam_ops", "aborted".into(), aborted(&[])));
     out.push((
         "monpay_ops",

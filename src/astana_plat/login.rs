@@ -60,7 +60,10 @@ fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
     match &body.data {
         Some(Scalar::Object {
             token: Some(token), ..
-        }) if !token.is_empty() => Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None)),
+        }) if !token.is_empty() => {
+            reply.header_safe(token, "data.token")?;
+            Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None))
+        }
         Some(Scalar::Object {
             token_not_string: true,
             ..

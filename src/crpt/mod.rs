@@ -204,7 +204,7 @@ fn token_from(
     lifetime: std::time::Duration,
 ) -> Result<crate::TokenSet, Error> {
     let body = reply.success()?;
-    let token = reply.required_str(&body.token, "token")?;
+    let token = reply.required_token(&body.token, "token")?;
     Ok(crate::TokenSet::new(
         AccessToken::new(token),
         sent_at,

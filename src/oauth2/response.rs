@@ -53,7 +53,7 @@ pub(crate) fn token_from_reply(
     zero: ZeroLifetime,
 ) -> Result<TokenSet, Error> {
     let body = reply.success()?;
-    let access = reply.required_str(&body.access_token, "access_token")?;
+    let access = reply.required_token(&body.access_token, "access_token")?;
     if let Some(kind) = reply.optional_str(&body.token_type, "token_type")? {
         if !kind.eq_ignore_ascii_case("bearer") {
             return Err(reply.malformed("token_type", "\"Bearer\" (in any case)"));
