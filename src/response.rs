@@ -515,13 +515,22 @@ impl<'a> Reply<'a> {
         field: &'static str,
     ) -> Result<&'s str, Error> {
         let token = self.required_str(value, field)?;
-        self.header_safe(token, field)?;
+        if let Some(Scalar::Str(text)) = value {
+            self.header_safe(text, field)?;
+        }
         Ok(token)
     }
 
     /// Refuses a token a header cannot carry (what `http::HeaderValue` refuses).
-    pub(crate) fn header_safe(&self, token: &str, field: &'static str) -> Result<(), Error> {
-        if token.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    pub(crate) fn header_safe(&self, token: &Cow<'_, str>, field: &'static str) -> Result<(), Error> {
+        let bad = match token {
+            // Borrowed from the body: the JSON held no escapes, and JSON
+            // strings cannot hold raw control characters other than DEL,
+            // which memchr finds fast. (A full scan costs 0.8 µs on a JWT.)
+            Cow::Borrowed(text) => text.as_bytes().contains(&0x7f),
+            Cow::Owned(text) => text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f),
+        };
+        if bad {
             return Err(self.malformed(field, "a token without control characters (it goes in a header)"));
         }
         Ok(())
