@@ -1791,3 +1791,701 @@ fn crpt_fake_tokens_never_printed() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Authorised API calls: every call kind, with every token source, against an
+// API that echoes the token it was sent (and token endpoints that echo what
+// they were sent).
+
+/// The API calls, each with its own answer type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ApiCall {
+    Raw(tokendance::call::Scheme),
+    ItcConsumer,
+    ItcProfile,
+    ItcApprove,
+    GamPost,
+    GamGet,
+}
+
+/// A GAM `data` type, so that data of another shape is refused.
+#[derive(serde::Deserialize, Debug)]
+#[allow(dead_code)] // read through Debug only
+struct GamOrder {
+    id: u64,
+}
+
+impl ApiCall {
+    /// The success answer of the call's API, with no secret in it.
+    fn success(self) -> http::Response<Vec<u8>> {
+        use serde_json::json;
+        match self {
+            ApiCall::Raw(_) => json(200, json!({"ok": true})),
+            ApiCall::ItcConsumer => json(
+                200,
+                json!({"regNo": "AA12345678", "loginName": "12345678901", "givenName": "Бат", "familyName": "Дорж"}),
+            ),
+            ApiCall::ItcProfile | ApiCall::ItcApprove => json(
+                200,
+                json!({"code": "success", "status": 200, "msg": "Амжилттай", "loginName": "12345678901",
+                       "email": "bat@example.mn"}),
+            ),
+            ApiCall::GamPost | ApiCall::GamGet => json(
+                200,
+                json!({"status": "200", "message": "OK", "timestamp": "2024-05-01T10:00:00Z", "data": {"id": 7}}),
+            ),
+        }
+    }
+}
+
+/// Every answer the API gives to a request that carried the token `t`.
+fn api_answers(t: &str, success: http::Response<Vec<u8>>) -> Vec<(&'static str, http::Response<Vec<u8>>)> {
+    use serde_json::json;
+    let challenge =
+        format!("Bearer realm=\"oms\", error=\"invalid_token\", error_description=\"expired {t}\"");
+    vec![
+        ("success", success),
+        (
+            "401 JSON and challenge echoing",
+            response(
+                401,
+                &[
+                    ("www-authenticate", &challenge),
+                    ("content-type", "application/json"),
+                ],
+                serde_json::to_vec(
+                    &json!({"error": format!("bad {t}"), "error_description": format!("token {t} expired"),
+                    "message": t}),
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "401 challenge only, echoing",
+            response(
+                401,
+                &[(
+                    "www-authenticate",
+                    &format!("Bearer realm=\"{t}\", error=\"{t}\", error_description=\"{t} revoked\""),
+                )],
+                Vec::new(),
+            ),
+        ),
+        (
+            "401 XML echoing",
+            response(
+                401,
+                &[
+                    ("content-type", "application/xml"),
+                    ("www-authenticate", &challenge),
+                ],
+                format!("<error><token>{t}</token></error>"),
+            ),
+        ),
+        (
+            "401 oversized echoing",
+            response(401, &[], format!("{{\"message\":\"{t}{}\"}}", "x".repeat(70_000))),
+        ),
+        (
+            "ITC invalidToken at 200 echoing",
+            json(
+                200,
+                json!({"code": "invalidToken", "status": 401, "msg": format!("Токен {t} хүчингүй")}),
+            ),
+        ),
+        (
+            "403 echoing",
+            json(403, json!({"error": t, "msg": format!("no right for {t}")})),
+        ),
+        ("403 empty", response(403, &[("content-length", "0")], Vec::new())),
+        (
+            "302 with the token in the target",
+            response(
+                302,
+                &[("location", &format!("https://evil.example/x?token={t}#{t}"))],
+                format!("moved {t}"),
+            ),
+        ),
+        (
+            "GAM error envelope echoing",
+            json(
+                200,
+                json!({"status": "401", "message": format!("bad token {t}"), "error_code": t}),
+            ),
+        ),
+        (
+            "GAM error envelope at 400 echoing",
+            json(
+                400,
+                json!({"status": 400, "message": format!("bad token {t}"), "error_code": format!("E_{t}")}),
+            ),
+        ),
+        (
+            "data of the wrong shape holding the token",
+            json(
+                200,
+                json!({"status": "200", "data": {"id": t}, "regNo": [t], "loginName": {"token": t}, "code": [t]}),
+            ),
+        ),
+        (
+            "500 echoing",
+            json(
+                500,
+                json!({"error": "server_error", "error_description": format!("{t} broke"), "msg": t}),
+            ),
+        ),
+        (
+            "429 echoing",
+            response(
+                429,
+                &[("retry-after", "5"), ("content-type", "application/json")],
+                serde_json::to_vec(&json!({"message": t})).unwrap(),
+            ),
+        ),
+        (
+            "502 HTML echoing",
+            response(502, &[("content-type", "text/html")], format!("<html>{t}</html>")),
+        ),
+        (
+            "200 HTML echoing",
+            response(200, &[("content-type", "text/html")], format!("<html>{t}</html>")),
+        ),
+    ]
+}
+
+/// The first answers of a retry: 401s of every shape (indices of [`api_answers`]).
+const FIRST_REFUSALS: [usize; 4] = [1, 2, 3, 4];
+/// ITC also refuses a token with `"code": "invalidToken"` at HTTP 200.
+const ITC_FIRST_REFUSALS: [usize; 5] = [1, 2, 3, 4, 5];
+
+/// The credential an API request carries, without its scheme word.
+fn carried_token(request: &http::Request<Vec<u8>>) -> String {
+    let value = request
+        .headers()
+        .get("authorization")
+        .or_else(|| request.headers().get("clienttoken"))
+        .expect("the API request carries a credential");
+    assert!(value.is_sensitive(), "the credential header is marked sensitive");
+    let value = value.to_str().unwrap();
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("token "))
+        .unwrap_or(value);
+    token.to_owned()
+}
+
+/// A scripted server for the API and the token endpoints.
+struct ApiServer {
+    /// The tokens the token endpoints issue, in order (access, refresh).
+    tokens: Vec<(&'static str, &'static str)>,
+    issued: usize,
+    /// Which token issuance to refuse (echoing the request body).
+    refuse_issue: Option<usize>,
+    /// The answer (an index of [`api_answers`]) to each API request.
+    plan: Vec<usize>,
+    api_calls: usize,
+    success: http::Response<Vec<u8>>,
+}
+
+impl ApiServer {
+    fn new(plan: Vec<usize>, success: http::Response<Vec<u8>>) -> Self {
+        ApiServer {
+            tokens: vec![(ACCESS, REFRESH), (ACCESS_2, REFRESH_2), (ACCESS_2, REFRESH_2)],
+            issued: 0,
+            refuse_issue: None,
+            plan,
+            api_calls: 0,
+            success,
+        }
+    }
+
+    fn answer(&mut self, label: &str, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        use serde_json::json;
+        let path = request.uri().path().to_owned();
+        let raw = String::from_utf8_lossy(request.body()).into_owned();
+        if path.ends_with("/auth/key") {
+            return json(200, json!({"uuid": "u-1", "data": "QNRPNPFGJZ"}));
+        }
+        let sign_in = path.contains("/auth/simpleSignIn/");
+        if sign_in || path.ends_with("/openid-connect/token") || path.ends_with("/oauth2/v3/token") {
+            let i = self.issued;
+            self.issued += 1;
+            if self.refuse_issue == Some(i) {
+                return json(
+                    401,
+                    json!({"error": "invalid_grant", "error_description": format!("refused: {raw}"),
+                           "message": raw}),
+                );
+            }
+            let (access, refresh) = self.tokens[i];
+            return if sign_in {
+                json(200, json!({"token": access}))
+            } else {
+                json(
+                    200,
+                    json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
+                           "refresh_expires_in": 1800, "token_type": "Bearer"}),
+                )
+            };
+        }
+        // The API: the token really is on the wire.
+        let token = carried_token(request);
+        assert!(token == ACCESS || token == ACCESS_2, "{label}: {token}");
+        let i = self.plan[self.api_calls];
+        self.api_calls += 1;
+        api_answers(&token, self.success.clone()).swap_remove(i).1
+    }
+}
+
+/// Runs `call` against `server`, printing everything it hands out.
+fn run_api_call<F: Flow + Debug>(
+    seen: &mut Seen,
+    label: &str,
+    mut call: F,
+    server: &mut ApiServer,
+    record: fn(&mut Seen, &str, &F::Output),
+) -> Result<(), Error> {
+    let mut now = now0();
+    seen.debug(&format!("{label}: call new"), &call);
+    let mut step = call.start(now);
+    let result = loop {
+        seen.debug(&format!("{label}: call"), &call);
+        step = match step {
+            Ok(Action::Send(out)) => {
+                seen.outgoing(&format!("{label}: request"), &out);
+                let input = Input::Response(server.answer(label, out.as_http()));
+                seen.debug(&format!("{label}: response input"), &input);
+                call.resume(now, input)
+            }
+            Ok(Action::Sign(job)) => {
+                seen.debug(&format!("{label}: sign job"), &job);
+                let input = Input::Signature(Signature::from_der(SIG_DER.to_vec()));
+                seen.debug(&format!("{label}: signature input"), &input);
+                call.resume(now, input)
+            }
+            Ok(Action::Wait(until)) => {
+                seen.debug(&format!("{label}: wait"), &until);
+                now = until;
+                call.resume(now, Input::Timeout)
+            }
+            Ok(Action::Done(output)) => {
+                record(seen, &format!("{label}: output"), &output);
+                break Ok(());
+            }
+            Err(e) => {
+                seen.error(&format!("{label}: error"), &e);
+                break Err(e);
+            }
+        };
+    };
+    seen.debug(&format!("{label}: call at the end"), &call);
+    let Err(e) = call.resume(now, Input::Timeout) else {
+        panic!("{label}: the call went on after its end")
+    };
+    assert_eq!(e, Error::Usage(UsageError::Finished), "{label}");
+    assert!(server.api_calls <= 2, "{label}: at most one retry");
+    result
+}
+
+fn record_raw(seen: &mut Seen, label: &str, response: &http::Response<Vec<u8>>) {
+    // The raw response is the caller's own; its head is printed.
+    seen.debug(&format!("{label} status"), &response.status());
+    seen.debug(&format!("{label} headers"), response.headers());
+}
+
+fn record_debug<T: Debug>(seen: &mut Seen, label: &str, output: &T) {
+    seen.debug(label, output);
+}
+
+fn record_reply(seen: &mut Seen, label: &str, reply: &itc::Reply) {
+    seen.debug(label, reply);
+    seen.both(&format!("{label} code"), &reply.code);
+}
+
+/// Builds `kind` over `source` and runs it.
+fn run_api_kind<S>(
+    seen: &mut Seen,
+    label: &str,
+    kind: ApiCall,
+    source: S,
+    server: &mut ApiServer,
+) -> Result<(), Error>
+where
+    S: tokendance::call::TokenSource + Debug,
+{
+    use tokendance::call::{Authorized, Scheme};
+    let label = format!("{label} / {kind:?}");
+    let itc_config = itc::Config::staging();
+    let gam_config = gam::Config::staging();
+    match kind {
+        ApiCall::Raw(scheme) => {
+            let uri = match scheme {
+                Scheme::SuzClientToken => "https://suzgrid.crpt.ru:16443/api/v2/pharma/ping?omsId=oms-1",
+                Scheme::MdlpToken => "https://api.sb.mdlp.crpt.ru/api/v1/documents/outcome",
+                _ => "https://wallet.monpay.mn/v2/api/user/info",
+            };
+            let request = http::Request::post(uri)
+                .header("content-type", "application/json")
+                .body(br#"{"page":1}"#.to_vec())
+                .unwrap();
+            let call = Authorized::new(source, request, scheme).unwrap();
+            run_api_call(seen, &label, call, server, record_raw)
+        }
+        ApiCall::ItcConsumer => {
+            let call = itc::consumer(&itc_config, "АА12345678", source).unwrap();
+            run_api_call(seen, &label, call, server, record_debug)
+        }
+        ApiCall::ItcProfile => {
+            let query = itc::ProfileQuery::Phone("99112233".to_owned());
+            let call = itc::get_profile(&itc_config, &query, source).unwrap();
+            run_api_call(seen, &label, call, server, record_reply)
+        }
+        ApiCall::ItcApprove => {
+            let call = itc::approve_qr(&itc_config, "12345678901", "QR-DATA-0001", source).unwrap();
+            run_api_call(seen, &label, call, server, record_reply)
+        }
+        ApiCall::GamPost => {
+            let body = serde_json::json!({"customerCode": "C-1"});
+            let call =
+                gam::post::<_, GamOrder>(&gam_config, "SHOP01", &["api", "v1", "orders"], &body, source)
+                    .unwrap();
+            run_api_call(seen, &label, call, server, record_debug)
+        }
+        ApiCall::GamGet => {
+            let call = gam::get::<_, GamOrder>(
+                &gam_config,
+                "SHOP01",
+                &["api", "v1", "orders", "7"],
+                &[("q", "a b")],
+                source,
+            )
+            .unwrap();
+            run_api_call(seen, &label, call, server, record_debug)
+        }
+    }
+}
+
+const ALL_API_CALLS: [ApiCall; 8] = [
+    ApiCall::Raw(tokendance::call::Scheme::Bearer),
+    ApiCall::Raw(tokendance::call::Scheme::SuzClientToken),
+    ApiCall::Raw(tokendance::call::Scheme::MdlpToken),
+    ApiCall::ItcConsumer,
+    ApiCall::ItcProfile,
+    ApiCall::ItcApprove,
+    ApiCall::GamPost,
+    ApiCall::GamGet,
+];
+
+fn gam_reissue(
+    secret: &'static str,
+) -> tokendance::call::Reissue<impl FnMut() -> Result<TokenRequest, Error>, TokenRequest> {
+    tokendance::call::Reissue::new(move || {
+        gam::client_credentials(
+            &gam::Config::staging(),
+            "client-one",
+            ClientSecret::new(secret),
+            "s:a",
+        )
+    })
+}
+
+fn suz_sign_in() -> Result<tokendance::crpt::ChallengeSignIn, Error> {
+    tokendance::crpt::true_api::sign_in(&tokendance::crpt::TrueApiStand::Demo.endpoint(), Some(CRPT_CONN))
+}
+
+#[test]
+fn api_calls_with_a_fixed_token_never_print_a_canary() {
+    let mut seen = Seen::default();
+    for kind in ALL_API_CALLS {
+        let names: Vec<&str> = api_answers(ACCESS, kind.success())
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        for (scenario, name) in names.into_iter().enumerate() {
+            let mut server = ApiServer::new(vec![scenario], kind.success());
+            let token = TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+            let label = format!("fixed / {name}");
+            let result = run_api_kind(&mut seen, &label, kind, token, &mut server);
+            // The raw call hands back whatever is neither a 401, a 403 nor a
+            // redirect; typed calls accept their success answer only.
+            let refused = ["401", "403", "302"].iter().any(|p| name.starts_with(p));
+            let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
+            assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
+            assert_eq!(server.api_calls, 1, "a fixed token is never retried");
+        }
+    }
+    seen.assert_clean(3_000);
+}
+
+#[test]
+fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
+    use std::sync::Mutex;
+    use tokendance::call::Scheme;
+    use tokendance::crpt::{KeeperSource, TokenKeeper};
+    let mut seen = Seen::default();
+    let scenarios = api_answers(ACCESS, ApiCall::GamPost.success()).len();
+    let mut retried_to_success = 0;
+    for scenario in 0..scenarios {
+        let plan = vec![FIRST_REFUSALS[scenario % FIRST_REFUSALS.len()], scenario];
+        let itc_plan = vec![ITC_FIRST_REFUSALS[scenario % ITC_FIRST_REFUSALS.len()], scenario];
+        // GAM client credentials re-run by a Reissue.
+        for secret in [CLIENT_SECRET, CLIENT_SECRET_SPECIAL] {
+            for kind in [ApiCall::GamPost, ApiCall::GamGet, ApiCall::Raw(Scheme::Bearer)] {
+                let mut server = ApiServer::new(plan.clone(), kind.success());
+                let result = run_api_kind(&mut seen, "reissue", kind, gam_reissue(secret), &mut server);
+                assert_eq!(server.issued, 2, "{kind:?} {scenario}: one new token");
+                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                if scenario == 0 {
+                    result.unwrap();
+                    retried_to_success += 1;
+                }
+            }
+        }
+        // The ITC session: password grant, then the refresh after the 401.
+        for pw in [PW, PW_SPECIAL] {
+            for kind in [ApiCall::ItcConsumer, ApiCall::ItcProfile, ApiCall::ItcApprove] {
+                let mut session = itc_session(pw);
+                let mut server = ApiServer::new(itc_plan.clone(), kind.success());
+                let result = run_api_kind(&mut seen, "itc session", kind, &mut session, &mut server);
+                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                seen.debug("itc session after the call", &session);
+                if scenario == 0 {
+                    result.unwrap();
+                    retried_to_success += 1;
+                    assert_eq!(session.tokens().unwrap().access_token().expose_secret(), ACCESS_2);
+                }
+            }
+        }
+        // The SUZ keeper, shared or not, signing in again after the 401.
+        for scheme in [Scheme::SuzClientToken, Scheme::MdlpToken] {
+            let kind = ApiCall::Raw(scheme);
+            let keeper = Mutex::new(TokenKeeper::new(CRPT_CONN));
+            let mut server = ApiServer::new(plan.clone(), kind.success());
+            let source = KeeperSource::new(&keeper, suz_sign_in);
+            let result = run_api_kind(&mut seen, "shared keeper", kind, source, &mut server);
+            seen.debug("shared keeper after the call", &keeper);
+            assert_eq!(server.issued, 2);
+            let mut keeper = TokenKeeper::new(CRPT_CONN);
+            let mut server = ApiServer::new(plan.clone(), kind.success());
+            let source = KeeperSource::new(&mut keeper, suz_sign_in);
+            let other = run_api_kind(&mut seen, "own keeper", kind, source, &mut server);
+            seen.debug("own keeper after the call", &keeper);
+            assert_eq!(result.is_ok(), other.is_ok());
+            if scenario == 0 {
+                result.unwrap();
+                retried_to_success += 1;
+                assert_eq!(keeper.token().unwrap().access_token().expose_secret(), ACCESS_2);
+            }
+        }
+    }
+    assert_eq!(retried_to_success, 6 + 6 + 2);
+    seen.assert_clean(10_000);
+}
+
+#[test]
+fn api_calls_whose_renewal_is_refused_never_print_a_canary() {
+    use std::sync::Mutex;
+    use tokendance::call::Scheme;
+    use tokendance::crpt::{KeeperSource, TokenKeeper};
+    let mut seen = Seen::default();
+    for refuse in [0, 1] {
+        for (i, first) in ITC_FIRST_REFUSALS.into_iter().enumerate() {
+            let plan = vec![FIRST_REFUSALS[i % FIRST_REFUSALS.len()], 0];
+            let itc_plan = vec![first, 0];
+            for secret in [CLIENT_SECRET, CLIENT_SECRET_SPECIAL] {
+                let mut server = ApiServer::new(plan.clone(), ApiCall::GamPost.success());
+                server.refuse_issue = Some(refuse);
+                let err = run_api_kind(
+                    &mut seen,
+                    "reissue refused",
+                    ApiCall::GamPost,
+                    gam_reissue(secret),
+                    &mut server,
+                )
+                .unwrap_err();
+                assert_eq!(err.as_server().map(|s| s.status.as_u16()), Some(401));
+            }
+            for pw in [PW, PW_SPECIAL] {
+                let mut session = itc_session(pw);
+                let mut server = ApiServer::new(itc_plan.clone(), ApiCall::ItcProfile.success());
+                server.refuse_issue = Some(refuse);
+                // A refused password grant ends the session; a refused
+                // refresh is followed by the password grant.
+                let result = run_api_kind(
+                    &mut seen,
+                    "itc refused",
+                    ApiCall::ItcProfile,
+                    &mut session,
+                    &mut server,
+                );
+                assert_eq!(result.is_err(), refuse == 0, "{first}: {result:?}");
+                assert_eq!(session.has_ended(), refuse == 0);
+                seen.debug("itc session after a refusal", &session);
+            }
+            let keeper = Mutex::new(TokenKeeper::new(CRPT_CONN));
+            let mut server = ApiServer::new(plan.clone(), ApiCall::GamPost.success());
+            server.refuse_issue = Some(refuse);
+            let source = KeeperSource::new(&keeper, suz_sign_in);
+            let err = run_api_kind(
+                &mut seen,
+                "keeper refused",
+                ApiCall::Raw(Scheme::SuzClientToken),
+                source,
+                &mut server,
+            )
+            .unwrap_err();
+            assert_eq!(err.as_server().map(|s| s.status.as_u16()), Some(401));
+            seen.debug("keeper after a refused sign-in", &keeper);
+        }
+    }
+    seen.assert_clean(1_000);
+}
+
+#[test]
+fn api_call_types_and_errors_never_print_a_canary() {
+    use tokendance::call::{Authorized, Scheme};
+    let mut seen = Seen::default();
+    let token = AccessToken::new(ACCESS);
+    // The credential headers, in every scheme.
+    for scheme in [Scheme::Bearer, Scheme::SuzClientToken, Scheme::MdlpToken] {
+        seen.debug("scheme", &scheme);
+        let (name, value) = scheme.header(&token).unwrap();
+        assert!(
+            value.as_bytes().ends_with(ACCESS.as_bytes()),
+            "the token is in the value"
+        );
+        assert!(value.is_sensitive());
+        seen.debug("scheme header", &(name, value));
+        let e = scheme
+            .header(&AccessToken::new(format!("{ACCESS}\r\nX: 1")))
+            .unwrap_err();
+        seen.error("scheme header refused", &e);
+    }
+    // A request whose query carries a key: the call names its path only.
+    let request = || {
+        http::Request::get(format!("https://api.example/v1/items?api_key={ACCESS_2}&x=1"))
+            .body(Vec::new())
+            .unwrap()
+    };
+    let fixed = || TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+    let mut call = Authorized::new(fixed(), request(), Scheme::Bearer).unwrap();
+    seen.debug("call with a key in its query", &call);
+    let _ = call.start(now0()).unwrap();
+    seen.debug("call with a key in its query, sent", &call);
+    // Plain http, with the key in the query and user info.
+    for uri in [
+        format!("http://api.example/v1/items?api_key={ACCESS_2}"),
+        format!("http://user:{PW}@api.example/v1/items?api_key={ACCESS_2}#{REFRESH}"),
+    ] {
+        let request = http::Request::get(uri).body(Vec::new()).unwrap();
+        let e = Authorized::new(fixed(), request, Scheme::Bearer).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Usage(UsageError::InsecureUrl { .. } | UsageError::InvalidUrl { .. })
+        ));
+        seen.error("insecure api url", &e);
+    }
+    // Usage errors of the calls.
+    let e = itc::consumer(&itc::Config::staging(), "..", fixed()).unwrap_err();
+    seen.error("dot segment", &e);
+    let e = gam::post::<_, serde_json::Value>(&gam::Config::staging(), "", &["a"], &1, fixed()).unwrap_err();
+    seen.error("empty partner code", &e);
+    let e = itc::ProfileQuery::from_fields(None, None).unwrap_err();
+    seen.error("profile query", &e);
+    let expired = TokenSet::new(AccessToken::new(ACCESS), now0(), Some(now0()));
+    let mut call = Authorized::new(expired, request(), Scheme::Bearer).unwrap();
+    let e = call.start(now0()).unwrap_err();
+    assert_eq!(e, Error::Usage(UsageError::TokenUnavailable));
+    seen.error("token unavailable", &e);
+    seen.debug("call after token unavailable", &call);
+    let mut call = Authorized::new(fixed(), request(), Scheme::Bearer).unwrap();
+    let _ = call.start(now0()).unwrap();
+    let e = call
+        .resume(now0(), Input::Signature(Signature::from_der(SIG_DER.to_vec())))
+        .unwrap_err();
+    seen.error("unexpected input", &e);
+    let e = call.resume(now0(), Input::Failed).unwrap_err();
+    seen.error("aborted", &e);
+    seen.debug("aborted call", &call);
+    // The typed answers on their own.
+    for code in ["success", "inValidQr", "quotaExceeded"] {
+        let c = itc::Code::parse(code);
+        seen.both("code", &c);
+    }
+    let reply = itc::Reply::from_response(&ApiCall::ItcProfile.success()).unwrap();
+    seen.debug("reply", &reply);
+    let consumer = itc::Consumer::from_response(&ApiCall::ItcConsumer.success()).unwrap();
+    seen.debug("consumer", &consumer);
+    let envelope: gam::Envelope<serde_json::Value> =
+        gam::Envelope::from_response(&ApiCall::GamPost.success()).unwrap();
+    seen.debug("envelope", &envelope);
+    // A GAM success envelope whose message echoes the token sent: scrubbed.
+    let mut call =
+        gam::get::<_, serde_json::Value>(&gam::Config::staging(), "S", &["a"], &[], fixed()).unwrap();
+    let _ = call.start(now0()).unwrap();
+    let answer = json(
+        200,
+        serde_json::json!({"status": "200", "message": format!("hello {ACCESS}"), "data": {"n": 1}}),
+    );
+    let Action::Done(envelope) = call.resume(now0(), Input::Response(answer)).unwrap() else {
+        panic!()
+    };
+    assert_eq!(envelope.message.as_deref(), Some("hello <redacted>"));
+    seen.debug("envelope echoing the token", &envelope);
+    // Through the blocking driver: the second refusal, and a lost request.
+    let mut session = itc_session(PW);
+    let mut server = ApiServer::new(vec![1, 1], ApiCall::ItcConsumer.success());
+    let call = itc::consumer(&itc::Config::staging(), "AA12345678", &mut session).unwrap();
+    let clock = std::cell::Cell::new(now0());
+    let e = drive::drive(
+        call,
+        || clock.get(),
+        |req| {
+            seen.debug("driver raw headers", req.headers());
+            Ok::<_, std::io::Error>(server.answer("driver", &req))
+        },
+        drive::no_signer,
+        |t| clock.set(t),
+    )
+    .unwrap_err();
+    assert!(matches!(&e, drive::DriveError::Flow(Error::Server(_))), "{e:?}");
+    seen.both("driver second 401", &e);
+    let e = drive::drive(
+        itc::consumer(&itc::Config::staging(), "AA12345678", &mut session).unwrap(),
+        || clock.get(),
+        |_| Err(std::io::Error::other("connection reset")),
+        drive::no_signer,
+        |t| clock.set(t),
+    )
+    .unwrap_err();
+    seen.both("driver transport error", &e);
+    seen.debug("session after the driver", &session);
+    seen.assert_clean(100);
+}
+
+/// The crate promises that "a server message echoing a secret the request
+/// carried is scrubbed" (lib docs, Security), and the GAM envelope's message
+/// is; ITC's getProfile/approveQr `msg` (and an unknown `code`) at HTTP 200
+/// are kept as sent, token included.
+#[test]
+fn itc_reply_text_echoing_the_token_is_scrubbed() {
+    let mut seen = Seen::default();
+    for body in [
+        serde_json::json!({"code": "userNotFound", "status": 201, "msg": format!("token {ACCESS} is fine but no user")}),
+        serde_json::json!({"code": format!("err-{ACCESS}"), "status": 500}),
+    ] {
+        let fixed = TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+        let query = itc::ProfileQuery::Phone("99112233".to_owned());
+        let mut call = itc::get_profile(&itc::Config::staging(), &query, fixed).unwrap();
+        let Action::Send(out) = call.start(now0()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(carried_token(out.as_http()), ACCESS);
+        let Action::Done(reply) = call.resume(now0(), Input::Response(json(200, body))).unwrap() else {
+            panic!()
+        };
+        seen.debug("itc reply echoing the token", &reply);
+        seen.both("itc reply code echoing the token", &reply.code);
+    }
+    seen.assert_clean(4);
+}

@@ -61,7 +61,8 @@ fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
         Some(Scalar::Object {
             token: Some(token), ..
         }) if !token.is_empty() => {
-            reply.header_safe(token, "data.token")?;
+            // Nested tokens are copied out of the body: scan them all.
+            reply.header_safe(token, false, "data.token")?;
             Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None))
         }
         Some(Scalar::Object {

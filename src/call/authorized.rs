@@ -131,12 +131,21 @@ impl<S: TokenSource> Authorized<S> {
 
 /// Refuses relative URIs, and plain `http` unless allowed.
 fn check_uri(uri: &http::Uri, allow_http: bool) -> Result<(), Error> {
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(Error::Usage(UsageError::InvalidUrl {
+            reason: "credentials in the URL are refused",
+        }));
+    }
     match uri.scheme_str() {
         Some("https") if uri.host().is_some() => Ok(()),
         Some("http") if allow_http && uri.host().is_some() => Ok(()),
         Some("http") if !allow_http => Err(Error::Usage(UsageError::InsecureUrl {
             // Without the query, which may hold a credential.
-            url: format!("http://{}{}", uri.host().unwrap_or(""), uri.path()),
+            url: format!(
+                "http://{}{}",
+                uri.authority().map_or("", |a| a.as_str()),
+                uri.path()
+            ),
         })),
         _ => Err(Error::Usage(UsageError::InvalidUrl {
             reason: "an API request needs an absolute https URI",
@@ -280,10 +289,13 @@ fn unauthorized(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerErr
     let mut refusal = reply.refusal();
     refusal.kind = ServerErrorKind::Unauthorized;
     if refusal.code.is_none() {
+        // The first challenge that names an error (a server may send several).
         let challenge = response
             .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok());
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| auth_param(c, "error").is_some());
         if let Some(challenge) = challenge {
             refusal.code = auth_param(challenge, "error").map(|c| reply.sanitize(c, 100));
             if refusal.message.is_none() {

@@ -170,7 +170,10 @@ pub struct Reply {
     /// wrong, 200 success, 401 unauthorized, 500 erroneous data), distinct
     /// from the HTTP status.
     pub status: Option<u64>,
-    /// The server's words (`msg`, Mongolian), as sent.
+    /// The server's words (`msg`, Mongolian), as sent, except that control
+    /// characters become spaces, a secret the request carried (the token)
+    /// is replaced by `<redacted>`, and the text is cut at
+    /// [`MAX_MESSAGE_CHARS`](crate::MAX_MESSAGE_CHARS) characters.
     pub msg: Option<String>,
     /// The customer's ebarimt login (`loginName`).
     pub login_name: Option<String>,
@@ -222,14 +225,20 @@ impl Reply {
         let reply = classify(response, scrub)?;
         let body: ReplyBody<'_> = parse_success(response)?;
         let code = match &body.code {
-            Some(Scalar::Str(code)) if !code.is_empty() => Code::parse(code),
+            // An unknown code is kept as text: scrubbed, as any server words.
+            Some(Scalar::Str(code)) if !code.is_empty() => match Code::parse(code) {
+                Code::Other(text) => Code::Other(reply.sanitize(&text, 100)),
+                known => known,
+            },
             None | Some(Scalar::Null) | Some(Scalar::Str(_)) => return Err(reply.missing("code")),
             Some(_) => return Err(reply.malformed("code", "a string")),
         };
         Ok(Reply {
             code,
             status: reply.optional_count(&body.status, "status")?,
-            msg: reply.optional_str(&body.msg, "msg")?.map(str::to_owned),
+            msg: reply
+                .optional_str(&body.msg, "msg")?
+                .map(|m| reply.sanitize(m, crate::MAX_MESSAGE_CHARS)),
             login_name: reply
                 .optional_str(&body.loginName, "loginName")?
                 .map(str::to_owned),
