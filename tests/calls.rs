@@ -662,6 +662,9 @@ fn relative_and_foreign_uris_are_refused() {
         "*",
         "ftp://files.example/x",
         "ws://api.example/x",
+        // A scheme and a port but an empty host.
+        "https://:443/x",
+        "http://:8080/x",
     ] {
         let Ok(request) = http::Request::get(uri).body(Vec::new()) else {
             continue; // not even an http::Uri

@@ -58,20 +58,17 @@ fn post(url: &Endpoint, body: &Body<'_>) -> Result<Outgoing, Error> {
 fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
     let body = reply.success()?;
     match &body.data {
-        Some(Scalar::Object {
-            token: Some(token), ..
-        }) if !token.is_empty() => {
-            // Nested tokens are copied out of the body: scan them all.
-            reply.header_safe(token, false, "data.token")?;
-            Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None))
-        }
-        Some(Scalar::Object {
-            token_not_string: true,
-            ..
-        }) => Err(reply.malformed("data.token", "a string")),
-        None | Some(Scalar::Null) | Some(Scalar::Object { token: None, .. }) => {
-            Err(reply.missing("data.token"))
-        }
+        Some(Scalar::Object(data)) => match (&data.token, data.token_not_string) {
+            (Some(token), _) if !token.is_empty() => {
+                // Nested tokens are copied out of the body: scan them all.
+                reply.header_safe(token, false, "data.token")?;
+                Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None))
+            }
+            (Some(_), _) => Err(reply.malformed("data", "an object with a string `token`")),
+            (None, true) => Err(reply.malformed("data.token", "a string")),
+            (None, false) => Err(reply.missing("data.token")),
+        },
+        None | Some(Scalar::Null) => Err(reply.missing("data.token")),
         Some(_) => Err(reply.malformed("data", "an object with a string `token`")),
     }
 }

@@ -136,9 +136,14 @@ fn check_uri(uri: &http::Uri, allow_http: bool) -> Result<(), Error> {
             reason: "credentials in the URL are refused",
         }));
     }
+    // `http::Uri` always has an authority with a scheme, but its host may be empty.
+    let has_host = uri.host().is_some_and(|host| !host.is_empty());
     match uri.scheme_str() {
-        Some("https") if uri.host().is_some() => Ok(()),
-        Some("http") if allow_http && uri.host().is_some() => Ok(()),
+        Some("https") | Some("http") if !has_host => Err(Error::Usage(UsageError::InvalidUrl {
+            reason: "an API request needs a host",
+        })),
+        Some("https") => Ok(()),
+        Some("http") if allow_http => Ok(()),
         Some("http") if !allow_http => Err(Error::Usage(UsageError::InsecureUrl {
             // Without the query, which may hold a credential.
             url: format!(
