@@ -144,7 +144,7 @@ fn check_uri(uri: &http::Uri, allow_http: bool) -> Result<(), Error> {
         })),
         Some("https") => Ok(()),
         Some("http") if allow_http => Ok(()),
-        Some("http") if !allow_http => Err(Error::Usage(UsageError::InsecureUrl {
+        Some("http") => Err(Error::Usage(UsageError::InsecureUrl {
             // Without the query, which may hold a credential.
             url: format!(
                 "http://{}{}",
@@ -211,7 +211,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
         let action = match step {
             Ok(action) => action,
             // A source that cannot renew after a 401: the 401 is the answer.
-            Err(Error::Usage(UsageError::TokenUnavailable)) if self.first_refusal.is_some() => {
+            Err(Error::Usage(UsageError::TokenUnavailable)) => {
                 let refusal = self.first_refusal.clone();
                 return Err(refusal.map_or(Error::Usage(UsageError::TokenUnavailable), Error::Server));
             }
