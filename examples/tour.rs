@@ -9,6 +9,13 @@
 //! fallback to the password grant without waiting. It prints one table row
 //! per step and exits non-zero if any step does not end as the provider's
 //! documentation says it should. No network, no credentials.
+//!
+//! After the token flows come API calls with those tokens: the ITC Easy
+//! Register service with the Keycloak session as token source (a consumer
+//! found and not found, getProfile, approveQr, a revoked token answered 401
+//! then renewed and the call re-issued once, a 403 for an account without
+//! the right) and GAM business calls with a re-issued client-credentials
+//! token (the success envelope, a processing error, the empty 403).
 
 mod support;
 
@@ -17,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokendance::call::Reissue;
 use tokendance::crpt::registration::{self, Signing};
 use tokendance::crpt::{self, gis_mt, mdlp, true_api, KeeperAction, TokenKeeper};
 use tokendance::drive::{self, DriveError, NoSigner};
@@ -169,6 +177,21 @@ impl Tour {
             self.failures
                 .push(format!("{}: {}: {}", row.flow, row.step, row.outcome));
         }
+    }
+
+    /// Checks a call's output with `verdict` (what to print, whether it is
+    /// right) and fills in the last row; an error is always wrong.
+    fn verdict<T>(
+        &mut self,
+        outcome: &Outcome<T>,
+        expiry: Option<Option<Timestamp>>,
+        verdict: impl FnOnce(&T) -> (String, bool),
+    ) {
+        let (text, ok) = match outcome {
+            Ok(output) => verdict(output),
+            Err(e) => (format!("error: {e}"), false),
+        };
+        self.record(text, ok, expiry);
     }
 
     /// Checks how many requests a step sent.
@@ -378,6 +401,8 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     );
 
     crpt_tour(&mut tour, &local)?;
+    itc_api_tour(&mut tour, &itc_config)?;
+    gam_api_tour(&mut tour, &gam_config)?;
 
     print_table(&tour.rows);
     drop(server);
@@ -536,6 +561,217 @@ fn crpt_tour(
         ok,
         Some(keeper.token().and_then(TokenSet::expires_at)),
     );
+    Ok(())
+}
+
+/// ITC Easy Register calls with the Keycloak session as the token source.
+fn itc_api_tour(tour: &mut Tour, config: &itc::Config) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "ITC API";
+    let mut session = itc::session(
+        config,
+        itc::STAGING_TEST_USERNAME,
+        Password::new(itc::STAGING_TEST_PASSWORD),
+    )?;
+    let expiry = |session: &itc::Session| Some(session.tokens().and_then(TokenSet::expires_at));
+
+    // The session has no token yet: the first call gets one, the others reuse it.
+    let step = "consumer AA12345678 (first token)";
+    let call = itc::consumer(config, fake::ITC_TEST_REG_NO, &mut session)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 2);
+    tour.verdict(&outcome, expiry(&session), |found| match found {
+        Some(c) => (
+            format!(
+                "found: loginName {} ({} {})",
+                c.login_name,
+                c.given_name.as_deref().unwrap_or("-"),
+                c.family_name.as_deref().unwrap_or("-")
+            ),
+            c.login_name == fake::ITC_TEST_LOGIN_NAME,
+        ),
+        None => ("not found (expected the test citizen)".to_owned(), false),
+    });
+
+    let step = "consumer, Cyrillic regNo";
+    let call = itc::consumer(config, fake::ITC_CYRILLIC_REG_NO, &mut session)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    tour.verdict(&outcome, expiry(&session), |found| match found {
+        Some(c) => (format!("found: loginName {}", c.login_name), true),
+        None => ("not found (expected a citizen)".to_owned(), false),
+    });
+
+    let step = "consumer, unknown regNo";
+    let call = itc::consumer(config, "ZZ00000000", &mut session)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    tour.verdict(&outcome, expiry(&session), |found| match found {
+        None => ("404: Ok(None)".to_owned(), true),
+        Some(c) => (format!("found {} (expected none)", c.reg_no), false),
+    });
+
+    let step = "getProfile by phone";
+    let query = itc::ProfileQuery::Phone(fake::ITC_TEST_PHONE.to_owned());
+    let call = itc::get_profile(config, &query, &mut session)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    tour.verdict(&outcome, expiry(&session), |reply| {
+        (
+            describe_reply(reply),
+            reply.is_success() && reply.login_name.as_deref() == Some(fake::ITC_TEST_LOGIN_NAME),
+        )
+    });
+
+    for (step, code) in [
+        ("approveQr", itc::Code::Success),
+        ("approveQr, same receipt again", itc::Code::AlreadyApproved),
+    ] {
+        let call = itc::approve_qr(
+            config,
+            fake::ITC_TEST_LOGIN_NAME,
+            fake::ITC_DEMO_QR_DATA,
+            &mut session,
+        )?;
+        let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+        tour.expect_requests(step, sent, 1);
+        tour.verdict(&outcome, expiry(&session), |reply| {
+            (describe_reply(reply), reply.code == code)
+        });
+    }
+
+    // Every access token revoked on the server: 401, the session renews
+    // (one refresh grant) and the call is re-issued once.
+    let step = "token revoked: 401, renew, retry once";
+    tour.clock.advance(Duration::from_secs(10));
+    let (grants_before, refused_before) = {
+        let mut fakes = tour.fakes();
+        fakes.itc.expire_access_tokens();
+        let grants = fakes.itc.grants();
+        (
+            grants.password + grants.refresh,
+            fakes.itc.service.counts().unauthorized,
+        )
+    };
+    let mut call = itc::consumer(config, fake::ITC_TEST_REG_NO, &mut session)?;
+    let (outcome, sent) = tour.run(FLOW, step, &mut call, no_signer);
+    let retried = call.retried();
+    drop(call);
+    tour.expect_requests(step, sent, 3);
+    let (token_requests, refusals) = {
+        let fakes = tour.fakes();
+        let grants = fakes.itc.grants();
+        (
+            grants.password + grants.refresh - grants_before,
+            fakes.itc.service.counts().unauthorized - refused_before,
+        )
+    };
+    tour.verdict(&outcome, expiry(&session), |found| {
+        (
+            format!(
+                "{}; retried: {retried}; {token_requests} token request, {refusals} 401",
+                if found.is_some() { "found" } else { "not found" }
+            ),
+            found.is_some() && retried && token_requests == 1 && refusals == 1,
+        )
+    });
+
+    // An account the realm knows but the service does not serve: 403, no retry.
+    const NO_RIGHT: &str = "no-right-user";
+    {
+        let mut fakes = tour.fakes();
+        fakes.itc.add_user(NO_RIGHT, fake::DEMO_PASSWORD);
+        fakes.itc.deny_service(NO_RIGHT);
+    }
+    let mut other = itc::session(config, NO_RIGHT, Password::new(fake::DEMO_PASSWORD))?;
+    let step = "account without the right: 403";
+    let call = itc::consumer(config, fake::ITC_TEST_REG_NO, &mut other)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 2);
+    tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::Forbidden));
+    Ok(())
+}
+
+/// "code (status): msg, loginName" of a getProfile or approveQr answer.
+fn describe_reply(reply: &itc::Reply) -> String {
+    let mut text = reply.code.to_string();
+    if let Some(status) = reply.status {
+        text.push_str(&format!(" ({status})"));
+    }
+    if let Some(login) = &reply.login_name {
+        text.push_str(&format!(", loginName {login}"));
+    }
+    text
+}
+
+/// GAM business calls with a client-credentials token re-issued as needed.
+fn gam_api_tour(tour: &mut Tour, config: &gam::Config) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "GAM API";
+    const PATH: [&str; 3] = ["api", "v1", "authenticated"];
+    let mut source = Reissue::new(|| {
+        gam::client_credentials(
+            config,
+            fake::DEMO_CLIENT_ID,
+            ClientSecret::new(fake::DEMO_CLIENT_SECRET),
+            fake::DEMO_GAM_SCOPE,
+        )
+    });
+    let expiry = |source: &Reissue<_, _>| Some(source.token().and_then(TokenSet::expires_at));
+
+    let step = "POST, first token: envelope";
+    let body = serde_json::json!({ "customerCode": "C-1" });
+    let call = gam::post::<_, serde_json::Value>(config, fake::DEMO_PARTNER_CODE, &PATH, &body, &mut source)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 2);
+    tour.verdict(&outcome, expiry(&source), |envelope| {
+        let echoed = envelope
+            .data
+            .as_ref()
+            .and_then(|d| d["echo"]["customerCode"].as_str())
+            .unwrap_or("-");
+        (
+            format!(
+                "status {} {}, data.echo.customerCode {echoed}",
+                envelope.status,
+                envelope.message.as_deref().unwrap_or("-")
+            ),
+            envelope.status == "200" && echoed == "C-1",
+        )
+    });
+
+    let step = "processing error envelope";
+    let body = serde_json::json!({ "customerCode": fake::GAM_UNKNOWN_CUSTOMER });
+    let call = gam::post::<_, serde_json::Value>(config, fake::DEMO_PARTNER_CODE, &PATH, &body, &mut source)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    match &outcome {
+        Err(DriveError::Flow(Error::Server(e))) => {
+            let ok = e.code.as_deref() == Some("CUS_404") && e.kind == ServerErrorKind::Rejected;
+            tour.record(format!("refused: {e}"), ok, None);
+        }
+        other => {
+            let text = match other {
+                Ok(envelope) => format!("status {} (expected an error envelope)", envelope.status),
+                Err(e) => format!("error: {e}"),
+            };
+            tour.record(text, false, None);
+        }
+    }
+
+    let step = "wrong partner code: empty 403";
+    let forbidden_before = tour.fakes().gam.counts().forbidden;
+    let body = serde_json::json!({ "customerCode": "C-1" });
+    let call = gam::post::<_, serde_json::Value>(config, "NOT-OURS", &PATH, &body, &mut source)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::Forbidden));
+    let authentication_failed = matches!(&outcome,
+        Err(DriveError::Flow(Error::Server(e))) if e.message.as_deref() == Some("authentication failed"));
+    let forbidden = tour.fakes().gam.counts().forbidden - forbidden_before;
+    if !authentication_failed || forbidden != 1 {
+        tour.failures.push(format!(
+            "{step}: expected one empty 403 read as \"authentication failed\", the fake sent {forbidden}"
+        ));
+    }
     Ok(())
 }
 

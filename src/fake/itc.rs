@@ -1,17 +1,29 @@
-//! A Keycloak realm as ITC Easy Register runs it.
+//! A Keycloak realm as ITC Easy Register runs it, with the Easy Register
+//! service beside it.
 
 use std::fmt;
 use std::time::Duration;
 
 use http::StatusCode;
 
-use super::{json, oauth_error, respond, serve_form, Fake, Form, Issued, Mint};
+use super::easy_register::{EasyRegister, Route};
+use super::{bearer_token, json, oauth_error, respond, serve_form, Fake, Form, Issued, Mint};
 use crate::itc::{CLIENT_ID, STAGING_TEST_PASSWORD, STAGING_TEST_USERNAME};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 
 /// A fake Keycloak realm serving the password and refresh-token grants on
-/// `POST …/protocol/openid-connect/token` for one public client.
+/// `POST …/protocol/openid-connect/token` for one public client, and the
+/// Easy Register business calls ([`service`](Self::service)) with the access
+/// tokens it issued.
+///
+/// Requests are told apart by the end of their path, so one fake serves
+/// both the realm URL and the service URL of an [`itc::Config`](crate::itc::Config)
+/// (as the tour's `/itc/auth/realms/Staging` and `/itc/api/easy-register/`):
+/// `…/protocol/openid-connect/token` is the token endpoint;
+/// `…/api/info/consumer/{regNo}`, `…/rest/v1/getProfile` and
+/// `…/rest/v1/approveQr` are the service ([`EasyRegister`] documents its
+/// answers, 401 and 403 included); anything else is a 404 page.
 ///
 /// It answers as Keycloak does:
 ///
@@ -30,6 +42,8 @@ use crate::time::Timestamp;
 /// Access tokens live [`access_lifetime`](Self::access_lifetime) (300 s),
 /// refresh tokens [`refresh_lifetime`](Self::refresh_lifetime) (1800 s) from
 /// the `now` of the request that issued them.
+/// [`expire_access_tokens`](Self::expire_access_tokens) revokes every access
+/// token at once (the next service call gets 401, a refresh still works).
 ///
 /// ```
 /// use tokendance::fake::{Fake, Keycloak};
@@ -66,15 +80,22 @@ pub struct Keycloak {
     pub omit_refresh_token_on_refresh: bool,
     /// The `token_type` sent: `bearer` (older Keycloak, ITC) or `Bearer`.
     pub token_type: &'static str,
+    /// The Easy Register service these tokens are for: its citizens, its
+    /// approvals, its counters.
+    pub service: EasyRegister,
 }
 
 struct User {
     name: String,
     password: String,
     enabled: bool,
+    /// Whether the account may call the Easy Register service (else 403).
+    service_right: bool,
 }
 
 struct Session {
+    /// The user the session belongs to.
+    user: String,
     refresh_token: String,
     refresh_expires_at: Timestamp,
     active: bool,
@@ -92,7 +113,8 @@ pub struct GrantCounts {
 }
 
 impl Keycloak {
-    /// A realm with no users for the public client `client_id`.
+    /// A realm with no users for the public client `client_id`, and a
+    /// service that knows no citizen.
     pub fn new(client_id: impl Into<String>) -> Self {
         Keycloak {
             client_id: client_id.into(),
@@ -106,24 +128,52 @@ impl Keycloak {
             revoke_refresh_tokens: false,
             omit_refresh_token_on_refresh: false,
             token_type: "bearer",
+            service: EasyRegister::new(),
         }
     }
 
     /// The ITC staging realm: client `vatps`, the guide's public test account
-    /// (`easy-register-test` / `Test@123`).
+    /// (`easy-register-test` / `Test@123`), and the service's test citizens
+    /// ([`EasyRegister::itc_staging`]).
     pub fn itc_staging() -> Self {
         let mut realm = Keycloak::new(CLIENT_ID);
         realm.add_user(STAGING_TEST_USERNAME, STAGING_TEST_PASSWORD);
+        realm.service = EasyRegister::itc_staging();
         realm
     }
 
-    /// Adds an enabled user.
+    /// Adds an enabled user with the right to call the service.
     pub fn add_user(&mut self, name: &str, password: &str) {
         self.users.push(User {
             name: name.to_owned(),
             password: password.to_owned(),
             enabled: true,
+            service_right: true,
         });
+    }
+
+    /// Takes the service right from a user: they still get tokens, but every
+    /// service call with them is answered 403 (the guide: "the account has no
+    /// right to this service").
+    pub fn deny_service(&mut self, name: &str) {
+        for user in self.users.iter_mut().filter(|u| u.name == name) {
+            user.service_right = false;
+        }
+    }
+
+    /// Gives the service right back (see [`deny_service`](Self::deny_service)).
+    pub fn allow_service(&mut self, name: &str) {
+        for user in self.users.iter_mut().filter(|u| u.name == name) {
+            user.service_right = true;
+        }
+    }
+
+    /// Revokes every access token issued so far, as if they had all expired:
+    /// service calls with them get 401 and [`accepts`](Self::accepts) says
+    /// no. Refresh tokens and sessions are untouched, so a session renews
+    /// with one refresh grant.
+    pub fn expire_access_tokens(&mut self) {
+        self.access.clear();
     }
 
     /// Disables a user: their password grants get 400 `invalid_grant` "Account disabled".
@@ -203,15 +253,17 @@ impl Keycloak {
             Some(user) if !user.enabled => {
                 oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Account disabled")
             }
-            Some(_) => {
+            Some(user) => {
+                let user = user.name.clone();
                 self.grants.password += 1;
                 let refresh_token = self.mint.next("itc-refresh");
                 self.sessions.push(Session {
+                    user: user.clone(),
                     refresh_token: refresh_token.clone(),
                     refresh_expires_at: now.saturating_add(self.refresh_lifetime),
                     active: true,
                 });
-                self.issue(now, Some(refresh_token))
+                self.issue(now, &user, Some(refresh_token))
             }
         }
     }
@@ -239,8 +291,9 @@ impl Keycloak {
             return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Session not active");
         }
         self.grants.refresh += 1;
+        let user = session.user.clone();
         if self.omit_refresh_token_on_refresh {
-            return self.issue(now, None);
+            return self.issue(now, &user, None);
         }
         // Keycloak keeps the session's refresh deadline across refreshes.
         let refresh_expires_at = session.refresh_expires_at;
@@ -249,19 +302,26 @@ impl Keycloak {
             self.sessions.swap_remove(index);
         }
         self.sessions.push(Session {
+            user: user.clone(),
             refresh_token: fresh.clone(),
             refresh_expires_at,
             active: true,
         });
-        self.issue(now, Some(fresh))
+        self.issue(now, &user, Some(fresh))
     }
 
     /// A Keycloak success body, with the fields a real realm sends.
-    fn issue(&mut self, now: Timestamp, refresh_token: Option<String>) -> http::Response<Vec<u8>> {
+    fn issue(
+        &mut self,
+        now: Timestamp,
+        user: &str,
+        refresh_token: Option<String>,
+    ) -> http::Response<Vec<u8>> {
         let access_token = self.mint.next("itc-access");
-        self.access.insert(
+        self.access.insert_for(
             access_token.clone(),
             Some(now.saturating_add(self.access_lifetime)),
+            user,
         );
         let mut body = serde_json::json!({
             "access_token": access_token,
@@ -282,6 +342,25 @@ impl Keycloak {
         }
         json(StatusCode::OK, &body)
     }
+
+    /// A service call: the token's check, then the service's answer.
+    fn service_call(
+        &mut self,
+        now: Timestamp,
+        route: Route<'_>,
+        request: &http::Request<Vec<u8>>,
+    ) -> http::Response<Vec<u8>> {
+        let owner = bearer_token(request).and_then(|token| self.access.owner(now, token));
+        let Some(owner) = owner else {
+            return self.service.unauthorized(route);
+        };
+        let right = self.users.iter().any(|u| u.name == owner && u.service_right);
+        if right {
+            self.service.serve(route, request)
+        } else {
+            self.service.forbidden()
+        }
+    }
 }
 
 impl Fake for Keycloak {
@@ -291,8 +370,12 @@ impl Fake for Keycloak {
         // Keycloak's "Token is not active" rather than "Invalid refresh token".
         self.sessions
             .retain(|s| now < s.refresh_expires_at.saturating_add(Duration::from_secs(86_400)));
-        let response = if request.uri().path().ends_with("/protocol/openid-connect/token") {
+        let path = request.uri().path();
+        let response = if path.ends_with("/protocol/openid-connect/token") {
             serve_form(request, |form| self.token_endpoint(now, form))
+        } else if let Some(route) = Route::of(path) {
+            // Counted by the service, not as a refused grant.
+            return self.service_call(now, route, request);
         } else {
             respond(
                 StatusCode::NOT_FOUND,
@@ -315,6 +398,7 @@ impl fmt::Debug for Keycloak {
             .field("sessions", &self.sessions.len())
             .field("access_tokens", &self.access)
             .field("grants", &self.grants)
+            .field("service", &self.service)
             .finish_non_exhaustive()
     }
 }

@@ -13,12 +13,18 @@
 //!
 //! | fake | provider | endpoint it serves |
 //! |---|---|---|
-//! | [`Keycloak`] | ITC Easy Register | `POST …/protocol/openid-connect/token` (password, refresh) |
-//! | [`Gam`] | GAM Open API | `POST …/oauth2/v3/token` (client credentials) |
+//! | [`Keycloak`] | ITC Easy Register | `POST …/protocol/openid-connect/token` (password, refresh), and its [`EasyRegister`] service: `GET …/api/info/consumer/{regNo}`, `POST …/rest/v1/getProfile`, `POST …/rest/v1/approveQr` (Bearer tokens of the realm; 401, 403) |
+//! | [`Gam`] | GAM Open API | `POST …/oauth2/v3/token` (client credentials); any other path is a business endpoint (Bearer + `X-Client-Source`, empty 403, the `{status, message, timestamp, data}` envelope) |
 //! | [`MonPay`] | MonPay mini apps | `POST …/v2/oauth/token` (authorization code) |
 //! | [`AstanaPlat`] | Astana-plat | `POST` to any path (login) |
 //! | [`Crpt`] | CRPT: SUZ, GIS MT, True API, MDLP | registration, challenge and MDLP sign-ins; [`sign`] is its signer |
-//! | [`Fakes`] | all of the above | routes by the first path segment |
+//! | [`Fakes`] | all of the above | routes by the first path segment (`/itc/…` to the realm and its service alike) |
+//!
+//! The resource servers check the tokens their own authorization server
+//! issued, at the `now` of the call: expire them with
+//! [`Keycloak::expire_access_tokens`] or [`Gam::expire_tokens`] to exercise
+//! a caller's "401 → new token → retry once", and read what was answered
+//! with [`EasyRegister::counts`], [`Keycloak::grants`] and [`Gam::counts`].
 //!
 //! ```
 //! use tokendance::{drive, fake::{self, Fake}, gam, ClientSecret, Endpoint, Timestamp};
@@ -39,20 +45,25 @@
 
 mod astana_plat;
 mod crpt;
+mod easy_register;
 mod gam;
 mod itc;
 mod monpay;
 
 pub use astana_plat::{AstanaPlat, CertificateCase};
 pub use crpt::{sign, sign_as, signed_content, Crpt, CrptFailure};
-pub use gam::Gam;
+pub use easy_register::{
+    Citizen, EasyRegister, ServiceCounts, ITC_B2B_QR_PREFIX, ITC_CYRILLIC_REG_NO, ITC_DEMO_QR_DATA,
+    ITC_TEST_EMAIL, ITC_TEST_LOGIN_NAME, ITC_TEST_PHONE, ITC_TEST_REG_NO,
+};
+pub use gam::{Gam, GamCounts, DEMO_PARTNER_CODE, GAM_UNKNOWN_CUSTOMER};
 pub use itc::{GrantCounts, Keycloak};
 pub use monpay::MonPay;
 
 use std::collections::HashMap;
 use std::fmt;
 
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, StatusCode};
 
 use crate::secret::AccessToken;
@@ -70,11 +81,20 @@ pub trait Fake {
 /// `/gam/…` to [`Gam`], `/monpay/…` to [`MonPay`], `/astana-plat/…` to
 /// [`AstanaPlat`], `/crpt/…` to [`Crpt`]; anything else is a 404. Each fake comes with the test
 /// accounts listed on its constructor ([`Fakes::new`]).
+///
+/// A fake then tells its endpoints apart by the end of the path, so an
+/// authorization server and its resource server can share the prefix: with
+/// `/itc/auth/realms/Staging` as the ITC realm and `/itc/api/easy-register/`
+/// as the service, both reach [`Keycloak`], which checks the service's
+/// Bearer tokens against those it issued; with `/gam` as GAM's authorization
+/// server and `/gam/oms` as its resource server, both reach [`Gam`].
 #[derive(Debug)]
 pub struct Fakes {
-    /// The ITC Easy Register realm (`Keycloak::itc_staging`).
+    /// The ITC Easy Register realm and service (`Keycloak::itc_staging`:
+    /// the guide's account and test citizen `AA12345678`).
     pub itc: Keycloak,
-    /// GAM, with the client `tokendance-demo` / `demo-secret` and the scopes of the guide.
+    /// GAM, with the client `tokendance-demo` / `demo-secret`, the scopes of
+    /// the guide and the partner code [`DEMO_PARTNER_CODE`].
     pub gam: Gam,
     /// MonPay, with the client `tokendance-demo` / `demo-secret` and redirect `https://shop.example/back`.
     pub monpay: MonPay,
@@ -163,25 +183,50 @@ impl Mint {
     }
 }
 
-/// Tokens a fake issued, with their expiry; expired ones are dropped as time passes.
+/// Tokens a fake issued, with their expiry and whom they were issued to;
+/// expired ones are dropped as time passes.
 #[derive(Clone, Default)]
 struct Issued {
-    tokens: HashMap<String, Option<Timestamp>>,
+    tokens: HashMap<String, Grant>,
+}
+
+/// One issued token.
+#[derive(Clone)]
+struct Grant {
+    expires_at: Option<Timestamp>,
+    /// The user or client the token was issued to ("" when nobody asks).
+    owner: String,
 }
 
 impl Issued {
     fn insert(&mut self, token: String, expires_at: Option<Timestamp>) {
-        self.tokens.insert(token, expires_at);
+        self.insert_for(token, expires_at, "");
+    }
+
+    fn insert_for(&mut self, token: String, expires_at: Option<Timestamp>, owner: &str) {
+        let owner = owner.to_owned();
+        self.tokens.insert(token, Grant { expires_at, owner });
     }
 
     fn accepts(&self, now: Timestamp, token: &AccessToken) -> bool {
+        self.owner(now, token.expose_secret()).is_some()
+    }
+
+    /// Whom `token` was issued to, if it is valid at `now`.
+    fn owner(&self, now: Timestamp, token: &str) -> Option<&str> {
         self.tokens
-            .get(token.expose_secret())
-            .is_some_and(|e| e.is_none_or(|e| now < e))
+            .get(token)
+            .filter(|g| g.expires_at.is_none_or(|e| now < e))
+            .map(|g| g.owner.as_str())
+    }
+
+    /// Revokes every token.
+    fn clear(&mut self) {
+        self.tokens.clear();
     }
 
     fn prune(&mut self, now: Timestamp) {
-        self.tokens.retain(|_, e| e.is_none_or(|e| now < e));
+        self.tokens.retain(|_, g| g.expires_at.is_none_or(|e| now < e));
     }
 
     fn len(&self) -> usize {
@@ -193,6 +238,39 @@ impl fmt::Debug for Issued {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} tokens", self.tokens.len())
     }
+}
+
+/// The token of an `Authorization: Bearer {token}` header (scheme matched
+/// without regard to case), if the request has one.
+fn bearer_token(request: &http::Request<Vec<u8>>) -> Option<&str> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `now` as an RFC 3339 UTC date-time with milliseconds
+/// (`2026-01-01T00:00:00.000Z`), as JSON APIs print their timestamps.
+fn rfc3339(now: Timestamp) -> String {
+    let ms = now.as_unix_millis();
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// A response with a body and its content type.
@@ -285,6 +363,39 @@ mod tests {
         let request = http::Request::new(Vec::new());
         let response = fakes.handle(Timestamp::EPOCH, &request);
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn rfc3339_prints_utc_dates() {
+        assert_eq!(rfc3339(Timestamp::EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_millis(1_767_225_600_123)),
+            "2026-01-01T00:00:00.123Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_secs(951_825_599)),
+            "2000-02-29T11:59:59.000Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_secs(253_402_300_799)),
+            "9999-12-31T23:59:59.000Z"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header() {
+        let with = |value: &str| {
+            http::Request::builder()
+                .header(AUTHORIZATION, value)
+                .body(Vec::new())
+                .unwrap()
+        };
+        assert_eq!(bearer_token(&with("Bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&with("bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&with("Bearer ")), None);
+        assert_eq!(bearer_token(&with("Basic abc")), None);
+        assert_eq!(bearer_token(&with("Bearerabc")), None);
+        assert_eq!(bearer_token(&http::Request::new(Vec::new())), None);
     }
 
     #[test]
