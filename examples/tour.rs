@@ -757,19 +757,48 @@ fn gam_api_tour(tour: &mut Tour, config: &gam::Config) -> Result<(), Box<dyn std
         }
     }
 
-    let step = "wrong partner code: empty 403";
-    let forbidden_before = tour.fakes().gam.counts().forbidden;
+    // GAM answers a revoked token with its empty 403 ("authentication
+    // failed"): the token is dropped, a new one fetched, the call re-issued.
+    let step = "token revoked: empty 403, renew, retry once";
+    let before = {
+        let mut fakes = tour.fakes();
+        fakes.gam.expire_tokens();
+        fakes.gam.counts()
+    };
     let body = serde_json::json!({ "customerCode": "C-1" });
+    let mut call =
+        gam::post::<_, serde_json::Value>(config, fake::DEMO_PARTNER_CODE, &PATH, &body, &mut source)?;
+    let (outcome, sent) = tour.run(FLOW, step, &mut call, no_signer);
+    let retried = call.retried();
+    tour.expect_requests(step, sent, 3);
+    let after = tour.fakes().gam.counts();
+    let (tokens, forbidden) = (
+        after.tokens_issued - before.tokens_issued,
+        after.forbidden - before.forbidden,
+    );
+    tour.verdict(&outcome, None, |envelope: &gam::Envelope<serde_json::Value>| {
+        (
+            format!(
+                "status {}; retried: {retried}; {tokens} token request, {forbidden} empty 403",
+                envelope.status
+            ),
+            envelope.status == "200" && retried && tokens == 1 && forbidden == 1,
+        )
+    });
+
+    // A wrong partner code: the new token is refused too; the call ends.
+    let step = "wrong partner code: empty 403 twice";
+    let forbidden_before = tour.fakes().gam.counts().forbidden;
     let call = gam::post::<_, serde_json::Value>(config, "NOT-OURS", &PATH, &body, &mut source)?;
     let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
-    tour.expect_requests(step, sent, 1);
+    tour.expect_requests(step, sent, 3);
     tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::Forbidden));
     let authentication_failed = matches!(&outcome,
         Err(DriveError::Flow(Error::Server(e))) if e.message.as_deref() == Some("authentication failed"));
     let forbidden = tour.fakes().gam.counts().forbidden - forbidden_before;
-    if !authentication_failed || forbidden != 1 {
+    if !authentication_failed || forbidden != 2 {
         tour.failures.push(format!(
-            "{step}: expected one empty 403 read as \"authentication failed\", the fake sent {forbidden}"
+            "{step}: expected two empty 403s read as \"authentication failed\", the fake sent {forbidden}"
         ));
     }
     Ok(())

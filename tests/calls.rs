@@ -789,7 +789,7 @@ fn reissue_over_a_hand_written_flow_retries_once_with_the_new_token() {
         // 401: the token is dropped, a new flow runs, the request goes again.
         let job = sign(call.resume(secs(1), answer(401, "")));
         assert_eq!(job.bytes(), b"challenge-2");
-        assert!(call.retried());
+        assert!(call.token_refused() && !call.retried());
         let retry = send(call.resume(secs(1), hand_signature(2)));
         assert_same_but_credential(&first, &retry, "authorization");
         assert_eq!(header(&retry, "authorization"), "Bearer hand-2");
@@ -889,6 +889,68 @@ fn reissue_over_gam_client_credentials_retries_once() {
         );
     }
     assert_eq!(made.get(), 2);
+}
+
+/// GAM's empty 403 is also what an expired or revoked token gets: the token
+/// is dropped and the request re-issued once; a second empty 403 ends the
+/// call with "authentication failed", and nothing more is sent.
+#[test]
+fn gam_empty_403_renews_the_token_once() {
+    let config = gam::Config::staging();
+    let made = Cell::new(0u32);
+    let mut source = Reissue::new(|| {
+        made.set(made.get() + 1);
+        gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
+    });
+    let empty_403 = || Input::Response(resp(403, "").header("content-length", "0").build());
+    let ok = r#"{"status":"200","message":"OK","data":{"id":1}}"#;
+    // Revoked early: renewed, re-sent, answered.
+    {
+        let mut call =
+            gam::get::<_, serde_json::Value>(&config, "SHOP01", &["api", "v1", "orders"], &[], &mut source)
+                .unwrap();
+        let _ = send(call.start(T0));
+        let first = send(call.resume(T0, gam_token("gam-1")));
+        let _ = send(call.resume(T0, empty_403()));
+        let retry = send(call.resume(T0, gam_token("gam-2")));
+        assert_same_but_credential(&first, &retry, "authorization");
+        assert_eq!(header(&retry, "authorization"), "Bearer gam-2");
+        let envelope = done(call.resume(T0, answer(200, ok)));
+        assert_eq!(envelope.status, "200");
+        assert!(call.retried());
+    }
+    assert_eq!(made.get(), 2);
+    // Refused again with the new token (a wrong partner code): Forbidden.
+    {
+        let mut call =
+            gam::get::<_, serde_json::Value>(&config, "WRONG", &["api", "v1", "orders"], &[], &mut source)
+                .unwrap();
+        let _ = send(call.start(T0));
+        let _ = send(call.resume(T0, empty_403()));
+        let _ = send(call.resume(T0, gam_token("gam-3")));
+        let err = failed(call.resume(T0, empty_403()));
+        assert_eq!(err.to_string(), "HTTP 403: authentication failed");
+        assert_eq!(err.as_server().map(|s| s.kind), Some(ServerErrorKind::Forbidden));
+        assert!(matches!(
+            call.resume(T0, empty_403()),
+            Err(Error::Usage(UsageError::Finished))
+        ));
+    }
+    assert_eq!(made.get(), 3);
+    // A 403 with a body is never retried.
+    {
+        let mut call =
+            gam::get::<_, serde_json::Value>(&config, "SHOP01", &["api", "v1", "orders"], &[], &mut source)
+                .unwrap();
+        let _ = send(call.start(T0));
+        let err = failed(call.resume(
+            T0,
+            answer(403, r#"{"status":"403","message":"Partner suspended"}"#),
+        ));
+        assert_eq!(err.as_server().map(|s| s.kind), Some(ServerErrorKind::Forbidden));
+        assert!(!call.retried());
+    }
+    assert_eq!(made.get(), 3);
 }
 
 #[test]
@@ -1028,7 +1090,14 @@ fn a_fixed_token_refused_with_401_returns_the_refusal() {
         );
         assert_eq!(refusal.code.as_deref(), Some("invalid_token"));
         assert_eq!(refusal.message.as_deref(), Some("Token revoked"));
-        assert!(call.retried(), "the 401 was taken as a refusal of the token");
+        assert!(
+            call.token_refused(),
+            "the 401 was taken as a refusal of the token"
+        );
+        assert!(
+            !call.retried(),
+            "a fixed token cannot be renewed: nothing was re-sent"
+        );
         assert_eq!(failed(call.start(T0)), Error::Usage(UsageError::Finished));
     }
     // The refused token is no longer handed out.
@@ -1950,10 +2019,19 @@ fn reply_without_a_usable_code_is_an_error() {
 #[test]
 fn consumer_answers() {
     let read = |status: u16, body: &str| itc::Consumer::from_response(&resp(status, body).build());
-    // 404, whatever its body: not found.
+    // 404 with an empty or JSON body: not found.
     assert_eq!(read(404, "").unwrap(), None);
+    assert_eq!(read(404, " \r\n").unwrap(), None);
     assert_eq!(read(404, r#"{"message":"Not Found"}"#).unwrap(), None);
-    assert_eq!(read(404, "<html>404</html>").unwrap(), None);
+    // A 404 page (a proxy, a wrong service URL) is not "no such citizen".
+    for page in ["<html>404</html>", "Not Found", "404 page not found\n"] {
+        let err = read(404, page).unwrap_err();
+        assert_eq!(
+            err.as_server().map(|s| (s.status.as_u16(), s.kind)),
+            Some((404, ServerErrorKind::NotFound)),
+            "{page}"
+        );
+    }
     let found = read(200, r#"{"regNo":"AA12345678","loginName":"12345678901"}"#)
         .unwrap()
         .unwrap();
@@ -2364,5 +2442,101 @@ fn itc_config_new_accepts_a_loopback_service() {
     assert_eq!(
         send(call.start(T0)).as_http().uri(),
         "http://127.0.0.1:9001/api/easy-register/api/info/consumer/AA12345678"
+    );
+}
+
+// ====================================================================
+// What the call and its sources show and keep.
+
+/// `Debug` names the state and the target, never the token.
+#[test]
+fn debug_shows_state_and_target_but_no_token() {
+    let request = http::Request::get("https://api.example/v1/items?key=q")
+        .body(Vec::new())
+        .unwrap();
+    let mut call = Authorized::new(fixed("dbg-token-1"), request, Scheme::Bearer).unwrap();
+    let shown = format!("{call:?}");
+    assert!(shown.contains("Authorized") && shown.contains("New"), "{shown}");
+    assert!(shown.contains("/v1/items") && shown.contains("Bearer"), "{shown}");
+    let _ = send(call.start(T0));
+    let shown = format!("{call:?}");
+    assert!(shown.contains("AwaitingApi"), "{shown}");
+    assert!(
+        !shown.contains("dbg-token-1") && !shown.contains("key=q"),
+        "{shown}"
+    );
+
+    let config = gam::Config::staging();
+    let mut source = Reissue::new(|| {
+        gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
+    });
+    assert!(format!("{source:?}").contains("renewing: false"));
+    let _ = send(source.poll_token(T0));
+    let shown = format!("{source:?}");
+    assert!(
+        shown.contains("Reissue") && shown.contains("renewing: true"),
+        "{shown}"
+    );
+
+    let mut keeper = TokenKeeper::new("conn-dbg");
+    let mut source = KeeperSource::new(&mut keeper, || {
+        true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-dbg"))
+    });
+    assert!(format!("{source:?}").contains("renewing: false"));
+    let _ = send(source.poll_token(T0));
+    let shown = format!("{source:?}");
+    assert!(
+        shown.contains("KeeperSource") && shown.contains("renewing: true"),
+        "{shown}"
+    );
+}
+
+/// A boxed source forwards every call, the refusal included.
+#[test]
+fn a_boxed_source_forwards_the_refusal() {
+    let mut boxed: Box<dyn TokenSource> = Box::new(fixed("boxed-1"));
+    assert_eq!(done(boxed.poll_token(T0)).expose_secret(), "boxed-1");
+    boxed.token_rejected(T0, &AccessToken::new("another"));
+    assert_eq!(done(boxed.poll_token(T0)).expose_secret(), "boxed-1");
+    boxed.token_rejected(T0, &AccessToken::new("boxed-1"));
+    assert_eq!(
+        failed(boxed.poll_token(T0)),
+        Error::Usage(UsageError::TokenUnavailable)
+    );
+}
+
+/// `Reissue::with_token` starts from the given token: no flow runs while it is fresh.
+#[test]
+fn reissue_with_a_token_uses_it_without_running_a_flow() {
+    let made = Cell::new(0u32);
+    let config = gam::Config::staging();
+    let token = TokenSet::new(AccessToken::new("restored-1"), T0, Some(secs(3_600)));
+    let mut source = Reissue::with_token(
+        || {
+            made.set(made.get() + 1);
+            gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
+        },
+        token,
+    );
+    assert_eq!(
+        source.token().map(|t| t.access_token().expose_secret()),
+        Some("restored-1")
+    );
+    assert_eq!(done(source.poll_token(secs(60))).expose_secret(), "restored-1");
+    assert_eq!(made.get(), 0);
+    // 30 s before expiry it is renewed.
+    let _ = send(source.poll_token(secs(3_600 - 30)));
+    assert_eq!(made.get(), 1);
+}
+
+/// A `null` data is no data, whatever the caller's type.
+#[test]
+fn gam_null_data_is_none() {
+    let read = |body: &str| gam::Envelope::<serde_json::Value>::from_response(&resp(200, body).build());
+    assert_eq!(read(r#"{"status":"200","data":null}"#).unwrap().data, None);
+    assert_eq!(read(r#"{"status":"200"}"#).unwrap().data, None);
+    assert_eq!(
+        read(r#"{"status":"200","data":0}"#).unwrap().data,
+        Some(serde_json::json!(0))
     );
 }

@@ -196,9 +196,17 @@ impl<S: TokenSource, T> Authorized<S, T> {
         &self.source
     }
 
-    /// Whether the request was re-issued after a 401.
-    pub fn retried(&self) -> bool {
+    /// Whether the API refused the first token (HTTP 401, or what the
+    /// provider answers instead). The call then renews it and re-issues the
+    /// request once, unless the source cannot renew.
+    pub fn token_refused(&self) -> bool {
         self.first_refusal.is_some()
+    }
+
+    /// Whether the request was re-issued with a new token.
+    pub fn retried(&self) -> bool {
+        // The first attempt sends a copy; only the retry takes the kept request.
+        self.request.is_none()
     }
 
     /// Turns the source's answer into the call's next action.
@@ -252,26 +260,32 @@ impl<S: TokenSource, T> Authorized<S, T> {
     ) -> Result<Action<T>, Error> {
         self.state = State::Finished;
         let scrub = [token.expose_secret()];
-        if (self.refused)(&response) {
-            let refusal = unauthorized(&response, &scrub);
-            if retry {
-                return Err(Error::Server(refusal));
-            }
-            self.first_refusal = Some(refusal);
+        let refused = (self.refused)(&response);
+        let forbidden = response.status() == StatusCode::FORBIDDEN;
+        if refused && !retry {
+            let kind = if forbidden {
+                ServerErrorKind::Forbidden
+            } else {
+                ServerErrorKind::Unauthorized
+            };
+            self.first_refusal = Some(self.refusal(&response, &scrub, kind));
             self.source.token_rejected(now, &token);
             let step = self.source.poll_token(now);
             return self.token_step(true, step);
         }
-        if response.status() == StatusCode::FORBIDDEN {
-            let mut refusal = classify(&response, &scrub).map_or_else(
-                |_| ServerError::new(response.status(), ServerErrorKind::Forbidden),
-                |reply| reply.refusal(),
-            );
-            refusal.kind = ServerErrorKind::Forbidden;
-            if refusal.message.is_none() && refusal.code.is_none() {
-                refusal.message = self.forbidden_means.map(str::to_owned);
-            }
-            return Err(Error::Server(refusal));
+        if forbidden {
+            return Err(Error::Server(self.refusal(
+                &response,
+                &scrub,
+                ServerErrorKind::Forbidden,
+            )));
+        }
+        if refused {
+            return Err(Error::Server(self.refusal(
+                &response,
+                &scrub,
+                ServerErrorKind::Unauthorized,
+            )));
         }
         if response.status().is_redirection() {
             // A followed redirect would replay the token; the classifier
@@ -284,15 +298,32 @@ impl<S: TokenSource, T> Authorized<S, T> {
     }
 }
 
-/// The typed 401: the body's own words if any, else `WWW-Authenticate`'s
-/// `error` and `error_description` (RFC 6750).
-fn unauthorized(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError {
+impl<S, T> Authorized<S, T> {
+    /// A typed 401 or 403: the body's own words if any, else
+    /// `WWW-Authenticate`'s `error` and `error_description` (RFC 6750), else
+    /// what this provider's 403 means.
+    fn refusal(
+        &self,
+        response: &http::Response<Vec<u8>>,
+        scrub: &[&str],
+        kind: ServerErrorKind,
+    ) -> ServerError {
+        let mut refusal = challenged(response, scrub);
+        refusal.kind = kind;
+        if kind == ServerErrorKind::Forbidden && refusal.code.is_none() && refusal.message.is_none() {
+            refusal.message = self.forbidden_means.map(str::to_owned);
+        }
+        refusal
+    }
+}
+
+/// The refusal in a response, completed from its `WWW-Authenticate` challenge.
+fn challenged(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError {
     let Ok(reply) = classify(response, scrub) else {
         // An oversized 401 is still a 401; its body is not read.
         return ServerError::new(response.status(), ServerErrorKind::Unauthorized);
     };
     let mut refusal = reply.refusal();
-    refusal.kind = ServerErrorKind::Unauthorized;
     if refusal.code.is_none() {
         // The first challenge that names an error (a server may send several).
         let challenge = response

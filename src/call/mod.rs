@@ -9,7 +9,7 @@
 //! | answer | what happens |
 //! |---|---|
 //! | 401 (any body: JSON, CRPT's XML, none; `WWW-Authenticate: Bearer error="invalid_token"`) | the source drops that token and gets another; the request is sent **once** more. A second 401 is [`ServerErrorKind::Unauthorized`](crate::ServerErrorKind::Unauthorized) |
-//! | 403 | [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden) (ITC: the account has no right to this service), never retried |
+//! | 403 | [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden) (ITC: the account has no right to this service), never retried; except GAM's empty 403, its "authentication failed", which is treated as a refused token (see [`gam::post`](crate::gam::post)) |
 //! | 3xx | [`ProtocolError::Redirect`](crate::ProtocolError::Redirect): a followed redirect would replay the token |
 //! | anything else | `Done(response)` untouched, or parsed by the typed calls ([`itc`](crate::itc), [`gam`](crate::gam)) |
 //!
@@ -19,6 +19,12 @@
 //! token flow (GAM client credentials, an Astana-plat login), or a plain
 //! [`TokenSet`](crate::TokenSet) that cannot be renewed (MonPay, whose
 //! guide documents no refresh).
+//!
+//! ## Time
+//! Getting a token may ask you to wait: the ITC session keeps one second
+//! between token requests, so a 401 right after a token request is answered
+//! with `Wait(now + 1 s)` before the renewal is sent. Drive the call with a
+//! clock that moves (the drivers read yours on every step).
 //!
 //! ## Cost of re-issuing
 //! To be able to send the request a second time after a 401, the call keeps

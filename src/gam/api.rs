@@ -106,10 +106,12 @@ impl<T: DeserializeOwned> Envelope<T> {
 ///
 /// Each element of `path` is one percent-encoded path segment. The request
 /// carries `Content-Type: application/json`, `Authorization: Bearer …` and
-/// `X-Client-Source: {partner_code}`. An empty 403 (GAM's "authentication
-/// failed") is [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden)
-/// with that message, and is not retried; a 401 renews the token and
-/// re-issues the request once.
+/// `X-Client-Source: {partner_code}`. GAM's "authentication failed", an
+/// empty 403, is what an expired or revoked token gets: like a 401, it makes
+/// the source drop the token and the request is re-issued once with a new
+/// one. A second refusal is
+/// [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden) with the
+/// message "authentication failed"; a 403 with a body is never retried.
 ///
 /// ```
 /// use tokendance::{gam, AccessToken, Action, Flow, Timestamp, TokenSet};
@@ -178,6 +180,19 @@ fn call<S: TokenSource, T: DeserializeOwned>(
     request.headers_mut().insert(CLIENT_SOURCE, source);
     Ok(
         Authorized::with_parse(tokens, request, Scheme::Bearer, Envelope::read_for)
+            .refused_when(token_refused)
             .forbidden_means("authentication failed"),
     )
+}
+
+/// GAM documents no 401: its "authentication failed" is a 403 with an empty
+/// body, which is also what an expired or revoked token gets. So an empty
+/// 403 (like a 401) drops the token and re-issues the request once; if the
+/// new token is refused too (a wrong partner code, say), the call ends with
+/// `Forbidden`, "authentication failed". Without this, a token the server
+/// revoked early would be refused until the client's clock says it expired.
+fn token_refused(response: &http::Response<Vec<u8>>) -> bool {
+    let status = response.status();
+    status == http::StatusCode::UNAUTHORIZED
+        || (status == http::StatusCode::FORBIDDEN && response.body().iter().all(u8::is_ascii_whitespace))
 }

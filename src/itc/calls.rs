@@ -51,7 +51,7 @@ pub enum ProfileQuery {
 
 impl ProfileQuery {
     /// The query from two optional fields, as a form would give them: exactly
-    /// one must be present and non-empty.
+    /// one must be present and non-blank; surrounding spaces are removed.
     ///
     /// ```
     /// use tokendance::itc::ProfileQuery;
@@ -61,8 +61,8 @@ impl ProfileQuery {
     /// # Ok::<(), tokendance::Error>(())
     /// ```
     pub fn from_fields(phone_num: Option<&str>, customer_no: Option<&str>) -> Result<Self, Error> {
-        let phone_num = phone_num.filter(|v| !v.trim().is_empty());
-        let customer_no = customer_no.filter(|v| !v.trim().is_empty());
+        let phone_num = phone_num.map(str::trim).filter(|v| !v.is_empty());
+        let customer_no = customer_no.map(str::trim).filter(|v| !v.is_empty());
         match (phone_num, customer_no) {
             (Some(phone), None) => Ok(ProfileQuery::Phone(phone.to_owned())),
             (None, Some(customer)) => Ok(ProfileQuery::CustomerNo(customer.to_owned())),

@@ -37,9 +37,10 @@ struct ConsumerBody<'a> {
 }
 
 impl Consumer {
-    /// Reads the service's answer: `Ok(Some(_))` on 200, `Ok(None)` on 404
-    /// (no such citizen: the guide's normal "not found"), the server's
-    /// refusal otherwise.
+    /// Reads the service's answer: `Ok(Some(_))` on 200, `Ok(None)` on a 404
+    /// with an empty or JSON body (no such citizen: the guide's normal "not
+    /// found"), the server's refusal otherwise (a 404 page from a proxy or a
+    /// wrong service URL included).
     ///
     /// ```
     /// use tokendance::itc::Consumer;
@@ -58,7 +59,10 @@ impl Consumer {
         response: &http::Response<Vec<u8>>,
         scrub: &[&str],
     ) -> Result<Option<Consumer>, Error> {
-        if response.status() == http::StatusCode::NOT_FOUND {
+        // The guide's "no such citizen". A 404 page from a proxy or a wrong
+        // service URL (HTML, text) is a refusal instead, so that a
+        // misconfiguration does not read as "not found".
+        if response.status() == http::StatusCode::NOT_FOUND && !is_page(response) {
             return Ok(None);
         }
         if !response.status().is_success() {
@@ -79,6 +83,14 @@ impl Consumer {
                 .map(str::to_owned),
         }))
     }
+}
+
+/// Whether a body is a page rather than empty or JSON.
+fn is_page(response: &http::Response<Vec<u8>>) -> bool {
+    let body = response.body();
+    let start = body.iter().find(|b| !b.is_ascii_whitespace());
+    // Not empty, and not an object: JSON bodies here are objects.
+    start.is_some_and(|b| *b != b'{')
 }
 
 /// The `code` of a getProfile or approveQr answer, spelled as the guide
