@@ -111,6 +111,25 @@ impl Endpoint {
     }
 }
 
+/// A request target built from an endpoint and fixed path segments, parsed
+/// into an `http::Uri` once, when a provider's config is made, so that each
+/// request clones it (a reference count) instead of joining and parsing.
+/// Building can only fail for URLs `http` cannot hold; the error is kept
+/// and returned when a request is built.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct Target(Result<http::Uri, Error>);
+
+impl Target {
+    pub(crate) fn new(base: &Endpoint, segments: &[&str]) -> Self {
+        Target(base.join(segments).and_then(|url| crate::flow::target(&url)))
+    }
+
+    /// The target, to put in a request.
+    pub(crate) fn uri(&self) -> Result<http::Uri, Error> {
+        self.0.clone()
+    }
+}
+
 /// Refuses values that would not stay one path segment.
 pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
     let reason = if segment.is_empty() {

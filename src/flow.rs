@@ -202,12 +202,7 @@ impl Outgoing {
         Outgoing(req)
     }
 
-    /// `POST url` with a form body.
-    pub(crate) fn post_form(url: &Url, pairs: &[(&str, &str)]) -> Result<Self, Error> {
-        Ok(Self::post_form_to(target(url)?, pairs))
-    }
-
-    /// `POST uri` with a form body; for callers that parsed the URI once.
+    /// `POST uri` with a form body (the URI parsed once, by the caller).
     pub(crate) fn post_form_to(uri: http::Uri, pairs: &[(&str, &str)]) -> Self {
         // Sized for the common case (few reserved characters) so the body is
         // written without growing.

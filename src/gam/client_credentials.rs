@@ -29,16 +29,15 @@ pub fn client_credentials(
             reason: "empty client id",
         }));
     }
-    let url = config.authorization_server().join(&["oauth2", "v3", "token"])?;
-    let request = Outgoing::post_form(
-        &url,
+    let request = Outgoing::post_form_to(
+        config.token_uri()?,
         &[
             ("grant_type", "client_credentials"),
             ("client_id", client_id),
             ("client_secret", client_secret.expose_secret()),
             ("scope", scope),
         ],
-    )?;
+    );
     Ok(TokenRequest::new(
         request,
         [client_secret.into_exposed()],

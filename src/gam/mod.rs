@@ -25,35 +25,39 @@ mod client_credentials;
 pub use api::{get, post, Envelope, CLIENT_SOURCE};
 pub use client_credentials::client_credentials;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Target};
+use crate::error::Error;
 
 /// The authorization server (tokens) and the resource server (business calls).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     authorization_server: Endpoint,
     resource_server: Endpoint,
+    /// `{authorization_server}/oauth2/v3/token`, parsed once.
+    token_target: Target,
 }
 
 impl Config {
     /// The staging stand (`iam-staging.gam.vn`, `gateway-staging.gam.vn/oms`).
     pub fn staging() -> Self {
-        Config {
-            authorization_server: Endpoint::preset("https://iam-staging.gam.vn"),
-            resource_server: Endpoint::preset("https://gateway-staging.gam.vn/oms"),
-        }
+        Self::new(
+            Endpoint::preset("https://iam-staging.gam.vn"),
+            Endpoint::preset("https://gateway-staging.gam.vn/oms"),
+        )
     }
 
     /// Production (`iam.gam.vn`, `gateway.gam.vn/oms`).
     pub fn production() -> Self {
-        Config {
-            authorization_server: Endpoint::preset("https://iam.gam.vn"),
-            resource_server: Endpoint::preset("https://gateway.gam.vn/oms"),
-        }
+        Self::new(
+            Endpoint::preset("https://iam.gam.vn"),
+            Endpoint::preset("https://gateway.gam.vn/oms"),
+        )
     }
 
     /// Any servers (a proxy, a local fake).
     pub fn new(authorization_server: Endpoint, resource_server: Endpoint) -> Self {
         Config {
+            token_target: Target::new(&authorization_server, &["oauth2", "v3", "token"]),
             authorization_server,
             resource_server,
         }
@@ -67,5 +71,10 @@ impl Config {
     /// The resource server.
     pub fn resource_server(&self) -> &Endpoint {
         &self.resource_server
+    }
+
+    /// The token endpoint's request target.
+    pub(crate) fn token_uri(&self) -> Result<http::Uri, Error> {
+        self.token_target.uri()
     }
 }

@@ -42,9 +42,8 @@ pub fn exchange_code(
             reason: "redirect_uri must be an absolute URL",
         }));
     }
-    let url = config.base().join(&["v2", "oauth", "token"])?;
-    let request = Outgoing::post_form(
-        &url,
+    let request = Outgoing::post_form_to(
+        config.token_uri()?,
         &[
             ("redirect_uri", redirect_uri),
             ("client_id", client_id),
@@ -52,7 +51,7 @@ pub fn exchange_code(
             ("code", code.expose_secret()),
             ("grant_type", "authorization_code"),
         ],
-    )?;
+    );
     Ok(TokenRequest::new(
         request,
         [client_secret.into_exposed(), code.into_exposed()],

@@ -18,36 +18,43 @@ mod authorization_code;
 
 pub use authorization_code::exchange_code;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Target};
+use crate::error::Error;
 
 /// Where the MonPay wallet API lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     base: Endpoint,
+    /// `{base}/v2/oauth/token`, parsed once.
+    token_target: Target,
 }
 
 impl Config {
     /// The test wallet printed in the guide (`z-wallet.monpay.mn`).
     pub fn test() -> Self {
-        Config {
-            base: Endpoint::preset("https://z-wallet.monpay.mn"),
-        }
+        Self::new(Endpoint::preset("https://z-wallet.monpay.mn"))
     }
 
     /// The production wallet (`wallet.monpay.mn`).
     pub fn production() -> Self {
-        Config {
-            base: Endpoint::preset("https://wallet.monpay.mn"),
-        }
+        Self::new(Endpoint::preset("https://wallet.monpay.mn"))
     }
 
     /// Any base URL (a proxy, a local fake).
     pub fn new(base: Endpoint) -> Self {
-        Config { base }
+        Config {
+            token_target: Target::new(&base, &["v2", "oauth", "token"]),
+            base,
+        }
     }
 
     /// The base URL.
     pub fn base(&self) -> &Endpoint {
         &self.base
+    }
+
+    /// The token endpoint's request target.
+    pub(crate) fn token_uri(&self) -> Result<http::Uri, Error> {
+        self.token_target.uri()
     }
 }
