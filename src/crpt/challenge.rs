@@ -3,16 +3,15 @@
 
 use std::fmt;
 
-use serde::Serialize;
 use url::Url;
 
-use super::{json_bytes, token_from, CHALLENGE_TOKEN_LIFETIME, JSON_UTF8};
+use super::{json_with_signature, read_answer, token_from, CHALLENGE_TOKEN_LIFETIME, JSON_UTF8};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect};
 use crate::flow::{Action, Input, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::response::classify;
-use crate::sign::{Purpose, SignJob, SignatureKind};
+use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 
@@ -38,8 +37,12 @@ enum State {
     Fetching { sign_in: Url, purpose: Purpose },
     /// The signer has the challenge.
     Signing { sign_in: Url, uuid: String },
-    /// The sign-in is out; `signature` is scrubbed from any error message.
-    Exchanging { sent_at: Timestamp, signature: String },
+    /// The sign-in is out; `signature` (as sent, in base64) is scrubbed
+    /// from any error message.
+    Exchanging {
+        sent_at: Timestamp,
+        signature: Signature,
+    },
 }
 
 impl ChallengeSignIn {
@@ -77,12 +80,6 @@ impl Start for Paths {
     }
 }
 
-#[derive(Serialize)]
-struct SignInBody<'a> {
-    uuid: &'a str,
-    data: &'a str,
-}
-
 impl Step for State {
     type Output = TokenSet;
 
@@ -104,11 +101,7 @@ impl Step for State {
                 Ok((State::Signing { sign_in, uuid }, Action::Sign(job)))
             }
             (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
-                let signature = signature.to_base64();
-                let body = json_bytes(&SignInBody {
-                    uuid: &uuid,
-                    data: &signature,
-                });
+                let body = json_with_signature("uuid", &uuid, "data", &signature);
                 let request = Outgoing::post_json(&sign_in, body, JSON_UTF8)?;
                 let state = State::Exchanging {
                     sent_at: now,
@@ -117,9 +110,11 @@ impl Step for State {
                 Ok((state, Action::Send(request)))
             }
             (State::Exchanging { sent_at, signature }, Input::Response(response)) => {
-                let scrub = [signature.as_str()];
-                let reply = classify(&response, &scrub)?;
-                let token = token_from(&reply, sent_at, CHALLENGE_TOKEN_LIFETIME)?;
+                let token = read_answer(
+                    &response,
+                    |reply| token_from(reply, sent_at, CHALLENGE_TOKEN_LIFETIME),
+                    || vec![signature.to_base64()],
+                )?;
                 Ok((State::Exchanging { sent_at, signature }, Action::Done(token)))
             }
             // The machine checks the input kind against `expects` first.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use super::{json_bytes, token_from};
+use super::{json_bytes, json_with_signature, read_answer, token_from};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{Action, Input, Outgoing};
@@ -82,10 +82,34 @@ enum State {
     Spacing {
         request: Outgoing,
         until: Timestamp,
-        scrub: Vec<String>,
+        carried: Carried,
     },
     /// `token` is out.
-    Exchanging { sent_at: Timestamp, scrub: Vec<String> },
+    Exchanging { sent_at: Timestamp, carried: Carried },
+}
+
+/// The secrets the token request carries, kept to scrub a refusal (listed
+/// only if one comes).
+struct Carried {
+    secret: ClientSecret,
+    code: String,
+    proof: Proof,
+}
+
+/// How the token request proves the user.
+enum Proof {
+    Signature(Signature),
+    Password(Password),
+}
+
+impl Carried {
+    fn secrets(&self) -> Vec<String> {
+        let proof = match &self.proof {
+            Proof::Signature(signature) => signature.to_base64(),
+            Proof::Password(password) => password.expose_secret().to_owned(),
+        };
+        vec![self.secret.expose_secret().to_owned(), self.code.clone(), proof]
+    }
 }
 
 /// A sign-in on `base` (see [`MdlpStand`](super::MdlpStand)) for `user_id`.
@@ -164,13 +188,12 @@ struct AuthBody<'a> {
     auth_type: &'a str,
 }
 
+/// The password token request's body (the signed one is written by
+/// [`json_with_signature`]).
 #[derive(Serialize)]
 struct TokenBody<'a> {
     code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    signature: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<&'a str>,
+    password: &'a str,
 }
 
 impl Start for Setup {
@@ -192,21 +215,27 @@ fn token_request(
     now: Timestamp,
     earliest: Timestamp,
     token_url: &Url,
-    body: TokenBody<'_>,
-    scrub: Vec<String>,
+    body: Vec<u8>,
+    carried: Carried,
 ) -> Result<Transition<State>, Error> {
-    let request = Outgoing::post_json(token_url, json_bytes(&body), "application/json")?;
+    let request = Outgoing::post_json(token_url, body, "application/json")?;
     if now < earliest {
         Ok((
             State::Spacing {
                 request,
                 until: earliest,
-                scrub,
+                carried,
             },
             Action::Wait(earliest),
         ))
     } else {
-        Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
+        Ok((
+            State::Exchanging {
+                sent_at: now,
+                carried,
+            },
+            Action::Send(request),
+        ))
     }
 }
 
@@ -256,17 +285,16 @@ impl Step for State {
                         Ok((state, Action::Sign(job)))
                     }
                     Auth::Password(password) => {
-                        let body = TokenBody {
+                        let body = json_bytes(&TokenBody {
                             code: &code,
-                            signature: None,
-                            password: Some(password.expose_secret()),
+                            password: password.expose_secret(),
+                        });
+                        let carried = Carried {
+                            secret,
+                            code,
+                            proof: Proof::Password(password),
                         };
-                        let scrub = vec![
-                            secret.expose_secret().to_owned(),
-                            password.expose_secret().to_owned(),
-                            code.clone(),
-                        ];
-                        token_request(now, earliest, &token_url, body, scrub)
+                        token_request(now, earliest, &token_url, body, carried)
                     }
                 }
             }
@@ -279,43 +307,47 @@ impl Step for State {
                 },
                 Input::Signature(signature),
             ) => {
-                let signature = Signature::to_base64(&signature);
-                let body = TokenBody {
-                    code: &code,
-                    signature: Some(&signature),
-                    password: None,
+                let body = json_with_signature("code", &code, "signature", &signature);
+                let carried = Carried {
+                    secret,
+                    code,
+                    proof: Proof::Signature(signature),
                 };
-                let scrub = vec![secret.expose_secret().to_owned(), signature.clone(), code.clone()];
-                token_request(now, earliest, &token_url, body, scrub)
+                token_request(now, earliest, &token_url, body, carried)
             }
             // Woken early: MDLP would answer 429, so wait the rest.
             (
                 State::Spacing {
                     request,
                     until,
-                    scrub,
+                    carried,
                 },
                 Input::Timeout,
             ) if now < until => Ok((
                 State::Spacing {
                     request,
                     until,
-                    scrub,
+                    carried,
                 },
                 Action::Wait(until),
             )),
-            (State::Spacing { request, scrub, .. }, Input::Timeout) => {
-                Ok((State::Exchanging { sent_at: now, scrub }, Action::Send(request)))
-            }
-            (State::Exchanging { sent_at, scrub }, Input::Response(response)) => {
-                let scrub_refs: Vec<&str> = scrub.iter().map(String::as_str).collect();
-                let reply = classify(&response, &scrub_refs)?;
-                let body = reply.success()?;
-                let minutes = reply
-                    .optional_count(&body.life_time, "life_time")?
-                    .ok_or_else(|| reply.missing("life_time"))?;
-                let token = token_from(&reply, sent_at, secs(minutes.saturating_mul(60)))?;
-                Ok((State::Exchanging { sent_at, scrub }, Action::Done(token)))
+            (State::Spacing { request, carried, .. }, Input::Timeout) => Ok((
+                State::Exchanging {
+                    sent_at: now,
+                    carried,
+                },
+                Action::Send(request),
+            )),
+            (State::Exchanging { sent_at, carried }, Input::Response(response)) => {
+                let read = |reply: &crate::response::Reply<'_>| {
+                    let body = reply.success()?;
+                    let minutes = reply
+                        .optional_count(&body.life_time, "life_time")?
+                        .ok_or_else(|| reply.missing("life_time"))?;
+                    token_from(reply, sent_at, secs(minutes.saturating_mul(60)))
+                };
+                let token = read_answer(&response, read, || carried.secrets())?;
+                Ok((State::Exchanging { sent_at, carried }, Action::Done(token)))
             }
             // The machine checks the input kind against `expects` first.
             (state, input) => Err(crate::flow::unexpected(state.expects(), &input)),

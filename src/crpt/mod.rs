@@ -212,6 +212,42 @@ fn token_from(
     ))
 }
 
+/// `{"<key>":<value as a JSON string>,"<signature_key>":"<base64>"}`, the
+/// body of a sign-in: the base64 is written straight into the body, without
+/// an intermediate string or an escape scan (base64 needs no escaping).
+fn json_with_signature(key: &str, value: &str, signature_key: &str, signature: &crate::Signature) -> Vec<u8> {
+    let der = signature.as_der();
+    let mut body = Vec::with_capacity(value.len() + der.len().div_ceil(3) * 4 + 32);
+    body.extend_from_slice(b"{\"");
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b"\":");
+    // A string always serialises.
+    let _ = serde_json::to_writer(&mut body, value);
+    body.extend_from_slice(b",\"");
+    body.extend_from_slice(signature_key.as_bytes());
+    body.extend_from_slice(b"\":\"");
+    crate::sign::base64_encode_into(&mut body, der);
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+/// Reads a CRPT answer with `read`. The secrets the request carried are
+/// listed (which copies them) only when the answer is refused, to scrub the
+/// refusal: the success path builds no scrub list.
+fn read_answer<T>(
+    response: &http::Response<Vec<u8>>,
+    read: impl Fn(&crate::response::Reply<'_>) -> Result<T, Error>,
+    secrets: impl FnOnce() -> Vec<String>,
+) -> Result<T, Error> {
+    crate::response::classify(response, &[])
+        .and_then(|reply| read(&reply))
+        .or_else(|_| {
+            let secrets = secrets();
+            let scrub: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            crate::response::classify(response, &scrub).and_then(|reply| read(&reply))
+        })
+}
+
 /// Serialises a body once: these are the exact bytes sent (and, for the
 /// registration, signed). Structs of strings cannot fail to serialise.
 fn json_bytes(body: &impl serde::Serialize) -> Vec<u8> {
