@@ -134,7 +134,7 @@ impl Target {
 pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
     let reason = if segment.is_empty() {
         "empty"
-    } else if segment == "." || segment == ".." || is_encoded_dot_segment(segment) {
+    } else if is_encoded_dot_segment(segment) {
         "a dot segment would change the path"
     } else {
         return Ok(());
@@ -142,7 +142,8 @@ pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
     Err(Error::Usage(UsageError::InvalidPathSegment { reason }))
 }
 
-/// `%2e`, `.%2E`, `%2e%2e`, ...: what the URL standard treats as dot segments.
+/// `.`, `..`, `%2e`, `.%2E`, `%2e%2e`, ...: what the URL standard treats as
+/// dot segments, plain or percent-encoded.
 /// Checked without allocating: a segment is one or two "dots", each `.` or `%2e`.
 fn is_encoded_dot_segment(segment: &str) -> bool {
     let mut rest = segment.as_bytes();
@@ -206,6 +207,14 @@ mod tests {
         ] {
             assert!(!is_encoded_dot_segment(other), "{other}");
         }
+    }
+
+    #[test]
+    fn shows_the_url() {
+        let e = Endpoint::parse("https://h.example/api/").unwrap();
+        assert_eq!(e.to_string(), "https://h.example/api/");
+        assert_eq!(format!("{e:?}"), "Endpoint(https://h.example/api/)");
+        assert_eq!(e.as_str(), "https://h.example/api/");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 mod common;
-use common::{resp, Header};
+use common::{done, failed, resp, send, sign, wait, Header};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
 use tokendance::crpt::{true_api, KeeperSource, TokenKeeper, TrueApiStand};
 use tokendance::{
@@ -31,59 +31,6 @@ fn secs(n: u64) -> Timestamp {
 /// A token that never expires and cannot be renewed.
 fn fixed(token: &str) -> TokenSet {
     TokenSet::new(AccessToken::new(token), T0, None)
-}
-
-fn kind<T>(action: &Action<T>) -> &'static str {
-    match action {
-        Action::Send(_) => "Send",
-        Action::Sign(_) => "Sign",
-        Action::Wait(_) => "Wait",
-        Action::Done(_) => "Done",
-    }
-}
-
-#[track_caller]
-fn send<T>(step: Result<Action<T>, Error>) -> Outgoing {
-    match step {
-        Ok(Action::Send(out)) => out,
-        Ok(other) => panic!("expected Send, got {}", kind(&other)),
-        Err(e) => panic!("expected Send, got the error {e}"),
-    }
-}
-
-#[track_caller]
-fn done<T>(step: Result<Action<T>, Error>) -> T {
-    match step {
-        Ok(Action::Done(v)) => v,
-        Ok(other) => panic!("expected Done, got {}", kind(&other)),
-        Err(e) => panic!("expected Done, got the error {e}"),
-    }
-}
-
-#[track_caller]
-fn sign<T>(step: Result<Action<T>, Error>) -> SignJob {
-    match step {
-        Ok(Action::Sign(job)) => job,
-        Ok(other) => panic!("expected Sign, got {}", kind(&other)),
-        Err(e) => panic!("expected Sign, got the error {e}"),
-    }
-}
-
-#[track_caller]
-fn wait<T>(step: Result<Action<T>, Error>) -> Timestamp {
-    match step {
-        Ok(Action::Wait(until)) => until,
-        Ok(other) => panic!("expected Wait, got {}", kind(&other)),
-        Err(e) => panic!("expected Wait, got the error {e}"),
-    }
-}
-
-#[track_caller]
-fn failed<T>(step: Result<Action<T>, Error>) -> Error {
-    match step {
-        Err(e) => e,
-        Ok(other) => panic!("expected an error, got {}", kind(&other)),
-    }
 }
 
 /// A response input.

@@ -6,14 +6,14 @@
 use http::Method;
 
 mod common;
-use common::{assert_request, Header};
+use common::{assert_request, kind, send, sign, Header};
 use tokendance::crpt::{
     self, gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand,
     DEMO_REGISTRATION_KEY, MDLP_NON_RESIDENT_PRODUCTION_HTTP, MDLP_NON_RESIDENT_SANDBOX_HTTP,
 };
 use tokendance::{
-    AccessToken, Action, ClientSecret, Endpoint, Error, Flow, Input, Outgoing, Password, Purpose,
-    RegistrationKey, SignJob, Signature, SignatureKind, Timestamp, UsageError,
+    AccessToken, Action, ClientSecret, Endpoint, Error, Flow, Input, Password, Purpose, RegistrationKey,
+    SignJob, Signature, SignatureKind, Timestamp, UsageError,
 };
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
@@ -41,31 +41,6 @@ fn assert_job(job: &SignJob, bytes: &[u8], kind: SignatureKind, purpose: Purpose
     assert_eq!(job.bytes(), bytes, "signed bytes");
     assert_eq!(job.kind(), kind);
     assert_eq!(job.purpose(), purpose);
-}
-
-fn name<T>(action: &Action<T>) -> &'static str {
-    match action {
-        Action::Send(_) => "Send",
-        Action::Sign(_) => "Sign",
-        Action::Wait(_) => "Wait",
-        Action::Done(_) => "Done",
-    }
-}
-
-#[track_caller]
-fn send<T>(action: Result<Action<T>, Error>) -> Outgoing {
-    match action.expect("action") {
-        Action::Send(out) => out,
-        other => panic!("expected Send, got {}", name(&other)),
-    }
-}
-
-#[track_caller]
-fn sign<T>(action: Result<Action<T>, Error>) -> SignJob {
-    match action.expect("action") {
-        Action::Sign(job) => job,
-        other => panic!("expected Sign, got {}", name(&other)),
-    }
 }
 
 fn json_response(body: &str) -> Input {
@@ -479,7 +454,7 @@ fn mdlp_password_requests() {
         // No signing step: the flow waits for the spacing, then sends.
         let action = flow.resume(T0, json_response(r#"{"code":"c-1"}"#)).unwrap();
         let Action::Wait(until) = action else {
-            panic!("expected Wait, got {}", name(&action))
+            panic!("expected Wait, got {}", kind(&action))
         };
         assert_eq!(until, T0.saturating_add(mdlp::SPACING));
         let out = send(flow.resume(until, Input::Timeout));
@@ -577,7 +552,7 @@ fn every_mdlp_stand_builds_its_auth_and_token_urls() {
         // The spacing counts from the answer, however late it came.
         let action = flow.resume(late, json_response(r#"{"code":"c"}"#)).unwrap();
         let Action::Wait(until) = action else {
-            panic!("expected Wait, got {}", name(&action))
+            panic!("expected Wait, got {}", kind(&action))
         };
         assert_eq!(until, late.saturating_add(mdlp::SPACING));
         let out = send(flow.resume(until, Input::Timeout));

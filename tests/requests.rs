@@ -5,6 +5,7 @@
 use http::Method;
 
 mod common;
+use common::kind;
 use tokendance::oauth2::SessionAction;
 use tokendance::{
     astana_plat, gam, itc, monpay, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input, Outgoing,
@@ -41,15 +42,6 @@ fn first_send<F: Flow>(flow: &mut F) -> Outgoing {
     match flow.start(T0).expect("start") {
         Action::Send(out) => out,
         other => panic!("expected Send, got {}", kind(&other)),
-    }
-}
-
-fn kind<T>(action: &Action<T>) -> &'static str {
-    match action {
-        Action::Send(_) => "Send",
-        Action::Sign(_) => "Sign",
-        Action::Wait(_) => "Wait",
-        Action::Done(_) => "Done",
     }
 }
 

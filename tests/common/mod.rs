@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each suite uses part of it
 
 use http::{Method, Version};
-use tokendance::Outgoing;
+use tokendance::{Action, Error, Outgoing, SignJob, Timestamp};
 
 /// A response description that can be fed to several steps.
 #[derive(Clone, Debug)]
@@ -78,4 +78,63 @@ pub fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[Head
     assert_eq!(moved.body(), req.body());
     assert_eq!(moved.headers(), req.headers());
     assert_eq!(moved.uri(), req.uri());
+}
+
+/// The name of an action, for failure messages (never its content).
+pub fn kind<T>(action: &Action<T>) -> &'static str {
+    match action {
+        Action::Send(_) => "Send",
+        Action::Sign(_) => "Sign",
+        Action::Wait(_) => "Wait",
+        Action::Done(_) => "Done",
+    }
+}
+
+/// The request of a `Send` step.
+#[track_caller]
+pub fn send<T>(step: Result<Action<T>, Error>) -> Outgoing {
+    match step {
+        Ok(Action::Send(out)) => out,
+        Ok(other) => panic!("expected Send, got {}", kind(&other)),
+        Err(e) => panic!("expected Send, got the error {e}"),
+    }
+}
+
+/// The output of a `Done` step.
+#[track_caller]
+pub fn done<T>(step: Result<Action<T>, Error>) -> T {
+    match step {
+        Ok(Action::Done(v)) => v,
+        Ok(other) => panic!("expected Done, got {}", kind(&other)),
+        Err(e) => panic!("expected Done, got the error {e}"),
+    }
+}
+
+/// The job of a `Sign` step.
+#[track_caller]
+pub fn sign<T>(step: Result<Action<T>, Error>) -> SignJob {
+    match step {
+        Ok(Action::Sign(job)) => job,
+        Ok(other) => panic!("expected Sign, got {}", kind(&other)),
+        Err(e) => panic!("expected Sign, got the error {e}"),
+    }
+}
+
+/// The instant of a `Wait` step.
+#[track_caller]
+pub fn wait<T>(step: Result<Action<T>, Error>) -> Timestamp {
+    match step {
+        Ok(Action::Wait(until)) => until,
+        Ok(other) => panic!("expected Wait, got {}", kind(&other)),
+        Err(e) => panic!("expected Wait, got the error {e}"),
+    }
+}
+
+/// The error of a step that failed.
+#[track_caller]
+pub fn failed<T>(step: Result<Action<T>, Error>) -> Error {
+    match step {
+        Err(e) => e,
+        Ok(other) => panic!("expected an error, got {}", kind(&other)),
+    }
 }
