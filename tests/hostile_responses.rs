@@ -1671,3 +1671,19 @@ fn a_token_with_control_characters_is_malformed() {
         );
     }
 }
+
+// ------------------------------------------------------------ empty error fields
+
+/// Error fields that say nothing (`null`, `false`, `""`, `[]`) do not make a
+/// token answer a refusal: some servers send every field of their envelope.
+#[test]
+fn empty_error_fields_do_not_refuse_a_token() {
+    for step in OAUTH {
+        for empty in ["null", "false", r#""""#, r#""  ""#, "[]"] {
+            let body = oauth_with(&format!(
+                r#""expires_in":3600,"error":{empty},"error_code":{empty},"error_message":{empty},"violations":{empty}"#
+            ));
+            token(step, &json(200, body));
+        }
+    }
+}
