@@ -102,7 +102,7 @@ impl<'a> Scalar<'a> {
     pub(crate) fn non_negative(&self) -> Option<u64> {
         match self {
             Scalar::UInt(n) => Some(*n),
-            Scalar::Int(n) => u64::try_from(*n).ok(),
+            // `Int` holds only negatives: serde_json reads others as `UInt`.
             // `as` saturates for floats; JSON has no NaN or infinity.
             Scalar::Float(f) if *f >= 0.0 => Some(*f as u64),
             Scalar::Str(s) => parse_non_negative(s.trim()),
@@ -786,6 +786,48 @@ mod tests {
         );
         assert_eq!(strip_query("/relative/path?code=1"), "/relative/path");
         assert_eq!(strip_query("https://u@h"), "https://h");
+    }
+
+    fn refusal_of(status: u16, body: &str) -> ServerError {
+        let response = http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        classify(&response, &[]).unwrap().refusal()
+    }
+
+    #[test]
+    fn nested_messages_follow_the_key_ranking_then_the_first_seen() {
+        // `message` outranks `error`, in either order.
+        for body in [
+            r#"{"success":false,"globalErrors":[{"error":"E-17","message":"omsId unknown"}]}"#,
+            r#"{"success":false,"globalErrors":[{"message":"omsId unknown","error":"E-17"}]}"#,
+        ] {
+            assert_eq!(
+                refusal_of(400, body).message.as_deref(),
+                Some("omsId unknown"),
+                "{body}"
+            );
+        }
+        // A repeated key: the first one counts.
+        let body = r#"{"success":false,"fieldErrors":[{"message":"first","message":"second"}]}"#;
+        assert_eq!(refusal_of(400, body).message.as_deref(), Some("first"));
+        // A lower-ranked key after a higher one does not replace it.
+        let body = r#"{"success":false,"violations":[{"description":"why","text":"t"}]}"#;
+        assert_eq!(refusal_of(400, body).message.as_deref(), Some("why"));
+    }
+
+    #[test]
+    fn negative_numbers_are_not_counts() {
+        let response = http::Response::new(br#"{"expires_in":-5}"#.to_vec());
+        let reply = classify(&response, &[]).unwrap();
+        assert_eq!(
+            reply.body.expires_in.as_ref().and_then(Scalar::non_negative),
+            None
+        );
+        assert!(reply
+            .optional_count(&reply.body.expires_in, "expires_in")
+            .is_err());
     }
 
     #[test]
