@@ -1687,3 +1687,51 @@ fn empty_error_fields_do_not_refuse_a_token() {
         }
     }
 }
+
+/// Each failure marker alone turns a 2xx answer that carries a token into a
+/// refusal: none needs another beside it.
+#[test]
+fn each_failure_marker_alone_refuses_a_token() {
+    let markers = [
+        r#""error":"temporarily_unavailable""#,
+        r#""error_message":"Неверный код""#,
+        r#""error_code":"E-1""#,
+        r#""globalErrors":["bad omsId"]"#,
+        r#""fieldErrors":[{"message":"omsId is required"}]"#,
+        r#""violations":[{"message":"bad"}]"#,
+        r#""success":false"#,
+        r#""statusCode":500"#,
+        r#""status":401"#,
+    ];
+    for step in OAUTH {
+        for marker in markers {
+            let body = oauth_with(&format!(r#""expires_in":3600,{marker}"#));
+            let s = server(step, &json(200, body));
+            assert_eq!(s.status, StatusCode::OK, "{step:?} {marker}");
+        }
+    }
+}
+
+/// Tokens with DEL anywhere, or twice, are refused; spaces and escaped
+/// letters are not control characters.
+#[test]
+fn header_safety_counts_every_del_and_only_control_characters() {
+    for step in OAUTH {
+        for bad in ["a\u{7f}b\u{7f}c", "\u{7f}\u{7f}", "ab\u{7f}"] {
+            let body = format!(
+                r#"{{"access_token":{},"expires_in":3600}}"#,
+                serde_json::to_string(bad).unwrap()
+            );
+            assert!(
+                matches!(error(step, &json(200, body)), Error::Protocol(_)),
+                "{step:?} {bad:?}"
+            );
+        }
+        // Escaped (so copied, fully scanned) with a space: accepted.
+        let body = r#"{"access_token":"to ken\u00e9","expires_in":3600}"#;
+        assert!(
+            matches!(feed(step, &json(200, body)), Outcome::Token(_)),
+            "{step:?}"
+        );
+    }
+}
