@@ -736,6 +736,23 @@ mod tests {
         );
         assert_eq!(parse_retry_after("Thu, 29 Feb 2024 24:00:00 GMT"), None);
         assert_eq!(parse_retry_after("Thu, 29 Feb 2024 23:60:00 GMT"), None);
+        // Every field is checked on its own.
+        for bad in [
+            "Sun, 06 Nov 1994 08:49:37 GMT later",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:61 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+        // A leap second is a valid time.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:60 GMT"),
+            Some(RetryAfter::At(Timestamp::from_unix_secs(784_111_800)))
+        );
     }
 
     #[test]
