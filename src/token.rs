@@ -124,3 +124,39 @@ impl TokenSet {
         self.expires_at = Some(at);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> Timestamp {
+        Timestamp::from_unix_secs(secs)
+    }
+
+    #[test]
+    fn freshness_and_renewal_follow_expiry_and_margin() {
+        let token = TokenSet::new(AccessToken::new("t"), at(1_000), Some(at(1_300)));
+        let margin = Duration::from_secs(30);
+        assert!(token.is_fresh(at(1_269), margin));
+        assert!(!token.is_fresh(at(1_270), margin));
+        assert!(token.is_valid(at(1_299)));
+        assert!(!token.is_valid(at(1_300)));
+        assert_eq!(token.renew_at(margin), Some(at(1_270)));
+        // A short life renews half-way, not in a loop.
+        assert_eq!(token.renew_at(Duration::from_secs(600)), Some(at(1_150)));
+        let forever = TokenSet::new(AccessToken::new("t"), at(1_000), None);
+        assert!(forever.is_fresh(at(u64::MAX / 2_000), margin));
+        assert_eq!(forever.renew_at(margin), None);
+    }
+
+    #[test]
+    fn scope_and_refresh_are_kept() {
+        let token = TokenSet::new(AccessToken::new("t"), at(1), None)
+            .with_scope("orders:read orders:write")
+            .with_refresh_token(RefreshToken::new("r"), Some(at(9)));
+        assert_eq!(token.scope(), Some("orders:read orders:write"));
+        assert_eq!(token.refresh_token().map(RefreshToken::expose_secret), Some("r"));
+        assert_eq!(token.refresh_expires_at(), Some(at(9)));
+        assert_eq!(TokenSet::new(AccessToken::new("t"), at(1), None).scope(), None);
+    }
+}
