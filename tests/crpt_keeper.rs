@@ -604,3 +604,24 @@ fn processes_sharing_a_connection_renew_once_per_token() {
         );
     }
 }
+
+/// A ticket carries its keeper: another connection's keeper refuses it,
+/// even when its own ticket has the same number.
+#[test]
+fn a_ticket_is_refused_by_another_connections_keeper() {
+    for (a, b) in [("conn-1", "conn-2"), ("a", "b"), ("x", "xy"), ("", "0")] {
+        let mut first = TokenKeeper::new(a);
+        let mut second = TokenKeeper::new(b);
+        let ticket_a = renew(first.poll(T0));
+        let ticket_b = renew(second.poll(T0));
+        assert_eq!(
+            second.renewed(ticket_a, token("tok-a", T0, TEN_HOURS)),
+            Err(Error::Usage(UsageError::StaleTicket)),
+            "{a} / {b}"
+        );
+        // Its own ticket still reports, and the foreign one changed nothing.
+        assert!(second.token().is_none());
+        second.renewed(ticket_b, token("tok-b", T0, TEN_HOURS)).unwrap();
+        assert_eq!(use_token(second.poll(at(1))), "tok-b");
+    }
+}
