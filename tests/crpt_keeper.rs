@@ -245,6 +245,11 @@ fn snapshots_restore_newest_wins() {
     let debug = format!("{snap:?} {snap:#?} {k:?} {k:#?}");
     assert!(!debug.contains("tok-1"), "{debug}");
     assert!(debug.contains(CONN));
+    let keeper = format!("{k:?}");
+    assert!(
+        keeper.starts_with("TokenKeeper") && keeper.contains(CONN) && keeper.contains("renewal: Idle"),
+        "{keeper}"
+    );
 
     // A second process adopts it.
     let mut other = TokenKeeper::new(CONN);
