@@ -1147,3 +1147,31 @@ fn flows_name_their_state_in_debug() {
     let _ = sign_in.start(Timestamp::EPOCH).unwrap();
     assert_eq!(format!("{sign_in:?}"), "ChallengeSignIn(Fetching)");
 }
+
+/// A refresh token is used strictly before its expiry: at the very instant
+/// it expires, the session goes back to the password grant.
+#[test]
+fn itc_refresh_token_expiring_at_the_renewal_instant_is_not_used() {
+    let mut sim = Sim::with_token(271);
+    sim.poll(270);
+    assert_eq!(sim.log, [format!("+270s poll: {}", refresh_grant("r1"))]);
+    let mut sim = Sim::with_token(270);
+    sim.poll(270);
+    assert_eq!(sim.log, [format!("+270s poll: {PASSWORD_GRANT}")]);
+}
+
+/// The session's Debug names its endpoint, user and phase, never a secret.
+#[test]
+fn itc_session_debug_shows_its_state_without_secrets() {
+    let sim = Sim::with_token(1800);
+    let shown = format!("{:?}", sim.session);
+    assert!(shown.starts_with("PasswordSession"), "{shown}");
+    assert!(
+        shown.contains("openid-connect/token") && shown.contains("phase: Idle"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Password(<redacted>)") && !shown.contains("a1\""),
+        "{shown}"
+    );
+}
