@@ -76,18 +76,19 @@ impl<T: DeserializeOwned> Envelope<T> {
         let raw: RawEnvelope<'_> = parse_success(response)?;
         let text = |field: &Option<Scalar<'_>>| field.as_ref().and_then(Scalar::text).map(|t| t.into_owned());
         let status = text(&raw.status).ok_or_else(|| reply.missing("status"))?;
-        let data = match raw.data {
-            None => None,
-            Some(raw) if raw.get() == "null" => None,
-            Some(raw) => Some(serde_json::from_str::<T>(raw.get()).map_err(|_| {
-                // serde's message may quote a value: only the field is named.
+        // serde reads `"data": null` into `None`, like an absent field.
+        let data = raw
+            .data
+            .map(|raw| serde_json::from_str::<T>(raw.get()))
+            .transpose()
+            // serde's message may quote a value: only the field is named.
+            .map_err(|_| {
                 Error::Protocol(ProtocolError::Malformed {
                     status: response.status(),
                     field: "data".to_owned(),
                     expected: "the shape of the caller's type",
                 })
-            })?),
-        };
+            })?;
         Ok(Envelope {
             status,
             message: text(&raw.message).map(|m| reply.sanitize(&m, crate::MAX_MESSAGE_CHARS)),
