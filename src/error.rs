@@ -370,3 +370,43 @@ pub enum InputKind {
     /// `Input::Failed`.
     Failed,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_error_names_its_status() {
+        let s = StatusCode::BAD_GATEWAY;
+        let errors = [
+            ProtocolError::NotJson {
+                status: s,
+                content_type: None,
+            },
+            ProtocolError::BodyTooLarge {
+                status: s,
+                limit: 1,
+                len: 2,
+            },
+            ProtocolError::Redirect {
+                status: s,
+                location: None,
+            },
+            ProtocolError::Malformed {
+                status: s,
+                field: "f".into(),
+                expected: "e",
+            },
+            ProtocolError::MissingField {
+                status: s,
+                field: "f",
+            },
+            ProtocolError::UnexpectedStatus { status: s },
+        ];
+        for e in errors {
+            assert_eq!(e.status(), s, "{e:?}");
+            assert_eq!(Error::Protocol(e.clone()).status(), Some(s));
+            assert!(e.to_string().starts_with("HTTP 502"), "{e}");
+        }
+    }
+}

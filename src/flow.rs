@@ -249,16 +249,21 @@ impl Outgoing {
 /// are copied whole; the check is a fold without an early exit, which the
 /// compiler vectorises. Others go through `url`'s encoder.
 fn push_form_encoded(out: &mut String, text: &str) {
-    let plain = text.bytes().fold(true, |plain, b| {
-        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-        let digit = b.wrapping_sub(b'0') < 10;
-        plain & (letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'*'))
-    });
-    if plain {
+    if is_plain_form_value(text) {
         out.push_str(text);
     } else {
         out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
     }
+}
+
+/// Whether `text` is only bytes the form encoding leaves as they are
+/// (`A-Z a-z 0-9 - . _ *`).
+fn is_plain_form_value(text: &str) -> bool {
+    text.bytes().fold(true, |plain, b| {
+        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+        let digit = b.wrapping_sub(b'0') < 10;
+        plain & (letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'*'))
+    })
 }
 
 impl fmt::Debug for Outgoing {
@@ -282,7 +287,53 @@ impl fmt::Debug for Outgoing {
 
 #[cfg(test)]
 mod tests {
-    use super::push_form_encoded;
+    use super::*;
+
+    /// The fast path takes exactly the bytes the encoder leaves alone.
+    #[test]
+    fn plain_form_values_are_recognised() {
+        for plain in [
+            "",
+            "AZaz09",
+            "eyJhbGciOiJSUzI1NiJ9.e30.sig-_*",
+            "vatps",
+            "-",
+            ".",
+            "_",
+            "*",
+            "Z",
+            "z",
+        ] {
+            assert!(is_plain_form_value(plain), "{plain:?}");
+        }
+        for other in [
+            "a b", "Test@123", "a+b", "é", "`", "{", "[", "@", "/", ":", "a\u{7f}",
+        ] {
+            assert!(!is_plain_form_value(other), "{other:?}");
+        }
+        // Every single byte below 0x80 agrees with url's encoder.
+        for b in 0u8..0x80 {
+            let text = char::from(b).to_string();
+            let unchanged = url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>() == text;
+            assert_eq!(is_plain_form_value(&text), unchanged, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn input_debug_shows_the_kind_and_size_only() {
+        let response = http::Response::builder()
+            .status(201)
+            .body(b"token".to_vec())
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", Input::Response(response)),
+            "Response(201, 5 bytes)"
+        );
+        assert_eq!(format!("{:?}", Input::Timeout), "Timeout");
+        assert_eq!(format!("{:?}", Input::Failed), "Failed");
+        let signature = Input::Signature(Signature::from_der(vec![1, 2, 3]));
+        assert_eq!(format!("{signature:?}"), "Signature(<redacted>, 3 bytes)");
+    }
 
     /// The fast path and `url`'s encoder agree on every byte class.
     #[test]
