@@ -238,5 +238,26 @@ mod tests {
         assert_eq!(base64_decode("QUJD"), Some(b"ABC".to_vec()));
         assert_eq!(base64_decode("QUI="), Some(b"AB".to_vec()));
         assert_eq!(base64_decode("QUI"), Some(b"AB".to_vec()));
+        // Padding must complete the last quantum, no more and no less.
+        assert_eq!(base64_decode("QUI=="), None);
+        assert_eq!(base64_decode("QQ="), None);
+        assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
+    }
+
+    #[test]
+    fn debug_shows_kind_purpose_and_size_only() {
+        let job = SignJob::new(
+            b"QNRPNPFGJZ".to_vec(),
+            SignatureKind::Attached,
+            Purpose::TrueApiChallenge,
+        );
+        let shown = format!("{job:?}");
+        assert!(
+            shown == "SignJob { kind: Attached, purpose: TrueApiChallenge, len: 10 }",
+            "{shown}"
+        );
+        assert!(!shown.contains("QNRPNPFGJZ"), "{shown}");
+        let signature = Signature::from_der(vec![0x30; 7]);
+        assert_eq!(format!("{signature:?}"), "Signature(<redacted>, 7 bytes)");
     }
 }
