@@ -690,3 +690,14 @@ fn invalid_base64_is_a_typed_error() {
         );
     }
 }
+
+/// MDLP's `Auth` shows which proof it is, never the password.
+#[test]
+fn mdlp_auth_debug_names_the_proof_only() {
+    use tokendance::crpt::mdlp;
+    assert_eq!(format!("{:?}", mdlp::Auth::SignedCode), "SignedCode");
+    assert_eq!(
+        format!("{:?}", mdlp::Auth::Password(Password::new("pw-4412"))),
+        "Password(Password(<redacted>))"
+    );
+}
