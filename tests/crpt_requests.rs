@@ -701,3 +701,37 @@ fn mdlp_auth_debug_names_the_proof_only() {
         "Password(Password(<redacted>))"
     );
 }
+
+/// The CRPT flows' Debug names their state as they go, and nothing else.
+#[test]
+fn crpt_flow_debug_names_the_state() {
+    use tokendance::crpt::{mdlp, registration, MdlpStand, SuzStand};
+    let mut flow = registration::register(
+        &SuzStand::Demo.endpoint(),
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        tokendance::RegistrationKey::new("reg-key-77"),
+        "Moscow",
+        registration::Signing::Detached,
+        registration::DEFAULT_API_VERSION,
+    )
+    .unwrap();
+    assert_eq!(format!("{flow:?}"), "Registration(New)");
+    let _ = sign(flow.start(T0));
+    assert_eq!(format!("{flow:?}"), "Registration(Signing)");
+
+    let client = mdlp::Client {
+        id: "7df0d06f".into(),
+        secret: ClientSecret::new("mdlp-secret-9"),
+    };
+    let mut flow = mdlp::sign_in(
+        &MdlpStand::Sandbox.endpoint(),
+        client,
+        "user@example.org",
+        mdlp::Auth::SignedCode,
+        None,
+    )
+    .unwrap();
+    assert_eq!(format!("{flow:?}"), "MdlpSignIn(New)");
+    let _ = send(flow.start(T0));
+    assert_eq!(format!("{flow:?}"), "MdlpSignIn(Authenticating)");
+}
