@@ -632,6 +632,117 @@ mod api {
     }
 
     #[test]
+    fn easy_register_profiles_counts_and_rights() {
+        let mut server = Keycloak::itc_staging();
+        let config = itc_config();
+        let mut session = itc::session(
+            &config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap();
+        assert!(!server.service.is_approved(fake::ITC_DEMO_QR_DATA));
+        let mut profile = |query: itc::ProfileQuery, server: &mut Keycloak| {
+            let call = itc::get_profile(&config, &query, &mut session).unwrap();
+            let reply = run(server, call).0.unwrap();
+            (reply.code, reply.status)
+        };
+        // No e-mail; two citizens on one phone; by customer number.
+        assert_eq!(
+            profile(itc::ProfileQuery::Phone("88112233".into()), &mut server).0,
+            itc::Code::EmailNotFound
+        );
+        assert_eq!(
+            profile(itc::ProfileQuery::Phone("95000000".into()), &mut server).0,
+            itc::Code::UserDuplicate
+        );
+        assert_eq!(
+            profile(
+                itc::ProfileQuery::CustomerNo(fake::ITC_TEST_LOGIN_NAME.into()),
+                &mut server
+            )
+            .0,
+            itc::Code::Success
+        );
+        assert_eq!(
+            profile(itc::ProfileQuery::Phone("12".into()), &mut server).0,
+            itc::Code::InvalidData
+        );
+        let counts = server.service.counts();
+        assert_eq!(
+            (counts.answered, counts.unauthorized, counts.forbidden),
+            (4, 0, 0)
+        );
+        // Both fields in one raw body: invalidData.
+        let request = http::Request::post("https://itc.test/api/easy-register/rest/v1/getProfile")
+            .body(br#"{"phoneNum":"99112233","customerNo":"12345678901"}"#.to_vec())
+            .unwrap();
+        let mut session2 = itc::session(
+            &config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap();
+        let (raw, _) = run(
+            &mut server,
+            Authorized::new(&mut session2, request, Scheme::Bearer).unwrap(),
+        );
+        assert_eq!(
+            itc::Reply::from_response(&raw.unwrap()).unwrap().code,
+            itc::Code::InvalidData
+        );
+        // An account without the right: 403, counted, never retried.
+        server.deny_service(itc::STAGING_TEST_USERNAME);
+        let mut session3 = itc::session(
+            &config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap();
+        let (denied, sent) = run(
+            &mut server,
+            itc::consumer(&config, fake::ITC_TEST_REG_NO, &mut session3).unwrap(),
+        );
+        assert_eq!(
+            denied.unwrap_err().as_server().map(|e| e.kind),
+            Some(ServerErrorKind::Forbidden)
+        );
+        assert_eq!((sent, server.service.counts().forbidden), (2, 1));
+        assert!(format!("{:?}", server.service).starts_with("EasyRegister"));
+    }
+
+    #[test]
+    fn gam_partner_codes_are_per_client() {
+        let mut server = Gam::new();
+        server.add_client(fake::DEMO_CLIENT_ID, fake::DEMO_CLIENT_SECRET, &["orders:read"]);
+        server.set_partner_code(fake::DEMO_CLIENT_ID, "SHOP-7");
+        let config = gam::Config::new(
+            Endpoint::parse("https://gam.test").unwrap(),
+            Endpoint::parse("https://gam.test/oms").unwrap(),
+        );
+        let mut source = Reissue::new(|| {
+            gam::client_credentials(
+                &config,
+                fake::DEMO_CLIENT_ID,
+                ClientSecret::new(fake::DEMO_CLIENT_SECRET),
+                "orders:read",
+            )
+        });
+        let body = serde_json::json!({});
+        let ok = gam::post::<_, serde_json::Value>(&config, "SHOP-7", &["api"], &body, &mut source);
+        assert!(run(&mut server, ok.unwrap()).0.is_ok());
+        let old =
+            gam::post::<_, serde_json::Value>(&config, fake::DEMO_PARTNER_CODE, &["api"], &body, &mut source);
+        assert!(run(&mut server, old.unwrap()).0.is_err());
+        let counts = server.counts();
+        assert_eq!(
+            (counts.tokens_issued, counts.answered, counts.forbidden),
+            (2, 1, 2)
+        );
+        assert!(format!("{server:?}").starts_with("Gam"));
+    }
+
+    #[test]
     fn gam_business_calls_check_token_and_partner_code() {
         let mut server = Gam::new();
         server.add_client(fake::DEMO_CLIENT_ID, fake::DEMO_CLIENT_SECRET, &["orders:read"]);
