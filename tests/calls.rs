@@ -33,6 +33,12 @@ fn fixed(token: &str) -> TokenSet {
     TokenSet::new(AccessToken::new(token), T0, None)
 }
 
+/// A GAM client-credentials flow for `orders:read`, counting how many were made.
+fn counted_gam(config: &gam::Config, made: &Cell<u32>) -> Result<tokendance::TokenRequest, Error> {
+    made.set(made.get() + 1);
+    gam::client_credentials(config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
+}
+
 /// A response input.
 fn answer(status: u16, body: impl AsRef<[u8]>) -> Input {
     Input::Response(resp(status, body).build())
@@ -845,10 +851,7 @@ fn reissue_over_gam_client_credentials_retries_once() {
 fn gam_empty_403_renews_the_token_once() {
     let config = gam::Config::staging();
     let made = Cell::new(0u32);
-    let mut source = Reissue::new(|| {
-        made.set(made.get() + 1);
-        gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
-    });
+    let mut source = Reissue::new(|| counted_gam(&config, &made));
     let empty_403 = || Input::Response(resp(403, "").header("content-length", "0").build());
     let ok = r#"{"status":"200","message":"OK","data":{"id":1}}"#;
     // Revoked early: renewed, re-sent, answered.
@@ -904,10 +907,7 @@ fn gam_empty_403_renews_the_token_once() {
 fn a_second_401_is_unauthorized_and_nothing_more_is_sent() {
     let config = gam::Config::staging();
     let made = Cell::new(0u32);
-    let mut source = Reissue::new(|| {
-        made.set(made.get() + 1);
-        gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
-    });
+    let mut source = Reissue::new(|| counted_gam(&config, &made));
     let request = http::Request::get("https://gateway-staging.gam.vn/oms/api/v1/orders/9")
         .body(Vec::new())
         .unwrap();

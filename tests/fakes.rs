@@ -520,6 +520,16 @@ mod api {
         )
     }
 
+    /// A session for the guide's staging test account.
+    fn demo_session(config: &itc::Config) -> itc::Session {
+        itc::session(
+            config,
+            itc::STAGING_TEST_USERNAME,
+            Password::new(itc::STAGING_TEST_PASSWORD),
+        )
+        .unwrap()
+    }
+
     /// Runs a call against `server` on a clock that starts at T0 and moves
     /// only when the call waits, counting the requests it sent.
     fn run<F: tokendance::Flow>(server: &mut impl Fake, call: F) -> (Result<F::Output, Error>, usize) {
@@ -546,12 +556,7 @@ mod api {
     fn easy_register_answers_as_the_guide_says() {
         let mut server = Keycloak::itc_staging();
         let config = itc_config();
-        let mut session = itc::session(
-            &config,
-            itc::STAGING_TEST_USERNAME,
-            Password::new(itc::STAGING_TEST_PASSWORD),
-        )
-        .unwrap();
+        let mut session = demo_session(&config);
         let (found, sent) = run(
             &mut server,
             itc::consumer(&config, fake::ITC_TEST_REG_NO, &mut session).unwrap(),
@@ -635,12 +640,7 @@ mod api {
     fn easy_register_profiles_counts_and_rights() {
         let mut server = Keycloak::itc_staging();
         let config = itc_config();
-        let mut session = itc::session(
-            &config,
-            itc::STAGING_TEST_USERNAME,
-            Password::new(itc::STAGING_TEST_PASSWORD),
-        )
-        .unwrap();
+        let mut session = demo_session(&config);
         assert!(!server.service.is_approved(fake::ITC_DEMO_QR_DATA));
         let mut profile = |query: itc::ProfileQuery, server: &mut Keycloak| {
             let call = itc::get_profile(&config, &query, &mut session).unwrap();
@@ -677,12 +677,7 @@ mod api {
         let request = http::Request::post("https://itc.test/api/easy-register/rest/v1/getProfile")
             .body(br#"{"phoneNum":"99112233","customerNo":"12345678901"}"#.to_vec())
             .unwrap();
-        let mut session2 = itc::session(
-            &config,
-            itc::STAGING_TEST_USERNAME,
-            Password::new(itc::STAGING_TEST_PASSWORD),
-        )
-        .unwrap();
+        let mut session2 = demo_session(&config);
         let (raw, _) = run(
             &mut server,
             Authorized::new(&mut session2, request, Scheme::Bearer).unwrap(),
@@ -693,12 +688,7 @@ mod api {
         );
         // An account without the right: 403, counted, never retried.
         server.deny_service(itc::STAGING_TEST_USERNAME);
-        let mut session3 = itc::session(
-            &config,
-            itc::STAGING_TEST_USERNAME,
-            Password::new(itc::STAGING_TEST_PASSWORD),
-        )
-        .unwrap();
+        let mut session3 = demo_session(&config);
         let (denied, sent) = run(
             &mut server,
             itc::consumer(&config, fake::ITC_TEST_REG_NO, &mut session3).unwrap(),
