@@ -27,6 +27,8 @@ use serde::Deserialize;
 use crate::error::{Error, ProtocolError, RetryAfter, ServerError, ServerErrorKind, MAX_MESSAGE_CHARS};
 use crate::time::Timestamp;
 
+mod flat;
+
 /// The largest response body any flow parses, in bytes. Larger bodies are
 /// refused with [`ProtocolError::BodyTooLarge`]; transports may cap their
 /// reads at this size (plus one byte, to detect the excess).
@@ -225,7 +227,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
 
 /// Every top-level field any provider's auth endpoints use. Unknown fields
 /// are skipped without being stored.
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default)]
 #[allow(non_snake_case)]
 pub(crate) struct Body<'a> {
@@ -312,6 +314,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
 pub(crate) struct Reply<'a> {
     pub status: StatusCode,
     pub body: Body<'a>,
+    /// The flat reader read the body, so no string in it holds a control
+    /// character or DEL, and tokens need no second look.
+    header_safe_strings: bool,
     retry_after: Option<RetryAfter>,
     /// Secrets the request carried, removed from any server message kept.
     scrub: &'a [&'a str],
@@ -330,19 +335,28 @@ pub(crate) fn classify<'a>(
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
-    let body = match parse_object::<Body<'a>>(response, bytes) {
-        Ok(body) => body,
-        Err(e) if status.is_success() => return Err(e),
-        // A refusal that is not JSON (an nginx page on 502, XML on 401, an
-        // empty 403): the status is the message.
-        Err(_) => Body::default(),
-    };
-    Ok(Reply {
+    let mut reply = Reply {
         status,
-        body,
+        body: Body::default(),
+        header_safe_strings: false,
         retry_after,
         scrub,
-    })
+    };
+    // The body is read in place: a `Body` is two dozen fields, and each
+    // move of one cost as much as reading a short answer.
+    if flat::read_flat_body(bytes, &mut reply.body) {
+        flat::check_against_serde(bytes, &reply.body);
+        reply.header_safe_strings = true;
+    } else {
+        reply.body = match parse_object::<Body<'a>>(response, bytes) {
+            Ok(body) => body,
+            Err(e) if status.is_success() => return Err(e),
+            // A refusal that is not JSON (an nginx page on 502, XML on 401,
+            // an empty 403): the status is the message.
+            Err(_) => Body::default(),
+        };
+    }
+    Ok(reply)
 }
 
 /// The body of a response that passed the size and redirect checks, without
@@ -527,8 +541,10 @@ impl<'a> Reply<'a> {
         field: &'static str,
     ) -> Result<&'s str, Error> {
         let token = self.required_str(value, field)?;
-        let unescaped = matches!(value, Some(Scalar::Str(Cow::Borrowed(_))));
-        self.header_safe(token, unescaped, field)?;
+        if !self.header_safe_strings {
+            let unescaped = matches!(value, Some(Scalar::Str(Cow::Borrowed(_))));
+            self.header_safe(token, unescaped, field)?;
+        }
         Ok(token)
     }
 
