@@ -141,17 +141,36 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The two base64 symbols of every 12-bit value: half the lookups per quantum.
+const SEXTET_PAIRS: [[u8; 2]; 4096] = {
+    let mut table = [[0u8; 2]; 4096];
+    let mut n = 0;
+    while n < 4096 {
+        table[n] = [ALPHABET[n >> 6], ALPHABET[n & 63]];
+        n += 1;
+    }
+    table
+};
+
 /// Appends standard base64 with padding (one line) to `out`: four bytes per
-/// three input bytes, written a quantum at a time.
+/// three input bytes. The output is sized first and written a quantum at a
+/// time into place, with no capacity check per quantum (a 5 KB CMS
+/// signature is 1,800 quanta).
 pub(crate) fn base64_encode_into(out: &mut Vec<u8>, bytes: &[u8]) {
     let sextet = |n: u32, shift: u32| ALPHABET[((n >> shift) & 63) as usize];
-    out.reserve(bytes.len().div_ceil(3) * 4);
-    let mut chunks = bytes.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        out.extend_from_slice(&[sextet(n, 18), sextet(n, 12), sextet(n, 6), sextet(n, 0)]);
+    let start = out.len();
+    let chunks = bytes.chunks_exact(3);
+    let remainder = chunks.remainder();
+    out.resize(start + chunks.len() * 4, 0);
+    if let Some(written) = out.get_mut(start..) {
+        for (quantum, c) in written.chunks_exact_mut(4).zip(chunks) {
+            let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+            let [a, b] = SEXTET_PAIRS[(n >> 12) as usize];
+            let [c, d] = SEXTET_PAIRS[(n & 0xfff) as usize];
+            quantum.copy_from_slice(&[a, b, c, d]);
+        }
     }
-    match *chunks.remainder() {
+    match *remainder {
         [a] => {
             let n = u32::from(a) << 16;
             out.extend_from_slice(&[sextet(n, 18), sextet(n, 12), b'=', b'=']);
@@ -227,6 +246,32 @@ mod tests {
                 .join("\r\n");
             assert_eq!(base64_decode(&wrapped), Some(bytes), "wrapped len {len}");
         }
+    }
+
+    /// RFC 4648's vectors, and one input that uses every symbol in order:
+    /// checked against the standard, not only against our own decoder.
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (bytes, text) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_encode(bytes.as_bytes()), text);
+        }
+        let every_symbol = [
+            0x00, 0x10, 0x83, 0x10, 0x51, 0x87, 0x20, 0x92, 0x8b, 0x30, 0xd3, 0x8f, 0x41, 0x14, 0x93, 0x51,
+            0x55, 0x97, 0x61, 0x96, 0x9b, 0x71, 0xd7, 0x9f, 0x82, 0x18, 0xa3, 0x92, 0x59, 0xa7, 0xa2, 0x9a,
+            0xab, 0xb2, 0xdb, 0xaf, 0xc3, 0x1c, 0xb3, 0xd3, 0x5d, 0xb7, 0xe3, 0x9e, 0xbb, 0xf3, 0xdf, 0xbf,
+        ];
+        assert_eq!(
+            base64_encode(&every_symbol),
+            std::str::from_utf8(ALPHABET).unwrap_or_default()
+        );
     }
 
     #[test]
