@@ -45,8 +45,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const ROUNDS: usize = 3_000;
-const WARMUP: usize = 200;
+const ROUNDS: usize = 10_000;
+const WARMUP: usize = 500;
 
 /// A JWT-sized opaque string of `len` characters.
 fn jwt_like(len: usize, seed: u8) -> String {
