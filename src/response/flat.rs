@@ -5,8 +5,9 @@
 //! two of them long (a JWT access token, a refresh token). serde_json reads
 //! it correctly but generically: a visitor per value, a field-name match per
 //! key, UTF-8 checked string by string. This reader handles only that flat
-//! shape, checks UTF-8 once for the whole body, finds each string's end 16
-//! bytes at a time and borrows every string.
+//! shape, checks UTF-8 once for the whole body, finds each string's end 32
+//! bytes at a time (refusing control characters and DEL on the way, so every
+//! string it returns can go in a header) and borrows every string.
 //!
 //! It never has to be right about an error. Anything outside its subset
 //! (a nested value, an escape, a fraction, a negative number, a repeated
