@@ -405,6 +405,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::proptest_config(256))]
+
         /// Any text, not only the samples.
         #[test]
         fn form_encoding_matches_the_url_crate_on_any_text(text in "\\PC{0,24}|[ -~]{0,24}") {

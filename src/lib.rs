@@ -142,3 +142,20 @@ pub use sign::{Purpose, SignJob, Signature, SignatureKind};
 pub use time::Timestamp;
 pub use token::TokenSet;
 pub use token_request::TokenRequest;
+
+/// Proptest settings for unit tests: `native_cases` cases natively; under
+/// miri (interpreted, about 1000 times slower, and isolated from proptest's
+/// regression files) four, without persistence.
+#[cfg(test)]
+pub(crate) fn proptest_config(native_cases: u32) -> proptest::prelude::ProptestConfig {
+    use proptest::prelude::ProptestConfig;
+    if cfg!(miri) {
+        ProptestConfig {
+            cases: 4,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    } else {
+        ProptestConfig::with_cases(native_cases)
+    }
+}

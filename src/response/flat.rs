@@ -382,7 +382,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #![proptest_config(crate::proptest_config(2_000))]
 
         #[test]
         fn objects_are_read_as_serde_reads_them(body in object()) {
