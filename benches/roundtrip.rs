@@ -3,7 +3,8 @@
 //!
 //! A round trip is: build the request, hand it to a transport, take the canned
 //! response, get a typed token. Contestants:
-//! * `floor`: `serde_json::from_slice` of the same body into a minimal owned struct;
+//! * `floor`: `serde_json::from_slice` of the same body into a minimal owned struct
+//!   (for the CRPT pairs: both of their answers);
 //! * `oauth2 …`: the `oauth2` crate 5 doing the same grant through its own API
 //!   with a canned transport;
 //! * `tokendance …`: the crate's flows.
@@ -107,6 +108,49 @@ struct Minimal {
     token_type: Option<String>,
 }
 
+/// The CRPT pairs' answers.
+const TRUE_API_KEY: &[u8] =
+    br#"{"uuid":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8","data":"QNRPNPFGJZQNRPNPFGJZQNRPNPFGJZ"}"#;
+const TRUE_API_TOKEN: &[u8] = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a"}"#;
+const MDLP_CODE: &[u8] = br#"{"code":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8"}"#;
+const MDLP_TOKEN: &[u8] = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a","life_time":30}"#;
+
+/// The CRPT floors' minimal structs.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Challenge {
+    uuid: String,
+    data: String,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct MdlpCode {
+    code: String,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct CrptToken {
+    token: String,
+    life_time: Option<u64>,
+}
+
+/// The floor of a two-request sign-in: its first answer into `First`, its
+/// second into `Second`.
+fn two_answer_floor<First, Second>() -> RoundTrip
+where
+    First: serde::de::DeserializeOwned + 'static,
+    Second: serde::de::DeserializeOwned + 'static,
+{
+    Box::new(|mut r| {
+        let first = r.pop().unwrap().into_body();
+        black_box(serde_json::from_slice::<First>(&first).unwrap());
+        let second = r.pop().unwrap().into_body();
+        black_box(serde_json::from_slice::<Second>(&second).unwrap());
+    })
+}
+
 /// One round trip, given its canned responses (popped from the end).
 type RoundTrip = Box<dyn FnMut(Vec<http::Response<Vec<u8>>>)>;
 
@@ -166,6 +210,22 @@ fn main() {
             black_box(serde_json::from_slice::<Minimal>(&body).unwrap());
         }),
     );
+
+    // The CRPT pairs' floors: both of their answers, each into a minimal struct.
+    for (name, bodies, run) in [
+        (
+            "floor (True API bodies)",
+            [TRUE_API_TOKEN, TRUE_API_KEY],
+            two_answer_floor::<Challenge, CrptToken>(),
+        ),
+        (
+            "floor (MDLP bodies)",
+            [MDLP_TOKEN, MDLP_CODE],
+            two_answer_floor::<MdlpCode, CrptToken>(),
+        ),
+    ] {
+        add(name, name, None, bodies.map(<[u8]>::to_vec).to_vec(), run);
+    }
 
     // oauth2 5: password grant and client credentials, canned transport.
     {
@@ -311,15 +371,11 @@ fn main() {
         // True API: key -> sign (a fixed fake signature) -> token.
         let base = tokendance::crpt::TrueApiStand::Demo.endpoint();
         let signature = Signature::from_der(vec![0x30; 5_500]);
-        let key =
-            br#"{"uuid":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8","data":"QNRPNPFGJZQNRPNPFGJZQNRPNPFGJZ"}"#
-                .to_vec();
-        let token = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a"}"#.to_vec();
         add(
             "tokendance True API pair",
-            "floor (Keycloak body)",
+            "floor (True API bodies)",
             None,
-            vec![token, key],
+            vec![TRUE_API_TOKEN.to_vec(), TRUE_API_KEY.to_vec()],
             Box::new(move |mut r| {
                 let mut flow =
                     true_api::sign_in(&base, Some("11b1abc9-f4ee-47db-8a20-f80ac83504e8")).unwrap();
@@ -346,17 +402,15 @@ fn main() {
     {
         // MDLP: auth -> (password, the wait already past) -> token.
         let base = tokendance::crpt::MdlpStand::Sandbox.endpoint();
-        let code = br#"{"code":"b7b1abc9-f4ee-47db-8a20-f80ac83504e8"}"#.to_vec();
-        let token = br#"{"token":"58f908f1-832a-4ad0-93f4-bdafbf8eb55a","life_time":30}"#.to_vec();
         let client = mdlp::Client {
             id: "7df0d06f-6510-44fe-a378-76cb53e2605f".into(),
             secret: ClientSecret::new("49781b3a"),
         };
         add(
             "tokendance MDLP pair",
-            "floor (Keycloak body)",
+            "floor (MDLP bodies)",
             None,
-            vec![token, code],
+            vec![MDLP_TOKEN.to_vec(), MDLP_CODE.to_vec()],
             Box::new(move |mut r| {
                 let mut flow = mdlp::sign_in(
                     &base,

@@ -162,6 +162,29 @@ pub(crate) fn sensitive_value(text: &str) -> Result<HeaderValue, Error> {
     Ok(value)
 }
 
+/// The body types requests declare in `Content-Type`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum MediaType {
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `application/json`.
+    Json,
+    /// `application/json;charset=UTF-8`, as CRPT's guides write it.
+    JsonUtf8,
+}
+
+impl MediaType {
+    /// The header value, built at compile time: `HeaderValue::from_static`
+    /// called at run time checks every byte of its argument, on every request.
+    fn header_value(self) -> HeaderValue {
+        match self {
+            MediaType::Form => const { HeaderValue::from_static("application/x-www-form-urlencoded") },
+            MediaType::Json => const { HeaderValue::from_static("application/json") },
+            MediaType::JsonUtf8 => const { HeaderValue::from_static("application/json;charset=UTF-8") },
+        }
+    }
+}
+
 /// An HTTP request a flow wants sent.
 ///
 /// Its `Debug` shows the method, URL, content type and body length only:
@@ -190,14 +213,14 @@ impl Outgoing {
     }
 
     /// A request with `Accept: application/json`.
-    fn new(method: Method, uri: http::Uri, body: Vec<u8>, content_type: Option<&'static str>) -> Self {
+    fn new(method: Method, uri: http::Uri, body: Vec<u8>, media_type: Option<MediaType>) -> Self {
         let mut req = http::Request::new(body);
         *req.method_mut() = method;
         *req.uri_mut() = uri;
         let headers = req.headers_mut();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(ct) = content_type {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        headers.insert(ACCEPT, const { HeaderValue::from_static("application/json") });
+        if let Some(media_type) = media_type {
+            headers.insert(CONTENT_TYPE, media_type.header_value());
         }
         Outgoing(req)
     }
@@ -218,12 +241,12 @@ impl Outgoing {
             body.push(b'=');
             push_form_encoded(&mut body, value);
         }
-        Self::new(Method::POST, uri, body, Some("application/x-www-form-urlencoded"))
+        Self::new(Method::POST, uri, body, Some(MediaType::Form))
     }
 
     /// `POST url` with JSON bytes, serialised once by the caller.
-    pub(crate) fn post_json(url: &Url, body: Vec<u8>, content_type: &'static str) -> Result<Self, Error> {
-        Ok(Self::new(Method::POST, target(url)?, body, Some(content_type)))
+    pub(crate) fn post_json(url: &Url, body: Vec<u8>, media_type: MediaType) -> Result<Self, Error> {
+        Ok(Self::new(Method::POST, target(url)?, body, Some(media_type)))
     }
 
     /// `GET url`, without a body.

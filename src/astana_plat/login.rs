@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ServerError, ServerErrorKind};
-use crate::flow::Outgoing;
+use crate::flow::{MediaType, Outgoing};
 use crate::response::{Reply, Scalar};
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
@@ -52,7 +52,7 @@ pub fn login_certificate(url: &Endpoint) -> Result<TokenRequest, Error> {
 fn post(url: &Endpoint, body: &Body<'_>) -> Result<Outgoing, Error> {
     // Serialising a struct of strings and an integer cannot fail.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    Outgoing::post_json(url.url(), bytes, "application/json")
+    Outgoing::post_json(url.url(), bytes, MediaType::Json)
 }
 
 fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {

@@ -5,10 +5,10 @@ use std::fmt;
 
 use url::Url;
 
-use super::{json_with_signature, read_answer, token_from, CHALLENGE_TOKEN_LIFETIME, JSON_UTF8};
+use super::{json_with_signature, read_answer, token_from, CHALLENGE_TOKEN_LIFETIME};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect};
-use crate::flow::{Action, Input, Outgoing};
+use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::response::classify;
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
@@ -102,7 +102,7 @@ impl Step for State {
             }
             (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
                 let body = json_with_signature("uuid", &uuid, "data", &signature);
-                let request = Outgoing::post_json(&sign_in, body, JSON_UTF8)?;
+                let request = Outgoing::post_json(&sign_in, body, MediaType::JsonUtf8)?;
                 let state = State::Exchanging {
                     sent_at: now,
                     signature,

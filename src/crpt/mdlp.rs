@@ -10,7 +10,7 @@ use url::Url;
 use super::{json_bytes, json_with_signature, read_answer, token_from};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, UsageError};
-use crate::flow::{Action, Input, Outgoing};
+use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::response::classify;
 use crate::secret::{ClientSecret, Password};
@@ -200,7 +200,7 @@ impl Start for Setup {
     type State = State;
 
     fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
-        let request = Outgoing::post_json(&self.auth_url, self.auth_body, "application/json")?;
+        let request = Outgoing::post_json(&self.auth_url, self.auth_body, MediaType::Json)?;
         let state = State::Authenticating {
             token_url: self.token_url,
             secret: self.secret,
@@ -218,7 +218,7 @@ fn token_request(
     body: Vec<u8>,
     carried: Carried,
 ) -> Result<Transition<State>, Error> {
-    let request = Outgoing::post_json(token_url, body, "application/json")?;
+    let request = Outgoing::post_json(token_url, body, MediaType::Json)?;
     if now < earliest {
         Ok((
             State::Spacing {

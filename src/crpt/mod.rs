@@ -58,9 +58,6 @@ use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::secret::AccessToken;
 
-/// The `Content-Type` the CRPT services document for JSON bodies.
-const JSON_UTF8: &str = "application/json;charset=UTF-8";
-
 /// GIS MT stands (`{base}` of [`gis_mt::sign_in`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum GisMtStand {

@@ -6,10 +6,10 @@ use std::fmt;
 use serde::Serialize;
 use url::Url;
 
-use super::{json_bytes, JSON_UTF8};
+use super::json_bytes;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, ProtocolError, UsageError};
-use crate::flow::{Action, Input, Outgoing};
+use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::response::classify;
 use crate::secret::RegistrationKey;
@@ -162,7 +162,7 @@ fn send(
     key: RegistrationKey,
     signature: Option<String>,
 ) -> Result<Transition<State>, Error> {
-    let mut request = Outgoing::post_json(&url, body, JSON_UTF8)?
+    let mut request = Outgoing::post_json(&url, body, MediaType::JsonUtf8)?
         .with_secret_header("x-registrationkey", key.expose_secret())?;
     if let Some(signature) = &signature {
         request = request.with_secret_header("x-signature", signature)?;

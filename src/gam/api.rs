@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
-use crate::flow::Outgoing;
+use crate::flow::{MediaType, Outgoing};
 use crate::response::{classify, parse_success, Scalar};
 use crate::secret::AccessToken;
 
@@ -142,7 +142,7 @@ pub fn post<S: TokenSource, T: DeserializeOwned>(
             reason: "the request body cannot be serialised as JSON",
         })
     })?;
-    let request = Outgoing::post_json(&url, body, "application/json")?.into_http();
+    let request = Outgoing::post_json(&url, body, MediaType::Json)?.into_http();
     call(partner_code, request, tokens)
 }
 

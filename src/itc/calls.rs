@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, UsageError};
-use crate::flow::Outgoing;
+use crate::flow::{MediaType, Outgoing};
 use crate::secret::AccessToken;
 
 use super::reply::{Consumer, Reply};
@@ -160,7 +160,7 @@ fn post<S: TokenSource>(
     let url = config.service().join(&["rest", "v1", name])?;
     // Structs of strings always serialise.
     let body = serde_json::to_vec(body).unwrap_or_default();
-    let request = Outgoing::post_json(&url, body, "application/json")?.into_http();
+    let request = Outgoing::post_json(&url, body, MediaType::Json)?.into_http();
     Ok(call(tokens, request, |response, token| {
         Reply::read(&response, &[token.expose_secret()])
     }))

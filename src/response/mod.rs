@@ -317,7 +317,9 @@ pub(crate) struct Reply<'a> {
     /// The flat reader read the body, so no string in it holds a control
     /// character or DEL, and tokens need no second look.
     header_safe_strings: bool,
-    retry_after: Option<RetryAfter>,
+    /// The response's headers, for `Retry-After` when the reply is a
+    /// refusal (looked up then, not on every success).
+    headers: &'a http::HeaderMap,
     /// Secrets the request carried, removed from any server message kept.
     scrub: &'a [&'a str],
 }
@@ -330,16 +332,11 @@ pub(crate) fn classify<'a>(
 ) -> Result<Reply<'a>, Error> {
     let status = response.status();
     let bytes = checked_bytes(response)?;
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
     let mut reply = Reply {
         status,
         body: Body::default(),
         header_safe_strings: false,
-        retry_after,
+        headers: response.headers(),
         scrub,
     };
     // The body is read in place: a `Body` is two dozen fields, and each
@@ -491,7 +488,11 @@ impl<'a> Reply<'a> {
         let mut err = ServerError::new(self.status, kind_of(self.status, code.as_deref()));
         err.code = code;
         err.message = message;
-        err.retry_after = self.retry_after;
+        err.retry_after = self
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         err
     }
 
