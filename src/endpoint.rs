@@ -121,7 +121,7 @@ pub(crate) struct Target(Result<http::Uri, Error>);
 
 impl Target {
     pub(crate) fn new(base: &Endpoint, segments: &[&str]) -> Self {
-        Target(base.join(segments).and_then(|url| crate::flow::target(&url)))
+        Target(base.join(segments).and_then(crate::flow::target))
     }
 
     /// The target, to put in a request.

@@ -140,9 +140,10 @@ pub(crate) fn unexpected(expected: Expect, input: &Input) -> Error {
 }
 
 /// The request target for `url`. Endpoints are validated `http(s)` URLs, so
-/// this fails only for URLs `http` cannot hold.
-pub(crate) fn target(url: &Url) -> Result<http::Uri, Error> {
-    http::Uri::try_from(url.as_str()).map_err(|_| {
+/// this fails only for URLs `http` cannot hold. Taken by value: the URL's
+/// own string becomes the target's bytes, without a copy.
+pub(crate) fn target(url: Url) -> Result<http::Uri, Error> {
+    http::Uri::try_from(String::from(url)).map_err(|_| {
         Error::Usage(UsageError::InvalidUrl {
             reason: "not a valid HTTP URI",
         })
@@ -245,12 +246,12 @@ impl Outgoing {
     }
 
     /// `POST url` with JSON bytes, serialised once by the caller.
-    pub(crate) fn post_json(url: &Url, body: Vec<u8>, media_type: MediaType) -> Result<Self, Error> {
+    pub(crate) fn post_json(url: Url, body: Vec<u8>, media_type: MediaType) -> Result<Self, Error> {
         Ok(Self::new(Method::POST, target(url)?, body, Some(media_type)))
     }
 
     /// `GET url`, without a body.
-    pub(crate) fn get(url: &Url) -> Result<Self, Error> {
+    pub(crate) fn get(url: Url) -> Result<Self, Error> {
         Ok(Self::new(Method::GET, target(url)?, Vec::new(), None))
     }
 

@@ -52,7 +52,7 @@ pub fn login_certificate(url: &Endpoint) -> Result<TokenRequest, Error> {
 fn post(url: &Endpoint, body: &Body<'_>) -> Result<Outgoing, Error> {
     // Serialising a struct of strings and an integer cannot fail.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    Outgoing::post_json(url.url(), bytes, MediaType::Json)
+    Outgoing::post_json(url.url().clone(), bytes, MediaType::Json)
 }
 
 fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {

@@ -71,7 +71,7 @@ impl Start for Paths {
     type State = State;
 
     fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
-        let request = Outgoing::get(&self.key)?;
+        let request = Outgoing::get(self.key)?;
         let state = State::Fetching {
             sign_in: self.sign_in,
             purpose: self.purpose,
@@ -102,7 +102,7 @@ impl Step for State {
             }
             (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
                 let body = json_with_signature("uuid", &uuid, "data", &signature);
-                let request = Outgoing::post_json(&sign_in, body, MediaType::JsonUtf8)?;
+                let request = Outgoing::post_json(sign_in, body, MediaType::JsonUtf8)?;
                 let state = State::Exchanging {
                     sent_at: now,
                     signature,

@@ -158,8 +158,14 @@ pub fn sign_in(
             reason: "MDLP needs a client id and a user id",
         }));
     }
-    let mut token_path = vec!["api", "v1", "token"];
-    token_path.extend(oms_connection);
+    let with_oms;
+    let token_path: &[&str] = match oms_connection {
+        Some(oms) => {
+            with_oms = ["api", "v1", "token", oms];
+            &with_oms
+        }
+        None => &["api", "v1", "token"],
+    };
     let auth_body = json_bytes(&AuthBody {
         client_id: &client.id,
         client_secret: client.secret.expose_secret(),
@@ -172,7 +178,7 @@ pub fn sign_in(
     Ok(MdlpSignIn {
         machine: Machine::new(Setup {
             auth_url: base.join(&["api", "v1", "auth"])?,
-            token_url: base.join(&token_path)?,
+            token_url: base.join(token_path)?,
             auth_body,
             secret: client.secret,
             auth,
@@ -200,7 +206,7 @@ impl Start for Setup {
     type State = State;
 
     fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
-        let request = Outgoing::post_json(&self.auth_url, self.auth_body, MediaType::Json)?;
+        let request = Outgoing::post_json(self.auth_url, self.auth_body, MediaType::Json)?;
         let state = State::Authenticating {
             token_url: self.token_url,
             secret: self.secret,
@@ -214,7 +220,7 @@ impl Start for Setup {
 fn token_request(
     now: Timestamp,
     earliest: Timestamp,
-    token_url: &Url,
+    token_url: Url,
     body: Vec<u8>,
     carried: Carried,
 ) -> Result<Transition<State>, Error> {
@@ -294,7 +300,7 @@ impl Step for State {
                             code,
                             proof: Proof::Password(password),
                         };
-                        token_request(now, earliest, &token_url, body, carried)
+                        token_request(now, earliest, token_url, body, carried)
                     }
                 }
             }
@@ -313,7 +319,7 @@ impl Step for State {
                     code,
                     proof: Proof::Signature(signature),
                 };
-                token_request(now, earliest, &token_url, body, carried)
+                token_request(now, earliest, token_url, body, carried)
             }
             // Woken early: MDLP would answer 429, so wait the rest.
             (

@@ -162,7 +162,7 @@ fn send(
     key: RegistrationKey,
     signature: Option<String>,
 ) -> Result<Transition<State>, Error> {
-    let mut request = Outgoing::post_json(&url, body, MediaType::JsonUtf8)?
+    let mut request = Outgoing::post_json(url, body, MediaType::JsonUtf8)?
         .with_secret_header("x-registrationkey", key.expose_secret())?;
     if let Some(signature) = &signature {
         request = request.with_secret_header("x-signature", signature)?;

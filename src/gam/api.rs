@@ -142,7 +142,7 @@ pub fn post<S: TokenSource, T: DeserializeOwned>(
             reason: "the request body cannot be serialised as JSON",
         })
     })?;
-    let request = Outgoing::post_json(&url, body, MediaType::Json)?.into_http();
+    let request = Outgoing::post_json(url, body, MediaType::Json)?.into_http();
     call(partner_code, request, tokens)
 }
 
@@ -159,7 +159,7 @@ pub fn get<S: TokenSource, T: DeserializeOwned>(
     if !query.is_empty() {
         url.query_pairs_mut().extend_pairs(query);
     }
-    let mut request = Outgoing::get(&url)?.into_http();
+    let mut request = Outgoing::get(url)?.into_http();
     request.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

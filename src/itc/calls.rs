@@ -34,7 +34,7 @@ pub fn consumer<S: TokenSource>(
     tokens: S,
 ) -> Result<Authorized<S, Option<Consumer>>, Error> {
     let url = config.service().join(&["api", "info", "consumer", reg_no])?;
-    let request = Outgoing::get(&url)?.into_http();
+    let request = Outgoing::get(url)?.into_http();
     Ok(call(tokens, request, |response, token| {
         Consumer::read(&response, &[token.expose_secret()])
     }))
@@ -160,7 +160,7 @@ fn post<S: TokenSource>(
     let url = config.service().join(&["rest", "v1", name])?;
     // Structs of strings always serialise.
     let body = serde_json::to_vec(body).unwrap_or_default();
-    let request = Outgoing::post_json(&url, body, MediaType::Json)?.into_http();
+    let request = Outgoing::post_json(url, body, MediaType::Json)?.into_http();
     Ok(call(tokens, request, |response, token| {
         Reply::read(&response, &[token.expose_secret()])
     }))

@@ -41,7 +41,7 @@ impl SessionConfig {
     /// and a 1 s → 5 min back-off.
     pub(crate) fn new(token_url: Url, client_id: impl Into<String>) -> Result<Self, Error> {
         Ok(SessionConfig {
-            token_uri: crate::flow::target(&token_url)?,
+            token_uri: crate::flow::target(token_url.clone())?,
             token_url,
             client_id: client_id.into(),
             renew_margin: Duration::from_secs(30),
