@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use tokendance::fake::{AstanaPlat, CertificateCase, Fake, Fakes, Gam, Keycloak, MonPay};
-use tokendance::{AccessToken, Timestamp};
+use tokendance::fake::{self, AstanaPlat, CertificateCase, Crpt, Fake, Fakes, Gam, Keycloak, MonPay};
+use tokendance::{AccessToken, SignatureKind, Timestamp};
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_000_000);
 const TOKEN_PATH: &str = "https://realm.test/auth/realms/Staging/protocol/openid-connect/token";
@@ -152,6 +152,7 @@ fn keycloak_refresh_expiry_sessions_and_rotation() {
     assert_ne!(second, first);
     // Without revocation the old refresh token still works.
     assert_eq!(answer(&mut realm, t1, &refresh_grant(&first)).0, 200);
+    assert_eq!((realm.grants().password, realm.grants().refresh), (1, 2));
 
     let expired = T0.saturating_add(Duration::from_secs(1800));
     assert_eq!(
@@ -204,6 +205,168 @@ fn keycloak_revocation_and_omitted_refresh_tokens() {
     assert!(body.get("refresh_token").is_none());
     // The old one stays valid, as Keycloak does without rotation.
     assert_eq!(answer(&mut realm, T0, &refresh_grant(&first)).0, 200);
+}
+
+#[test]
+fn keycloak_forgets_sessions_a_day_after_their_refresh_deadline() {
+    let mut realm = Keycloak::itc_staging();
+    let (_, body) = answer(&mut realm, T0, &password_grant("easy-register-test", "Test@123"));
+    let refresh = text(&body, "refresh_token");
+    // Kept a day past the deadline, so its token is "not active" until then ...
+    let forgotten = T0.saturating_add(realm.refresh_lifetime + Duration::from_secs(86_400));
+    let last_moment = forgotten.saturating_sub(Duration::from_millis(1));
+    assert_eq!(
+        answer(&mut realm, last_moment, &refresh_grant(&refresh)),
+        oauth_error(400, "invalid_grant", "Token is not active")
+    );
+    // ... and unknown from that instant on.
+    assert_eq!(
+        answer(&mut realm, forgotten, &refresh_grant(&refresh)),
+        oauth_error(400, "invalid_grant", "Invalid refresh token")
+    );
+}
+
+const SERVICE: &str = "https://service.test/api/easy-register";
+
+/// An access token of the staging test account, issued at T0.
+fn itc_token(realm: &mut Keycloak) -> String {
+    let (_, body) = answer(realm, T0, &password_grant("easy-register-test", "Test@123"));
+    text(&body, "access_token")
+}
+
+/// A call to the Easy Register service, with or without a Bearer token.
+fn service_call(method: &str, path: &str, token: Option<&str>, body: &str) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("{SERVICE}{path}"))
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.body(body.as_bytes().to_vec()).unwrap()
+}
+
+const GET_PROFILE: &str = "/rest/v1/getProfile";
+const APPROVE_QR: &str = "/rest/v1/approveQr";
+const CONSUMER: &str = "/api/info/consumer/AA12345678";
+
+#[test]
+fn easy_register_refuses_tokens_with_401_or_in_the_body() {
+    let mut realm = Keycloak::itc_staging();
+    let profile = r#"{"phoneNum":"99112233"}"#;
+    let refused = realm.handle(T0, &service_call("POST", GET_PROFILE, None, profile));
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    assert!(refused.body().is_empty());
+
+    // With the switch on, getProfile and approveQr say invalidToken in a 200
+    // body; the consumer lookup still answers 401.
+    realm.service.invalid_token_in_body = true;
+    let (status, body) = answer(
+        &mut realm,
+        T0,
+        &service_call("POST", GET_PROFILE, Some("made-up"), profile),
+    );
+    assert_eq!((status, text(&body, "code")), (200, "invalidToken".to_owned()));
+    assert_eq!(body["status"], 401);
+    let approve = r#"{"customerNo":"12345678901","qrData":"20260101000003800000"}"#;
+    let (status, body) = answer(&mut realm, T0, &service_call("POST", APPROVE_QR, None, approve));
+    assert_eq!((status, text(&body, "code")), (200, "invalidToken".to_owned()));
+    let consumer = realm.handle(T0, &service_call("GET", CONSUMER, None, ""));
+    assert_eq!(consumer.status(), 401);
+    assert_eq!(realm.service.counts().unauthorized, 4);
+    assert_eq!(realm.service.counts().answered, 0);
+}
+
+#[test]
+fn easy_register_answers_a_wrong_method_with_405_and_allow() {
+    let mut realm = Keycloak::itc_staging();
+    let token = itc_token(&mut realm);
+    for (method, path, allow) in [
+        ("GET", GET_PROFILE, "POST"),
+        ("PUT", APPROVE_QR, "POST"),
+        ("POST", CONSUMER, "GET"),
+    ] {
+        let response = realm.handle(T0, &service_call(method, path, Some(&token), "{}"));
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+    }
+    // Authorised, so answered (not refused) calls.
+    assert_eq!(realm.service.counts().answered, 3);
+}
+
+#[test]
+fn easy_register_service_right_can_be_given_back() {
+    let mut realm = Keycloak::itc_staging();
+    realm.add_user("other", "pw");
+    let token = itc_token(&mut realm);
+    let lookup = service_call("GET", CONSUMER, Some(&token), "");
+    realm.deny_service("easy-register-test");
+    assert_eq!(realm.handle(T0, &lookup).status(), 403);
+    // Giving the right to another user changes nothing for this one.
+    realm.allow_service("other");
+    assert_eq!(realm.handle(T0, &lookup).status(), 403);
+    realm.allow_service("easy-register-test");
+    assert_eq!(realm.handle(T0, &lookup).status(), 200);
+    let counts = realm.service.counts();
+    assert_eq!((counts.forbidden, counts.answered), (2, 1));
+}
+
+#[test]
+fn easy_register_reads_blank_fields_as_missing() {
+    let mut realm = Keycloak::itc_staging();
+    let token = itc_token(&mut realm);
+    let mut code = |path: &str, body: &str| {
+        let (status, body) = answer(&mut realm, T0, &service_call("POST", path, Some(&token), body));
+        assert_eq!(status, 200, "{body}");
+        text(&body, "code")
+    };
+    assert_eq!(code(GET_PROFILE, r#"{"phoneNum":"  "}"#), "emptyField");
+    // A blank phone beside a customer number is not "both fields".
+    assert_eq!(
+        code(GET_PROFILE, r#"{"phoneNum":" ","customerNo":" 12345678901 "}"#),
+        "success"
+    );
+    assert_eq!(
+        code(APPROVE_QR, r#"{"customerNo":"12345678901","qrData":""}"#),
+        "emptyField"
+    );
+}
+
+#[test]
+fn easy_register_approves_qr_data_of_20_to_1000_digits_for_its_customer() {
+    let mut realm = Keycloak::itc_staging();
+    let token = itc_token(&mut realm);
+    let mut approve = |customer: &str, qr: &str| {
+        let body = serde_json::json!({"customerNo": customer, "qrData": qr}).to_string();
+        answer(
+            &mut realm,
+            T0,
+            &service_call("POST", APPROVE_QR, Some(&token), &body),
+        )
+        .1
+    };
+    let citizen = "12345678901";
+    let digits = |n: usize| "1".repeat(n);
+    // Long enough but not all digits, or all digits but too short or too long.
+    for qr in [format!("{}x", digits(20)), digits(19), digits(1001)] {
+        assert_eq!(text(&approve(citizen, &qr), "code"), "inValidQr", "{qr}");
+    }
+    assert_eq!(text(&approve(citizen, &digits(1000)), "code"), "success");
+    // The reply names the customer the receipt was approved for.
+    let approved = approve(citizen, &digits(20));
+    assert_eq!(
+        (text(&approved, "code"), text(&approved, "loginName")),
+        ("success".to_owned(), citizen.to_owned())
+    );
+    assert_eq!(text(&approved, "email"), "bat.dorj@example.mn");
+    assert_eq!(
+        approve("00000000000", &digits(21)),
+        serde_json::json!({"code": "userNotFound", "status": 201, "msg": "Хэрэглэгч олдсонгүй"})
+    );
 }
 
 const GAM_TOKEN: &str = "https://iam.test/oauth2/v3/token";
@@ -385,6 +548,35 @@ fn monpay_follows_its_status_table() {
     );
 }
 
+#[test]
+fn monpay_drops_codes_at_expiry_and_accepts_only_its_tokens() {
+    let mut wallet = MonPay::new("app", "secret", "https://shop.test/back");
+    let code = wallet.issue_code(T0);
+    let _expires_first = wallet.issue_code(T0);
+    let _expires_later = wallet.issue_code(T0.saturating_add(Duration::from_secs(1)));
+    let back = "https://shop.test/back";
+    let (_, body) = answer(
+        &mut wallet,
+        T0,
+        &exchange(code.expose_secret(), back, "secret", "authorization_code"),
+    );
+    let token = AccessToken::new(text(&body, "access_token"));
+    assert!(wallet.accepts(T0, &token));
+    assert!(!wallet.accepts(T0, &AccessToken::new("monpay-access-999999")));
+    // Other paths: 404, empty body, still JSON's content type.
+    let elsewhere = form("https://wallet.test/v2/oauth/authorize", &[]);
+    let expiry = T0.saturating_add(wallet.code_lifetime);
+    let response = wallet.handle(expiry, &elsewhere);
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    // At its expiry a code is gone; the one issued a second later is kept.
+    // Debug counts them and never shows the secret.
+    assert_eq!(
+        format!("{wallet:?}"),
+        r#"MonPay { client_id: "app", redirect_uri: "https://shop.test/back", codes: 1, tokens: 1, failing: false, .. }"#
+    );
+}
+
 const LOGIN: &str = "https://astana.test/api/auth/login";
 
 fn envelope(status: u16, message: &str) -> (u16, serde_json::Value) {
@@ -467,6 +659,160 @@ fn astana_plat_answers_every_documented_message() {
 }
 
 #[test]
+fn astana_plat_takes_json_posts_only_and_accepts_only_its_tokens() {
+    let mut server = AstanaPlat::new();
+    server.add_user("demo", "pw");
+    let body = br#"{"authType":1,"login":"demo","password":"pw"}"#;
+    // A login that is not a JSON POST is unreadable to the service: 422.
+    let get = http::Request::get(LOGIN)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .unwrap();
+    let plain = http::Request::post(LOGIN)
+        .header("content-type", "text/plain")
+        .body(body.to_vec())
+        .unwrap();
+    for request in [get, plain] {
+        assert_eq!(
+            answer(&mut server, T0, &request),
+            envelope(422, "Incorrect credentials")
+        );
+    }
+    let (status, body) = answer(
+        &mut server,
+        T0,
+        &json_post(LOGIN, std::str::from_utf8(body).unwrap()),
+    );
+    assert_eq!(status, 200);
+    let token = AccessToken::new(body["data"]["token"].as_str().unwrap());
+    assert!(server.accepts(T0, &token));
+    assert!(!server.accepts(T0, &AccessToken::new("astana-access-999999")));
+    assert_eq!(
+        format!("{server:?}"),
+        "AstanaPlat { users: 1, tokens: 1, certificate: Valid, failing: false, errors_in_http_200: false, .. }"
+    );
+}
+
+const CRPT: &str = "https://crpt.test";
+
+/// A SUZ registration with the demo key, the body signed (detached) or not.
+fn registration(query: &str, body: &str, signed: bool) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::post(format!("{CRPT}/api/v3/integration/connection{query}"))
+        .header("content-type", "application/json")
+        .header("x-registrationkey", tokendance::crpt::DEMO_REGISTRATION_KEY);
+    if signed {
+        let signature = fake::sign_as(body.as_bytes(), SignatureKind::Detached);
+        request = request.header("x-signature", signature.to_base64());
+    }
+    request.body(body.as_bytes().to_vec()).unwrap()
+}
+
+#[test]
+fn crpt_registration_needs_a_non_empty_oms_id() {
+    let mut crpt = Crpt::new();
+    let body = r#"{"address":"Moscow, 1 Leninskie Gory"}"#;
+    let rejected = (
+        200,
+        serde_json::json!({"status": "REJECTED", "rejectionReason": "omsId is required"}),
+    );
+    for query in ["", "?omsId=", "?other=1", "?other=1&omsId="] {
+        assert_eq!(
+            answer(&mut crpt, T0, &registration(query, body, true)),
+            rejected,
+            "{query}"
+        );
+    }
+    let (_, accepted) = answer(&mut crpt, T0, &registration("?omsId=42", body, true));
+    assert_eq!(accepted["status"], "SUCCESS", "{accepted}");
+}
+
+#[test]
+fn crpt_mdlp_auth_gives_codes_only_to_users_it_can_check() {
+    let mut crpt = Crpt::new();
+    crpt.set_mdlp_client("client", "secret");
+    crpt.add_mdlp_user("user@example.org", "pw");
+    let unknown = (
+        400,
+        serde_json::json!({
+            "timestamp": "2026-01-01T00:00:00.000+0000",
+            "status": 400,
+            "error": "Bad Request",
+            "message": "Unknown user or auth_type",
+        }),
+    );
+    let mut now = T0;
+    let mut auth = |user: &str, auth_type: &str| {
+        // A second apart, as MDLP wants its calls.
+        now = now.saturating_add(Duration::from_secs(1));
+        let body = serde_json::json!({
+            "client_id": "client",
+            "client_secret": "secret",
+            "user_id": user,
+            "auth_type": auth_type,
+        });
+        answer(
+            &mut crpt,
+            now,
+            &json_post(&format!("{CRPT}/api/v1/auth"), &body.to_string()),
+        )
+    };
+    // A signed code needs a certificate to check it against; a password
+    // login, a registered user.
+    assert_eq!(auth("", "SIGNED_CODE"), unknown);
+    assert_eq!(auth("nobody@example.org", "PASSWORD"), unknown);
+    assert!(auth("0123456789abcdef", "SIGNED_CODE").1["code"].is_string());
+    assert!(auth("user@example.org", "PASSWORD").1["code"].is_string());
+}
+
+/// A challenge sign-in at T0: fetch the challenge at `key_url`, sign its
+/// data with the fake signer, post it to `sign_in_url`.
+fn challenge_sign_in(crpt: &mut Crpt, key_url: &str, sign_in_url: &str) -> (u16, serde_json::Value) {
+    let challenge = http::Request::get(key_url).body(Vec::new()).unwrap();
+    let (_, challenge_body) = answer(crpt, T0, &challenge);
+    let signed = fake::sign_as(text(&challenge_body, "data").as_bytes(), SignatureKind::Attached);
+    let sign_in = serde_json::json!({"uuid": challenge_body["uuid"], "data": signed.to_base64()});
+    answer(crpt, T0, &json_post(sign_in_url, &sign_in.to_string()))
+}
+
+#[test]
+fn crpt_debug_counts_what_it_holds_and_drops_expired_tokens() {
+    let mut crpt = Crpt::new();
+    let body = r#"{"address":"Moscow, 1 Leninskie Gory"}"#;
+    let (_, registered) = answer(&mut crpt, T0, &registration("?omsId=42", body, true));
+    let connection = text(&registered, "omsConnection");
+    let sign_in = format!("{CRPT}/auth/simpleSignIn/{connection}");
+    let (status, token) = challenge_sign_in(&mut crpt, &format!("{CRPT}/auth/key"), &sign_in);
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        format!("{crpt:?}"),
+        "Crpt { connections: 1, live_tokens: 1, tokens_issued: 1, failure: None, pharma: false, .. }"
+    );
+    // Any request at the token's expiry drops it; the count of issued ones stays.
+    let expiry = T0.saturating_add(crpt.challenge_token_lifetime);
+    let challenge = http::Request::get(format!("{CRPT}/auth/key"))
+        .body(Vec::new())
+        .unwrap();
+    assert_eq!(answer(&mut crpt, expiry, &challenge).0, 200);
+    assert_eq!(
+        format!("{crpt:?}"),
+        "Crpt { connections: 1, live_tokens: 0, tokens_issued: 1, failure: None, pharma: false, .. }"
+    );
+}
+
+#[test]
+fn crpt_true_api_sign_in_without_a_connection_issues_a_token() {
+    let mut crpt = Crpt::new();
+    let (status, body) = challenge_sign_in(
+        &mut crpt,
+        &format!("{CRPT}/api/v3/true-api/auth/key"),
+        &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn"),
+    );
+    assert_eq!(status, 200, "{body}");
+    // True API's token belongs to no connection.
+    assert!(crpt.accepts(T0, "", &AccessToken::new(text(&body, "token"))));
+}
+
+#[test]
 fn the_router_sends_each_prefix_to_its_fake() {
     let mut fakes = Fakes::new();
     let itc = form(
@@ -490,8 +836,65 @@ fn the_router_sends_each_prefix_to_its_fake() {
         r#"{"authType":1,"login":"demo","password":"demo-password"}"#,
     );
     assert_eq!(answer(&mut fakes, T0, &astana).0, 200);
+    let code = fakes.monpay.issue_code(T0);
+    let monpay = form(
+        "http://127.0.0.1/monpay/v2/oauth/token",
+        &[
+            ("redirect_uri", fake::DEMO_REDIRECT_URI),
+            ("client_id", fake::DEMO_CLIENT_ID),
+            ("client_secret", fake::DEMO_CLIENT_SECRET),
+            ("code", code.expose_secret()),
+            ("grant_type", "authorization_code"),
+        ],
+    );
+    let (status, body) = answer(&mut fakes, T0, &monpay);
+    assert_eq!(status, 200);
+    assert!(fakes
+        .monpay
+        .accepts(T0, &AccessToken::new(text(&body, "access_token"))));
+    // CRPT's challenge: only the CRPT fake hands out a uuid to sign.
+    let crpt = http::Request::get("http://127.0.0.1/crpt/auth/key")
+        .body(Vec::new())
+        .unwrap();
+    let (status, body) = answer(&mut fakes, T0, &crpt);
+    assert_eq!(status, 200);
+    assert!(body["uuid"].is_string() && body["data"].is_string(), "{body}");
     let nowhere = json_post("http://127.0.0.1/elsewhere/token", "{}");
-    assert_eq!(fakes.handle(T0, &nowhere).status(), 404);
+    let page = fakes.handle(T0, &nowhere);
+    assert_eq!(page.status(), 404);
+    // An HTML page says so, as a web server's 404 does.
+    assert_eq!(page.headers()["content-type"], "text/html");
+}
+
+#[test]
+fn fakes_debug_counts_live_tokens_and_drops_expired_ones() {
+    let mut gam = Gam::new();
+    gam.add_client("shop", "s3cret", &["a:read"]);
+    for _ in 0..2 {
+        assert_eq!(
+            answer(&mut gam, T0, &gam_request("shop", "s3cret", "a:read")).0,
+            200
+        );
+    }
+    assert!(format!("{gam:?}").contains("tokens: 2"), "{gam:?}");
+    // Any request at the end of the lifetime prunes them: a token is valid
+    // strictly before `issued + lifetime`.
+    let expiry = T0.saturating_add(gam.token_lifetime);
+    let _ = gam.handle(expiry, &gam_request("shop", "wrong", "a:read"));
+    assert!(format!("{gam:?}").contains("tokens: 0"), "{gam:?}");
+
+    let mut realm = Keycloak::itc_staging();
+    let _ = answer(&mut realm, T0, &password_grant("easy-register-test", "Test@123"));
+    assert!(
+        format!("{realm:?}").contains("access_tokens: 1 tokens"),
+        "{realm:?}"
+    );
+    let expiry = T0.saturating_add(realm.access_lifetime);
+    let _ = realm.handle(expiry, &refresh_grant("made-up"));
+    assert!(
+        format!("{realm:?}").contains("access_tokens: 0 tokens"),
+        "{realm:?}"
+    );
 }
 
 #[test]

@@ -380,6 +380,13 @@ mod tests {
             rfc3339(Timestamp::from_unix_secs(253_402_300_799)),
             "9999-12-31T23:59:59.000Z"
         );
+        // The first day of a year in the algorithm's March-based count, after
+        // 1700, 1800 and 1900 skipped their leap days: a year-of-era that is
+        // off by the century correction prints "1970-02-29".
+        assert_eq!(
+            rfc3339(Timestamp::from_unix_secs(59 * 86_400)),
+            "1970-03-01T00:00:00.000Z"
+        );
     }
 
     #[test]
