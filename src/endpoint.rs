@@ -94,6 +94,12 @@ impl Endpoint {
     /// single path segment. Refuses empty, `.` and `..` segments, which URL
     /// parsers would resolve even when percent-encoded.
     pub(crate) fn join(&self, segments: &[&str]) -> Result<Url, Error> {
+        self.join_then(segments, None)
+    }
+
+    /// [`join`](Self::join), then one more segment if there is one (a CRPT
+    /// connection): no list is built to append it.
+    pub(crate) fn join_then(&self, segments: &[&str], last: Option<&str>) -> Result<Url, Error> {
         let mut url = self.url.clone();
         {
             let mut path = url.path_segments_mut().map_err(|()| {
@@ -102,7 +108,7 @@ impl Endpoint {
                 })
             })?;
             path.pop_if_empty();
-            for segment in segments {
+            for segment in segments.iter().copied().chain(last) {
                 check_segment(segment)?;
                 path.push(segment);
             }

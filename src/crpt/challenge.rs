@@ -55,12 +55,10 @@ impl ChallengeSignIn {
         oms_connection: Option<&str>,
         purpose: Purpose,
     ) -> Result<Self, Error> {
-        let mut sign_in = sign_in.to_vec();
-        sign_in.extend(oms_connection);
         Ok(ChallengeSignIn {
             machine: Machine::new(Paths {
                 key: base.join(key)?,
-                sign_in: base.join(&sign_in)?,
+                sign_in: base.join_then(sign_in, oms_connection)?,
                 purpose,
             }),
         })

@@ -158,14 +158,6 @@ pub fn sign_in(
             reason: "MDLP needs a client id and a user id",
         }));
     }
-    let with_oms;
-    let token_path: &[&str] = match oms_connection {
-        Some(oms) => {
-            with_oms = ["api", "v1", "token", oms];
-            &with_oms
-        }
-        None => &["api", "v1", "token"],
-    };
     let auth_body = json_bytes(&AuthBody {
         client_id: &client.id,
         client_secret: client.secret.expose_secret(),
@@ -178,7 +170,7 @@ pub fn sign_in(
     Ok(MdlpSignIn {
         machine: Machine::new(Setup {
             auth_url: base.join(&["api", "v1", "auth"])?,
-            token_url: base.join(token_path)?,
+            token_url: base.join_then(&["api", "v1", "token"], oms_connection)?,
             auth_body,
             secret: client.secret,
             auth,

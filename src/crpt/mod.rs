@@ -247,6 +247,12 @@ fn read_answer<T>(
 
 /// Serialises a body once: these are the exact bytes sent (and, for the
 /// registration, signed). Structs of strings cannot fail to serialise.
+/// Room for 256 bytes up front: MDLP's bodies (ids, a secret, a code) run
+/// past `to_vec`'s 128 and would be copied to a second buffer.
 fn json_bytes(body: &impl serde::Serialize) -> Vec<u8> {
-    serde_json::to_vec(body).unwrap_or_default()
+    let mut bytes = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
 }
