@@ -47,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 const ROUNDS: usize = 10_000;
-const WARMUP: usize = 500;
+const WARMUP: usize = 20_000;
 
 /// A JWT-sized opaque string of `len` characters.
 fn jwt_like(len: usize, seed: u8) -> String {
