@@ -227,3 +227,15 @@ fn regression_authorized_ops_api_words_that_look_like_the_client_secret() {
     let report = regression("authorized_ops", data);
     assert_eq!((report.sent, report.refused), (2, 1));
 }
+
+/// Found by `gam_envelope_response` (crash-186bcdef…): a GAM envelope whose
+/// `data` was a string holding the bearer token the call was made with. The
+/// envelope's derived `Debug` printed `data`, token included. `Debug` now
+/// shows only whether there is data, and `status` and `timestamp` are
+/// scrubbed like `message`.
+#[test]
+fn regression_gam_envelope_data_echoes_the_token() {
+    let data = b"\x00\x01{\"status\":200,\"data\":\"...\xef\xbb\xbfapi token 11\"}";
+    let report = regression("gam_envelope_response", data);
+    assert_eq!(report.accepted, 1, "{report:?}");
+}

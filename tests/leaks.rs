@@ -2425,12 +2425,22 @@ fn api_call_types_and_errors_never_print_a_canary() {
     let _ = call.start(now0()).unwrap();
     let answer = json(
         200,
-        serde_json::json!({"status": "200", "message": format!("hello {ACCESS}"), "data": {"n": 1}}),
+        serde_json::json!({
+            "status": format!("200 {ACCESS}"),
+            "message": format!("hello {ACCESS}"),
+            "timestamp": format!("now {ACCESS}"),
+            "data": {"echo": ACCESS},
+        }),
     );
     let Action::Done(envelope) = call.resume(now0(), Input::Response(answer)).unwrap() else {
         panic!()
     };
     assert_eq!(envelope.message.as_deref(), Some("hello <redacted>"));
+    assert_eq!(envelope.status, "200 <redacted>");
+    assert_eq!(envelope.timestamp.as_deref(), Some("now <redacted>"));
+    // The payload is the caller's, untouched; the envelope's Debug does not show it.
+    assert_eq!(envelope.data.as_ref().map(|d| d["echo"] == ACCESS), Some(true));
+    assert!(format!("{envelope:?}").ends_with("data: Some(<not shown>) }"), "{envelope:?}");
     seen.debug("envelope echoing the token", &envelope);
     // Through the blocking driver: the second refusal, and a lost request.
     let mut session = itc_session(PW);

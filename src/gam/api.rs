@@ -1,7 +1,10 @@
 //! GAM business calls: JSON requests with `X-Client-Source`, answered by the
 //! `{status, message, timestamp, data}` envelope.
 
+use std::fmt;
+
 use http::header::HeaderValue;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -19,7 +22,11 @@ pub const CLIENT_SOURCE: &str = "x-client-source";
 
 /// A successful GAM answer: the envelope, with `data` read into `T`
 /// (`serde_json::Value` when you do not have a type for it).
-#[derive(Clone, PartialEq, Debug)]
+///
+/// Its `Debug` shows whether there is `data`, not what it holds: a payload
+/// may carry credentials (the bearer token the call was made with, echoed)
+/// or personal data. The envelope's own texts are scrubbed of the token.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Envelope<T> {
     /// The envelope's `status`, as text (GAM prints it quoted; a number is accepted too).
@@ -89,16 +96,29 @@ impl<T: DeserializeOwned> Envelope<T> {
                     expected: "the shape of the caller's type",
                 })
             })?;
+        // The envelope's texts are the server's words: scrubbed like a message.
+        let words = |text: String| reply.sanitize(&text, crate::MAX_MESSAGE_CHARS);
         Ok(Envelope {
-            status,
-            message: text(&raw.message).map(|m| reply.sanitize(&m, crate::MAX_MESSAGE_CHARS)),
-            timestamp: text(&raw.timestamp),
+            status: words(status),
+            message: text(&raw.message).map(words),
+            timestamp: text(&raw.timestamp).map(words),
             data,
         })
     }
 
     fn read_for(response: http::Response<Vec<u8>>, token: &AccessToken) -> Result<Self, Error> {
         Self::read(&response, &[token.expose_secret()])
+    }
+}
+
+impl<T> fmt::Debug for Envelope<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("timestamp", &self.timestamp)
+            .field("data", &self.data.as_ref().map(|_| format_args!("<not shown>")))
+            .finish()
     }
 }
 
