@@ -2440,7 +2440,10 @@ fn api_call_types_and_errors_never_print_a_canary() {
     assert_eq!(envelope.timestamp.as_deref(), Some("now <redacted>"));
     // The payload is the caller's, untouched; the envelope's Debug does not show it.
     assert_eq!(envelope.data.as_ref().map(|d| d["echo"] == ACCESS), Some(true));
-    assert!(format!("{envelope:?}").ends_with("data: Some(<not shown>) }"), "{envelope:?}");
+    assert!(
+        format!("{envelope:?}").ends_with("data: Some(<not shown>) }"),
+        "{envelope:?}"
+    );
     seen.debug("envelope echoing the token", &envelope);
     // Through the blocking driver: the second refusal, and a lost request.
     let mut session = itc_session(PW);
