@@ -1104,23 +1104,35 @@ mod api {
         assert!(format!("{:?}", server.service).starts_with("EasyRegister"));
     }
 
+    /// GAM at `https://gam.test`, its business paths under `/oms`.
+    fn gam_test_config() -> gam::Config {
+        gam::Config::new(
+            Endpoint::parse("https://gam.test").unwrap(),
+            Endpoint::parse("https://gam.test/oms").unwrap(),
+        )
+    }
+
+    /// Tokens for the fake's demo client, re-issued by client credentials.
+    fn demo_client_source(
+        config: &gam::Config,
+    ) -> Reissue<impl FnMut() -> Result<tokendance::TokenRequest, Error> + '_, tokendance::TokenRequest> {
+        Reissue::new(move || {
+            gam::client_credentials(
+                config,
+                fake::DEMO_CLIENT_ID,
+                ClientSecret::new(fake::DEMO_CLIENT_SECRET),
+                "orders:read",
+            )
+        })
+    }
+
     #[test]
     fn gam_partner_codes_are_per_client() {
         let mut server = Gam::new();
         server.add_client(fake::DEMO_CLIENT_ID, fake::DEMO_CLIENT_SECRET, &["orders:read"]);
         server.set_partner_code(fake::DEMO_CLIENT_ID, "SHOP-7");
-        let config = gam::Config::new(
-            Endpoint::parse("https://gam.test").unwrap(),
-            Endpoint::parse("https://gam.test/oms").unwrap(),
-        );
-        let mut source = Reissue::new(|| {
-            gam::client_credentials(
-                &config,
-                fake::DEMO_CLIENT_ID,
-                ClientSecret::new(fake::DEMO_CLIENT_SECRET),
-                "orders:read",
-            )
-        });
+        let config = gam_test_config();
+        let mut source = demo_client_source(&config);
         let body = serde_json::json!({});
         let ok = gam::post::<_, serde_json::Value>(&config, "SHOP-7", &["api"], &body, &mut source);
         assert!(run(&mut server, ok.unwrap()).0.is_ok());
@@ -1139,18 +1151,8 @@ mod api {
     fn gam_business_calls_check_token_and_partner_code() {
         let mut server = Gam::new();
         server.add_client(fake::DEMO_CLIENT_ID, fake::DEMO_CLIENT_SECRET, &["orders:read"]);
-        let config = gam::Config::new(
-            Endpoint::parse("https://gam.test").unwrap(),
-            Endpoint::parse("https://gam.test/oms").unwrap(),
-        );
-        let mut source = Reissue::new(|| {
-            gam::client_credentials(
-                &config,
-                fake::DEMO_CLIENT_ID,
-                ClientSecret::new(fake::DEMO_CLIENT_SECRET),
-                "orders:read",
-            )
-        });
+        let config = gam_test_config();
+        let mut source = demo_client_source(&config);
         let body = serde_json::json!({"customerCode": "C-1"});
         let call = gam::post::<_, serde_json::Value>(
             &config,

@@ -42,14 +42,14 @@ fn read<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option<()> {
     // The fields already read, one bit each.
     let mut seen = 0u32;
     reader.skip_whitespace();
-    reader.expect(b'{')?;
+    reader.require(b'{')?;
     reader.skip_whitespace();
     if !reader.eat(b'}') {
         loop {
-            reader.expect(b'"')?;
+            reader.require(b'"')?;
             let key = reader.string_rest()?;
             reader.skip_whitespace();
-            reader.expect(b':')?;
+            reader.require(b':')?;
             reader.skip_whitespace();
             let value = reader.scalar()?;
             if let Some((bit, slot)) = body.slot(key) {
@@ -65,7 +65,7 @@ fn read<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option<()> {
             if reader.eat(b'}') {
                 break;
             }
-            reader.expect(b',')?;
+            reader.require(b',')?;
             reader.skip_whitespace();
         }
     }
@@ -89,7 +89,7 @@ impl<'a> Reader<'a> {
         found
     }
 
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    fn require(&mut self, byte: u8) -> Option<()> {
         self.eat(byte).then_some(())
     }
 
