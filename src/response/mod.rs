@@ -11,7 +11,9 @@
 //! 5. numbers may arrive as strings, unknown fields are ignored.
 //!
 //! The body is parsed in a single pass into [`Body`], the union of every field
-//! any provider's auth endpoints use. Each field is a [`Scalar`], which never
+//! any provider's auth endpoints use: by the reader in [`flat`] when it is a
+//! flat object (every token answer), by serde_json otherwise, with the same
+//! result either way. Each field is a [`Scalar`], which never
 //! fails to deserialize: a field of the wrong type is reported by the step
 //! that needs it, with its name and what was expected, and never with the
 //! value (which, in a 2xx body, may be a token).
