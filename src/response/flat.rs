@@ -21,20 +21,16 @@ use std::borrow::Cow;
 
 use super::{Body, Scalar};
 
-/// Reads `bytes` into `body` if they are a flat object; `false` when
-/// serde_json must decide (then `body` holds whatever was read so far).
-pub(super) fn read_flat_body<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> bool {
-    read(bytes, body).is_some()
-}
-
 /// `bytes` as a flat object, or `None` when serde_json must decide.
 #[cfg(test)]
 fn flat_body(bytes: &[u8]) -> Option<Body<'_>> {
     let mut body = Body::default();
-    read_flat_body(bytes, &mut body).then_some(body)
+    read_flat_body(bytes, &mut body).map(|()| body)
 }
 
-fn read<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option<()> {
+/// Reads `bytes` into `body` if they are a flat object; `None` when
+/// serde_json must decide (then `body` holds whatever was read so far).
+pub(super) fn read_flat_body<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option<()> {
     // serde_json checks UTF-8 only inside the strings it keeps; checking the
     // whole body makes this reader stricter, never looser.
     let text = std::str::from_utf8(bytes).ok()?;

@@ -343,7 +343,7 @@ pub(crate) fn classify<'a>(
     };
     // The body is read in place: a `Body` is two dozen fields, and each
     // move of one cost as much as reading a short answer.
-    if flat::read_flat_body(bytes, &mut reply.body) {
+    if flat::read_flat_body(bytes, &mut reply.body).is_some() {
         flat::check_against_serde(bytes, &reply.body);
         reply.header_safe_strings = true;
     } else {
