@@ -91,29 +91,50 @@ impl Endpoint {
     }
 
     /// This base with `segments` appended, each one percent-encoded as a
-    /// single path segment. Refuses empty, `.` and `..` segments, which URL
-    /// parsers would resolve even when percent-encoded.
+    /// single path segment (see [`check_segment`] for what is refused).
     pub(crate) fn join(&self, segments: &[&str]) -> Result<Url, Error> {
         self.join_then(segments, None)
     }
 
     /// [`join`](Self::join), then one more segment if there is one (a CRPT
     /// connection): no list is built to append it.
+    ///
+    /// The path is written here rather than with `url`'s segment pusher,
+    /// which drops tab, CR and LF and then resolves what is left (`".\t."`
+    /// became `..` and removed a segment) and leaves `;`, `[`, `|` as they
+    /// are. Every byte outside the unreserved set is percent-encoded, so the
+    /// URL parser that reads the path back has nothing left to interpret.
     pub(crate) fn join_then(&self, segments: &[&str], last: Option<&str>) -> Result<Url, Error> {
-        let mut url = self.url.clone();
-        {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                Error::Usage(UsageError::InvalidUrl {
-                    reason: "cannot be a base",
-                })
-            })?;
-            path.pop_if_empty();
-            for segment in segments.iter().copied().chain(last) {
-                check_segment(segment)?;
-                path.push(segment);
-            }
+        let base = self.url.path();
+        let added = segments.iter().chain(&last).map(|s| s.len() + 1).sum::<usize>();
+        let mut path = String::with_capacity(base.len() + added + added / 2);
+        path.push_str(base.strip_suffix('/').unwrap_or(base));
+        for segment in segments.iter().copied().chain(last) {
+            check_segment(segment)?;
+            path.push('/');
+            push_encoded_segment(&mut path, segment);
         }
+        let mut url = self.url.clone();
+        url.set_path(&path);
         Ok(url)
+    }
+}
+
+/// Appends `segment` with every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`:
+/// sub-delimiters too, since servers split on `;` (path parameters) or
+/// decode `+`, and a value must reach them as one opaque segment.
+fn push_encoded_segment(path: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            path.push(char::from(byte));
+        } else {
+            path.extend([
+                '%',
+                char::from(HEX[usize::from(byte >> 4)]),
+                char::from(HEX[usize::from(byte & 0xf)]),
+            ]);
+        }
     }
 }
 
@@ -136,16 +157,28 @@ impl Target {
     }
 }
 
-/// Refuses values that would not stay one path segment.
+/// Refuses values that would not stay one path segment, as sent: empty
+/// values, dot segments (plain or percent-encoded: a server that decodes
+/// twice would resolve them) and control characters (URL parsers drop tab,
+/// CR and LF, and a segment must reach the server byte for byte).
 pub(crate) fn check_segment(segment: &str) -> Result<(), Error> {
-    let reason = if segment.is_empty() {
-        "empty"
+    match segment_problem(segment) {
+        None => Ok(()),
+        Some(reason) => Err(Error::Usage(UsageError::InvalidPathSegment { reason })),
+    }
+}
+
+/// Why `segment` cannot be one path segment, if it cannot.
+pub(crate) fn segment_problem(segment: &str) -> Option<&'static str> {
+    if segment.is_empty() {
+        Some("empty")
     } else if is_encoded_dot_segment(segment) {
-        "a dot segment would change the path"
+        Some("a dot segment would change the path")
+    } else if segment.chars().any(char::is_control) {
+        Some("a control character would be dropped or change the path")
     } else {
-        return Ok(());
-    };
-    Err(Error::Usage(UsageError::InvalidPathSegment { reason }))
+        None
+    }
 }
 
 /// `.`, `..`, `%2e`, `.%2E`, `%2e%2e`, ...: what the URL standard treats as
@@ -192,6 +225,31 @@ mod tests {
         assert!(e.join(&[".."]).is_err());
         assert!(e.join(&["%2E%2e"]).is_err());
         assert!(e.join(&[""]).is_err());
+        // What URL parsers would drop or read as delimiters.
+        for refused in [
+            ".\t.",
+            "..\n",
+            "\r..",
+            "AA12\r\n345678",
+            "a\u{7f}",
+            "a\u{85}b",
+            "\0",
+        ] {
+            assert!(
+                matches!(
+                    e.join(&[refused]),
+                    Err(Error::Usage(UsageError::InvalidPathSegment { .. }))
+                ),
+                "{refused:?}"
+            );
+        }
+        let u = e.join(&["a;b=c", "[x]|^", "%2F", "+ ~"]).unwrap();
+        assert_eq!(
+            u.path(),
+            "/api/easy-register/a%3Bb%3Dc/%5Bx%5D%7C%5E/%252F/%2B%20~"
+        );
+        let root = Endpoint::parse("https://h.example").unwrap();
+        assert_eq!(root.join(&["x", "y"]).unwrap().as_str(), "https://h.example/x/y");
     }
 
     #[test]

@@ -151,16 +151,43 @@ pub(crate) fn target(url: Url) -> Result<http::Uri, Error> {
 }
 
 /// A header value that carries a credential, marked sensitive so that even
-/// `http`'s own `Debug` prints `Sensitive`. Characters HTTP forbids in a
-/// header (control characters, non-ASCII bytes it cannot carry) are a usage error.
+/// `http`'s own `Debug` prints `Sensitive`.
 pub(crate) fn sensitive_value(text: &str) -> Result<HeaderValue, Error> {
-    let mut value = HeaderValue::from_str(text).map_err(|_| {
-        Error::Usage(UsageError::InvalidConfig {
-            reason: "a header value holds characters HTTP does not allow",
-        })
-    })?;
+    let mut value = header_value(text)?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// A header value that reaches the server byte for byte: no control
+/// character (tab included) and no space at either end, which HTTP parsers
+/// strip. Anything else is a usage error, never silently changed.
+pub(crate) fn header_value(text: &str) -> Result<HeaderValue, Error> {
+    let refused = || {
+        Error::Usage(UsageError::InvalidConfig {
+            reason: "a header value holds a control character or starts or ends with a space",
+        })
+    };
+    if !is_header_safe(text) {
+        return Err(refused());
+    }
+    HeaderValue::from_str(text).map_err(|_| refused())
+}
+
+/// Whether `text` can be sent as a header value exactly as it is: no
+/// control character (C0, DEL, C1) and no space at either end.
+pub(crate) fn is_header_safe(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Folded without an early exit, so the scan vectorises (tokens are long).
+    let (ascii_control, non_ascii) = bytes.iter().fold((false, false), |(control, wide), &b| {
+        (control | (b < 0x20) | (b == 0x7f), wide | (b >= 0x80))
+    });
+    !ascii_control && !(non_ascii && text.chars().any(char::is_control)) && !has_edge_space(text)
+}
+
+/// Whether `text` starts or ends with a space, which HTTP parsers strip
+/// from a header value.
+pub(crate) fn has_edge_space(text: &str) -> bool {
+    text.starts_with(' ') || text.ends_with(' ')
 }
 
 /// The body types requests declare in `Content-Type`.

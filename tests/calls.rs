@@ -503,7 +503,9 @@ fn reg_no_is_percent_encoded_as_one_path_segment() {
     let cases = [
         ("АА12345678", "%D0%90%D0%9012345678"),
         ("AA/12", "AA%2F12"),
-        ("AA?x=1", "AA%3Fx=1"),
+        ("AA?x=1", "AA%3Fx%3D1"),
+        ("a;b", "a%3Bb"),
+        ("[x]|^", "%5Bx%5D%7C%5E"),
         ("AA#frag", "AA%23frag"),
         ("100%", "100%25"),
         ("%2F", "%252F"),
@@ -522,7 +524,17 @@ fn reg_no_is_percent_encoded_as_one_path_segment() {
         // Exactly one segment after `consumer`.
         assert_eq!(uri.path().split('/').count(), 7, "{reg_no:?}");
     }
-    for reg_no in [".", "..", "", "%2e", "%2E%2e", ".%2E"] {
+    for reg_no in [
+        ".",
+        "..",
+        "",
+        "%2e",
+        "%2E%2e",
+        ".%2E",
+        ".\t.",
+        "..\n",
+        "AA12\r\n345678",
+    ] {
         let err = itc::consumer(&itc::Config::staging(), reg_no, fixed("t")).unwrap_err();
         assert!(
             matches!(err, Error::Usage(UsageError::InvalidPathSegment { .. })),

@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ServerError, ServerErrorKind};
+use crate::flow::is_header_safe;
 use crate::flow::{MediaType, Outgoing};
-use crate::response::{Reply, Scalar};
+use crate::response::{Reply, Scalar, TOKEN_IN_A_HEADER};
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -60,8 +61,9 @@ fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
     match &body.data {
         Some(Scalar::Object(data)) => match (&data.token, data.token_not_string) {
             (Some(token), _) if !token.is_empty() => {
-                // Nested tokens are copied out of the body: scan them all.
-                reply.header_safe(token, false, "data.token")?;
+                if !is_header_safe(token) {
+                    return Err(reply.malformed("data.token", TOKEN_IN_A_HEADER));
+                }
                 Ok(TokenSet::new(AccessToken::new(token.as_ref()), sent_at, None))
             }
             (Some(_), _) => Err(reply.malformed("data", "an object with a string `token`")),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::json_bytes;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{segment_problem, Endpoint};
 use crate::error::{Error, Expect, ProtocolError, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
@@ -190,11 +190,19 @@ impl Step for State {
                 let reply = classify(&response, &scrub)?;
                 let body = reply.success()?;
                 let outcome = match reply.required_str(&body.status, "status")? {
-                    "SUCCESS" => Outcome::Registered {
-                        oms_connection: reply
-                            .required_str(&body.omsConnection, "omsConnection")?
-                            .to_owned(),
-                    },
+                    "SUCCESS" => {
+                        let connection = reply.required_str(&body.omsConnection, "omsConnection")?;
+                        // It becomes a path segment of every sign-in: checked now,
+                        // as a caller's value is when a flow is built.
+                        if segment_problem(connection).is_some() {
+                            return Err(
+                                reply.malformed("omsConnection", "a connection id that is one path segment")
+                            );
+                        }
+                        Outcome::Registered {
+                            oms_connection: connection.to_owned(),
+                        }
+                    }
                     // SUZ's words, bounded and without the key or signature it may echo.
                     "REJECTED" => Outcome::Rejected {
                         reason: reply

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
-use crate::flow::{MediaType, Outgoing};
+use crate::flow::{header_value, MediaType, Outgoing};
 use crate::response::{classify, parse_success, Scalar};
 use crate::secret::AccessToken;
 
@@ -192,12 +192,12 @@ fn call<S: TokenSource, T: DeserializeOwned>(
     mut request: http::Request<Vec<u8>>,
     tokens: S,
 ) -> Result<Authorized<S, Envelope<T>>, Error> {
-    let source = HeaderValue::from_str(partner_code)
-        .ok()
-        .filter(|_| !partner_code.is_empty())
-        .ok_or(Error::Usage(UsageError::InvalidConfig {
-            reason: "the partner code must be a non-empty header value",
-        }))?;
+    if partner_code.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "the partner code must not be empty",
+        }));
+    }
+    let source = header_value(partner_code)?;
     request.headers_mut().insert(CLIENT_SOURCE, source);
     Ok(
         Authorized::with_parse(tokens, request, Scheme::Bearer, Envelope::read_for)
