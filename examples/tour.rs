@@ -450,7 +450,7 @@ fn crpt_tour(
         fake_signer,
     );
     let connection = match &outcome {
-        Ok(registration::Outcome::Registered { oms_connection }) => oms_connection.clone(),
+        Ok(registration::Outcome::Registered { oms_connection }) => oms_connection.as_str().to_owned(),
         _ => String::new(),
     };
     tour.record(

@@ -181,7 +181,8 @@ pub(crate) fn is_header_safe(text: &str) -> bool {
     let (ascii_control, non_ascii) = bytes.iter().fold((false, false), |(control, wide), &b| {
         (control | (b < 0x20) | (b == 0x7f), wide | (b >= 0x80))
     });
-    !ascii_control && !(non_ascii && text.chars().any(char::is_control)) && !has_edge_space(text)
+    let wide_control = non_ascii && text.chars().any(char::is_control);
+    !(ascii_control || wide_control || has_edge_space(text))
 }
 
 /// Whether `text` starts or ends with a space, which HTTP parsers strip

@@ -124,6 +124,7 @@ mod machine;
 pub mod monpay;
 pub mod oauth2;
 mod response;
+mod scrub;
 mod secret;
 mod sign;
 mod time;
@@ -137,6 +138,7 @@ pub use error::{
 };
 pub use flow::{Action, Flow, Input, Outgoing};
 pub use response::MAX_BODY;
+pub use scrub::{ServerText, MIN_SECRET_CHARS, WITHHELD};
 pub use secret::{AccessToken, AuthCode, ClientSecret, Password, RefreshToken, RegistrationKey};
 pub use sign::{Purpose, SignJob, Signature, SignatureKind};
 pub use time::Timestamp;

@@ -1882,7 +1882,7 @@ fn unknown_and_miscased_codes_are_other() {
         "Хэрэглэгч",
     ] {
         let code = itc::Code::parse(text);
-        assert_eq!(code, itc::Code::Other(text.to_owned()), "{text:?}");
+        assert_eq!(code, itc::Code::Other(text.into()), "{text:?}");
         assert_eq!(code.as_str(), text);
         let reply = itc::Reply::from_response(
             &resp(
@@ -1892,7 +1892,7 @@ fn unknown_and_miscased_codes_are_other() {
             .build(),
         )
         .unwrap();
-        assert_eq!(reply.code, itc::Code::Other(text.to_owned()));
+        assert_eq!(reply.code, itc::Code::Other(text.into()));
         assert!(!reply.is_success());
     }
 }
@@ -2173,7 +2173,7 @@ fn gam_error_envelopes_are_refusals_at_any_status() {
     ));
     let refusal = err.as_server().unwrap();
     assert_eq!(refusal.code.as_deref(), Some("AUTH_1"));
-    assert_eq!(refusal.message.as_deref(), Some("bad token <redacted>"));
+    assert_eq!(refusal.message.as_deref(), Some(tokendance::WITHHELD));
 }
 
 #[test]

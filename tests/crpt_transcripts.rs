@@ -250,7 +250,7 @@ fn registration_then_sign_in_transcript() {
     };
     let token = sim
         .run(
-            true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(&oms_connection)).unwrap(),
+            true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(oms_connection.as_str())).unwrap(),
             token_line,
         )
         .unwrap();
@@ -341,7 +341,7 @@ fn registration_refusals_transcript() {
         )
         .unwrap();
     let rejected = |reason: &str| registration::Outcome::Rejected {
-        reason: Some(reason.to_owned()),
+        reason: Some(reason.into()),
     };
     assert_eq!(
         unsigned,

@@ -250,7 +250,7 @@ mod example {
         let run = ex.run(flow, sign);
         let (verified_ok, verified) = run.verified();
         let connection = match &run.outcome {
-            Ok(Outcome::Registered { oms_connection }) => oms_connection.clone(),
+            Ok(Outcome::Registered { oms_connection }) => oms_connection.as_str().to_owned(),
             _ => String::new(),
         };
         let result = match &run.outcome {

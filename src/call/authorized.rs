@@ -1,5 +1,6 @@
 //! [`Authorized`]: one API request with a token, re-issued once after a 401.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
@@ -323,8 +324,8 @@ fn challenged(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError
         // An oversized 401 is still a 401; its body is not read.
         return ServerError::new(response.status(), ServerErrorKind::Unauthorized);
     };
-    let mut refusal = reply.refusal();
-    if refusal.code.is_none() {
+    let (mut code, mut message) = reply.refusal_words();
+    if code.is_none() {
         // The first challenge that names an error (a server may send several).
         let challenge = response
             .headers()
@@ -333,14 +334,14 @@ fn challenged(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError
             .filter_map(|v| v.to_str().ok())
             .find(|c| auth_param(c, "error").is_some());
         if let Some(challenge) = challenge {
-            refusal.code = auth_param(challenge, "error").map(|c| reply.sanitize(c, 100));
-            if refusal.message.is_none() {
-                refusal.message = auth_param(challenge, "error_description")
-                    .map(|m| reply.sanitize(m, crate::MAX_MESSAGE_CHARS));
+            code = auth_param(challenge, "error").map(Cow::Borrowed);
+            if message.is_none() {
+                message = auth_param(challenge, "error_description").map(Cow::Borrowed);
             }
         }
     }
-    refusal
+    // Scrubbed once all words are in: a token may be echoed in the challenge.
+    reply.scrubbed_refusal(code, message)
 }
 
 /// The value of `name` in a challenge such as

@@ -112,6 +112,7 @@ impl Step for State {
                     &response,
                     |reply| token_from(reply, sent_at, CHALLENGE_TOKEN_LIFETIME),
                     || vec![signature.to_base64()],
+                    signature.as_der(),
                 )?;
                 Ok((State::Exchanging { sent_at, signature }, Action::Done(token)))
             }

@@ -12,7 +12,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
-use crate::response::classify;
+use crate::response::{classify, Accept};
 use crate::secret::{ClientSecret, Password};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::{secs, Timestamp};
@@ -264,7 +264,7 @@ impl Step for State {
                 };
                 let scrub = [secret.expose_secret(), password];
                 let reply = classify(&response, &scrub)?;
-                let body = reply.success()?;
+                let body = reply.accept(Accept::OK_CODE_IS_DATA)?;
                 let code = reply.required_str(&body.code, "code")?.to_owned();
                 let earliest = now.saturating_add(SPACING);
                 match auth {
@@ -344,7 +344,11 @@ impl Step for State {
                         .ok_or_else(|| reply.missing("life_time"))?;
                     token_from(reply, sent_at, secs(minutes.saturating_mul(60)))
                 };
-                let token = read_answer(&response, read, || carried.secrets())?;
+                let der = match &carried.proof {
+                    Proof::Signature(signature) => signature.as_der(),
+                    Proof::Password(_) => &[],
+                };
+                let token = read_answer(&response, read, || carried.secrets(), der)?;
                 Ok((State::Exchanging { sent_at, carried }, Action::Done(token)))
             }
             // The machine checks the input kind against `expects` first.

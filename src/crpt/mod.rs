@@ -230,18 +230,21 @@ fn json_with_signature(key: &str, value: &str, signature_key: &str, signature: &
 
 /// Reads a CRPT answer with `read`. The secrets the request carried are
 /// listed (which copies them) only when the answer is refused, to scrub the
-/// refusal: the success path builds no scrub list.
+/// refusal: the success path builds no scrub list. `signature` is the DER
+/// of the signature the request carried (its base64 is among `secrets`).
 fn read_answer<T>(
     response: &http::Response<Vec<u8>>,
     read: impl Fn(&crate::response::Reply<'_>) -> Result<T, Error>,
     secrets: impl FnOnce() -> Vec<String>,
+    signature: &[u8],
 ) -> Result<T, Error> {
-    crate::response::classify(response, &[])
+    use crate::response::{classify, classify_with, Secrets};
+    classify(response, &[])
         .and_then(|reply| read(&reply))
         .or_else(|_| {
             let secrets = secrets();
             let scrub: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            crate::response::classify(response, &scrub).and_then(|reply| read(&reply))
+            classify_with(response, Secrets::new(&scrub).with_bytes(signature)).and_then(|reply| read(&reply))
         })
 }
 

@@ -11,9 +11,10 @@ use crate::endpoint::{segment_problem, Endpoint};
 use crate::error::{Error, Expect, ProtocolError, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
-use crate::response::classify;
+use crate::response::{classify_with, Secrets};
+use crate::scrub::ServerText;
 use crate::secret::RegistrationKey;
-use crate::sign::{Purpose, SignJob, SignatureKind};
+use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 
 /// Whether the request is signed.
@@ -32,13 +33,14 @@ pub enum Outcome {
     /// `SUCCESS`: keep `oms_connection` (a UUID, often upper-case) for every
     /// token request of this installation.
     Registered {
-        /// The installation's connection id.
-        oms_connection: String,
+        /// The installation's connection id, checked to be one path segment
+        /// (it goes into every sign-in's path); pass it on with `as_str()`.
+        oms_connection: ServerText,
     },
     /// `REJECTED`, with SUZ's reason when it gave one.
     Rejected {
-        /// `rejectionReason`.
-        reason: Option<String>,
+        /// `rejectionReason`, as SUZ wrote it.
+        reason: Option<ServerText>,
     },
 }
 
@@ -62,11 +64,12 @@ enum State {
         body: Vec<u8>,
         key: RegistrationKey,
     },
-    /// The request is out; `signature` (base64) is scrubbed from any error
+    /// The request is out; the signature (as sent in base64, and its DER)
+    /// is scrubbed from any error
     /// message, as the key is.
     Sending {
         key: RegistrationKey,
-        signature: Option<String>,
+        signature: Option<(String, Signature)>,
     },
 }
 
@@ -160,12 +163,12 @@ fn send(
     url: Url,
     body: Vec<u8>,
     key: RegistrationKey,
-    signature: Option<String>,
+    signature: Option<(String, Signature)>,
 ) -> Result<Transition<State>, Error> {
     let mut request = Outgoing::post_json(url, body, MediaType::JsonUtf8)?
         .with_secret_header("x-registrationkey", key.expose_secret())?;
-    if let Some(signature) = &signature {
-        request = request.with_secret_header("x-signature", signature)?;
+    if let Some((base64, _)) = &signature {
+        request = request.with_secret_header("x-signature", base64)?;
     }
     Ok((State::Sending { key, signature }, Action::Send(request)))
 }
@@ -183,11 +186,14 @@ impl Step for State {
     fn resume(self, _now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
         match (self, input) {
             (State::Signing { url, body, key }, Input::Signature(signature)) => {
-                send(url, body, key, Some(signature.to_base64()))
+                send(url, body, key, Some((signature.to_base64(), signature)))
             }
             (State::Sending { key, signature }, Input::Response(response)) => {
-                let scrub = [key.expose_secret(), signature.as_deref().unwrap_or_default()];
-                let reply = classify(&response, &scrub)?;
+                let (base64, der) = signature
+                    .as_ref()
+                    .map_or(("", &[][..]), |(b, s)| (b.as_str(), s.as_der()));
+                let scrub = [key.expose_secret(), base64];
+                let reply = classify_with(&response, Secrets::new(&scrub).with_bytes(der))?;
                 let body = reply.success()?;
                 let outcome = match reply.required_str(&body.status, "status")? {
                     "SUCCESS" => {
@@ -200,14 +206,14 @@ impl Step for State {
                             );
                         }
                         Outcome::Registered {
-                            oms_connection: connection.to_owned(),
+                            oms_connection: ServerText::checked(connection, &reply.scrubber()),
                         }
                     }
-                    // SUZ's words, bounded and without the key or signature it may echo.
+                    // SUZ's words; printed withheld if they echo the key or the signature.
                     "REJECTED" => Outcome::Rejected {
                         reason: reply
                             .optional_str(&body.rejectionReason, "rejectionReason")?
-                            .map(|r| reply.sanitize(r, crate::error::MAX_MESSAGE_CHARS)),
+                            .map(|r| ServerText::checked(r, &reply.scrubber())),
                     },
                     _ => {
                         return Err(ProtocolError::Malformed {

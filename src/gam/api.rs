@@ -12,7 +12,8 @@ use serde_json::value::RawValue;
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::flow::{header_value, MediaType, Outgoing};
-use crate::response::{classify, parse_success, Scalar};
+use crate::response::{classify, parse_success, Accept, Scalar};
+use crate::scrub::ServerText;
 use crate::secret::AccessToken;
 
 use super::Config;
@@ -20,21 +21,30 @@ use super::Config;
 /// The header naming the partner on every business call.
 pub const CLIENT_SOURCE: &str = "x-client-source";
 
+/// What a GAM business answer may be: a business call may create (201) or
+/// accept (202) as well as answer (200); GAM documents no `code` verdict.
+const ENVELOPE: Accept = Accept {
+    statuses: &[200, 201, 202],
+    code_is_data: true,
+    status_is_data: false,
+};
+
 /// A successful GAM answer: the envelope, with `data` read into `T`
 /// (`serde_json::Value` when you do not have a type for it).
 ///
 /// Its `Debug` shows whether there is `data`, not what it holds: a payload
 /// may carry credentials (the bearer token the call was made with, echoed)
-/// or personal data. The envelope's own texts are scrubbed of the token.
+/// or personal data. The envelope's own texts are [`ServerText`]s: yours as
+/// sent, printed withheld if they echo the token.
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Envelope<T> {
     /// The envelope's `status`, as text (GAM prints it quoted; a number is accepted too).
-    pub status: String,
+    pub status: ServerText,
     /// The envelope's `message`.
-    pub message: Option<String>,
+    pub message: Option<ServerText>,
     /// The envelope's `timestamp`, as sent.
-    pub timestamp: Option<String>,
+    pub timestamp: Option<ServerText>,
     /// The envelope's `data`; `None` when absent or `null`.
     pub data: Option<T>,
 }
@@ -79,9 +89,16 @@ impl<T: DeserializeOwned> Envelope<T> {
 
     fn read(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> Result<Self, Error> {
         let reply = classify(response, scrub)?;
-        reply.success()?;
-        let raw: RawEnvelope<'_> = parse_success(response)?;
-        let text = |field: &Option<Scalar<'_>>| field.as_ref().and_then(Scalar::text).map(|t| t.into_owned());
+        reply.accept(ENVELOPE)?;
+        let raw: RawEnvelope<'_> = parse_success(response, scrub)?;
+        // The envelope's texts are the server's words: printed scrubbed.
+        let scrubber = reply.scrubber();
+        let text = |field: &Option<Scalar<'_>>| {
+            field
+                .as_ref()
+                .and_then(Scalar::text)
+                .map(|t| ServerText::checked(t, &scrubber))
+        };
         let status = text(&raw.status).ok_or_else(|| reply.missing("status"))?;
         // serde reads `"data": null` into `None`, like an absent field.
         let data = raw
@@ -96,12 +113,10 @@ impl<T: DeserializeOwned> Envelope<T> {
                     expected: "the shape of the caller's type",
                 })
             })?;
-        // The envelope's texts are the server's words: scrubbed like a message.
-        let words = |text: String| reply.sanitize(&text, crate::MAX_MESSAGE_CHARS);
         Ok(Envelope {
-            status: words(status),
-            message: text(&raw.message).map(words),
-            timestamp: text(&raw.timestamp).map(words),
+            status,
+            message: text(&raw.message),
+            timestamp: text(&raw.timestamp),
             data,
         })
     }

@@ -6,20 +6,24 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::response::{classify, parse_success, Scalar};
+use crate::response::{classify, parse_success, Accept, Scalar};
+use crate::scrub::ServerText;
 
 /// A citizen found by registry number (`GET …api/info/consumer/{regNo}`).
+///
+/// Each field is the service's text as sent ([`ServerText`]: `as_str()`),
+/// printed withheld if it echoes the token the call was made with.
 #[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub struct Consumer {
     /// The registry number (`regNo`).
-    pub reg_no: String,
+    pub reg_no: ServerText,
     /// The 11-character ebarimt login, the customer code (`loginName`).
-    pub login_name: String,
+    pub login_name: ServerText,
     /// Given name (`givenName`), when the service sent one.
-    pub given_name: Option<String>,
+    pub given_name: Option<ServerText>,
     /// Family name (`familyName`), when the service sent one.
-    pub family_name: Option<String>,
+    pub family_name: Option<ServerText>,
 }
 
 #[derive(Deserialize, Default)]
@@ -46,7 +50,7 @@ impl Consumer {
     /// use tokendance::itc::Consumer;
     /// let found = http::Response::new(br#"{"regNo":"AA12345678","loginName":"12345678901",
     ///     "givenName":"Bat","familyName":"Dorj"}"#.to_vec());
-    /// assert_eq!(Consumer::from_response(&found)?.map(|c| c.login_name), Some("12345678901".to_owned()));
+    /// assert_eq!(Consumer::from_response(&found)?.map(|c| c.login_name.into_string()), Some("12345678901".to_owned()));
     /// let missing = http::Response::builder().status(404).body(Vec::new()).unwrap();
     /// assert_eq!(Consumer::from_response(&missing)?, None);
     /// # Ok::<(), tokendance::Error>(())
@@ -65,22 +69,19 @@ impl Consumer {
         if response.status() == http::StatusCode::NOT_FOUND && !is_page(response) {
             return Ok(None);
         }
-        if !response.status().is_success() {
-            return Err(classify(response, scrub)?.refusal().into());
-        }
-        // Parsed twice: by the shared classifier (size, redirects, field
-        // checks that recognise an error body), then into the typed fields.
+        // Parsed twice: by the shared classifier (size, redirects, the
+        // status and field checks that recognise an error body), then into
+        // the typed fields.
         let reply = classify(response, scrub)?;
-        let body: ConsumerBody<'_> = parse_success(response)?;
+        reply.accept(Accept::OK)?;
+        let body: ConsumerBody<'_> = parse_success(response, scrub)?;
+        let scrubber = reply.scrubber();
+        let text = |value: &str| ServerText::checked(value, &scrubber);
         Ok(Some(Consumer {
-            reg_no: reply.required_str(&body.regNo, "regNo")?.to_owned(),
-            login_name: reply.required_str(&body.loginName, "loginName")?.to_owned(),
-            given_name: reply
-                .optional_str(&body.givenName, "givenName")?
-                .map(str::to_owned),
-            family_name: reply
-                .optional_str(&body.familyName, "familyName")?
-                .map(str::to_owned),
+            reg_no: text(reply.required_str(&body.regNo, "regNo")?),
+            login_name: text(reply.required_str(&body.loginName, "loginName")?),
+            given_name: reply.optional_str(&body.givenName, "givenName")?.map(text),
+            family_name: reply.optional_str(&body.familyName, "familyName")?.map(text),
         }))
     }
 }
@@ -120,7 +121,7 @@ pub enum Code {
     /// `inValidQr`: the QR data is not a valid receipt.
     InvalidQr,
     /// A code the guide does not list, as the server sent it.
-    Other(String),
+    Other(ServerText),
 }
 
 impl Code {
@@ -158,16 +159,25 @@ impl Code {
     /// The code for the server's text: exactly as the guide spells it, or
     /// [`Code::Other`].
     pub fn parse(text: &str) -> Code {
+        Self::known(text).unwrap_or_else(|| Code::Other(ServerText::from(text)))
+    }
+
+    fn known(text: &str) -> Option<Code> {
         Self::KNOWN
             .iter()
             .find(|(_, known)| *known == text)
-            .map_or_else(|| Code::Other(text.to_owned()), |(code, _)| code.clone())
+            .map(|(code, _)| code.clone())
     }
 }
 
+/// The code as the server spells it; an unknown code prints as its
+/// [`ServerText`] does (withheld if it echoes the token).
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            Code::Other(text) => fmt::Display::fmt(text, f),
+            known => f.write_str(known.as_str()),
+        }
     }
 }
 
@@ -182,15 +192,13 @@ pub struct Reply {
     /// wrong, 200 success, 401 unauthorized, 500 erroneous data), distinct
     /// from the HTTP status.
     pub status: Option<u64>,
-    /// The server's words (`msg`, Mongolian), as sent, except that control
-    /// characters become spaces, a secret the request carried (the token)
-    /// is replaced by `<redacted>`, and the text is cut at
-    /// [`MAX_MESSAGE_CHARS`](crate::MAX_MESSAGE_CHARS) characters.
-    pub msg: Option<String>,
+    /// The server's words (`msg`, Mongolian), as sent; printed withheld if
+    /// they echo the token the call was made with.
+    pub msg: Option<ServerText>,
     /// The customer's ebarimt login (`loginName`).
-    pub login_name: Option<String>,
+    pub login_name: Option<ServerText>,
     /// The customer's e-mail address (`email`).
-    pub email: Option<String>,
+    pub email: Option<ServerText>,
 }
 
 #[derive(Deserialize, Default)]
@@ -231,30 +239,30 @@ impl Reply {
     }
 
     pub(crate) fn read(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> Result<Reply, Error> {
-        if !response.status().is_success() {
-            return Err(classify(response, scrub)?.refusal().into());
-        }
         let reply = classify(response, scrub)?;
-        let body: ReplyBody<'_> = parse_success(response)?;
+        // `code` and `status` are the answer itself here (`userNotFound`,
+        // 201), not verdicts.
+        reply.accept(Accept {
+            code_is_data: true,
+            status_is_data: true,
+            ..Accept::OK
+        })?;
+        let body: ReplyBody<'_> = parse_success(response, scrub)?;
+        let scrubber = reply.scrubber();
+        let text = |value: &str| ServerText::checked(value, &scrubber);
         let code = match &body.code {
-            // An unknown code is kept as text: scrubbed, as any server words.
-            Some(Scalar::Str(code)) if !code.is_empty() => match Code::parse(code) {
-                Code::Other(text) => Code::Other(reply.sanitize(&text, 100)),
-                known => known,
-            },
+            Some(Scalar::Str(code)) if !code.is_empty() => {
+                Code::known(code).unwrap_or_else(|| Code::Other(text(code)))
+            }
             None | Some(Scalar::Null) | Some(Scalar::Str(_)) => return Err(reply.missing("code")),
             Some(_) => return Err(reply.malformed("code", "a string")),
         };
         Ok(Reply {
             code,
             status: reply.optional_count(&body.status, "status")?,
-            msg: reply
-                .optional_str(&body.msg, "msg")?
-                .map(|m| reply.sanitize(m, crate::MAX_MESSAGE_CHARS)),
-            login_name: reply
-                .optional_str(&body.loginName, "loginName")?
-                .map(str::to_owned),
-            email: reply.optional_str(&body.email, "email")?.map(str::to_owned),
+            msg: reply.optional_str(&body.msg, "msg")?.map(text),
+            login_name: reply.optional_str(&body.loginName, "loginName")?.map(text),
+            email: reply.optional_str(&body.email, "email")?.map(text),
         })
     }
 
@@ -269,7 +277,7 @@ impl Reply {
         }
         response.status() == http::StatusCode::UNAUTHORIZED
             || (response.status().is_success()
-                && parse_success::<CodeOnly<'_>>(response)
+                && parse_success::<CodeOnly<'_>>(response, &[])
                     .is_ok_and(|b| b.code.as_ref().and_then(Scalar::as_str) == Some("invalidToken")))
     }
 }

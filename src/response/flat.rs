@@ -21,6 +21,9 @@ use std::borrow::Cow;
 
 use super::{Body, Scalar};
 
+/// The most keys a body read here has.
+const MAX_KEYS: usize = 32;
+
 /// `bytes` as a flat object, or `None` when serde_json must decide.
 #[cfg(test)]
 fn flat_body(bytes: &[u8]) -> Option<Body<'_>> {
@@ -37,6 +40,10 @@ pub(super) fn read_flat_body<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option
     let mut reader = Reader { text, pos: 0 };
     // The fields already read, one bit each.
     let mut seen = 0u32;
+    // Every key read, kept or not: a repeated one is refused whatever its
+    // name. Token answers have about ten keys; more are left to serde.
+    let mut keys: [&str; MAX_KEYS] = [""; MAX_KEYS];
+    let mut key_count = 0;
     reader.skip_whitespace();
     reader.require(b'{')?;
     reader.skip_whitespace();
@@ -44,6 +51,11 @@ pub(super) fn read_flat_body<'a>(bytes: &'a [u8], body: &mut Body<'a>) -> Option
         loop {
             reader.require(b'"')?;
             let key = reader.string_rest()?;
+            if key_count == MAX_KEYS || keys[..key_count].contains(&key) {
+                return None;
+            }
+            keys[key_count] = key;
+            key_count += 1;
             reader.skip_whitespace();
             reader.require(b':')?;
             reader.skip_whitespace();
@@ -210,6 +222,8 @@ impl<'a> Body<'a> {
             "globalErrors" => (23, &mut self.globalErrors),
             "fieldErrors" => (24, &mut self.fieldErrors),
             "violations" => (25, &mut self.violations),
+            "detail" => (26, &mut self.detail),
+            "title" => (27, &mut self.title),
             _ => return None,
         };
         Some((1 << index, field))
@@ -219,9 +233,11 @@ impl<'a> Body<'a> {
 /// What serde_json makes of `bytes`: the reference this reader must match.
 #[cfg(any(test, fuzzing))]
 fn read_by_serde(bytes: &[u8]) -> Option<Body<'_>> {
-    serde_json::from_slice::<super::ObjectOnly<Body<'_>>>(bytes)
+    use super::scalar::{ObjectOnly, UniqueKeys};
+    serde_json::from_slice::<UniqueKeys>(bytes).ok()?;
+    serde_json::from_slice::<ObjectOnly<Body<'_>>>(bytes)
         .ok()
-        .map(|super::ObjectOnly(body)| body)
+        .map(|ObjectOnly(body)| body)
 }
 
 /// In fuzz builds, every body this reader accepts is read by serde_json too,
@@ -329,7 +345,7 @@ mod tests {
                 "omsConnection", "rejectionReason", "error", "error_description",
                 "error_message", "error_code", "code", "description", "message", "msg",
                 "status", "statusCode", "success", "globalErrors", "fieldErrors",
-                "violations", "not-before-policy", "", "acc\\u0065ss_token",
+                "violations", "detail", "title", "not-before-policy", "", "acc\\u0065ss_token",
             ])
             .prop_map(str::to_owned),
             1 => "[a-z_]{0,6}",

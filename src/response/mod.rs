@@ -3,234 +3,58 @@
 //! It answers, once for all flows, the interop problems that OAuth clients
 //! keep rediscovering:
 //! 1. the size bound is checked before anything is parsed;
-//! 2. 3xx is refused (a followed redirect replays credentials);
-//! 3. JSON is recognised whatever the `Content-Type` says;
+//! 2. 3xx is refused (a followed redirect replays credentials), and the
+//!    target is shown as scheme, host and path only;
+//! 3. JSON is recognised whatever the `Content-Type` says, and refused when
+//!    any object in it repeats a key;
 //! 4. error bodies are recognised at any status, 200 included, in every shape
-//!    the providers use (RFC 6749, `error_message`/`code`/`description`, Spring,
-//!    SUZ `globalErrors`, `violations`, Astana-plat `statusCode`, GAM `error_code`);
-//! 5. numbers may arrive as strings, unknown fields are ignored.
+//!    the providers and the field use (RFC 6749, `error_message`/`code`/`description`,
+//!    Spring, SUZ `globalErrors` and `fieldErrors` with their `errorCode`s,
+//!    `violations`, RFC 9457 problem details and `{"detail": …}`, Astana-plat
+//!    `statusCode`, GAM `error_code`, plain text, an HTML page's title);
+//! 5. a success is what the flow documents ([`Accept`]): its status, and no
+//!    failure verdict next to the token;
+//! 6. numbers may arrive as strings, unknown fields are ignored;
+//! 7. every server text an error keeps passes through the
+//!    [scrubber](crate::scrub) first, with every secret the request carried
+//!    and every token the body holds.
 //!
 //! The body is parsed in a single pass into [`Body`], the union of every field
 //! any provider's auth endpoints use: by the reader in [`flat`] when it is a
 //! flat object (every token answer), by serde_json otherwise, with the same
-//! result either way. Each field is a [`Scalar`], which never
-//! fails to deserialize: a field of the wrong type is reported by the step
-//! that needs it, with its name and what was expected, and never with the
-//! value (which, in a 2xx body, may be a token).
+//! result either way. Each field is a [`Scalar`], which never fails to
+//! deserialize: a field of the wrong type is reported by the step that needs
+//! it, with its name and what was expected, and never with the value (which,
+//! in a 2xx body, may be a token).
 
 use std::borrow::Cow;
-use std::fmt;
-use std::time::Duration;
 
 use http::{header, StatusCode};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::error::{Error, ProtocolError, RetryAfter, ServerError, ServerErrorKind, MAX_MESSAGE_CHARS};
+use crate::error::{Error, ProtocolError, ServerError, ServerErrorKind, MAX_MESSAGE_CHARS};
 use crate::flow::{has_edge_space, is_header_safe};
-use crate::time::Timestamp;
+use crate::scrub::{printable, Scrubber};
 
 mod flat;
+mod retry_after;
+mod scalar;
+
+pub(crate) use retry_after::parse_retry_after;
+pub(crate) use scalar::Scalar;
+use scalar::{ObjectOnly, UniqueKeys};
 
 /// The largest response body any flow parses, in bytes. Larger bodies are
 /// refused with [`ProtocolError::BodyTooLarge`]; transports may cap their
 /// reads at this size (plus one byte, to detect the excess).
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// The longest server error code kept, in characters.
+const MAX_CODE_CHARS: usize = 100;
+
 /// What a token must be, as a protocol error names it.
 pub(crate) const TOKEN_IN_A_HEADER: &str =
     "a token without control characters or spaces at either end (it goes back in a header)";
-
-/// A JSON value as far as the classifier cares: scalars are kept (borrowed
-/// from the body when possible), containers are skipped except for the few
-/// nested fields providers use (`data.token`, an error list's first message).
-#[derive(Clone, PartialEq, Debug)]
-pub(crate) enum Scalar<'a> {
-    Str(Cow<'a, str>),
-    UInt(u64),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    Null,
-    /// An object: its `token` field and its first message-like field.
-    Object(Box<Nested<'a>>),
-    /// An array: its length and the first message found in its elements.
-    Array(Box<Nested<'a>>),
-}
-
-/// What the classifier keeps of an object or an array. Boxed in [`Scalar`]:
-/// success bodies rarely nest, and every field of [`Body`] stays 32 bytes
-/// instead of 56, which halves what each move of a `Body` copies.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub(crate) struct Nested<'a> {
-    /// An array's length (0 for objects).
-    pub len: usize,
-    /// An object's `token` field, when it is a string.
-    pub token: Option<Cow<'a, str>>,
-    /// The `token` field is present but neither a string nor `null`.
-    pub token_not_string: bool,
-    /// The first message-like field (object) or element message (array).
-    pub text: Option<Cow<'a, str>>,
-}
-
-impl<'a> Scalar<'a> {
-    /// The value as text: strings as they are, numbers and booleans printed.
-    pub(crate) fn text(&self) -> Option<Cow<'a, str>> {
-        match self {
-            Scalar::Str(s) => Some(s.clone()),
-            Scalar::UInt(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Int(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Float(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Scalar::Object(nested) | Scalar::Array(nested) => nested.text.clone(),
-            Scalar::Null => None,
-        }
-    }
-
-    /// A string value, borrowed.
-    pub(crate) fn as_str(&self) -> Option<&str> {
-        match self {
-            Scalar::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Whether the value says "something is here": not null, not false, not
-    /// an empty string or container.
-    fn is_substantial(&self) -> bool {
-        match self {
-            Scalar::Null | Scalar::Bool(false) => false,
-            Scalar::Str(s) => !s.trim().is_empty(),
-            Scalar::Array(nested) => nested.len > 0,
-            _ => true,
-        }
-    }
-
-    /// A non-negative whole number from a JSON number or a numeric string.
-    /// Values beyond `u64` saturate; fractions are truncated.
-    pub(crate) fn non_negative(&self) -> Option<u64> {
-        match self {
-            Scalar::UInt(n) => Some(*n),
-            // `Int` holds only negatives: serde_json reads others as `UInt`.
-            // `as` saturates for floats; JSON has no NaN or infinity.
-            Scalar::Float(f) if *f >= 0.0 => Some(*f as u64),
-            Scalar::Str(s) => parse_non_negative(s.trim()),
-            _ => None,
-        }
-    }
-}
-
-fn parse_non_negative(s: &str) -> Option<u64> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        // All digits: only overflow can fail, and overflow saturates.
-        return Some(s.parse::<u64>().unwrap_or(u64::MAX));
-    }
-    match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
-        _ => None,
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor(std::marker::PhantomData))
-    }
-}
-
-struct ScalarVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-/// Keys whose value is taken as an object's or error list's message.
-const MESSAGE_KEYS: [&str; 8] = [
-    "message",
-    "msg",
-    "error_message",
-    "errorMessage",
-    "error_description",
-    "description",
-    "error",
-    "text",
-];
-
-impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
-    type Value = Scalar<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Bool(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::UInt(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Int(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Scalar::Float(v))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Scalar::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut len = 0usize;
-        let mut text = None;
-        while let Some(item) = seq.next_element::<Scalar<'a>>()? {
-            len += 1;
-            if text.is_none() {
-                text = item.text();
-            }
-        }
-        Ok(Scalar::Array(Box::new(Nested {
-            len,
-            text,
-            ..Nested::default()
-        })))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut token = None;
-        let mut token_not_string = false;
-        let mut text: Option<(usize, Cow<'a, str>)> = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let rank = MESSAGE_KEYS.iter().position(|k| *k == key);
-            if key == "token" {
-                let value = map.next_value::<Scalar<'a>>()?;
-                token_not_string = !matches!(value, Scalar::Str(_) | Scalar::Null);
-                token = value.as_str().map(|s| Cow::Owned(s.to_owned()));
-            } else if let Some(rank) = rank {
-                let value = map.next_value::<Scalar<'a>>()?;
-                if text.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    if let Some(t) = value.text() {
-                        text = Some((rank, t));
-                    }
-                }
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(Scalar::Object(Box::new(Nested {
-            len: 0,
-            token,
-            token_not_string,
-            text: text.map(|(_, t)| t),
-        })))
-    }
-}
 
 /// Every top-level field any provider's auth endpoints use. Unknown fields
 /// are skipped without being stored.
@@ -295,25 +119,62 @@ pub(crate) struct Body<'a> {
     pub fieldErrors: Option<Scalar<'a>>,
     #[serde(borrow)]
     pub violations: Option<Scalar<'a>>,
+    /// RFC 9457 problem details, Django REST framework, FastAPI.
+    #[serde(borrow)]
+    pub detail: Option<Scalar<'a>>,
+    /// RFC 9457 problem details.
+    #[serde(borrow)]
+    pub title: Option<Scalar<'a>>,
 }
 
-/// Refuses a top-level value that is not an object (a derived struct would
-/// also accept an array, filling fields by position).
-struct ObjectOnly<T>(T);
+/// What a flow accepts as a success: the statuses its provider documents,
+/// and which of the body's own verdict fields are data instead (MDLP's
+/// one-time `code`; ITC's answer `code` and `status` number). A verdict
+/// that says failure next to a token makes the answer a refusal.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Accept {
+    pub statuses: &'static [u16],
+    pub code_is_data: bool,
+    pub status_is_data: bool,
+}
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = ObjectOnly<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
+impl Accept {
+    /// What every provider documents for its token answers and most API
+    /// answers: 200, with `code` a verdict.
+    pub(crate) const OK: Accept = Accept {
+        statuses: &[200],
+        code_is_data: false,
+        status_is_data: false,
+    };
+
+    /// 200, where `code` is the answer itself (MDLP's one-time code).
+    pub(crate) const OK_CODE_IS_DATA: Accept = Accept {
+        code_is_data: true,
+        ..Accept::OK
+    };
+}
+
+/// The secrets a request carried, to scrub from what a refusal keeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Secrets<'a> {
+    texts: &'a [&'a str],
+    /// A signature's DER bytes (its base64, as sent, is among `texts`).
+    bytes: &'a [u8],
+}
+
+impl<'a> Secrets<'a> {
+    pub(crate) fn new(texts: &'a [&'a str]) -> Self {
+        Secrets { texts, bytes: &[] }
+    }
+
+    pub(crate) fn with_bytes(self, bytes: &'a [u8]) -> Self {
+        Secrets { bytes, ..self }
+    }
+
+    fn scrubber(&self) -> Scrubber {
+        let mut scrubber = Scrubber::new(self.texts.iter().copied());
+        scrubber.add_bytes(self.bytes);
+        scrubber
     }
 }
 
@@ -321,14 +182,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
 pub(crate) struct Reply<'a> {
     pub status: StatusCode,
     pub body: Body<'a>,
-    /// The flat reader read the body, so no string in it holds a control
-    /// character or DEL, and tokens need no second look.
+    /// The flat reader read the body, so no string in it holds a C0 control
+    /// character or DEL, and tokens need a shorter look.
     header_safe_strings: bool,
     /// The response's headers, for `Retry-After` when the reply is a
     /// refusal (looked up then, not on every success).
     headers: &'a http::HeaderMap,
-    /// Secrets the request carried, removed from any server message kept.
-    scrub: &'a [&'a str],
+    /// Secrets the request carried, removed from any server text kept.
+    secrets: Secrets<'a>,
+    /// A refusal whose body is not JSON: its text, or an HTML page's title.
+    text_body: Option<String>,
 }
 
 /// Classifies a response. `scrub` lists the secrets the request carried, so
@@ -337,14 +200,23 @@ pub(crate) fn classify<'a>(
     response: &'a http::Response<Vec<u8>>,
     scrub: &'a [&'a str],
 ) -> Result<Reply<'a>, Error> {
+    classify_with(response, Secrets::new(scrub))
+}
+
+/// [`classify`] with secrets that include bytes.
+pub(crate) fn classify_with<'a>(
+    response: &'a http::Response<Vec<u8>>,
+    secrets: Secrets<'a>,
+) -> Result<Reply<'a>, Error> {
     let status = response.status();
-    let bytes = checked_bytes(response)?;
+    let bytes = checked_bytes(response, &secrets)?;
     let mut reply = Reply {
         status,
         body: Body::default(),
         header_safe_strings: false,
         headers: response.headers(),
-        scrub,
+        secrets,
+        text_body: None,
     };
     // The body is read in place: a `Body` is two dozen fields, and each
     // move of one cost as much as reading a short answer.
@@ -352,12 +224,15 @@ pub(crate) fn classify<'a>(
         flat::check_against_serde(bytes, &reply.body);
         reply.header_safe_strings = true;
     } else {
-        reply.body = match parse_object::<Body<'a>>(response, bytes) {
+        reply.body = match parse_object::<Body<'a>>(response, bytes, &secrets) {
             Ok(body) => body,
             Err(e) if status.is_success() => return Err(e),
             // A refusal that is not JSON (an nginx page on 502, XML on 401,
-            // an empty 403): the status is the message.
-            Err(_) => Body::default(),
+            // plain text, an empty 403): its text, or the status, says why.
+            Err(_) => {
+                reply.text_body = plain_text(bytes);
+                Body::default()
+            }
         };
     }
     Ok(reply)
@@ -365,7 +240,10 @@ pub(crate) fn classify<'a>(
 
 /// The body of a response that passed the size and redirect checks, without
 /// a UTF-8 byte-order mark.
-fn checked_bytes(response: &http::Response<Vec<u8>>) -> Result<&[u8], Error> {
+fn checked_bytes<'r>(
+    response: &'r http::Response<Vec<u8>>,
+    secrets: &Secrets<'_>,
+) -> Result<&'r [u8], Error> {
     let status = response.status();
     let bytes = response.body().as_slice();
     if bytes.len() > MAX_BODY {
@@ -380,20 +258,22 @@ fn checked_bytes(response: &http::Response<Vec<u8>>) -> Result<&[u8], Error> {
         let location = response
             .headers()
             .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(strip_query);
+            .and_then(|v| shown_location(v.as_bytes(), &secrets.scrubber()));
         return Err(ProtocolError::Redirect { status, location }.into());
     }
     Ok(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
 }
 
-/// `bytes` as the JSON object `T`. Errors name the status and never a value.
+/// `bytes` as the JSON object `T`, no object in it repeating a key. Errors
+/// name the status and never a value.
 fn parse_object<'a, T: Deserialize<'a>>(
     response: &http::Response<Vec<u8>>,
     bytes: &'a [u8],
+    secrets: &Secrets<'_>,
 ) -> Result<T, Error> {
     let status = response.status();
-    serde_json::from_slice::<ObjectOnly<T>>(bytes)
+    serde_json::from_slice::<UniqueKeys>(bytes)
+        .and_then(|_| serde_json::from_slice::<ObjectOnly<T>>(bytes))
         .map(|ObjectOnly(body)| body)
         .map_err(|e| {
             if e.is_data() {
@@ -405,7 +285,7 @@ fn parse_object<'a, T: Deserialize<'a>>(
             } else {
                 ProtocolError::NotJson {
                     status,
-                    content_type: content_type(response),
+                    content_type: content_type(response, secrets),
                 }
             }
             .into()
@@ -417,23 +297,35 @@ fn parse_object<'a, T: Deserialize<'a>>(
 /// containers that accept any JSON, so that no value reaches an error).
 pub(crate) fn parse_success<'a, T: Deserialize<'a>>(
     response: &'a http::Response<Vec<u8>>,
+    scrub: &[&str],
 ) -> Result<T, Error> {
-    let bytes = checked_bytes(response)?;
-    parse_object(response, bytes)
+    let secrets = Secrets::new(scrub);
+    let bytes = checked_bytes(response, &secrets)?;
+    parse_object(response, bytes, &secrets)
 }
 
 impl<'a> Reply<'a> {
-    /// The body's success fields, or the server's refusal: any non-2xx
-    /// status, or a 2xx body with an explicit failure marker.
+    /// The body's success fields under [`Accept::OK`], what every token
+    /// answer is held to.
     pub(crate) fn success(&self) -> Result<&Body<'a>, Error> {
-        if !self.status.is_success() || self.has_failure_marker() {
+        self.accept(Accept::OK)
+    }
+
+    /// The body's success fields, or why it is none: the server's refusal
+    /// for a non-2xx status or a body with a failure verdict, a protocol
+    /// error for a 2xx the flow does not document.
+    pub(crate) fn accept(&self, accept: Accept) -> Result<&Body<'a>, Error> {
+        if !self.status.is_success() || self.has_failure_marker(accept) {
             return Err(self.refusal().into());
+        }
+        if !accept.statuses.contains(&self.status.as_u16()) {
+            return Err(ProtocolError::UnexpectedStatus { status: self.status }.into());
         }
         Ok(&self.body)
     }
 
     /// Markers that make a body a failure even with a 2xx status.
-    fn has_failure_marker(&self) -> bool {
+    fn has_failure_marker(&self, accept: Accept) -> bool {
         let b = &self.body;
         let present = |s: &Option<Scalar<'_>>| s.as_ref().is_some_and(Scalar::is_substantial);
         let at_least_400 = |s: &Option<Scalar<'_>>| {
@@ -447,54 +339,136 @@ impl<'a> Reply<'a> {
             || present(&b.globalErrors)
             || present(&b.fieldErrors)
             || present(&b.violations)
-            || matches!(b.success, Some(Scalar::Bool(false)))
+            || b.success.as_ref().is_some_and(says_false)
             || at_least_400(&b.statusCode)
-            || at_least_400(&b.status)
+            || (!accept.status_is_data && at_least_400(&b.status))
+            || (!accept.code_is_data && b.code.as_ref().is_some_and(|c| !says_success(c)))
     }
 
     /// Whether the body carries any error-like words at all (used when a
     /// required success field is missing: then the body is a refusal).
     fn has_error_words(&self) -> bool {
+        self.has_error_words_besides("")
+    }
+
+    /// [`has_error_words`](Self::has_error_words), not counting `field`
+    /// (the one a step found mistyped: MDLP's `{"code": 5}` alone is a
+    /// mistyped code, `{"code": 5, "description": …}` a refusal).
+    fn has_error_words_besides(&self, field: &str) -> bool {
         let b = &self.body;
         // Envelopes that state a success code (Astana-plat's `statusCode:
         // 200`, `"message": "Access token created"`) carry a message on every
         // answer: there it is no error word.
-        let says_success = [&b.statusCode, &b.status]
+        let says_ok = [&b.statusCode, &b.status]
             .iter()
             .filter_map(|s| s.as_ref().and_then(Scalar::non_negative))
             .any(|n| (200..300).contains(&n));
-        self.has_failure_marker()
-            || (!says_success
-                && [&b.code, &b.description, &b.message, &b.error_description]
+        let lenient = Accept {
+            statuses: &[],
+            code_is_data: true,
+            status_is_data: false,
+        };
+        let words = [
+            ("code", &b.code),
+            ("description", &b.description),
+            ("message", &b.message),
+            ("error_description", &b.error_description),
+            ("detail", &b.detail),
+            ("title", &b.title),
+        ];
+        self.has_failure_marker(lenient)
+            || (!says_ok
+                && words
                     .iter()
-                    .any(|s| s.as_ref().is_some_and(Scalar::is_substantial)))
+                    .filter(|(name, _)| *name != field)
+                    .any(|(_, s)| s.as_ref().is_some_and(Scalar::is_substantial)))
     }
 
-    /// The server's refusal, built from whatever error shape the body has.
-    pub(crate) fn refusal(&self) -> ServerError {
+    /// Every secret of this exchange: what the request carried and the
+    /// tokens the body holds (a refusal that also carries a token, a
+    /// message that quotes it).
+    pub(crate) fn scrubber(&self) -> Scrubber {
+        let mut scrubber = self.secrets.scrubber();
         let b = &self.body;
-        let first_text = |fields: &[&Option<Scalar<'a>>]| {
-            fields
-                .iter()
-                .filter_map(|s| s.as_ref())
-                .filter(|s| s.is_substantial())
-                .find_map(Scalar::text)
+        for token in [&b.access_token, &b.refresh_token, &b.token] {
+            if let Some(text) = token.as_ref().and_then(Scalar::as_str) {
+                scrubber.add(text);
+            }
+        }
+        if let Some(Scalar::Object(data)) = &b.data {
+            if let Some(token) = &data.token {
+                scrubber.add(token);
+            }
+        }
+        scrubber
+    }
+
+    /// The server's own code and message, raw, from whatever error shape
+    /// the body has.
+    pub(crate) fn refusal_words(&self) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
+        let b = &self.body;
+        let substantial = |s: &&Option<Scalar<'a>>| s.as_ref().is_some_and(Scalar::is_substantial);
+        // An object under `error` is one error (`{"error":{"code","message"}}`);
+        // a list of errors gives its first entry's code.
+        let code = [&b.error, &b.error_code, &b.code]
+            .into_iter()
+            .filter(substantial)
+            .filter_map(|s| s.as_ref())
+            .find_map(|s| match s {
+                Scalar::Object(_) | Scalar::Array(_) => s.nested_code(),
+                _ => s.text(),
+            })
+            .or_else(|| {
+                [&b.globalErrors, &b.fieldErrors, &b.violations, &b.detail]
+                    .into_iter()
+                    .filter_map(|s| s.as_ref())
+                    .find_map(Scalar::nested_code)
+            });
+        let nested_error = match &b.error {
+            error @ Some(Scalar::Object(_) | Scalar::Array(_)) => error,
+            _ => &None,
         };
-        let code = first_text(&[&b.error, &b.error_code, &b.code]).map(|c| self.sanitize(&c, 100));
-        let message = first_text(&[
+        let message = [
             &b.error_description,
             &b.error_message,
             &b.description,
             &b.message,
             &b.msg,
+            &b.detail,
+            &b.title,
             &b.globalErrors,
             &b.fieldErrors,
             &b.violations,
-        ])
-        .map(|m| self.sanitize(&m, MAX_MESSAGE_CHARS));
+            nested_error,
+        ]
+        .into_iter()
+        .filter(substantial)
+        .filter_map(|s| s.as_ref())
+        .find_map(Scalar::text)
+        .or_else(|| self.text_body.clone().map(Cow::Owned));
+        (code, message)
+    }
+
+    /// The server's refusal, built from whatever error shape the body has.
+    pub(crate) fn refusal(&self) -> ServerError {
+        let (code, message) = self.refusal_words();
+        self.scrubbed_refusal(code, message)
+    }
+
+    /// A refusal with the server's `code` and `message`: the kind read from
+    /// the code as sent, then both scrubbed (withheld alone or together,
+    /// as `Display` joins them) and bounded.
+    pub(crate) fn scrubbed_refusal(
+        &self,
+        code: Option<Cow<'_, str>>,
+        message: Option<Cow<'_, str>>,
+    ) -> ServerError {
         let mut err = ServerError::new(self.status, kind_of(self.status, code.as_deref()));
-        err.code = code;
-        err.message = message;
+        let mut code = code.map(Cow::into_owned);
+        let mut message = message.map(Cow::into_owned);
+        self.scrubber().withhold_fields(&mut [&mut code, &mut message]);
+        err.code = code.map(|c| printable(&c, MAX_CODE_CHARS));
+        err.message = message.map(|m| printable(&m, MAX_MESSAGE_CHARS));
         err.retry_after = self
             .headers
             .get(header::RETRY_AFTER)
@@ -527,7 +501,8 @@ impl<'a> Reply<'a> {
         .into()
     }
 
-    /// A required non-empty string field.
+    /// A required non-empty string field. A field of another type in a body
+    /// with error words is a refusal (MDLP's `{"code": 5, "description": …}`).
     pub(crate) fn required_str<'s>(
         &self,
         value: &'s Option<Scalar<'a>>,
@@ -537,6 +512,7 @@ impl<'a> Reply<'a> {
             None | Some(Scalar::Null) => Err(self.missing(field)),
             Some(Scalar::Str(s)) if !s.is_empty() => Ok(s),
             Some(Scalar::Str(_)) => Err(self.missing(field)),
+            Some(_) if self.has_error_words_besides(field) => Err(self.refusal().into()),
             Some(_) => Err(self.malformed(field, "a string")),
         }
     }
@@ -589,36 +565,43 @@ impl<'a> Reply<'a> {
                 .ok_or_else(|| self.malformed(field, "a non-negative number or numeric string")),
         }
     }
+}
 
-    /// Bounds a server's text, removes control characters and replaces any
-    /// secret the request carried (plainly or form-encoded) with `<redacted>`.
-    /// Secrets are replaced before the text is cut, so that a secret
-    /// straddling the bound cannot survive as a prefix.
-    pub(crate) fn sanitize(&self, text: &str, max_chars: usize) -> String {
-        // Control characters become spaces before the secrets are replaced:
-        // replaced after, an echo with a tab or NUL for a space became the secret.
-        let printable =
-            |s: &str| -> String { s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect() };
-        let mut full = printable(text);
-        for secret in self.scrub.iter().filter(|s| s.len() >= 3) {
-            full = full.replace(&printable(secret), "<redacted>");
-            let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-            if encoded != *secret {
-                full = full.replace(&encoded, "<redacted>");
-                // The same with spaces as `%20`, as URL encoders other than forms write them.
-                full = full.replace(&encoded.replace('+', "%20"), "<redacted>");
-            }
-        }
-        full.chars().take(max_chars).collect()
+/// Whether a `success` field says the answer failed: `false`, `"false"`,
+/// `0`, `"0"`, `"no"` (any case).
+fn says_false(value: &Scalar<'_>) -> bool {
+    match value {
+        Scalar::Bool(b) => !b,
+        Scalar::UInt(0) => true,
+        Scalar::Str(s) => ["false", "0", "no"]
+            .iter()
+            .any(|f| s.trim().eq_ignore_ascii_case(f)),
+        _ => false,
     }
 }
 
-/// The kind of a refusal, from the status and the server's code.
-fn kind_of(status: StatusCode, code: Option<&str>) -> ServerErrorKind {
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return ServerErrorKind::RateLimited;
+/// Whether a `code` next to a success says success: `0`, 200 to 299,
+/// `"success"`, `"ok"`, `true` (strings in any case); `null` is no code.
+fn says_success(value: &Scalar<'_>) -> bool {
+    match value {
+        Scalar::Null | Scalar::Bool(true) => true,
+        Scalar::UInt(n) => *n == 0 || (200..300).contains(n),
+        Scalar::Str(s) => {
+            let s = s.trim();
+            s.is_empty()
+                || ["success", "ok", "true"]
+                    .iter()
+                    .any(|w| s.eq_ignore_ascii_case(w))
+                || scalar::parse_non_negative(s).is_some_and(|n| n == 0 || (200..300).contains(&n))
+        }
+        _ => false,
     }
-    let by_code = code.and_then(|c| match c.to_ascii_lowercase().as_str() {
+}
+
+/// The kind an OAuth error code names (RFC 6749 §5.2 and its extensions),
+/// if it is one: what sessions trust to end for good.
+pub(crate) fn oauth_kind(code: &str) -> Option<ServerErrorKind> {
+    match code.to_ascii_lowercase().as_str() {
         "invalid_grant" => Some(ServerErrorKind::InvalidGrant),
         "invalid_client" | "unauthorized_client" => Some(ServerErrorKind::InvalidClient),
         "invalid_request" => Some(ServerErrorKind::InvalidRequest),
@@ -628,8 +611,15 @@ fn kind_of(status: StatusCode, code: Option<&str>) -> ServerErrorKind {
         "server_error" | "temporarily_unavailable" => Some(ServerErrorKind::Unavailable),
         "slow_down" => Some(ServerErrorKind::RateLimited),
         _ => None,
-    });
-    by_code.unwrap_or(match status.as_u16() {
+    }
+}
+
+/// The kind of a refusal, from the status and the server's code.
+fn kind_of(status: StatusCode, code: Option<&str>) -> ServerErrorKind {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return ServerErrorKind::RateLimited;
+    }
+    code.and_then(oauth_kind).unwrap_or(match status.as_u16() {
         401 => ServerErrorKind::Unauthorized,
         403 => ServerErrorKind::Forbidden,
         404 => ServerErrorKind::NotFound,
@@ -638,132 +628,67 @@ fn kind_of(status: StatusCode, code: Option<&str>) -> ServerErrorKind {
     })
 }
 
-fn content_type(response: &http::Response<Vec<u8>>) -> Option<String> {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(100).collect())
+/// The `Content-Type` the server announced, scrubbed and bounded.
+fn content_type(response: &http::Response<Vec<u8>>, secrets: &Secrets<'_>) -> Option<String> {
+    response.headers().get(header::CONTENT_TYPE).map(|v| {
+        secrets
+            .scrubber()
+            .shown(&String::from_utf8_lossy(v.as_bytes()), 100)
+    })
 }
 
-/// A redirect target without user info, query and fragment (any of which
-/// may hold a credential or a code), bounded in length.
-fn strip_query(location: &str) -> String {
-    let end = location.find(['?', '#']).unwrap_or(location.len());
-    let target = &location[..end];
-    let authority = target.find("://").map(|i| i + 3).and_then(|start| {
-        let len = target[start..].find('/').unwrap_or(target.len() - start);
-        target[start..start + len]
-            .rfind('@')
-            .map(|at| (start, start + at + 1))
+/// A redirect target as scheme, host and path: never its user info, query
+/// or fragment, whatever its form (absolute, scheme-relative `//user:pw@h`,
+/// `\\h`, relative), then scrubbed and bounded. `None` when no URL parser
+/// could read it.
+fn shown_location(location: &[u8], scrubber: &Scrubber) -> Option<String> {
+    let text = String::from_utf8_lossy(location);
+    let text = text.trim();
+    // Relative targets are resolved against a placeholder, then shown as a path.
+    let placeholder = url::Url::parse("https://location.invalid/").ok()?;
+    let url = placeholder.join(text).ok()?;
+    let own_scheme = url::Url::parse(text).is_ok();
+    let scheme_relative = ["//", "\\\\", "/\\", "\\/"].iter().any(|p| text.starts_with(p));
+    let host = url.host_str().map(|host| match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     });
-    let shown = match authority {
-        Some((start, after_user_info)) => format!("{}{}", &target[..start], &target[after_user_info..]),
-        None => target.to_owned(),
+    let shown = match host {
+        Some(host) if own_scheme => format!("{}://{host}{}", url.scheme(), url.path()),
+        None if own_scheme => format!("{}:{}", url.scheme(), url.path()),
+        Some(host) if scheme_relative => format!("//{host}{}", url.path()),
+        _ => url.path().to_owned(),
     };
-    shown.chars().take(200).collect()
+    Some(scrubber.shown(&shown, 200))
 }
 
-/// `Retry-After` as delta-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub(crate) fn parse_retry_after(value: &str) -> Option<RetryAfter> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(RetryAfter::Delay(Duration::from_secs(secs)));
+/// What a refusal's body that is not JSON says: plain text as it is
+/// (trimmed), an HTML page's `<title>` (or first `<h1>`); nothing for
+/// JSON that did not parse or markup without a title.
+fn plain_text(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    match text.as_bytes().first()? {
+        b'{' | b'[' => None,
+        b'<' => ["title", "h1"].iter().find_map(|tag| element_text(text, tag)),
+        _ => Some(text.to_owned()),
     }
-    parse_imf_fixdate(value).map(RetryAfter::At)
 }
 
-fn parse_imf_fixdate(s: &str) -> Option<Timestamp> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let rest = s.get(5..)?;
-    let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let time = parts.next()?;
-    if parts.next()? != "GMT" || parts.next().is_some() {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some()
-        || !(1970..=9999).contains(&year)
-        || !(1..=31).contains(&day)
-        || h > 23
-        || m > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(Timestamp::from_unix_secs(days * 86_400 + h * 3600 + m * 60 + sec))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (year >= 1970).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The text inside the first `<tag …>…</tag>` of a page, whitespace folded.
+fn element_text(page: &str, tag: &str) -> Option<String> {
+    // ASCII lower-casing keeps every byte offset.
+    let lower = page.to_ascii_lowercase();
+    let open = lower.find(&format!("<{tag}"))?;
+    let start = open + lower.get(open..)?.find('>')? + 1;
+    let end = start + lower.get(start..)?.find(&format!("</{tag}"))?;
+    let inner: Vec<&str> = page.get(start..end)?.split_whitespace().collect();
+    (!inner.is_empty()).then(|| inner.join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(
-            parse_retry_after("120"),
-            Some(RetryAfter::Delay(Duration::from_secs(120)))
-        );
-        assert_eq!(
-            parse_retry_after("99999999999999999999999"),
-            Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(RetryAfter::At(Timestamp::from_unix_secs(784_111_777)))
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("-1"), None);
-        assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT"), None);
-        // January, February and the last second of a leap day.
-        assert_eq!(
-            parse_retry_after("Thu, 01 Jan 2026 00:00:00 GMT"),
-            Some(RetryAfter::At(Timestamp::from_unix_secs(1_767_225_600)))
-        );
-        assert_eq!(
-            parse_retry_after("Thu, 29 Feb 2024 23:59:59 GMT"),
-            Some(RetryAfter::At(Timestamp::from_unix_secs(1_709_251_199)))
-        );
-        assert_eq!(parse_retry_after("Thu, 29 Feb 2024 24:00:00 GMT"), None);
-        assert_eq!(parse_retry_after("Thu, 29 Feb 2024 23:60:00 GMT"), None);
-        // Every field is checked on its own.
-        for bad in [
-            "Sun, 06 Nov 1994 08:49:37 GMT later",
-            "Sun, 06 Nov 1994 08:49:37 UTC",
-            "Wed, 31 Dec 1969 23:59:59 GMT",
-            "Sun, 32 Nov 1994 08:49:37 GMT",
-            "Sun, 00 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1994 08:49:61 GMT",
-            "Sun, 06 Nov 1994 08:49:37:00 GMT",
-        ] {
-            assert_eq!(parse_retry_after(bad), None, "{bad}");
-        }
-        // A leap second is a valid time.
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:60 GMT"),
-            Some(RetryAfter::At(Timestamp::from_unix_secs(784_111_800)))
-        );
-    }
 
     #[test]
     fn refusal_kinds_follow_the_code_then_the_status() {
@@ -803,16 +728,40 @@ mod tests {
 
     #[test]
     fn redirect_targets_lose_user_info_query_and_fragment() {
+        let shown = |location: &str| shown_location(location.as_bytes(), &Scrubber::default());
+        for (location, expected) in [
+            ("https://u:p@evil.example/x?code=1#f", "https://evil.example/x"),
+            ("https://evil.example/a@b?c", "https://evil.example/a@b"),
+            ("/relative/path?code=1", "/relative/path"),
+            ("https://u@h", "https://h/"),
+            ("//user:tok@evil.example/cb?x=1", "//evil.example/cb"),
+            ("\\\\user:tok@evil.example/cb", "//evil.example/cb"),
+            (" //user:tok@evil.example:8443/cb#f", "//evil.example:8443/cb"),
+            ("https://evil.example/c\tb\r\n?x", "https://evil.example/cb"),
+            ("javascript:alert(1)", "javascript:alert(1)"),
+        ] {
+            assert_eq!(shown(location).as_deref(), Some(expected), "{location:?}");
+        }
+        let secret = Scrubber::new(["s3cr3t-Token"]);
+        let withheld = shown_location(b"https://evil.example/cb/s3cr3t-Token", &secret);
+        assert_eq!(withheld.as_deref(), Some(crate::WITHHELD));
+        assert_eq!(shown("https://[::1"), None);
+    }
+
+    #[test]
+    fn plain_text_and_pages_keep_their_words() {
+        assert_eq!(plain_text(b"  Bad request\n").as_deref(), Some("Bad request"));
         assert_eq!(
-            strip_query("https://u:p@evil.example/x?code=1#f"),
-            "https://evil.example/x"
+            plain_text(b"<html><HEAD><Title>502  Bad\nGateway</title></head></html>").as_deref(),
+            Some("502 Bad Gateway")
         );
         assert_eq!(
-            strip_query("https://evil.example/a@b?c"),
-            "https://evil.example/a@b"
+            plain_text(b"<html><body><h1>Denied</h1></body></html>").as_deref(),
+            Some("Denied")
         );
-        assert_eq!(strip_query("/relative/path?code=1"), "/relative/path");
-        assert_eq!(strip_query("https://u@h"), "https://h");
+        assert_eq!(plain_text(b"<?xml version=\"1.0\"?><error/>"), None);
+        assert_eq!(plain_text(b"{\"broken\": "), None);
+        assert_eq!(plain_text(b"   "), None);
     }
 
     fn refusal_of(status: u16, body: &str) -> ServerError {
@@ -836,9 +785,9 @@ mod tests {
                 "{body}"
             );
         }
-        // A repeated key: the first one counts.
+        // A repeated key makes the body unreadable: the status speaks.
         let body = r#"{"success":false,"fieldErrors":[{"message":"first","message":"second"}]}"#;
-        assert_eq!(refusal_of(400, body).message.as_deref(), Some("first"));
+        assert_eq!(refusal_of(400, body).message, None);
         // A lower-ranked key after a higher one does not replace it.
         let body = r#"{"success":false,"violations":[{"description":"why","text":"t"}]}"#;
         assert_eq!(refusal_of(400, body).message.as_deref(), Some("why"));
@@ -866,6 +815,7 @@ mod tests {
 
     #[test]
     fn numbers_saturate_and_refuse_negatives() {
+        use scalar::parse_non_negative;
         assert_eq!(parse_non_negative("18446744073709551616"), Some(u64::MAX));
         assert_eq!(parse_non_negative("3600"), Some(3600));
         assert_eq!(parse_non_negative("3600.9"), Some(3600));
