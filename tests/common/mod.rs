@@ -175,26 +175,14 @@ impl Tally {
         }
     }
 
-    /// Runs `check` on `cases` values drawn from `strategy` with a fixed
-    /// seed (the counts are the same on every run), recording each.
+    /// Runs `check` on `cases` values drawn from `strategy` (see [`draw`]),
+    /// recording each.
     pub fn sample<S>(&mut self, cases: u32, strategy: S, check: impl Fn(&S::Value) -> Result<(), String>)
     where
         S: proptest::strategy::Strategy,
         S::Value: std::fmt::Debug,
     {
-        use proptest::strategy::ValueTree;
-        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-        let config = Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        };
-        let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-        for _ in 0..cases {
-            let value = strategy
-                .new_tree(&mut runner)
-                .expect("the strategy produces values")
-                .current();
+        for value in draw(cases, strategy) {
             let result = check(&value);
             self.check(format_args!("{value:?}"), result);
         }
@@ -264,4 +252,25 @@ impl Tally {
         }
         assert!(self.failures.is_empty(), "{report}");
     }
+}
+
+/// `cases` values drawn from `strategy` with a fixed seed, so that a test's
+/// counts are the same on every run.
+pub fn draw<S: proptest::strategy::Strategy>(cases: u32, strategy: S) -> Vec<S::Value> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    (0..cases)
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("the strategy produces values")
+                .current()
+        })
+        .collect()
 }
