@@ -78,12 +78,11 @@ fn is_segment_refusal(err: &Error) -> bool {
 /// The connection of a registration outcome. Today `oms_connection` is a
 /// `String`; it is to become a type that derefs to `str`: this compiles for both.
 fn registered_connection(outcome: &registration::Outcome) -> Option<&str> {
-    match outcome {
-        registration::Outcome::Registered { oms_connection } => {
-            let connection: &str = oms_connection;
-            Some(connection)
-        }
-        registration::Outcome::Rejected { .. } => None,
+    if let registration::Outcome::Registered { oms_connection } = outcome {
+        let connection: &str = oms_connection;
+        Some(connection)
+    } else {
+        None
     }
 }
 
