@@ -138,3 +138,139 @@ pub fn failed<T>(step: Result<Action<T>, Error>) -> Error {
         Ok(other) => panic!("expected an error, got {}", kind(&other)),
     }
 }
+
+/// Collects the outcome of many cases of one test, so that a run reports how
+/// many cases fail (with a few examples) instead of stopping at the first.
+///
+/// A failure is described as `"category: details"`; the report counts the
+/// failures per category and shows the first of each (at most three). With
+/// `TALLY_ALL` set in the environment, every failure is printed.
+pub struct Tally {
+    name: &'static str,
+    cases: usize,
+    /// (label of the case, why it failed).
+    failures: Vec<(String, String)>,
+}
+
+/// How many failing cases a [`Tally`] prints in full.
+const SHOWN_FAILURES: usize = 3;
+/// How many characters of one failure a [`Tally`] prints.
+const SHOWN_CHARS: usize = 400;
+
+impl Tally {
+    /// An empty tally for the test `name`.
+    pub fn new(name: &'static str) -> Self {
+        Tally {
+            name,
+            cases: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Records one case: `Err(why)` is a failure, described with `label`.
+    pub fn check(&mut self, label: impl std::fmt::Display, result: Result<(), String>) {
+        self.cases += 1;
+        if let Err(why) = result {
+            self.failures.push((label.to_string(), why));
+        }
+    }
+
+    /// Runs `check` on `cases` values drawn from `strategy` (see [`draw`]),
+    /// recording each.
+    pub fn sample<S>(&mut self, cases: u32, strategy: S, check: impl Fn(&S::Value) -> Result<(), String>)
+    where
+        S: proptest::strategy::Strategy,
+        S::Value: std::fmt::Debug,
+    {
+        for value in draw(cases, strategy) {
+            let result = check(&value);
+            self.check(format_args!("{value:?}"), result);
+        }
+    }
+
+    /// The number of cases recorded so far.
+    pub fn cases(&self) -> usize {
+        self.cases
+    }
+
+    /// The number of failing cases so far.
+    pub fn failed(&self) -> usize {
+        self.failures.len()
+    }
+
+    /// Prints the counts (per category) and a few examples; fails the test
+    /// if any case failed.
+    #[track_caller]
+    pub fn finish(self) {
+        let category = |why: &str| why.split(": ").next().unwrap_or(why).to_owned();
+        let mut categories: Vec<(String, usize, usize)> = Vec::new(); // (category, count, first index)
+        for (i, (_, why)) in self.failures.iter().enumerate() {
+            let c = category(why);
+            match categories.iter_mut().find(|(name, _, _)| *name == c) {
+                Some(entry) => entry.1 += 1,
+                None => categories.push((c, 1, i)),
+            }
+        }
+        let shorten = |text: String| -> String {
+            if text.chars().count() > SHOWN_CHARS {
+                text.chars().take(SHOWN_CHARS).chain(['…']).collect()
+            } else {
+                text
+            }
+        };
+        let mut picked: Vec<usize> = categories.iter().map(|(_, _, first)| *first).collect();
+        picked.extend(0..self.failures.len());
+        picked.dedup();
+        let mut examples: Vec<String> = Vec::new();
+        for i in picked {
+            if examples.len() == SHOWN_FAILURES {
+                break;
+            }
+            let (label, why) = &self.failures[i];
+            let example = shorten(format!("[{label}] {why}"));
+            if !examples.contains(&example) {
+                examples.push(example);
+            }
+        }
+        let mut report = format!(
+            "{}: {} of {} cases fail",
+            self.name,
+            self.failures.len(),
+            self.cases
+        );
+        for (name, count, _) in &categories {
+            report.push_str(&format!("\n  {count} x {name}"));
+        }
+        for example in &examples {
+            report.push_str(&format!("\n  e.g. {example}"));
+        }
+        println!("{report}");
+        if std::env::var_os("TALLY_ALL").is_some() {
+            for (label, why) in &self.failures {
+                println!("  FAIL [{label}] {why}");
+            }
+        }
+        assert!(self.failures.is_empty(), "{report}");
+    }
+}
+
+/// `cases` values drawn from `strategy` with a fixed seed, so that a test's
+/// counts are the same on every run.
+pub fn draw<S: proptest::strategy::Strategy>(cases: u32, strategy: S) -> Vec<S::Value> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    (0..cases)
+        .map(|_| {
+            strategy
+                .new_tree(&mut runner)
+                .expect("the strategy produces values")
+                .current()
+        })
+        .collect()
+}
