@@ -10,7 +10,9 @@
 //! `+`, or `%XX` for every reserved byte, or for every byte, in either hex
 //! case), not base64-encoded (standard and URL-safe, padded or not, at any of
 //! the three byte alignments inside a longer blob), not hex, and not as the
-//! decimal byte list `67, 65, 78, ...` that `Vec<u8>`'s `Debug` prints.
+//! decimal byte list `67, 65, 78, ...` that `Vec<u8>`'s `Debug` prints. The
+//! detector is the shared oracle of `tests/common/leak_oracle.rs`, which
+//! also sees case changes, HTML entities, escapes and invisible characters.
 //!
 //! What the crate promises, and so what is asserted, is about **its own
 //! types**. The raw `http::Request` handed to the transport must carry the
@@ -20,9 +22,12 @@
 //! checked the other way round (it *must* contain the secret, which also
 //! proves the canaries were really planted and the detectors see them).
 
+mod common;
+
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
+use common::leak_oracle::{base64, encodings, Oracle, B64_STD, B64_URL};
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, drive, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow,
@@ -72,113 +77,19 @@ fn all_canaries() -> Vec<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------
-// Encodings a canary could hide in.
+// Finding a canary in any form: the shared oracle (tests/common/leak_oracle.rs).
 
-const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The base64 characters that depend only on `secret`'s bits, when `secret`
-/// sits at byte offset `shift` (mod 3) inside a longer encoded blob.
-fn base64_core(secret: &[u8], shift: usize, alphabet: &[u8; 64]) -> String {
-    let mut data = vec![0u8; shift];
-    data.extend_from_slice(secret);
-    let encoded = base64(&data, alphabet, false);
-    let first = (8 * shift).div_ceil(6);
-    let last = (8 * data.len()) / 6; // exclusive: chars fully inside the data bits
-    encoded.get(first..last).unwrap_or_default().to_owned()
-}
-
-fn percent_all(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|b| {
-            if upper {
-                format!("%{b:02X}")
-            } else {
-                format!("%{b:02x}")
-            }
-        })
-        .collect()
-}
-
-fn percent_reserved(bytes: &[u8], upper: bool, space_plus: bool) -> String {
-    let mut out = String::new();
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else if b == b' ' && space_plus {
-            out.push('+');
-        } else if upper {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push_str(&format!("%{b:02x}"));
-        }
-    }
-    out
-}
-
-/// Every form of `secret` that must never be printed.
-fn forms(secret: &[u8]) -> Vec<(&'static str, String)> {
-    let mut v = Vec::new();
-    if let Ok(s) = std::str::from_utf8(secret) {
-        v.push(("plain", s.to_owned()));
-        v.push((
-            "json-escaped",
-            serde_json::to_string(s).unwrap().trim_matches('"').to_owned(),
-        ));
-    }
-    v.push((
-        "form-urlencoded",
-        url::form_urlencoded::byte_serialize(secret).collect(),
-    ));
-    for upper in [true, false] {
-        v.push(("percent %XX reserved", percent_reserved(secret, upper, false)));
-        v.push(("percent (+ for space)", percent_reserved(secret, upper, true)));
-        v.push(("percent every byte", percent_all(secret, upper)));
-    }
-    v.push(("base64 padded", base64(secret, B64_STD, true)));
-    v.push(("base64 unpadded", base64(secret, B64_STD, false)));
-    v.push(("base64url unpadded", base64(secret, B64_URL, false)));
-    for shift in 0..3 {
-        v.push(("base64 inside a blob", base64_core(secret, shift, B64_STD)));
-        v.push(("base64url inside a blob", base64_core(secret, shift, B64_URL)));
-    }
-    v.push(("hex", secret.iter().map(|b| format!("{b:02x}")).collect()));
-    v.push(("HEX", secret.iter().map(|b| format!("{b:02X}")).collect()));
-    let decimal: Vec<String> = secret.iter().map(u8::to_string).collect();
-    v.push(("decimal byte list", decimal.join(", ")));
-    v.push(("decimal byte list {:#?}", decimal.join(",\n    ")));
-    let hex_list: Vec<String> = secret.iter().map(|b| format!("{b:x}")).collect();
-    v.push(("hex byte list {:x?}", hex_list.join(", ")));
-    // An encoded secret inside a printed body: the byte list of each text form.
-    let text_forms: Vec<(&'static str, String)> = v.clone();
-    for (form, text) in text_forms {
-        if form.starts_with("form") || form.starts_with("percent") || form.starts_with("json") {
-            let list: Vec<String> = text.bytes().map(|b| b.to_string()).collect();
-            v.push(("decimal byte list of an encoded form", list.join(", ")));
-        }
-    }
-    // Dedupe, and drop forms too short to be meaningful.
-    v.sort_by(|a, b| a.1.cmp(&b.1));
-    v.dedup_by(|a, b| a.1 == b.1);
-    v.retain(|(_, f)| f.len() >= 8);
-    v
+/// The oracle over every canary, built once (it remembers the texts it judged).
+fn oracle() -> &'static Oracle {
+    static ORACLE: std::sync::OnceLock<Oracle> = std::sync::OnceLock::new();
+    ORACLE.get_or_init(|| {
+        let canaries = all_canaries();
+        let texts: Vec<&str> = canaries
+            .iter()
+            .map(|c| std::str::from_utf8(c).expect("the canaries are text"))
+            .collect();
+        Oracle::new(&texts, &[])
+    })
 }
 
 fn find_leak(text: &str) -> Option<String> {
@@ -192,28 +103,9 @@ fn find_leak(text: &str) -> Option<String> {
     None
 }
 
-/// Every (canary, form name, encoded form), computed once.
-fn all_forms() -> &'static [(String, &'static str, String)] {
-    static FORMS: std::sync::OnceLock<Vec<(String, &'static str, String)>> = std::sync::OnceLock::new();
-    FORMS.get_or_init(|| {
-        all_canaries()
-            .iter()
-            .flat_map(|c| {
-                let name = String::from_utf8_lossy(c).into_owned();
-                forms(c)
-                    .into_iter()
-                    .map(move |(form, enc)| (name.clone(), form, enc))
-            })
-            .collect()
-    })
-}
-
 /// A canary in any of its encoded forms (without the prefix shortcut).
 fn find_encoded_leak(text: &str) -> Option<String> {
-    all_forms()
-        .iter()
-        .find(|(_, _, encoded)| text.contains(encoded.as_str()))
-        .map(|(canary, form, encoded)| format!("canary {canary:?} leaked in {form} form ({encoded:?})"))
+    oracle().find(text)
 }
 
 // ---------------------------------------------------------------------------
@@ -1169,12 +1061,15 @@ fn endpoint_errors_never_print_url_credentials() {
 #[test]
 fn detectors_find_every_form() {
     for canary in all_canaries() {
-        for (form, encoded) in forms(&canary) {
+        let text = std::str::from_utf8(&canary).unwrap();
+        for (form, encoded) in encodings(text) {
             let hidden = format!("prefix {encoded} suffix");
+            assert!(find_encoded_leak(&hidden).is_some(), "{form} of {text:?}");
+            // An encoded form inside a body printed as a byte list.
+            let list = format!("{:?}", format!("password={encoded}&x=1").into_bytes());
             assert!(
-                find_encoded_leak(&hidden).is_some(),
-                "{form} of {:?}",
-                String::from_utf8_lossy(&canary)
+                find_encoded_leak(&list).is_some(),
+                "byte list of the {form} of {text:?}"
             );
         }
         // A secret base64-encoded inside a longer blob, at each alignment.
@@ -1183,14 +1078,18 @@ fn detectors_find_every_form() {
             blob.extend(std::iter::repeat_n(b'z', shift));
             blob.extend_from_slice(&canary);
             blob.extend_from_slice(b":tail");
-            let encoded = base64(&blob, B64_STD, true);
-            let without_prefix = encoded.replace("CANARY", "");
-            assert!(find_encoded_leak(&without_prefix).is_some(), "blob shift {shift}");
+            for (alphabet, pad) in [(B64_STD, true), (B64_STD, false), (B64_URL, false)] {
+                let encoded = base64(&blob, alphabet, pad);
+                let without_prefix = encoded.replace("CANARY", "");
+                assert!(find_encoded_leak(&without_prefix).is_some(), "blob shift {shift}");
+            }
         }
         let debug_list = format!("{:?}", canary);
         assert!(find_encoded_leak(&debug_list.replace("CANARY", "")).is_some());
         let pretty_list = format!("{:#?}", canary);
         assert!(find_encoded_leak(&pretty_list).is_some());
+        let hex_list = format!("{:x?}", canary);
+        assert!(find_encoded_leak(&hex_list).is_some(), "{hex_list}");
     }
     assert!(find_leak("nothing to see, CANAR").is_none());
     assert!(find_leak("CANARY").is_some());

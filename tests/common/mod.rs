@@ -1,6 +1,8 @@
 //! Helpers the test suites share.
 #![allow(dead_code)] // each suite uses part of it
 
+pub mod leak_oracle;
+
 use http::{Method, Version};
 use tokendance::{Action, Error, Outgoing, SignJob, Timestamp};
 
