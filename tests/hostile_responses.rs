@@ -1556,7 +1556,7 @@ fn messages_are_bounded_and_control_characters_removed() {
                 r#"{"error":"x","error_description":"line1\nline2\u001b[31m\r"}"#,
             ),
         );
-        assert_eq!(s.message.as_deref(), Some("line1 line2 [31m "));
+        assert_eq!(s.message.as_deref(), Some("line1 line2 [31m"));
     }
 }
 

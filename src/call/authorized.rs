@@ -28,7 +28,8 @@ pub enum Scheme {
 
 impl Scheme {
     /// The header carrying `token` in this scheme, its value marked sensitive.
-    /// A token with characters a header cannot hold is a usage error.
+    /// A token that would not reach the server as it is (a control
+    /// character, a space at either end) is a usage error.
     ///
     /// ```
     /// use tokendance::{call::Scheme, AccessToken};
@@ -39,6 +40,8 @@ impl Scheme {
     /// ```
     pub fn header(self, token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
         let token = token.expose_secret();
+        // Checked alone: behind `Bearer ` a space at its start would not be at an edge.
+        sensitive_value(token)?;
         Ok(match self {
             Scheme::Bearer => (AUTHORIZATION, sensitive_value(&format!("Bearer {token}"))?),
             Scheme::SuzClientToken => (HeaderName::from_static("clienttoken"), sensitive_value(token)?),

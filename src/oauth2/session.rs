@@ -301,10 +301,14 @@ impl PasswordSession {
             Phase::Ended => return Err(Error::Usage(UsageError::Finished)),
             _ => return Err(Error::Usage(UsageError::NoRequestInFlight)),
         };
+        // Everything the session sent and every token it holds: a refusal
+        // of the refresh may quote the access token as well.
         let refresh = self.tokens.as_ref().and_then(TokenSet::refresh_token);
+        let access = self.tokens.as_ref().map(TokenSet::access_token);
         let scrub = [
             self.password.expose_secret(),
             refresh.map_or("", |r| r.expose_secret()),
+            access.map_or("", |a| a.expose_secret()),
         ];
         let parsed = classify(&response, &scrub)
             .and_then(|reply| token_from_reply(&reply, sent_at, ZeroLifetime::Expired));

@@ -467,8 +467,8 @@ impl<'a> Reply<'a> {
         let mut code = code.map(Cow::into_owned);
         let mut message = message.map(Cow::into_owned);
         self.scrubber().withhold_fields(&mut [&mut code, &mut message]);
-        err.code = code.map(|c| printable(&c, MAX_CODE_CHARS));
-        err.message = message.map(|m| printable(&m, MAX_MESSAGE_CHARS));
+        err.code = code.map(|c| shown(&c, MAX_CODE_CHARS));
+        err.message = message.map(|m| shown(&m, MAX_MESSAGE_CHARS));
         err.retry_after = self
             .headers
             .get(header::RETRY_AFTER)
@@ -565,6 +565,16 @@ impl<'a> Reply<'a> {
                 .ok_or_else(|| self.malformed(field, "a non-negative number or numeric string")),
         }
     }
+}
+
+/// A server's word as an error keeps it: control characters as spaces,
+/// surrounding whitespace trimmed, at most `max_chars` characters.
+fn shown(text: &str, max_chars: usize) -> String {
+    printable(text, usize::MAX)
+        .trim()
+        .chars()
+        .take(max_chars)
+        .collect()
 }
 
 /// Whether a `success` field says the answer failed: `false`, `"false"`,
@@ -682,7 +692,8 @@ fn element_text(page: &str, tag: &str) -> Option<String> {
     let open = lower.find(&format!("<{tag}"))?;
     let start = open + lower.get(open..)?.find('>')? + 1;
     let end = start + lower.get(start..)?.find(&format!("</{tag}"))?;
-    let inner: Vec<&str> = page.get(start..end)?.split_whitespace().collect();
+    // HTML folds ASCII whitespace only.
+    let inner: Vec<&str> = page.get(start..end)?.split_ascii_whitespace().collect();
     (!inner.is_empty()).then(|| inner.join(" "))
 }
 

@@ -49,7 +49,7 @@ impl<'a> Nested<'a> {
     /// (`address: must not be blank`).
     pub(crate) fn message(&self) -> Option<Cow<'a, str>> {
         match (&self.field, &self.text) {
-            (Some(field), Some(text)) => Some(Cow::Owned(format!("{field}: {text}"))),
+            (Some(field), Some(text)) => Some(Cow::Owned(format!("{}: {}", field.trim(), text.trim()))),
             (None, Some(text)) => Some(text.clone()),
             (_, None) => None,
         }
