@@ -293,7 +293,12 @@ fn main() {
             Password::new(itc::STAGING_TEST_PASSWORD),
         )
         .unwrap();
-        session.config_mut().min_interval = Duration::ZERO;
+        session
+            .set_pacing(tokendance::Pacing {
+                min_interval: Duration::ZERO,
+                ..tokendance::Pacing::session()
+            })
+            .unwrap();
         let mut now = t0;
         add(
             "tokendance password grant",

@@ -123,6 +123,7 @@ pub mod itc;
 mod machine;
 pub mod monpay;
 pub mod oauth2;
+mod pacing;
 mod response;
 mod scrub;
 mod secret;
@@ -137,6 +138,7 @@ pub use error::{
     MAX_MESSAGE_CHARS,
 };
 pub use flow::{Action, Flow, Input, Outgoing};
+pub use pacing::Pacing;
 pub use response::MAX_BODY;
 pub use scrub::{ServerText, MIN_SECRET_CHARS, WITHHELD};
 pub use secret::{AccessToken, AuthCode, ClientSecret, Password, RefreshToken, RegistrationKey};

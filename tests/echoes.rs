@@ -807,6 +807,7 @@ fn run_raw_keeper(scheme: Scheme, echo: &Resp) -> Printed {
     let mut keeper = TokenKeeper::new(CONN);
     let snapshot = Snapshot::new(
         CONN,
+        1,
         AccessToken::new(ACCESS),
         t0(),
         Some(t0().saturating_add(Duration::from_secs(36_000))),

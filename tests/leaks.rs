@@ -1603,6 +1603,7 @@ fn crpt_types_redact() {
     seen.debug("keeper backing off poll", &k.poll(lost));
     let newer = Snapshot::new(
         CRPT_CONN,
+        u64::MAX,
         AccessToken::new(ACCESS_2),
         lost,
         Some(lost.saturating_add(life)),
@@ -1612,7 +1613,7 @@ fn crpt_types_redact() {
     seen.debug("keeper restored", &k);
     k.token_rejected(lost, &AccessToken::new(ACCESS_2));
     seen.debug("keeper rejected", &k);
-    let foreign = Snapshot::new("other", AccessToken::new(REFRESH), lost, None);
+    let foreign = Snapshot::new("other", 9, AccessToken::new(REFRESH), lost, None);
     let e = k.restore(foreign).unwrap_err();
     seen.error("foreign snapshot", &e);
     seen.assert_clean(60);

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,
-    Flow, Input, InputKind, Password, RetryAfter, Signature, Timestamp, TokenRequest, TokenSet, UsageError,
+    Flow, Input, InputKind, Pacing, Password, RetryAfter, Signature, Timestamp, TokenRequest, TokenSet,
+    UsageError,
 };
 
 // ---------------------------------------------------------------------------
@@ -652,7 +653,7 @@ proptest! {
         if state == 5 {
             // The session's own request was in flight: the Fetch sends only
             // once that request counts as lost (the 60 s request timeout).
-            let lost_at = t.saturating_add(session.config().request_timeout);
+            let lost_at = t.saturating_add(session.pacing().renewal_timeout);
             if let Some(first) = run.sends.first() {
                 prop_assert!(*first >= lost_at, "sent at {:?} while a request was in flight", first);
             }
@@ -691,7 +692,9 @@ fn arb_session_op() -> impl Strategy<Value = SessionOp> {
 }
 
 fn session_config() -> impl Strategy<Value = (u64, u64, u64, u64, u64)> {
-    // renew margin, request timeout, min interval, initial back-off, max back-off (ms)
+    // renew margin, request timeout, min interval, initial back-off, max back-off (ms);
+    // also values `Pacing::validate` refuses (a timeout under 1 s, a zero or
+    // inverted back-off), which must leave the session's pacing as it was.
     prop_oneof![
         3 => Just((30_000u64, 60_000u64, 1_000u64, 1_000u64, 300_000u64)),
         1 => (0u64..120_000, 1u64..120_000, 0u64..5_000, 0u64..5_000, 0u64..600_000),
@@ -724,15 +727,31 @@ fn check_session(
     ops: Vec<(u64, SessionOp)>,
 ) -> Result<(), TestCaseError> {
     let mut s = new_session();
-    {
-        let c = s.config_mut();
-        c.renew_margin = Duration::from_millis(config.0);
-        c.request_timeout = Duration::from_millis(config.1);
-        c.min_interval = Duration::from_millis(config.2);
-        c.initial_backoff = Duration::from_millis(config.3);
-        c.max_backoff = Duration::from_millis(config.4);
+    let pacing = Pacing {
+        renew_margin: Duration::from_millis(config.0),
+        renewal_timeout: Duration::from_millis(config.1),
+        min_interval: Duration::from_millis(config.2),
+        initial_backoff: Duration::from_millis(config.3),
+        max_backoff: Duration::from_millis(config.4),
+        ..Pacing::session()
+    };
+    let valid = pacing.renewal_timeout >= Pacing::MIN_RENEWAL_TIMEOUT
+        && !pacing.initial_backoff.is_zero()
+        && pacing.max_backoff >= pacing.initial_backoff;
+    match s.set_pacing(pacing) {
+        Ok(()) => prop_assert!(valid, "{:?} accepted", pacing),
+        Err(e) => {
+            prop_assert!(!valid, "{:?} refused: {}", pacing, e);
+            let typed = matches!(e, Error::Usage(UsageError::InvalidConfig { .. }));
+            prop_assert!(typed, "refused with {:?}", e);
+            prop_assert_eq!(
+                s.pacing(),
+                &Pacing::session(),
+                "a refused pacing changed the session"
+            );
+        }
     }
-    let timeout = Duration::from_millis(config.1);
+    let timeout = s.pacing().renewal_timeout;
     let mut now = Timestamp::from_unix_millis(t0);
     // The model: the send time of the request in flight, and whether the session ended.
     let mut in_flight: Option<Timestamp> = None;
@@ -743,7 +762,7 @@ fn check_session(
         let grant_before = s.in_flight();
         match op {
             SessionOp::Poll => {
-                if in_flight.is_some_and(|sent| now >= sent.saturating_add(timeout)) {
+                if in_flight.is_some_and(|sent| now.saturating_duration_since(sent) >= timeout) {
                     tally("session: request timed out");
                     in_flight = None; // lost: the session counts it as a failure
                 }

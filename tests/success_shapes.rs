@@ -830,7 +830,7 @@ fn suz_ping() -> http::Request<Vec<u8>> {
 /// whether that sign-in is for `conn-1`.
 fn judge_keeper<Fl, F>(make: F, matches: bool) -> Result<(), String>
 where
-    Fl: Flow<Output = TokenSet>,
+    Fl: tokendance::crpt::SignIn,
     F: FnMut() -> Result<Fl, Error>,
 {
     let mut keeper = TokenKeeper::new("conn-1");

@@ -1182,7 +1182,7 @@ impl SessionChecker {
     fn poll(&mut self, now: Timestamp, report: &mut Report) -> bool {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
-        let timeout = self.session.config().request_timeout;
+        let timeout = self.session.pacing().renewal_timeout;
         let polled = match self.session.poll(now) {
             Err(err) => {
                 assert!(ended, "poll failed on a live session: {err:?}");
@@ -1351,13 +1351,22 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
             }
             6 => {
                 let d = b.duration();
-                let config = s.session.config_mut();
-                match b.byte() % 5 {
-                    0 => config.renew_margin = d,
-                    1 => config.request_timeout = d,
-                    2 => config.min_interval = d,
-                    3 => config.initial_backoff = d,
-                    _ => config.max_backoff = d,
+                let mut pacing = *s.session.pacing();
+                match b.byte() % 6 {
+                    0 => pacing.renew_margin = d,
+                    1 => pacing.renewal_timeout = d,
+                    2 => pacing.min_interval = d,
+                    3 => pacing.initial_backoff = d,
+                    4 => pacing.max_backoff = d,
+                    _ => pacing.max_server_wait = d,
+                }
+                let before = *s.session.pacing();
+                match s.session.set_pacing(pacing) {
+                    Ok(()) => assert_eq!(pacing.validate(), Ok(())),
+                    Err(err) => {
+                        assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
+                        assert_eq!(s.session.pacing(), &before, "a refused pacing was kept");
+                    }
                 }
             }
             7 => s.fetch(&mut b, &mut now, report),
@@ -1380,6 +1389,10 @@ const CONNECTION: &str = "conn-1";
 
 struct KeeperChecker {
     keeper: TokenKeeper,
+    /// The last token the API refused, never to be handed out again.
+    rejected: Option<String>,
+    /// The highest version the keeper installed or adopted.
+    highest_version: u64,
     /// Every ticket handed out, in order; `None` once reported.
     tickets: Vec<Option<tokendance::crpt::RenewalTicket>>,
     /// The index of the ticket that is out, as the model sees it.
@@ -1403,14 +1416,19 @@ impl KeeperChecker {
         if let Some(since) = self.out_since.filter(|_| self.current.is_some()) {
             assert_eq!(
                 self.keeper.next_deadline(),
-                since.saturating_add(self.keeper.renewal_timeout)
+                since.saturating_add(self.keeper.pacing().renewal_timeout)
             );
         }
     }
 
     fn poll(&mut self, now: Timestamp, report: &mut Report) {
         let before = self.keeper.renewing();
-        let timeout = self.keeper.renewal_timeout;
+        let timeout = self.keeper.pacing().renewal_timeout;
+        // The keeper measures from the instants it saw: a clock stepped
+        // back re-anchors the renewal's start at `now`.
+        if let Some(since) = self.out_since {
+            self.out_since = Some(since.min(now));
+        }
         let kept = match self.keeper.poll(now) {
             KeeperAction::UseToken(t) => Kept::Use(t.expose_secret().to_owned()),
             KeeperAction::Renew(ticket) => Kept::Renew(ticket),
@@ -1421,17 +1439,32 @@ impl KeeperChecker {
                 let held = self.keeper.token().expect("UseToken without a token");
                 assert_eq!(held.access_token().expose_secret(), token);
                 assert!(held.is_valid(now), "UseToken with an expired token");
+                assert!(
+                    self.rejected.as_deref() != Some(token.as_str()),
+                    "a token the API refused was handed out again"
+                );
             }
             Kept::Wait(until) => {
-                assert!(until > now, "Wait({until:?}) is not after {now:?}");
-                let valid = self.keeper.token().is_some_and(|t| t.is_valid(now));
-                assert!(!valid, "Wait while a valid token is held");
+                assert!(until >= now, "Wait({until:?}) is before {now:?}");
+                assert!(
+                    self.keeper.usable_token(now).is_none(),
+                    "Wait while a usable token is held"
+                );
+                let pacing = self.keeper.pacing();
+                let bound = pacing
+                    .renewal_timeout
+                    .max(pacing.max_backoff)
+                    .max(pacing.max_server_wait);
+                assert!(
+                    until <= now.saturating_add(bound),
+                    "Wait({until:?}) is further from {now:?} than any pause may be"
+                );
             }
             Kept::Renew(ticket) => {
                 if before {
                     let since = self.out_since.expect("the model saw the ticket go out");
                     assert!(
-                        now >= since.saturating_add(timeout),
+                        now.saturating_duration_since(since) >= timeout,
                         "a second renewal while one is out"
                     );
                 }
@@ -1463,19 +1496,17 @@ impl KeeperChecker {
             .keeper
             .token()
             .map(|t| t.access_token().expose_secret().to_owned());
-        let newer_held = self
-            .keeper
-            .token()
-            .filter(|t| t.obtained_at() > token.obtained_at())
-            .cloned();
+        let version_before = self.keeper.snapshot().map_or(0, |s| s.version());
         let result = self.keeper.renewed(ticket, token.clone());
         if current {
             assert!(result.is_ok(), "the current ticket was refused: {result:?}");
             let held = self.keeper.token().expect("a renewed keeper holds a token");
-            // The newest token is the live one: a newer restored token stays.
-            let expected = newer_held.as_ref().unwrap_or(&token);
-            assert_eq!(held.access_token(), expected.access_token());
-            assert_eq!(held.obtained_at(), expected.obtained_at());
+            // A renewal's token is the live one, whatever the clocks said,
+            // with a version above every one seen.
+            assert_eq!(held, &token);
+            let version = self.keeper.snapshot().expect("a fresh token is shared").version();
+            assert!(version > version_before && version > self.highest_version);
+            self.highest_version = version;
             self.current = None;
             report.accepted += 1;
         } else {
@@ -1543,6 +1574,8 @@ fn token_from(b: &mut Bytes<'_>, now: Timestamp) -> TokenSet {
 fn token_keeper_ops(data: &[u8], report: &mut Report) {
     let mut k = KeeperChecker {
         keeper: TokenKeeper::new(CONNECTION),
+        rejected: None,
+        highest_version: 0,
         tickets: Vec::new(),
         current: None,
         out_since: None,
@@ -1572,17 +1605,30 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
             4 => {
                 if let Some(token) = k.keeper.token().map(|t| t.access_token().clone()) {
                     k.keeper.token_rejected(now, &token);
+                    k.rejected = Some(token.expose_secret().to_owned());
                 }
-                if let Some(token) = k.keeper.token() {
-                    assert!(!token.is_valid(now), "a rejected token is still valid");
-                }
+                assert!(
+                    k.keeper.usable_token(now).is_none(),
+                    "a rejected token is still usable"
+                );
+                assert!(k.keeper.snapshot().is_none(), "a rejected token is shared");
             }
             5 => {
                 let other = b.byte() & 1 == 1;
+                // A peer's version: below, at or above this keeper's, or the extremes.
+                let version = match b.byte() % 5 {
+                    0 => 0,
+                    1 => k.highest_version,
+                    2 => k.highest_version.saturating_add(1),
+                    3 => k.highest_version.saturating_sub(1),
+                    _ => u64::MAX,
+                };
                 let token = token_from(&mut b, now);
-                let held = k.keeper.token().map(TokenSet::obtained_at);
+                let held = k.keeper.snapshot();
+                let held_refused = k.keeper.token().is_some() && held.is_none();
                 let snapshot = Snapshot::new(
                     if other { "conn-2" } else { CONNECTION },
+                    version,
                     token.access_token().clone(),
                     token.obtained_at(),
                     token.expires_at(),
@@ -1595,10 +1641,36 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                     ));
                 } else {
                     let adopted = result.expect("a snapshot of the same connection");
-                    assert_eq!(adopted, held.is_none_or(|h| h < token.obtained_at()));
+                    let token_text = token.access_token().expose_secret();
+                    let refused_before = k.rejected.as_deref() == Some(token_text);
+                    let held_version = k
+                        .keeper
+                        .token()
+                        .map(|_| held.as_ref().map_or(k.highest_version, |s| s.version()));
+                    let expected = !refused_before
+                        && match held_version {
+                            None => true,
+                            Some(v) => {
+                                version > v
+                                    || (version == v
+                                        && held_refused
+                                        && k.keeper
+                                            .token()
+                                            .is_some_and(|t| t.access_token() != token.access_token()))
+                            }
+                        };
                     if adopted {
                         let now_held = k.keeper.token().expect("adopted");
                         assert_eq!(now_held.access_token(), token.access_token());
+                        k.highest_version = k.highest_version.max(version);
+                    } else {
+                        assert!(
+                            !expected || held_version.is_some(),
+                            "a first snapshot was not adopted"
+                        );
+                    }
+                    if !held_refused && held_version.is_some() {
+                        assert_eq!(adopted, expected, "version {version} against {held_version:?}");
                     }
                 }
             }
@@ -1614,11 +1686,18 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
             }
             7 => {
                 let d = b.duration();
-                match b.byte() % 4 {
-                    0 => k.keeper.renew_margin = d,
-                    1 => k.keeper.renewal_timeout = d,
-                    2 => k.keeper.initial_backoff = d,
-                    _ => k.keeper.max_backoff = d,
+                let mut pacing = *k.keeper.pacing();
+                match b.byte() % 6 {
+                    0 => pacing.renew_margin = d,
+                    1 => pacing.renewal_timeout = d,
+                    2 => pacing.initial_backoff = d,
+                    3 => pacing.max_backoff = d,
+                    4 => pacing.min_interval = d,
+                    _ => pacing.max_server_wait = d,
+                }
+                let before = *k.keeper.pacing();
+                if k.keeper.set_pacing(pacing).is_err() {
+                    assert_eq!(k.keeper.pacing(), &before, "a refused pacing was kept");
                 }
             }
             _ => {

@@ -1,11 +1,10 @@
 //! Where an [`Authorized`](super::Authorized) call gets its token.
 
 use std::fmt;
-use std::time::Duration;
 
 use crate::error::{Error, UsageError};
 use crate::flow::{Action, Flow, Input};
-use crate::oauth2::{PasswordSession, SessionAction};
+use crate::pacing::{within, Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -86,45 +85,17 @@ impl TokenSource for TokenSet {
     }
 }
 
-/// The ITC Keycloak session: a fresh token at once, otherwise the refresh or
-/// password grant it decides on. A lost request (`Input::Failed`) makes the
-/// session back off and ends the call with [`UsageError::Aborted`].
-impl TokenSource for PasswordSession {
-    fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        Ok(match self.poll(now)? {
-            SessionAction::UseToken(token) => Action::Done(token.clone()),
-            SessionAction::Send(request) => Action::Send(request),
-            SessionAction::Wait(until) => Action::Wait(until),
-        })
-    }
-
-    fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
-        match input {
-            Input::Response(response) => self.handle_response(now, response)?,
-            Input::Failed => {
-                if self.in_flight().is_some() {
-                    self.transport_failed(now)?;
-                }
-                return Err(Error::Usage(UsageError::Aborted));
-            }
-            Input::Timeout | Input::Signature(_) => {}
-        }
-        self.poll_token(now)
-    }
-
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        if self.tokens().is_some_and(|held| held.access_token() == token) {
-            self.unauthorized(now);
-        }
-    }
-}
-
 /// A token that is renewed by running a token flow again: GAM's client
 /// credentials, an Astana-plat login, a CRPT sign-in used by one caller.
 ///
 /// `make` builds a new flow each time a token is needed (it owns or clones
-/// the credentials). The token is reused until `renew_margin` before it
-/// expires (at most half its life), or until the API refuses it.
+/// the credentials). The token is reused until
+/// [`renew_margin`](Pacing::renew_margin) before it expires (at most half
+/// its life), or until the API refuses it. A failed flow backs off
+/// ([`Pacing::reissue`]: 1 s doubling to 5 min, a server's `Retry-After`
+/// within 10 min); while the token held is valid, the failure never reaches
+/// the call, which gets that token; without one, the call gets the error,
+/// and later calls `Wait` until the back-off ends.
 ///
 /// ```
 /// use tokendance::call::{Reissue, TokenSource};
@@ -143,8 +114,9 @@ pub struct Reissue<F, Fl> {
     make: F,
     token: Option<TokenSet>,
     running: Option<Fl>,
-    /// Renew this long before the token expires (at most half its life).
-    pub renew_margin: Duration,
+    pacing: Pacing,
+    backoff: Backoff,
+    last_start: Option<Timestamp>,
 }
 
 impl<F, Fl> Reissue<F, Fl>
@@ -152,13 +124,15 @@ where
     F: FnMut() -> Result<Fl, Error>,
     Fl: Flow<Output = TokenSet>,
 {
-    /// A source with no token yet, renewing 30 s before expiry.
+    /// A source with no token yet, paced by [`Pacing::reissue`].
     pub fn new(make: F) -> Self {
         Reissue {
             make,
             token: None,
             running: None,
-            renew_margin: Duration::from_secs(30),
+            pacing: Pacing::reissue(),
+            backoff: Backoff::default(),
+            last_start: None,
         }
     }
 
@@ -175,11 +149,44 @@ where
         self.token.as_ref()
     }
 
-    /// Keeps a finished flow's token, or passes its next action on.
-    fn settle(&mut self, step: Result<Action<TokenSet>, Error>) -> Result<Action<AccessToken>, Error> {
+    /// How the source paces its flows.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// Changes the pacing; refused (and nothing changed) if it does not
+    /// [validate](Pacing::validate).
+    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
+        pacing.validate()?;
+        self.pacing = pacing;
+        Ok(())
+    }
+
+    /// Ends a back-off now (an operator pressed "retry now"): the next
+    /// poll runs the flow again.
+    pub fn retry_now(&mut self) {
+        self.backoff.succeed();
+    }
+
+    /// The token held, if it is valid at `now`.
+    fn valid(&self, now: Timestamp) -> Option<AccessToken> {
+        self.token
+            .as_ref()
+            .filter(|t| t.is_valid(now))
+            .map(|t| t.access_token().clone())
+    }
+
+    /// Keeps a finished flow's token, or passes its next action on; a
+    /// failure backs off and, while the held token is valid, hands it out.
+    fn settle(
+        &mut self,
+        now: Timestamp,
+        step: Result<Action<TokenSet>, Error>,
+    ) -> Result<Action<AccessToken>, Error> {
         match step.map(Action::done_or_pass) {
             Ok(Ok(token)) => {
                 self.running = None;
+                self.backoff.succeed();
                 let access = token.access_token().clone();
                 self.token = Some(token);
                 Ok(Action::Done(access))
@@ -187,7 +194,11 @@ where
             Ok(Err(next)) => Ok(next),
             Err(err) => {
                 self.running = None;
-                Err(err)
+                self.backoff.fail(now, &self.pacing, err.retry_after());
+                match self.valid(now) {
+                    Some(token) => Ok(Action::Done(token)),
+                    None => Err(err),
+                }
             }
         }
     }
@@ -202,31 +213,53 @@ where
         let due = self
             .token
             .as_ref()
-            .is_none_or(|t| t.renew_at(self.renew_margin).is_some_and(|at| now >= at));
-        if let (false, Some(token)) = (due, &self.token) {
-            return Ok(Action::Done(token.access_token().clone()));
+            .is_none_or(|t| t.renew_at(self.pacing.renew_margin).is_some_and(|at| now >= at));
+        let valid = self.valid(now);
+        let hold_or_wait = |until| match &valid {
+            Some(token) => Ok(Action::Done(token.clone())),
+            None => Ok(Action::Wait(until)),
+        };
+        if !due {
+            return hold_or_wait(now);
+        }
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
+            return hold_or_wait(until);
+        }
+        if let Some(last) = self.last_start {
+            let last = last.min(now);
+            self.last_start = Some(last);
+            if within(last, now, self.pacing.min_interval) {
+                return hold_or_wait(last.saturating_add(self.pacing.min_interval));
+            }
         }
         // A flow left half-way by an abandoned call is dropped: a new one starts.
         let mut flow = (self.make)()?;
         let step = flow.start(now);
         self.running = Some(flow);
-        self.settle(step)
+        self.last_start = Some(now);
+        self.settle(now, step)
     }
 
     fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
         match self.running.as_mut() {
             Some(flow) => {
                 let step = flow.resume(now, input);
-                self.settle(step)
+                self.settle(now, step)
             }
             None => self.poll_token(now),
         }
     }
 
     fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        if let Some(held) = self.token.as_mut().filter(|held| held.access_token() == token) {
-            held.expire_access(now);
-        }
+        forget_if_held(&mut self.token, now, token);
+    }
+}
+
+/// After the API refused `token`: if it is still the one held, it is not
+/// handed out again. A refusal of a token already replaced changes nothing.
+pub(crate) fn forget_if_held(held: &mut Option<TokenSet>, now: Timestamp, token: &AccessToken) {
+    if let Some(held) = held.as_mut().filter(|held| held.access_token() == token) {
+        held.expire_access(now);
     }
 }
 
@@ -235,7 +268,7 @@ impl<F, Fl> fmt::Debug for Reissue<F, Fl> {
         f.debug_struct("Reissue")
             .field("token", &self.token)
             .field("renewing", &self.running.is_some())
-            .field("renew_margin", &self.renew_margin)
-            .finish()
+            .field("failures", &self.backoff.failures())
+            .finish_non_exhaustive()
     }
 }

@@ -23,6 +23,7 @@ use crate::token::TokenSet;
 /// the token living 10 hours from the moment the sign-in request was sent.
 pub struct ChallengeSignIn {
     machine: Machine<Paths>,
+    oms_connection: Option<String>,
 }
 
 /// Where the two requests go, and what the signature is for.
@@ -61,6 +62,7 @@ impl ChallengeSignIn {
                 sign_in: base.join_then(sign_in, oms_connection)?,
                 purpose,
             }),
+            oms_connection: oms_connection.map(str::to_owned),
         })
     }
 }
@@ -123,6 +125,12 @@ impl Step for State {
 }
 
 flow_via_machine!(ChallengeSignIn, TokenSet);
+
+impl super::SignIn for ChallengeSignIn {
+    fn oms_connection(&self) -> Option<&str> {
+        self.oms_connection.as_deref()
+    }
+}
 
 impl fmt::Debug for ChallengeSignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

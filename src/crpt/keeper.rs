@@ -1,9 +1,10 @@
 //! Keeping one SUZ token per `omsConnection`: reuse it, renew it once.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{Error, UsageError};
+use crate::error::{Error, RetryAfter, UsageError};
+use crate::pacing::{within, Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -19,11 +20,24 @@ use crate::token::TokenSet;
 /// (GIS MT, True API or MDLP, with its signer) and reports back with
 /// [`renewed`](Self::renewed) or [`renewal_failed`](Self::renewal_failed).
 ///
-/// To share one token between processes, store [`snapshot`](Self::snapshot)
-/// wherever they all can read it (a file, Redis, a database row) and
-/// [`restore`](Self::restore) it in each; the newest token wins. Making the
-/// renewal itself exclusive across processes is the store's job (a lock or a
-/// compare-and-set lease).
+/// **Which token is live** is decided by a version, never by comparing
+/// clocks: every token the keeper installs gets the next version above
+/// every version it has seen, and [`snapshot`](Self::snapshot) carries it.
+/// A renewal's token always replaces the token held; a token the API
+/// refused ([`token_rejected`](Self::token_rejected)) is never handed out
+/// again, nor adopted again from a snapshot. To share one token between
+/// processes, store the snapshot where they all can read it and
+/// [`restore`](Self::restore) it in each: a higher version wins, or an equal
+/// one with another token when the held one was refused. This keeper makes
+/// renewal exclusive inside one process; two processes can still both
+/// renew, each revoking the other's token, until one of them adopts the
+/// other's snapshot.
+///
+/// Time is the caller's and may jump: waits are measured from instants
+/// already seen, so neither a clock stepped back nor `Timestamp::MAX` ever
+/// hands out a second ticket while one is out within
+/// [`renewal_timeout`](Pacing::renewal_timeout), and every `Wait` is at most
+/// that long (or the back-off's bound) from the `now` it answers.
 ///
 /// ```
 /// use tokendance::crpt::{KeeperAction, TokenKeeper};
@@ -43,28 +57,37 @@ use crate::token::TokenSet;
 /// ```
 pub struct TokenKeeper {
     oms_connection: String,
-    /// Renew this long before the token expires (at most half its life).
-    pub renew_margin: Duration,
-    /// A renewal not reported back within this long is taken as lost and a
-    /// new ticket may be issued. Keep your transport and signer timeouts
-    /// shorter, or two sign-ins could overlap.
-    pub renewal_timeout: Duration,
-    /// The first pause after a failed renewal; it doubles with each failure in a row.
-    pub initial_backoff: Duration,
-    /// The longest pause after failures.
-    pub max_backoff: Duration,
-    token: Option<TokenSet>,
+    pacing: Pacing,
+    /// Names this keeper in its tickets: unique in the process, so a ticket
+    /// of one keeper is refused by another of the same connection.
+    id: u64,
+    held: Option<Held>,
+    /// The highest version installed, restored or refused so far.
+    version: u64,
+    /// The last token the API refused: never adopted again.
+    refused: Option<AccessToken>,
     renewal: Renewal,
+    backoff: Backoff,
+    last_start: Option<Timestamp>,
     last_ticket: u64,
-    failures: u32,
+}
+
+/// The token held and what the keeper knows of it.
+#[derive(Clone, PartialEq, Eq)]
+struct Held {
+    token: TokenSet,
+    version: u64,
+    refused: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Renewal {
     Idle,
     Out { ticket: u64, since: Timestamp },
-    Backoff { until: Timestamp },
 }
+
+/// Keeper identities: a counter, not a clock or randomness.
+static NEXT_KEEPER: AtomicU64 = AtomicU64::new(1);
 
 /// What a caller of [`TokenKeeper::poll`] should do.
 #[must_use = "a KeeperAction says whether to use the token, renew it or wait"]
@@ -87,18 +110,19 @@ pub enum KeeperAction<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct RenewalTicket {
     id: u64,
-    /// Which keeper issued it (a digest of its connection), so a ticket of
-    /// one connection's keeper is refused by another's.
+    /// Which keeper issued it.
     keeper: u64,
 }
 
-/// A token and its expiry, to share through a store of your choice.
+/// A token, its expiry and its version, to share through a store of your
+/// choice (write every field; rebuild it with [`Snapshot::new`]).
 ///
 /// `Debug` redacts the token; read it with `token().expose_secret()` to
-/// write it out, and rebuild it with [`Snapshot::new`].
+/// write it out.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Snapshot {
     oms_connection: String,
+    version: u64,
     token: AccessToken,
     obtained_at: Timestamp,
     expires_at: Option<Timestamp>,
@@ -108,12 +132,14 @@ impl Snapshot {
     /// A snapshot read back from a store.
     pub fn new(
         oms_connection: impl Into<String>,
+        version: u64,
         token: AccessToken,
         obtained_at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> Self {
         Snapshot {
             oms_connection: oms_connection.into(),
+            version,
             token,
             obtained_at,
             expires_at,
@@ -125,12 +151,18 @@ impl Snapshot {
         &self.oms_connection
     }
 
+    /// Which token this is: higher is newer, whatever the clocks said.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// The token.
     pub fn token(&self) -> &AccessToken {
         &self.token
     }
 
-    /// When the request that obtained it was sent.
+    /// When the request that obtained it was sent (on the clock of the
+    /// process that sent it).
     pub fn obtained_at(&self) -> Timestamp {
         self.obtained_at
     }
@@ -142,20 +174,42 @@ impl Snapshot {
 }
 
 impl TokenKeeper {
-    /// A keeper for `oms_connection` with no token yet: renew 5 minutes before
-    /// expiry, take a renewal as lost after 5 minutes, back off 1 s → 5 min.
+    /// A keeper for `oms_connection` with no token yet, paced by
+    /// [`Pacing::keeper`] (renew 5 minutes before expiry, a sign-in lost
+    /// after 5 minutes, back off 1 s → 5 min).
     pub fn new(oms_connection: impl Into<String>) -> Self {
         TokenKeeper {
             oms_connection: oms_connection.into(),
-            renew_margin: Duration::from_secs(300),
-            renewal_timeout: Duration::from_secs(300),
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(300),
-            token: None,
+            pacing: Pacing::keeper(),
+            id: NEXT_KEEPER.fetch_add(1, Ordering::Relaxed),
+            held: None,
+            version: 0,
+            refused: None,
             renewal: Renewal::Idle,
+            backoff: Backoff::default(),
+            last_start: None,
             last_ticket: 0,
-            failures: 0,
         }
+    }
+
+    /// A keeper paced by `pacing`, if it [validates](Pacing::validate).
+    pub fn with_pacing(oms_connection: impl Into<String>, pacing: Pacing) -> Result<Self, Error> {
+        let mut keeper = Self::new(oms_connection);
+        keeper.set_pacing(pacing)?;
+        Ok(keeper)
+    }
+
+    /// How the keeper paces renewals.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// Changes the pacing; refused (and nothing changed) if it does not
+    /// [validate](Pacing::validate).
+    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
+        pacing.validate()?;
+        self.pacing = pacing;
+        Ok(())
     }
 
     /// The connection this keeper is for.
@@ -163,9 +217,17 @@ impl TokenKeeper {
         &self.oms_connection
     }
 
-    /// The token held, fresh or not.
+    /// The token held, fresh or not (refused ones too).
     pub fn token(&self) -> Option<&TokenSet> {
-        self.token.as_ref()
+        self.held.as_ref().map(|h| &h.token)
+    }
+
+    /// The token to hand out at `now`: held, not refused, not expired.
+    pub fn usable_token(&self, now: Timestamp) -> Option<&AccessToken> {
+        self.held
+            .as_ref()
+            .filter(|h| !h.refused && h.token.is_valid(now))
+            .map(|h| h.token.access_token())
     }
 
     /// Whether a renewal ticket is out.
@@ -173,70 +235,84 @@ impl TokenKeeper {
         matches!(self.renewal, Renewal::Out { .. })
     }
 
+    /// Ends a back-off now (an operator pressed "retry now"): the next poll
+    /// issues a ticket, once [`min_interval`](Pacing::min_interval) has
+    /// passed since the last one. A renewal that is out stays out.
+    pub fn retry_now(&mut self) {
+        self.backoff.succeed();
+    }
+
     /// What to do at `now`: use the token, renew it (exactly one caller), or wait.
     pub fn poll(&mut self, now: Timestamp) -> KeeperAction<'_> {
-        let valid = self.token.as_ref().is_some_and(|t| t.is_valid(now));
-        let due = self
-            .token
-            .as_ref()
-            .is_none_or(|t| t.renew_at(self.renew_margin).is_some_and(|at| now >= at));
-        let wait_until = match self.renewal {
-            Renewal::Out { since, .. } => {
-                let lost_at = since.saturating_add(self.renewal_timeout);
-                (now < lost_at).then_some(lost_at)
+        let due = self.held.as_ref().is_none_or(|h| {
+            h.refused
+                || h.token
+                    .renew_at(self.pacing.renew_margin)
+                    .is_some_and(|at| now >= at)
+        });
+        if !due {
+            return self.use_or_wait(now, now);
+        }
+        if let Renewal::Out { ticket, since } = self.renewal {
+            // A clock stepped back: the renewal started "now" at the latest.
+            let since = since.min(now);
+            self.renewal = Renewal::Out { ticket, since };
+            if within(since, now, self.pacing.renewal_timeout) {
+                return self.use_or_wait(now, since.saturating_add(self.pacing.renewal_timeout));
             }
-            Renewal::Backoff { until } => (now < until).then_some(until),
-            Renewal::Idle => None,
+            // Never reported back: it counts as failed; its ticket is void.
+            self.renewal = Renewal::Idle;
+            self.backoff.fail(now, &self.pacing, None);
+        }
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
+            return self.use_or_wait(now, until);
+        }
+        if let Some(last) = self.last_start {
+            let last = last.min(now);
+            self.last_start = Some(last);
+            if within(last, now, self.pacing.min_interval) {
+                return self.use_or_wait(now, last.saturating_add(self.pacing.min_interval));
+            }
+        }
+        self.last_ticket += 1;
+        self.last_start = Some(now);
+        self.renewal = Renewal::Out {
+            ticket: self.last_ticket,
+            since: now,
         };
-        match (due, wait_until) {
-            (false, _) => self.use_token(now),
-            (true, Some(_)) if valid => self.use_token(now),
-            (true, Some(until)) => KeeperAction::Wait(until),
-            (true, None) => {
-                // A renewal past its timeout counts as failed; its ticket is void.
-                self.last_ticket += 1;
-                self.renewal = Renewal::Out {
-                    ticket: self.last_ticket,
-                    since: now,
-                };
-                KeeperAction::Renew(RenewalTicket {
-                    id: self.last_ticket,
-                    keeper: self.identity(),
-                })
-            }
+        KeeperAction::Renew(RenewalTicket {
+            id: self.last_ticket,
+            keeper: self.id,
+        })
+    }
+
+    fn use_or_wait(&self, now: Timestamp, until: Timestamp) -> KeeperAction<'_> {
+        match self.usable_token(now) {
+            Some(token) => KeeperAction::UseToken(token),
+            None => KeeperAction::Wait(until.max(now)),
         }
     }
 
-    fn use_token(&self, now: Timestamp) -> KeeperAction<'_> {
-        match &self.token {
-            Some(token) => KeeperAction::UseToken(token.access_token()),
-            // `due` is true without a token, so this is not reached.
-            None => KeeperAction::Wait(now),
-        }
-    }
-
-    /// The renewal of `ticket` obtained `token`. A ticket that is no longer
-    /// current (its renewal timed out and another was issued), or another
-    /// keeper's, is refused, and its token, which the newer renewal revokes,
-    /// is not kept. If a newer token was [restored](Self::restore) meanwhile,
-    /// the newer one stays: the newest token is the live one.
+    /// The renewal of `ticket` obtained `token`, which becomes the live
+    /// token with the next version. A ticket that is no longer current (its
+    /// renewal timed out and another was issued), or another keeper's, is
+    /// refused, and its token, which the newer renewal revokes, is not kept.
     pub fn renewed(&mut self, ticket: RenewalTicket, token: TokenSet) -> Result<(), Error> {
         self.check(&ticket)?;
-        let held_is_newer = self
-            .token
-            .as_ref()
-            .is_some_and(|held| held.obtained_at() > token.obtained_at());
-        if !held_is_newer {
-            self.token = Some(token);
-        }
+        self.version = self.version.saturating_add(1);
+        self.held = Some(Held {
+            token,
+            version: self.version,
+            refused: false,
+        });
         self.renewal = Renewal::Idle;
-        self.failures = 0;
+        self.backoff.succeed();
         Ok(())
     }
 
     /// The renewal of `ticket` failed at `now` (transport, signer or server).
-    /// The keeper backs off, at least until `retry_at` when the server said
-    /// (see [`Error::retry_after`](crate::Error::retry_after)).
+    /// The keeper backs off, at least until `retry_at` when the server said,
+    /// within [`max_server_wait`](Pacing::max_server_wait).
     pub fn renewal_failed(
         &mut self,
         ticket: RenewalTicket,
@@ -244,40 +320,40 @@ impl TokenKeeper {
         retry_at: Option<Timestamp>,
     ) -> Result<(), Error> {
         self.check(&ticket)?;
-        let factor = 1u32.checked_shl(self.failures.min(20)).unwrap_or(u32::MAX);
-        let pause = self.initial_backoff.saturating_mul(factor).min(self.max_backoff);
-        let until = now
-            .saturating_add(pause)
-            .max(retry_at.unwrap_or(Timestamp::EPOCH));
-        self.failures = self.failures.saturating_add(1);
-        self.renewal = Renewal::Backoff { until };
+        self.backoff.fail(now, &self.pacing, retry_at.map(RetryAfter::At));
+        self.renewal = Renewal::Idle;
+        Ok(())
+    }
+
+    /// The holder of `ticket` gave up without a result (its call was
+    /// dropped): reported as failed when the renewal started, so others
+    /// need not wait for [`renewal_timeout`](Pacing::renewal_timeout).
+    pub fn renewal_abandoned(&mut self, ticket: RenewalTicket) -> Result<(), Error> {
+        self.check(&ticket)?;
+        if let Renewal::Out { since, .. } = self.renewal {
+            self.backoff.fail(since, &self.pacing, None);
+        }
+        self.renewal = Renewal::Idle;
         Ok(())
     }
 
     fn check(&self, ticket: &RenewalTicket) -> Result<(), Error> {
         match self.renewal {
-            Renewal::Out { ticket: current, .. }
-                if current == ticket.id && ticket.keeper == self.identity() =>
-            {
+            Renewal::Out { ticket: current, .. } if current == ticket.id && ticket.keeper == self.id => {
                 Ok(())
             }
             _ => Err(Error::Usage(UsageError::StaleTicket)),
         }
     }
 
-    /// A digest of the connection, naming this keeper in its tickets.
-    fn identity(&self) -> u64 {
-        self.oms_connection.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    }
-
     /// SUZ answered 401 to `token`: it was revoked (another process asked
-    /// for a new one) or expired early. If it is the token held, the next
-    /// poll renews it; a late 401 for a token already replaced changes nothing.
-    pub fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        if let Some(held) = self.token.as_mut().filter(|held| held.access_token() == token) {
-            held.expire_access(now);
+    /// for a new one) or expired early. If it is the token held, it is never
+    /// handed out again and the next poll renews; a late 401 for a token
+    /// already replaced changes nothing.
+    pub fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
+        if let Some(held) = self.held.as_mut().filter(|h| h.token.access_token() == token) {
+            held.refused = true;
+            self.refused = Some(token.clone());
         }
     }
 
@@ -285,46 +361,67 @@ impl TokenKeeper {
     /// end of a back-off, or the timeout of the renewal that is out.
     pub fn next_deadline(&self) -> Timestamp {
         match self.renewal {
-            Renewal::Out { since, .. } => since.saturating_add(self.renewal_timeout),
-            Renewal::Backoff { until } => until,
-            Renewal::Idle => self.token.as_ref().map_or(Timestamp::EPOCH, |t| {
-                t.renew_at(self.renew_margin).unwrap_or(Timestamp::MAX)
-            }),
+            Renewal::Out { since, .. } => since.saturating_add(self.pacing.renewal_timeout),
+            Renewal::Idle => {
+                let renew = match &self.held {
+                    Some(h) if !h.refused => h
+                        .token
+                        .renew_at(self.pacing.renew_margin)
+                        .unwrap_or(Timestamp::MAX),
+                    _ => Timestamp::EPOCH,
+                };
+                let paused = self.backoff.pending().unwrap_or(Timestamp::EPOCH);
+                let spaced = self
+                    .last_start
+                    .map_or(Timestamp::EPOCH, |t| t.saturating_add(self.pacing.min_interval));
+                renew.max(paused).max(spaced)
+            }
         }
     }
 
-    /// The token to share with other processes, if one is held.
+    /// The token to share with other processes, if one is held that the
+    /// API has not refused.
     pub fn snapshot(&self) -> Option<Snapshot> {
-        self.token.as_ref().map(|t| Snapshot {
+        self.held.as_ref().filter(|h| !h.refused).map(|h| Snapshot {
             oms_connection: self.oms_connection.clone(),
-            token: t.access_token().clone(),
-            obtained_at: t.obtained_at(),
-            expires_at: t.expires_at(),
+            version: h.version,
+            token: h.token.access_token().clone(),
+            obtained_at: h.token.obtained_at(),
+            expires_at: h.token.expires_at(),
         })
     }
 
-    /// Adopts a token another process obtained, if it is newer than the one
-    /// held (a newer token revoked the older one). Returns whether it was
-    /// adopted. A snapshot of another connection is a usage error.
+    /// Adopts a token another process obtained if it is newer by version
+    /// (or as new, with another token, when the held one was refused), and
+    /// never a token the API refused. Returns whether it was adopted. A
+    /// snapshot of another connection is a usage error.
     pub fn restore(&mut self, snapshot: Snapshot) -> Result<bool, Error> {
         if snapshot.oms_connection != self.oms_connection {
             return Err(Error::Usage(UsageError::InvalidConfig {
                 reason: "the snapshot belongs to another omsConnection",
             }));
         }
-        if self
-            .token
-            .as_ref()
-            .is_some_and(|held| held.obtained_at() >= snapshot.obtained_at)
-        {
+        if self.refused.as_ref() == Some(&snapshot.token) {
             return Ok(false);
         }
-        self.token = Some(TokenSet::new(
-            snapshot.token,
-            snapshot.obtained_at,
-            snapshot.expires_at,
-        ));
-        Ok(true)
+        let newer = match &self.held {
+            None => true,
+            Some(held) => {
+                snapshot.version > held.version
+                    || (snapshot.version == held.version
+                        && held.refused
+                        && *held.token.access_token() != snapshot.token)
+            }
+        };
+        if newer {
+            self.version = self.version.max(snapshot.version);
+            self.held = Some(Held {
+                token: TokenSet::new(snapshot.token, snapshot.obtained_at, snapshot.expires_at),
+                version: snapshot.version,
+                refused: false,
+            });
+        }
+        Ok(newer)
     }
 }
 
@@ -332,8 +429,11 @@ impl fmt::Debug for TokenKeeper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenKeeper")
             .field("oms_connection", &self.oms_connection)
-            .field("token", &self.token)
+            .field("token", &self.held.as_ref().map(|h| &h.token))
+            .field("version", &self.held.as_ref().map(|h| h.version))
+            .field("refused", &self.held.as_ref().is_some_and(|h| h.refused))
             .field("renewal", &self.renewal)
+            .field("failures", &self.backoff.failures())
             .finish_non_exhaustive()
     }
 }

@@ -41,6 +41,15 @@ impl KeeperHandle for Arc<Mutex<TokenKeeper>> {
     }
 }
 
+/// A sign-in that says which `omsConnection` its token is for, so that a
+/// [`KeeperSource`] can refuse to fill one connection's keeper with a token
+/// of another. Implemented by the GIS MT, True API and MDLP sign-ins.
+pub trait SignIn: Flow<Output = TokenSet> {
+    /// The connection the token will be for; `None` for a token of GIS MT,
+    /// True API or MDLP itself.
+    fn oms_connection(&self) -> Option<&str>;
+}
+
 /// A [`TokenKeeper`] plus the sign-in that renews its token, as the
 /// [`TokenSource`] of [`Authorized`](crate::call::Authorized) calls to SUZ
 /// (`clientToken`) or MDLP (`Authorization: token`).
@@ -50,6 +59,14 @@ impl KeeperHandle for Arc<Mutex<TokenKeeper>> {
 /// steps, the signature included, become the call's steps; its token or its
 /// failure is reported to the keeper. Other callers meanwhile keep using the
 /// still-valid token or wait.
+///
+/// * A sign-in for another connection than the keeper's (or for none) is
+///   refused with [`UsageError::InvalidConfig`] before it sends anything.
+/// * While the keeper holds a valid token, a failed sign-in never reaches
+///   the call: it gets that token, and the keeper backs off.
+/// * A source dropped in the middle of a sign-in (its call abandoned)
+///   reports the renewal abandoned, so other callers need not wait for the
+///   renewal timeout.
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -67,7 +84,7 @@ impl KeeperHandle for Arc<Mutex<TokenKeeper>> {
 /// assert!(key.as_http().uri().path().ends_with("/auth/key"));
 /// # Ok::<(), tokendance::Error>(())
 /// ```
-pub struct KeeperSource<K, F, Fl> {
+pub struct KeeperSource<K: KeeperHandle, F, Fl> {
     keeper: K,
     sign_in: F,
     renewal: Option<(RenewalTicket, Fl)>,
@@ -83,7 +100,7 @@ impl<K, F, Fl> KeeperSource<K, F, Fl>
 where
     K: KeeperHandle,
     F: FnMut() -> Result<Fl, Error>,
-    Fl: Flow<Output = TokenSet>,
+    Fl: SignIn,
 {
     /// A source over `keeper` that renews with the flows `sign_in` builds.
     pub fn new(keeper: K, sign_in: F) -> Self {
@@ -111,21 +128,36 @@ where
             Ok(Err(next)) => Ok(next),
             Err(err) => {
                 let retry_at = err.retry_after().map(|r| r.deadline(now));
-                if let Some((ticket, _)) = self.renewal.take() {
-                    // A stale ticket here means the keeper gave up on us; the error stands.
-                    let _ = self.keeper.with(|k| k.renewal_failed(ticket, now, retry_at));
+                let renewal = self.renewal.take();
+                // A stale ticket here means the keeper gave up on us; the error stands.
+                let still_valid = self.keeper.with(|k| {
+                    if let Some((ticket, _)) = renewal {
+                        let _ = k.renewal_failed(ticket, now, retry_at);
+                    }
+                    k.usable_token(now).cloned()
+                });
+                match still_valid {
+                    Some(token) => Ok(Action::Done(token)),
+                    None => Err(err),
                 }
-                Err(err)
             }
         }
     }
+}
+
+/// The refusal of a sign-in that would fill the keeper with a token of
+/// another connection.
+fn other_connection() -> Error {
+    Error::Usage(UsageError::InvalidConfig {
+        reason: "the sign-in is for another omsConnection than the keeper's",
+    })
 }
 
 impl<K, F, Fl> TokenSource for KeeperSource<K, F, Fl>
 where
     K: KeeperHandle,
     F: FnMut() -> Result<Fl, Error>,
-    Fl: Flow<Output = TokenSet>,
+    Fl: SignIn,
 {
     fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
         if let Some((ticket, _)) = self.renewal.take() {
@@ -141,7 +173,17 @@ where
             Decision::Use(token) => Ok(Action::Done(token)),
             Decision::Wait(until) => Ok(Action::Wait(until)),
             Decision::Renew(ticket) => {
-                let mut flow = match (self.sign_in)() {
+                let made = (self.sign_in)().and_then(|flow| {
+                    let ours = self
+                        .keeper
+                        .with(|k| flow.oms_connection() == Some(k.oms_connection()));
+                    if ours {
+                        Ok(flow)
+                    } else {
+                        Err(other_connection())
+                    }
+                });
+                let mut flow = match made {
                     Ok(flow) => flow,
                     Err(err) => {
                         let _ = self.keeper.with(|k| k.renewal_failed(ticket, now, None));
@@ -172,7 +214,17 @@ where
     }
 }
 
-impl<K, F, Fl> fmt::Debug for KeeperSource<K, F, Fl> {
+/// A renewal left half-way (the call that drove it was dropped) is
+/// reported, so the ticket does not stay out until the renewal timeout.
+impl<K: KeeperHandle, F, Fl> Drop for KeeperSource<K, F, Fl> {
+    fn drop(&mut self) {
+        if let Some((ticket, _)) = self.renewal.take() {
+            let _ = self.keeper.with(|k| k.renewal_abandoned(ticket));
+        }
+    }
+}
+
+impl<K: KeeperHandle, F, Fl> fmt::Debug for KeeperSource<K, F, Fl> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeeperSource")
             .field("renewing", &self.renewal.is_some())

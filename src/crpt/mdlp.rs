@@ -54,6 +54,7 @@ pub struct Client {
 /// An MDLP sign-in; see [`sign_in`].
 pub struct MdlpSignIn {
     machine: Machine<Setup>,
+    oms_connection: Option<String>,
 }
 
 struct Setup {
@@ -175,6 +176,7 @@ pub fn sign_in(
             secret: client.secret,
             auth,
         }),
+        oms_connection: oms_connection.map(str::to_owned),
     })
 }
 
@@ -358,6 +360,12 @@ impl Step for State {
 }
 
 flow_via_machine!(MdlpSignIn, TokenSet);
+
+impl super::SignIn for MdlpSignIn {
+    fn oms_connection(&self) -> Option<&str> {
+        self.oms_connection.as_deref()
+    }
+}
 
 impl fmt::Debug for MdlpSignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -49,7 +49,7 @@ pub mod true_api;
 
 pub use challenge::ChallengeSignIn;
 pub use keeper::{KeeperAction, RenewalTicket, Snapshot, TokenKeeper};
-pub use keeper_source::{KeeperHandle, KeeperSource};
+pub use keeper_source::{KeeperHandle, KeeperSource, SignIn};
 
 use http::header::{HeaderName, HeaderValue};
 

@@ -2,53 +2,37 @@
 //! refresh tokens (a Keycloak realm such as ITC Easy Register's).
 
 use std::fmt;
-use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Expect, ServerErrorKind, UsageError};
+use crate::call::TokenSource;
+use crate::error::{Error, Expect, ServerError, ServerErrorKind, UsageError};
 use crate::flow::{unexpected, Action, Flow, Input, Outgoing};
-use crate::response::classify;
+use crate::pacing::{within, Backoff, Pacing};
+use crate::response::{classify, oauth_kind};
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 
 use super::{token_from_reply, ZeroLifetime};
 
-/// How a [`PasswordSession`] talks to its token endpoint and paces itself.
+/// Where a [`PasswordSession`] gets its tokens: the token endpoint and the
+/// client id.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     token_url: Url,
     /// `token_url` parsed once: cloning it per request costs no parse.
     token_uri: http::Uri,
     client_id: String,
-    /// Renew this long before the access token expires (at most half its life).
-    pub renew_margin: Duration,
-    /// A request without an answer after this long counts as lost.
-    pub request_timeout: Duration,
-    /// The shortest time between two token requests (stops hot loops against
-    /// a server that issues already-expired tokens).
-    pub min_interval: Duration,
-    /// The first back-off after a failure; it doubles with each failure in a row.
-    pub initial_backoff: Duration,
-    /// The longest back-off (a server's `Retry-After` may ask for longer).
-    pub max_backoff: Duration,
 }
 
 impl SessionConfig {
-    /// A public client `client_id` (no secret) on the token endpoint `token_url`,
-    /// with a 30 s renewal margin, 60 s request timeout, 1 s minimum interval
-    /// and a 1 s → 5 min back-off.
+    /// A public client `client_id` (no secret) on the token endpoint `token_url`.
     pub(crate) fn new(token_url: Url, client_id: impl Into<String>) -> Result<Self, Error> {
         Ok(SessionConfig {
             token_uri: crate::flow::target(token_url.clone())?,
             token_url,
             client_id: client_id.into(),
-            renew_margin: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
-            min_interval: Duration::from_secs(1),
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(300),
         })
     }
 
@@ -84,16 +68,23 @@ pub enum SessionAction<'a> {
 
 /// A long-lived session that owns the credentials and the current tokens.
 ///
-/// * It starts with the password grant, then refreshes `renew_margin` before
-///   the access token expires.
-/// * When a refresh is refused (`invalid_grant`, e.g. Keycloak's "Token is not
-///   active") or the refresh token has expired, its next request is the
-///   password grant.
+/// * It starts with the password grant, then refreshes
+///   [`renew_margin`](Pacing::renew_margin) before the access token expires.
+/// * When a refresh is refused (any refusal that is not a rate limit or a
+///   server failure: Keycloak's `invalid_grant` "Token is not active", a
+///   proxy's plain-text 400) or the refresh token has expired, its next
+///   request is the password grant, at once.
 /// * When a refresh response carries no refresh token, the old one is kept.
 /// * It never has two requests in flight: while one is out, [`poll`](Self::poll)
 ///   returns the still-valid token or `Wait`.
-/// * Transport failures and retryable refusals back off exponentially (or as
-///   `Retry-After` says); refused credentials end the session.
+/// * Transport failures, lost answers and other refusals back off
+///   exponentially, or as `Retry-After` says within
+///   [`max_server_wait`](Pacing::max_server_wait); only a typed OAuth
+///   refusal of the password grant (`invalid_grant`, `invalid_client`, ...)
+///   ends the session. A proxy's HTML 401, 403 or 404 backs off.
+/// * While the access token is valid, a failed renewal never reaches a
+///   caller of [`fetch`](Self::fetch) or of an [`Authorized`](crate::call::Authorized)
+///   call: they get the token, and the session backs off.
 ///
 /// Drive it by hand with [`poll`](Self::poll) / [`handle_response`](Self::handle_response),
 /// or as a [`Flow`] with [`fetch`](Self::fetch) and the drivers.
@@ -101,28 +92,30 @@ pub enum SessionAction<'a> {
 /// | call | errors | session usable afterwards? |
 /// |---|---|---|
 /// | `poll` | `Usage(Finished)` once ended | no |
-/// | `handle_response` | `Server`/`Protocol` | yes, backing off, unless the password grant was refused (`InvalidGrant`, `InvalidClient`, `Unauthorized`, `Forbidden`, ...): then it has ended |
+/// | `handle_response` | `Server`/`Protocol` | yes, backing off, unless the password grant was refused with an OAuth error code: then it has ended |
 /// | `handle_response` | `Usage(NoRequestInFlight)` | yes, the response was ignored |
 pub struct PasswordSession {
     config: SessionConfig,
+    pacing: Pacing,
     username: String,
     password: Password,
     tokens: Option<TokenSet>,
     phase: Phase,
     last_sent: Option<Timestamp>,
-    failures: u32,
+    backoff: Backoff,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Idle,
     InFlight { grant: Grant, sent_at: Timestamp },
-    Backoff { until: Timestamp },
+    Backoff,
     Ended,
 }
 
 /// Which grant a request uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Grant {
     /// `grant_type=password`.
     Password,
@@ -138,28 +131,37 @@ enum Decision {
 }
 
 impl PasswordSession {
-    /// A session for `username`/`password` on a configured token endpoint.
+    /// A session for `username`/`password` on a configured token endpoint,
+    /// paced by [`Pacing::session`].
     pub fn new(config: SessionConfig, username: impl Into<String>, password: Password) -> Self {
         PasswordSession {
             config,
+            pacing: Pacing::session(),
             username: username.into(),
             password,
             tokens: None,
             phase: Phase::Idle,
             last_sent: None,
-            failures: 0,
+            backoff: Backoff::default(),
         }
     }
 
-    /// The configuration (its pacing fields may be changed through
-    /// [`config_mut`](Self::config_mut)).
+    /// The token endpoint and client id.
     pub fn config(&self) -> &SessionConfig {
         &self.config
     }
 
-    /// The configuration, to adjust margins and back-off.
-    pub fn config_mut(&mut self) -> &mut SessionConfig {
-        &mut self.config
+    /// How the session paces itself.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// Changes the pacing; refused (and nothing changed) if it does not
+    /// [validate](Pacing::validate).
+    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
+        pacing.validate()?;
+        self.pacing = pacing;
+        Ok(())
     }
 
     /// The current tokens, fresh or not.
@@ -178,6 +180,17 @@ impl PasswordSession {
     /// Whether the session has ended (credentials refused); it will never send again.
     pub fn has_ended(&self) -> bool {
         self.phase == Phase::Ended
+    }
+
+    /// Ends a back-off now (an operator pressed "retry now"): the next poll
+    /// sends, once [`min_interval`](Pacing::min_interval) has passed since
+    /// the last request. Failures in a row start counting again. A request
+    /// in flight, or an ended session, is left as it is.
+    pub fn retry_now(&mut self) {
+        self.backoff.succeed();
+        if self.phase == Phase::Backoff {
+            self.phase = Phase::Idle;
+        }
     }
 
     /// What to do at `now`: use the token, send a request, or wait.
@@ -199,43 +212,42 @@ impl PasswordSession {
     }
 
     fn decide(&mut self, now: Timestamp) -> Decision {
-        let valid = self.tokens.as_ref().is_some_and(|t| t.is_valid(now));
+        let valid = self.valid_token(now).is_some();
+        let hold_or_wait = |until| {
+            if valid {
+                Decision::Use
+            } else {
+                Decision::Wait(until)
+            }
+        };
         match self.phase {
             Phase::Ended => return Decision::Wait(Timestamp::MAX),
-            Phase::InFlight { sent_at, .. } => {
-                let deadline = sent_at.saturating_add(self.config.request_timeout);
-                if now < deadline {
-                    return if valid {
-                        Decision::Use
-                    } else {
-                        Decision::Wait(deadline)
-                    };
+            Phase::InFlight { grant, sent_at } => {
+                // A clock stepped back: the request went out "now" at the latest.
+                let sent_at = sent_at.min(now);
+                self.phase = Phase::InFlight { grant, sent_at };
+                if within(sent_at, now, self.pacing.renewal_timeout) {
+                    return hold_or_wait(sent_at.saturating_add(self.pacing.renewal_timeout));
                 }
                 // The answer never came: count it as a failed transport.
                 self.back_off(now, None);
-                return self.decide(now);
             }
-            Phase::Backoff { until } if now < until => {
-                return if valid {
-                    Decision::Use
-                } else {
-                    Decision::Wait(until)
-                };
-            }
-            Phase::Backoff { .. } | Phase::Idle => self.phase = Phase::Idle,
+            Phase::Backoff | Phase::Idle => {}
         }
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
+            return hold_or_wait(until);
+        }
+        self.phase = Phase::Idle;
         if let Some(renew_at) = self.renew_at() {
             if now < renew_at {
                 return Decision::Use;
             }
         }
-        if let Some(earliest) = self.last_sent.map(|t| t.saturating_add(self.config.min_interval)) {
-            if now < earliest {
-                return if valid {
-                    Decision::Use
-                } else {
-                    Decision::Wait(earliest)
-                };
+        if let Some(last) = self.last_sent {
+            let last = last.min(now);
+            self.last_sent = Some(last);
+            if within(last, now, self.pacing.min_interval) {
+                return hold_or_wait(last.saturating_add(self.pacing.min_interval));
             }
         }
         let refresh_usable = self
@@ -249,12 +261,20 @@ impl PasswordSession {
         })
     }
 
+    /// The access token, if it is still valid at `now` and the session goes on.
+    fn valid_token(&self, now: Timestamp) -> Option<&AccessToken> {
+        self.tokens
+            .as_ref()
+            .filter(|t| t.is_valid(now) && self.phase != Phase::Ended)
+            .map(TokenSet::access_token)
+    }
+
     /// When the held token should be renewed; `None` if no token is held,
     /// `Timestamp::MAX` if it never expires.
     fn renew_at(&self) -> Option<Timestamp> {
         self.tokens
             .as_ref()
-            .map(|t| t.renew_at(self.config.renew_margin).unwrap_or(Timestamp::MAX))
+            .map(|t| t.renew_at(self.pacing.renew_margin).unwrap_or(Timestamp::MAX))
     }
 
     fn request(&mut self, now: Timestamp, grant: Grant) -> Outgoing {
@@ -319,17 +339,12 @@ impl PasswordSession {
                 }
                 self.tokens = Some(fresh);
                 self.phase = Phase::Idle;
-                self.failures = 0;
+                self.backoff.succeed();
                 Ok(())
             }
-            Err(Error::Server(refusal))
-                if grant == Grant::Refresh
-                    && matches!(
-                        refusal.kind,
-                        ServerErrorKind::InvalidGrant | ServerErrorKind::Unauthorized
-                    ) =>
-            {
-                // The refresh token is dead; the password grant goes next, at once.
+            Err(Error::Server(refusal)) if grant == Grant::Refresh && refresh_refused(&refusal) => {
+                // The refresh token is dead (or this server will not take
+                // it): the password grant goes next, at once.
                 if let Some(tokens) = &mut self.tokens {
                     tokens.forget_refresh();
                 }
@@ -337,13 +352,13 @@ impl PasswordSession {
                 self.last_sent = None;
                 Ok(())
             }
-            Err(Error::Server(refusal)) if grant == Grant::Password && credentials_refused(refusal.kind) => {
+            Err(Error::Server(refusal)) if grant == Grant::Password && credentials_refused(&refusal) => {
                 self.phase = Phase::Ended;
                 self.tokens = None;
                 Err(Error::Server(refusal))
             }
             Err(err) => {
-                self.back_off(now, err.retry_after().map(|r| r.deadline(now)));
+                self.back_off(now, err.retry_after());
                 Err(err)
             }
         }
@@ -378,34 +393,29 @@ impl PasswordSession {
     pub fn next_deadline(&self) -> Option<Timestamp> {
         match self.phase {
             Phase::Ended => None,
-            Phase::InFlight { sent_at, .. } => Some(sent_at.saturating_add(self.config.request_timeout)),
-            Phase::Backoff { until } => Some(until),
-            Phase::Idle => {
+            Phase::InFlight { sent_at, .. } => Some(sent_at.saturating_add(self.pacing.renewal_timeout)),
+            Phase::Backoff | Phase::Idle => {
                 let earliest = self
                     .last_sent
-                    .map_or(Timestamp::EPOCH, |t| t.saturating_add(self.config.min_interval));
-                Some(self.renew_at().unwrap_or(Timestamp::EPOCH).max(earliest))
+                    .map_or(Timestamp::EPOCH, |t| t.saturating_add(self.pacing.min_interval));
+                let then = match self.phase {
+                    Phase::Backoff => self.backoff.pending().unwrap_or(Timestamp::EPOCH),
+                    _ => self.renew_at().unwrap_or(Timestamp::EPOCH),
+                };
+                Some(then.max(earliest))
             }
         }
     }
 
-    fn back_off(&mut self, now: Timestamp, server_deadline: Option<Timestamp>) {
-        let factor = 1u32.checked_shl(self.failures.min(20)).unwrap_or(u32::MAX);
-        let delay = self
-            .config
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.config.max_backoff);
-        let until = now
-            .saturating_add(delay)
-            .max(server_deadline.unwrap_or(Timestamp::EPOCH));
-        self.failures = self.failures.saturating_add(1);
-        self.phase = Phase::Backoff { until };
+    fn back_off(&mut self, now: Timestamp, server: Option<crate::error::RetryAfter>) {
+        self.backoff.fail(now, &self.pacing, server);
+        self.phase = Phase::Backoff;
     }
 
     /// This session as a [`Flow`] that ends with a usable access token, for
     /// the drivers. It sends at most the requests the session decides on
-    /// (a refresh, and the password grant if the refresh is refused).
+    /// (a refresh, and the password grant if the refresh is refused). While
+    /// the access token is valid, a failed renewal ends the flow with it.
     pub fn fetch(&mut self) -> Fetch<'_> {
         Fetch {
             session: self,
@@ -414,18 +424,29 @@ impl PasswordSession {
     }
 }
 
-/// Refusals of the password grant that retrying cannot fix.
-fn credentials_refused(kind: ServerErrorKind) -> bool {
+/// Refusals of a refresh after which the refresh token is not tried again:
+/// all but rate limits and server failures (a proxy's plain 400 is no
+/// reason to send the same refresh again for an hour).
+fn refresh_refused(refusal: &ServerError) -> bool {
+    refusal.status.is_client_error() && !refusal.is_retryable()
+        || matches!(refusal.kind, ServerErrorKind::InvalidGrant)
+}
+
+/// Refusals of the password grant that end the session: those that name an
+/// OAuth error retrying cannot fix. A proxy's or firewall's page (401, 403,
+/// 404 without an OAuth `error`) says nothing about the credentials.
+fn credentials_refused(refusal: &ServerError) -> bool {
+    let kind = refusal.code.as_deref().and_then(oauth_kind);
     matches!(
         kind,
-        ServerErrorKind::InvalidGrant
-            | ServerErrorKind::InvalidClient
-            | ServerErrorKind::Unauthorized
-            | ServerErrorKind::Forbidden
-            | ServerErrorKind::NotFound
-            | ServerErrorKind::InvalidRequest
-            | ServerErrorKind::InvalidScope
-            | ServerErrorKind::UnsupportedGrantType
+        Some(
+            ServerErrorKind::InvalidGrant
+                | ServerErrorKind::InvalidClient
+                | ServerErrorKind::InvalidRequest
+                | ServerErrorKind::InvalidScope
+                | ServerErrorKind::UnsupportedGrantType
+                | ServerErrorKind::Forbidden
+        )
     )
 }
 
@@ -437,7 +458,47 @@ impl fmt::Debug for PasswordSession {
             .field("password", &self.password)
             .field("tokens", &self.tokens)
             .field("phase", &self.phase)
+            .field("failures", &self.backoff.failures())
             .finish()
+    }
+}
+
+/// The ITC Keycloak session as a token source: a fresh token at once,
+/// otherwise the refresh or password grant it decides on. While the access
+/// token is valid, a failed renewal (refusal, unusable answer, lost
+/// request) hands out that token and the session backs off; without one,
+/// the failure is the call's (a lost request is [`UsageError::Aborted`]).
+impl TokenSource for PasswordSession {
+    fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
+        Ok(match self.poll(now)? {
+            SessionAction::UseToken(token) => Action::Done(token.clone()),
+            SessionAction::Send(request) => Action::Send(request),
+            SessionAction::Wait(until) => Action::Wait(until),
+        })
+    }
+
+    fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
+        let failure = match input {
+            Input::Response(response) => self.handle_response(now, response).err(),
+            Input::Failed => {
+                if self.in_flight().is_some() {
+                    self.transport_failed(now)?;
+                }
+                Some(Error::Usage(UsageError::Aborted))
+            }
+            Input::Timeout | Input::Signature(_) => None,
+        };
+        match (failure, self.valid_token(now)) {
+            (None, _) => self.poll_token(now),
+            (Some(_), Some(token)) => Ok(Action::Done(token.clone())),
+            (Some(err), None) => Err(err),
+        }
+    }
+
+    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
+        if self.tokens().is_some_and(|held| held.access_token() == token) {
+            self.unauthorized(now);
+        }
     }
 }
 
@@ -460,18 +521,15 @@ enum FetchState {
 }
 
 impl Fetch<'_> {
-    fn step(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        self.state = FetchState::Finished;
-        let action = match self.session.poll(now)? {
-            SessionAction::UseToken(token) => return Ok(Action::Done(token.clone())),
-            SessionAction::Send(request) => Action::Send(request),
-            SessionAction::Wait(until) => Action::Wait(until),
+    /// Passes the session's step on, remembering what it waits for.
+    fn settle(&mut self, step: Result<Action<AccessToken>, Error>) -> Result<Action<AccessToken>, Error> {
+        self.state = match &step {
+            Ok(Action::Send(_)) => FetchState::Expecting(Expect::Response),
+            Ok(Action::Wait(_)) => FetchState::Expecting(Expect::Timeout),
+            Ok(Action::Sign(_)) => FetchState::Expecting(Expect::Signature),
+            Ok(Action::Done(_)) | Err(_) => FetchState::Finished,
         };
-        self.state = FetchState::Expecting(match action {
-            Action::Send(_) => Expect::Response,
-            _ => Expect::Timeout,
-        });
-        Ok(action)
+        step
     }
 }
 
@@ -480,7 +538,10 @@ impl Flow for Fetch<'_> {
 
     fn start(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
         match self.state {
-            FetchState::New => self.step(now),
+            FetchState::New => {
+                let step = self.session.poll_token(now);
+                self.settle(step)
+            }
             FetchState::Expecting(_) => Err(Error::Usage(UsageError::AlreadyStarted)),
             FetchState::Finished => Err(Error::Usage(UsageError::Finished)),
         }
@@ -492,21 +553,17 @@ impl Flow for Fetch<'_> {
             FetchState::Finished => return Err(Error::Usage(UsageError::Finished)),
             FetchState::Expecting(expect) => expect,
         };
-        match (expect, input) {
-            (Expect::Response, Input::Response(response)) => {
-                self.state = FetchState::Finished;
-                self.session.handle_response(now, response)?;
-                self.step(now)
-            }
-            (Expect::Timeout, Input::Timeout) => self.step(now),
-            (_, Input::Failed) => {
-                self.state = FetchState::Finished;
-                if expect == Expect::Response {
-                    self.session.transport_failed(now)?;
-                }
-                Err(Error::Usage(UsageError::Aborted))
-            }
-            (expect, other) => Err(unexpected(expect, &other)),
+        let answers = matches!(
+            (expect, &input),
+            (_, Input::Failed)
+                | (Expect::Response, Input::Response(_))
+                | (Expect::Timeout, Input::Timeout)
+                | (Expect::Signature, Input::Signature(_))
+        );
+        if !answers {
+            return Err(unexpected(expect, &input));
         }
+        let step = self.session.resume_token(now, input);
+        self.settle(step)
     }
 }

@@ -1,0 +1,255 @@
+//! How token holders pace their renewals: when to renew, when a renewal
+//! counts as lost, how far apart renewals start, how to back off after a
+//! failure, and how long a server may make them wait. One [`Pacing`] for the
+//! ITC session, the CRPT keeper and [`Reissue`](crate::call::Reissue),
+//! validated once; one [`Backoff`] that all of them keep.
+//!
+//! Time is the caller's and may jump. Every wait is measured as a duration
+//! from an instant already seen, so that `Timestamp::MAX` saturates into
+//! "wait" rather than into "go again", and every deadline is clamped to the
+//! current `now` plus its bound, so that a clock stepped back never turns a
+//! five-minute back-off into a wait of years.
+
+use std::time::Duration;
+
+use crate::error::{Error, RetryAfter, UsageError};
+use crate::time::Timestamp;
+
+/// How a token holder paces its renewals.
+///
+/// Set with `set_pacing` on a [`PasswordSession`](crate::oauth2::PasswordSession),
+/// a [`TokenKeeper`](crate::crpt::TokenKeeper) or a
+/// [`Reissue`](crate::call::Reissue), which validate it
+/// ([`validate`](Self::validate)).
+///
+/// ```
+/// use std::time::Duration;
+/// use tokendance::Pacing;
+/// let pacing = Pacing { max_server_wait: Duration::from_secs(60), ..Pacing::session() };
+/// assert!(pacing.validate().is_ok());
+/// let never_lost = Pacing { renewal_timeout: Duration::ZERO, ..Pacing::session() };
+/// assert!(never_lost.validate().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Pacing {
+    /// Renew this long before the token expires (at most half its life,
+    /// so a short-lived token is not renewed in a loop).
+    pub renew_margin: Duration,
+    /// A renewal (a token request, a sign-in) not answered within this long
+    /// counts as lost, and another may start. Keep your transport's and
+    /// signer's timeouts shorter, or two renewals could overlap. At least
+    /// [`Pacing::MIN_RENEWAL_TIMEOUT`].
+    pub renewal_timeout: Duration,
+    /// The shortest time between the starts of two renewals (stops hot
+    /// loops against a server that issues already-expired tokens).
+    pub min_interval: Duration,
+    /// The first pause after a failure; it doubles with each failure in a
+    /// row. Not zero.
+    pub initial_backoff: Duration,
+    /// The longest pause of the holder's own.
+    pub max_backoff: Duration,
+    /// The longest wait a server may ask for with `Retry-After` (as seconds
+    /// or as a date); a longer one is cut to this. Zero ignores the server's
+    /// waits, keeping the holder's own back-off.
+    pub max_server_wait: Duration,
+}
+
+impl Pacing {
+    /// The shortest accepted [`renewal_timeout`](Self::renewal_timeout):
+    /// below it, every poll would declare the renewal out lost and start
+    /// another.
+    pub const MIN_RENEWAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// The longest accepted duration of any field: a day.
+    pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+    /// The ITC session's: renew 30 s before expiry, a request lost after
+    /// 60 s, 1 s between requests, back off 1 s → 5 min, servers may ask
+    /// for up to 10 min.
+    pub const fn session() -> Self {
+        Pacing {
+            renew_margin: Duration::from_secs(30),
+            renewal_timeout: Duration::from_secs(60),
+            min_interval: Duration::from_secs(1),
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            max_server_wait: Duration::from_secs(600),
+        }
+    }
+
+    /// The CRPT keeper's: renew 5 min before expiry, a sign-in lost after
+    /// 5 min, 1 s between sign-ins, back off 1 s → 5 min, servers may ask
+    /// for up to 10 min.
+    pub const fn keeper() -> Self {
+        Pacing {
+            renew_margin: Duration::from_secs(300),
+            renewal_timeout: Duration::from_secs(300),
+            ..Pacing::session()
+        }
+    }
+
+    /// [`Reissue`](crate::call::Reissue)'s: as the session's, but no
+    /// minimum interval (each call may re-run its token flow).
+    pub const fn reissue() -> Self {
+        Pacing {
+            min_interval: Duration::ZERO,
+            ..Pacing::session()
+        }
+    }
+
+    /// Refuses values that would break single flight or the bounds on
+    /// waiting: a renewal timeout under [`MIN_RENEWAL_TIMEOUT`](Self::MIN_RENEWAL_TIMEOUT),
+    /// a zero first back-off, a longest back-off below the first, any
+    /// duration over [`MAX_DURATION`](Self::MAX_DURATION).
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |reason| Err(Error::Usage(UsageError::InvalidConfig { reason }));
+        let all = [
+            self.renew_margin,
+            self.renewal_timeout,
+            self.min_interval,
+            self.initial_backoff,
+            self.max_backoff,
+            self.max_server_wait,
+        ];
+        if all.iter().any(|d| *d > Self::MAX_DURATION) {
+            return invalid("a pacing duration is longer than a day");
+        }
+        if self.renewal_timeout < Self::MIN_RENEWAL_TIMEOUT {
+            return invalid("the renewal timeout is under a second: every poll would start a renewal");
+        }
+        if self.initial_backoff.is_zero() {
+            return invalid("the first back-off is zero: failures would be retried in a loop");
+        }
+        if self.max_backoff < self.initial_backoff {
+            return invalid("the longest back-off is shorter than the first");
+        }
+        Ok(())
+    }
+
+    /// The longest any back-off deadline may lie ahead of `now`.
+    fn longest_pause(&self) -> Duration {
+        self.max_backoff.max(self.max_server_wait)
+    }
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing::session()
+    }
+}
+
+/// Failures in a row and the pause they earned.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Backoff {
+    failures: u32,
+    until: Option<Timestamp>,
+}
+
+impl Backoff {
+    /// A failure at `now`: pause `initial_backoff · 2^failures` (at most
+    /// `max_backoff`), or until the server's `Retry-After` if later (at most
+    /// `max_server_wait` from now). Returns the end of the pause.
+    pub(crate) fn fail(&mut self, now: Timestamp, pacing: &Pacing, server: Option<RetryAfter>) -> Timestamp {
+        let factor = 1u32.checked_shl(self.failures.min(20)).unwrap_or(u32::MAX);
+        let own = pacing
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(pacing.max_backoff);
+        let asked = server.map_or(Duration::ZERO, |r| {
+            r.deadline(now)
+                .saturating_duration_since(now)
+                .min(pacing.max_server_wait)
+        });
+        let until = now.saturating_add(own.max(asked));
+        self.failures = self.failures.saturating_add(1);
+        self.until = Some(until);
+        until
+    }
+
+    /// A success: the next failure starts from the first pause again.
+    pub(crate) fn succeed(&mut self) {
+        *self = Backoff::default();
+    }
+
+    /// The pause in force at `now`, if any: clamped to its bound from `now`
+    /// (the clock may have stepped back since it was set).
+    pub(crate) fn until(&mut self, now: Timestamp, pacing: &Pacing) -> Option<Timestamp> {
+        let until = self.until?.min(now.saturating_add(pacing.longest_pause()));
+        self.until = Some(until);
+        (now < until).then_some(until)
+    }
+
+    /// The end of the last pause, passed or not.
+    pub(crate) fn pending(&self) -> Option<Timestamp> {
+        self.until
+    }
+
+    /// Failures in a row so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// Whether less than `wait` has passed since `since`, as of `now`. A clock
+/// that went back counts as no time passed; `since == now == MAX` as no
+/// time passed either, so saturation never ends a wait early.
+pub(crate) fn within(since: Timestamp, now: Timestamp, wait: Duration) -> bool {
+    now.saturating_duration_since(since) < wait
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> Timestamp {
+        Timestamp::from_unix_secs(secs)
+    }
+
+    #[test]
+    fn the_presets_are_valid() {
+        for pacing in [
+            Pacing::session(),
+            Pacing::keeper(),
+            Pacing::reissue(),
+            Pacing::default(),
+        ] {
+            assert_eq!(pacing.validate(), Ok(()), "{pacing:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_honours_the_server_within_its_bound() {
+        let pacing = Pacing::session();
+        let mut b = Backoff::default();
+        assert_eq!(b.fail(at(100), &pacing, None), at(101));
+        assert_eq!(b.fail(at(100), &pacing, None), at(102));
+        assert_eq!(
+            b.fail(at(100), &pacing, Some(RetryAfter::Delay(Duration::from_secs(30)))),
+            at(130)
+        );
+        let huge = Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)));
+        assert_eq!(b.fail(at(100), &pacing, huge), at(700));
+        let far = Some(RetryAfter::At(Timestamp::MAX));
+        assert_eq!(b.fail(at(100), &pacing, far), at(700));
+        assert_eq!(b.failures(), 5);
+        b.succeed();
+        assert_eq!(b.fail(at(100), &pacing, None), at(101));
+    }
+
+    #[test]
+    fn a_pause_is_clamped_when_the_clock_steps_back() {
+        let pacing = Pacing::session();
+        let mut b = Backoff::default();
+        b.fail(at(10_000), &pacing, None);
+        // An hour back: the pause is at most the longest one from now.
+        assert_eq!(b.until(at(6_400), &pacing), Some(at(7_000)));
+        assert_eq!(b.until(at(7_000), &pacing), None);
+    }
+
+    #[test]
+    fn saturated_instants_never_end_a_wait() {
+        assert!(within(Timestamp::MAX, Timestamp::MAX, Duration::from_secs(1)));
+        assert!(within(at(10), at(5), Duration::from_secs(1)));
+        assert!(!within(at(10), at(11), Duration::from_secs(1)));
+    }
+}
