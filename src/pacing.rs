@@ -125,11 +125,6 @@ impl Pacing {
         }
         Ok(())
     }
-
-    /// The longest any back-off deadline may lie ahead of `now`.
-    fn longest_pause(&self) -> Duration {
-        self.max_backoff.max(self.max_server_wait)
-    }
 }
 
 impl Default for Pacing {
@@ -138,18 +133,20 @@ impl Default for Pacing {
     }
 }
 
-/// Failures in a row and the pause they earned.
+/// Failures in a row and the pause they earned, kept as its start and
+/// length (not its end), so that a pause that starts at `Timestamp::MAX`
+/// is still a pause.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Backoff {
     failures: u32,
-    until: Option<Timestamp>,
+    pause: Option<(Timestamp, Duration)>,
 }
 
 impl Backoff {
     /// A failure at `now`: pause `initial_backoff · 2^failures` (at most
     /// `max_backoff`), or until the server's `Retry-After` if later (at most
-    /// `max_server_wait` from now). Returns the end of the pause.
-    pub(crate) fn fail(&mut self, now: Timestamp, pacing: &Pacing, server: Option<RetryAfter>) -> Timestamp {
+    /// `max_server_wait` from now).
+    pub(crate) fn fail(&mut self, now: Timestamp, pacing: &Pacing, server: Option<RetryAfter>) {
         let factor = 1u32.checked_shl(self.failures.min(20)).unwrap_or(u32::MAX);
         let own = pacing
             .initial_backoff
@@ -160,10 +157,8 @@ impl Backoff {
                 .saturating_duration_since(now)
                 .min(pacing.max_server_wait)
         });
-        let until = now.saturating_add(own.max(asked));
         self.failures = self.failures.saturating_add(1);
-        self.until = Some(until);
-        until
+        self.pause = Some((now, own.max(asked)));
     }
 
     /// A success: the next failure starts from the first pause again.
@@ -171,17 +166,23 @@ impl Backoff {
         *self = Backoff::default();
     }
 
-    /// The pause in force at `now`, if any: clamped to its bound from `now`
-    /// (the clock may have stepped back since it was set).
-    pub(crate) fn until(&mut self, now: Timestamp, pacing: &Pacing) -> Option<Timestamp> {
-        let until = self.until?.min(now.saturating_add(pacing.longest_pause()));
-        self.until = Some(until);
-        (now < until).then_some(until)
+    /// A clock stepped back: the pause started at `now` at the latest.
+    pub(crate) fn reanchor(&mut self, now: Timestamp) {
+        if let Some((since, _)) = &mut self.pause {
+            *since = (*since).min(now);
+        }
+    }
+
+    /// The end of the pause in force at `now`, if any.
+    pub(crate) fn until(&mut self, now: Timestamp) -> Option<Timestamp> {
+        self.reanchor(now);
+        let (since, pause) = self.pause?;
+        within(since, now, pause).then(|| since.saturating_add(pause))
     }
 
     /// The end of the last pause, passed or not.
     pub(crate) fn pending(&self) -> Option<Timestamp> {
-        self.until
+        self.pause.map(|(since, pause)| since.saturating_add(pause))
     }
 
     /// Failures in a row so far.
@@ -221,29 +222,37 @@ mod tests {
     fn backoff_doubles_and_honours_the_server_within_its_bound() {
         let pacing = Pacing::session();
         let mut b = Backoff::default();
-        assert_eq!(b.fail(at(100), &pacing, None), at(101));
-        assert_eq!(b.fail(at(100), &pacing, None), at(102));
+        let mut end = |server| {
+            b.fail(at(100), &pacing, server);
+            b.pending()
+        };
+        assert_eq!(end(None), Some(at(101)));
+        assert_eq!(end(None), Some(at(102)));
         assert_eq!(
-            b.fail(at(100), &pacing, Some(RetryAfter::Delay(Duration::from_secs(30)))),
-            at(130)
+            end(Some(RetryAfter::Delay(Duration::from_secs(30)))),
+            Some(at(130))
         );
-        let huge = Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)));
-        assert_eq!(b.fail(at(100), &pacing, huge), at(700));
-        let far = Some(RetryAfter::At(Timestamp::MAX));
-        assert_eq!(b.fail(at(100), &pacing, far), at(700));
+        assert_eq!(
+            end(Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)))),
+            Some(at(700))
+        );
+        assert_eq!(end(Some(RetryAfter::At(Timestamp::MAX))), Some(at(700)));
         assert_eq!(b.failures(), 5);
         b.succeed();
-        assert_eq!(b.fail(at(100), &pacing, None), at(101));
+        b.fail(at(100), &pacing, None);
+        assert_eq!(b.pending(), Some(at(101)));
     }
 
     #[test]
-    fn a_pause_is_clamped_when_the_clock_steps_back() {
+    fn a_pause_restarts_when_the_clock_steps_back_and_holds_at_the_end_of_time() {
         let pacing = Pacing::session();
         let mut b = Backoff::default();
         b.fail(at(10_000), &pacing, None);
-        // An hour back: the pause is at most the longest one from now.
-        assert_eq!(b.until(at(6_400), &pacing), Some(at(7_000)));
-        assert_eq!(b.until(at(7_000), &pacing), None);
+        // An hour back: the pause lasts its length from the new now.
+        assert_eq!(b.until(at(6_400)), Some(at(6_401)));
+        assert_eq!(b.until(at(6_401)), None);
+        b.fail(Timestamp::MAX, &pacing, None);
+        assert_eq!(b.until(Timestamp::MAX), Some(Timestamp::MAX));
     }
 
     #[test]

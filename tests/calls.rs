@@ -1795,7 +1795,9 @@ fn failed_input_aborts_then_finishes() {
     .unwrap();
     let key = send(call.start(T0));
     let _ = send(answer_sign_in(&mut call, key, T0, "suz-1"));
-    let _key = send(call.resume(T0, answer(401, "")));
+    // Two seconds on: the keeper keeps a second between sign-ins.
+    let later = T0.saturating_add(std::time::Duration::from_secs(2));
+    let _key = send(call.resume(later, answer(401, "")));
     assert!(keeper.lock().unwrap().renewing());
     assert_eq!(
         failed(call.resume(T0, Input::Failed)),
@@ -2353,9 +2355,11 @@ async fn async_driver_signs_for_a_keeper_source() {
         Scheme::SuzClientToken,
     )
     .unwrap();
+    // The keeper keeps a second between sign-ins: the clock moves when told to wait.
+    let clock = Cell::new(T0);
     let response = drive::drive_async(
         call,
-        || T0,
+        || clock.get(),
         |request| {
             let response = canned.answer(request);
             async move { Ok::<_, std::io::Error>(response) }
@@ -2365,7 +2369,10 @@ async fn async_driver_signs_for_a_keeper_source() {
             assert_eq!(job.kind(), SignatureKind::Attached);
             async move { Ok::<_, std::io::Error>(Signature::from_der(job.bytes().to_vec())) }
         },
-        |_| async {},
+        |until| {
+            clock.set(until);
+            async {}
+        },
     )
     .await
     .unwrap();

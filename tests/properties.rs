@@ -425,7 +425,13 @@ fn check_flow<F: Flow>(
                     Action::Sign(_) => awaiting = Some(Expect::Signature),
                     Action::Wait(until) => {
                         tally("flow: Wait");
-                        prop_assert!(until > now, "Wait({:?}) is not in the future of {:?}", until, now);
+                        // At the end of time, waiting "until now" is the only wait left.
+                        prop_assert!(
+                            until > now || now == Timestamp::MAX,
+                            "Wait({:?}) is not in the future of {:?}",
+                            until,
+                            now
+                        );
                         awaiting = Some(Expect::Timeout);
                     }
                     Action::Done(output) => {
@@ -767,9 +773,24 @@ fn check_session(
                     in_flight = None; // lost: the session counts it as a failure
                 }
                 let tokens_valid = |s: &PasswordSession| s.tokens().is_some_and(|t| t.is_valid(now));
+                let valid_before = s.tokens().is_some_and(|t| t.is_valid(now));
                 let result = s.poll(now);
                 if ended {
-                    prop_assert!(matches!(result, Err(Error::Usage(UsageError::Finished))));
+                    // An ended session sends nothing; a still-valid access token serves.
+                    let valid = valid_before;
+                    match result {
+                        Ok(SessionAction::UseToken(_)) => {
+                            prop_assert!(valid, "UseToken with an expired token")
+                        }
+                        Err(Error::Usage(UsageError::Finished)) => {
+                            prop_assert!(!valid, "Finished with a valid token")
+                        }
+                        other => {
+                            return Err(TestCaseError::fail(format!(
+                                "an ended session answered {other:?}"
+                            )))
+                        }
+                    }
                     continue;
                 }
                 match result {
@@ -788,7 +809,12 @@ fn check_session(
                     }
                     Ok(SessionAction::Wait(until)) => {
                         tally("session: Wait");
-                        prop_assert!(until > now, "Wait({:?}) at {:?}", until, now);
+                        prop_assert!(
+                            until > now || now == Timestamp::MAX,
+                            "Wait({:?}) at {:?}",
+                            until,
+                            now
+                        );
                         prop_assert!(!tokens_valid(&s), "Wait while holding a valid token");
                     }
                     Err(e) => return Err(TestCaseError::fail(format!("poll failed: {e}"))),
@@ -831,7 +857,7 @@ fn check_session(
                         // Only a refused password grant ends a session.
                         prop_assert!(matches!(result, Err(Error::Server(_))));
                         prop_assert_eq!(grant_before, Some(tokendance::oauth2::Grant::Password));
-                        prop_assert!(s.tokens().is_none());
+                        prop_assert!(s.tokens().is_none_or(|t| t.refresh_token().is_none()));
                         tally("session: ended");
                         ended = true;
                     }

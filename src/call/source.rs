@@ -222,12 +222,12 @@ where
         if !due {
             return hold_or_wait(now);
         }
-        if let Some(until) = self.backoff.until(now, &self.pacing) {
+        // A clock stepped back: every instant kept happened "now" at the latest.
+        self.last_start = self.last_start.map(|t| t.min(now));
+        if let Some(until) = self.backoff.until(now) {
             return hold_or_wait(until);
         }
         if let Some(last) = self.last_start {
-            let last = last.min(now);
-            self.last_start = Some(last);
             if within(last, now, self.pacing.min_interval) {
                 return hold_or_wait(last.saturating_add(self.pacing.min_interval));
             }

@@ -244,6 +244,7 @@ impl TokenKeeper {
 
     /// What to do at `now`: use the token, renew it (exactly one caller), or wait.
     pub fn poll(&mut self, now: Timestamp) -> KeeperAction<'_> {
+        self.reanchor(now);
         let due = self.held.as_ref().is_none_or(|h| {
             h.refused
                 || h.token
@@ -253,10 +254,7 @@ impl TokenKeeper {
         if !due {
             return self.use_or_wait(now, now);
         }
-        if let Renewal::Out { ticket, since } = self.renewal {
-            // A clock stepped back: the renewal started "now" at the latest.
-            let since = since.min(now);
-            self.renewal = Renewal::Out { ticket, since };
+        if let Renewal::Out { since, .. } = self.renewal {
             if within(since, now, self.pacing.renewal_timeout) {
                 return self.use_or_wait(now, since.saturating_add(self.pacing.renewal_timeout));
             }
@@ -264,12 +262,10 @@ impl TokenKeeper {
             self.renewal = Renewal::Idle;
             self.backoff.fail(now, &self.pacing, None);
         }
-        if let Some(until) = self.backoff.until(now, &self.pacing) {
+        if let Some(until) = self.backoff.until(now) {
             return self.use_or_wait(now, until);
         }
         if let Some(last) = self.last_start {
-            let last = last.min(now);
-            self.last_start = Some(last);
             if within(last, now, self.pacing.min_interval) {
                 return self.use_or_wait(now, last.saturating_add(self.pacing.min_interval));
             }
@@ -284,6 +280,19 @@ impl TokenKeeper {
             id: self.last_ticket,
             keeper: self.id,
         })
+    }
+
+    /// A clock stepped back: every instant kept happened "now" at the
+    /// latest, so no wait computed from them outlasts its bound.
+    fn reanchor(&mut self, now: Timestamp) {
+        if let Renewal::Out { ticket, since } = self.renewal {
+            self.renewal = Renewal::Out {
+                ticket,
+                since: since.min(now),
+            };
+        }
+        self.last_start = self.last_start.map(|t| t.min(now));
+        self.backoff.reanchor(now);
     }
 
     fn use_or_wait(&self, now: Timestamp, until: Timestamp) -> KeeperAction<'_> {
@@ -320,6 +329,7 @@ impl TokenKeeper {
         retry_at: Option<Timestamp>,
     ) -> Result<(), Error> {
         self.check(&ticket)?;
+        self.reanchor(now);
         self.backoff.fail(now, &self.pacing, retry_at.map(RetryAfter::At));
         self.renewal = Renewal::Idle;
         Ok(())

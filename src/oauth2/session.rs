@@ -91,7 +91,7 @@ pub enum SessionAction<'a> {
 ///
 /// | call | errors | session usable afterwards? |
 /// |---|---|---|
-/// | `poll` | `Usage(Finished)` once ended | no |
+/// | `poll` | `Usage(Finished)` once ended and the access token expired | no |
 /// | `handle_response` | `Server`/`Protocol` | yes, backing off, unless the password grant was refused with an OAuth error code: then it has ended |
 /// | `handle_response` | `Usage(NoRequestInFlight)` | yes, the response was ignored |
 pub struct PasswordSession {
@@ -177,7 +177,9 @@ impl PasswordSession {
         }
     }
 
-    /// Whether the session has ended (credentials refused); it will never send again.
+    /// Whether the session has ended (credentials refused); it will never
+    /// send again. An access token still valid keeps serving until it
+    /// expires; then [`poll`](Self::poll) is [`UsageError::Finished`].
     pub fn has_ended(&self) -> bool {
         self.phase == Phase::Ended
     }
@@ -198,7 +200,10 @@ impl PasswordSession {
     /// Returns the token without allocating when it is fresh.
     pub fn poll(&mut self, now: Timestamp) -> Result<SessionAction<'_>, Error> {
         if self.phase == Phase::Ended {
-            return Err(Error::Usage(UsageError::Finished));
+            return match self.valid_token(now) {
+                Some(token) => Ok(SessionAction::UseToken(token)),
+                None => Err(Error::Usage(UsageError::Finished)),
+            };
         }
         match self.decide(now) {
             Decision::Use => match &self.tokens {
@@ -211,7 +216,21 @@ impl PasswordSession {
         }
     }
 
+    /// A clock stepped back: every instant kept happened "now" at the
+    /// latest, so no wait computed from them outlasts its bound.
+    fn reanchor(&mut self, now: Timestamp) {
+        if let Phase::InFlight { grant, sent_at } = self.phase {
+            self.phase = Phase::InFlight {
+                grant,
+                sent_at: sent_at.min(now),
+            };
+        }
+        self.last_sent = self.last_sent.map(|t| t.min(now));
+        self.backoff.reanchor(now);
+    }
+
     fn decide(&mut self, now: Timestamp) -> Decision {
+        self.reanchor(now);
         let valid = self.valid_token(now).is_some();
         let hold_or_wait = |until| {
             if valid {
@@ -222,10 +241,7 @@ impl PasswordSession {
         };
         match self.phase {
             Phase::Ended => return Decision::Wait(Timestamp::MAX),
-            Phase::InFlight { grant, sent_at } => {
-                // A clock stepped back: the request went out "now" at the latest.
-                let sent_at = sent_at.min(now);
-                self.phase = Phase::InFlight { grant, sent_at };
+            Phase::InFlight { sent_at, .. } => {
                 if within(sent_at, now, self.pacing.renewal_timeout) {
                     return hold_or_wait(sent_at.saturating_add(self.pacing.renewal_timeout));
                 }
@@ -234,7 +250,7 @@ impl PasswordSession {
             }
             Phase::Backoff | Phase::Idle => {}
         }
-        if let Some(until) = self.backoff.until(now, &self.pacing) {
+        if let Some(until) = self.backoff.until(now) {
             return hold_or_wait(until);
         }
         self.phase = Phase::Idle;
@@ -244,8 +260,6 @@ impl PasswordSession {
             }
         }
         if let Some(last) = self.last_sent {
-            let last = last.min(now);
-            self.last_sent = Some(last);
             if within(last, now, self.pacing.min_interval) {
                 return hold_or_wait(last.saturating_add(self.pacing.min_interval));
             }
@@ -261,11 +275,11 @@ impl PasswordSession {
         })
     }
 
-    /// The access token, if it is still valid at `now` and the session goes on.
+    /// The access token, if it is still valid at `now`.
     fn valid_token(&self, now: Timestamp) -> Option<&AccessToken> {
         self.tokens
             .as_ref()
-            .filter(|t| t.is_valid(now) && self.phase != Phase::Ended)
+            .filter(|t| t.is_valid(now))
             .map(TokenSet::access_token)
     }
 
@@ -316,6 +330,7 @@ impl PasswordSession {
         now: Timestamp,
         response: http::Response<Vec<u8>>,
     ) -> Result<(), Error> {
+        self.reanchor(now);
         let (grant, sent_at) = match self.phase {
             Phase::InFlight { grant, sent_at } => (grant, sent_at),
             Phase::Ended => return Err(Error::Usage(UsageError::Finished)),
@@ -353,8 +368,13 @@ impl PasswordSession {
                 Ok(())
             }
             Err(Error::Server(refusal)) if grant == Grant::Password && credentials_refused(&refusal) => {
+                // The credentials are refused: nothing is sent again. An
+                // access token still valid keeps serving until it expires;
+                // the refresh token is dropped.
                 self.phase = Phase::Ended;
-                self.tokens = None;
+                if let Some(tokens) = &mut self.tokens {
+                    tokens.forget_refresh();
+                }
                 Err(Error::Server(refusal))
             }
             Err(err) => {
@@ -368,6 +388,7 @@ impl PasswordSession {
     /// TLS failure). The session backs off and will send again; nothing is
     /// lost or doubled.
     pub fn transport_failed(&mut self, now: Timestamp) -> Result<(), Error> {
+        self.reanchor(now);
         match self.phase {
             Phase::InFlight { .. } => {
                 self.back_off(now, None);
@@ -433,9 +454,14 @@ fn refresh_refused(refusal: &ServerError) -> bool {
 }
 
 /// Refusals of the password grant that end the session: those that name an
-/// OAuth error retrying cannot fix. A proxy's or firewall's page (401, 403,
-/// 404 without an OAuth `error`) says nothing about the credentials.
+/// OAuth error retrying cannot fix, at a status that is not a rate limit or
+/// a server failure. A proxy's or firewall's page (401, 403, 404 without an
+/// OAuth `error`) says nothing about the credentials; `invalid_grant` on a
+/// 503 says the server is in trouble.
 fn credentials_refused(refusal: &ServerError) -> bool {
+    if refusal.is_retryable() || refusal.status.is_server_error() {
+        return false;
+    }
     let kind = refusal.code.as_deref().and_then(oauth_kind);
     matches!(
         kind,

@@ -6,33 +6,86 @@ use std::time::Duration;
 use crate::error::RetryAfter;
 use crate::time::Timestamp;
 
-/// `Retry-After` as delta-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+/// `Retry-After` as delta-seconds or an HTTP date: the IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`) and, as RFC 9110 §5.6.7 asks of
+/// recipients, the obsolete RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and
+/// asctime (`Sun Nov  6 08:49:37 1994`) forms.
 pub(crate) fn parse_retry_after(value: &str) -> Option<RetryAfter> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         let secs = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(RetryAfter::Delay(Duration::from_secs(secs)));
     }
-    parse_imf_fixdate(value).map(RetryAfter::At)
+    parse_imf_fixdate(value)
+        .or_else(|| parse_rfc850(value))
+        .or_else(|| parse_asctime(value))
+        .map(RetryAfter::At)
 }
 
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
 fn parse_imf_fixdate(s: &str) -> Option<Timestamp> {
-    // "Sun, 06 Nov 1994 08:49:37 GMT"
-    let rest = s.get(5..)?;
+    let (weekday, rest) = s.split_once(", ")?;
     let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = parts.next()?;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let time = parts.next()?;
+    let (day, month, year, time) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if weekday.len() != 3
+        || day.len() != 2
+        || year.len() != 4
+        || parts.next()? != "GMT"
+        || parts.next().is_some()
+    {
+        return None;
+    }
+    instant(year.parse().ok()?, month, day.parse().ok()?, time)
+}
+
+/// `Sunday, 06-Nov-94 08:49:37 GMT`. Two-digit years are read as
+/// 1970–2069 (the rule RFC 9110 gives needs today's date, which the crate
+/// never reads).
+fn parse_rfc850(s: &str) -> Option<Timestamp> {
+    let (_weekday, rest) = s.split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let (date, time) = (parts.next()?, parts.next()?);
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
+    let mut date = date.split('-');
+    let (day, month, year) = (date.next()?, date.next()?, date.next()?);
+    if date.next().is_some() || day.len() != 2 || year.len() != 2 {
+        return None;
+    }
+    let year: u64 = year.parse().ok()?;
+    let year = if year < 70 { 2000 + year } else { 1900 + year };
+    instant(year, month, day.parse().ok()?, time)
+}
+
+/// `Sun Nov  6 08:49:37 1994` (the day padded with a space).
+fn parse_asctime(s: &str) -> Option<Timestamp> {
+    let mut parts = s.split_whitespace();
+    let (weekday, month, day, time, year) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || weekday.len() != 3 || !(1..=2).contains(&day.len()) || year.len() != 4 {
+        return None;
+    }
+    instant(year.parse().ok()?, month, day.parse().ok()?, time)
+}
+
+/// The instant of a date and an `HH:MM:SS` time, all fields in range.
+fn instant(year: u64, month: &str, day: u64, time: &str) -> Option<Timestamp> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    let mut hms = time.split(':');
+    let mut field = || -> Option<u64> {
+        let part = hms.next()?;
+        (part.len() == 2).then(|| part.parse().ok()).flatten()
+    };
+    let (h, m, sec) = (field()?, field()?, field()?);
     if hms.next().is_some()
         || !(1970..=9999).contains(&year)
         || !(1..=31).contains(&day)
@@ -98,6 +151,31 @@ mod tests {
             "Sun, 00 Nov 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 08:49:61 GMT",
             "Sun, 06 Nov 1994 08:49:37:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+        // The obsolete forms RFC 9110 asks recipients to read.
+        for obsolete in [
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun Nov 06 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(obsolete),
+                Some(RetryAfter::At(Timestamp::from_unix_secs(784_111_777))),
+                "{obsolete}"
+            );
+        }
+        assert_eq!(
+            parse_retry_after("Thursday, 01-Jan-26 00:00:00 GMT"),
+            Some(RetryAfter::At(Timestamp::from_unix_secs(1_767_225_600)))
+        );
+        for bad in [
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 UTC",
+            "Sun Nov  6 08:49:37 94",
+            "Sun Nov  6 8:49:37 1994",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
         ] {
             assert_eq!(parse_retry_after(bad), None, "{bad}");
         }
