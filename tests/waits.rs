@@ -867,6 +867,49 @@ fn a_zero_server_cap_keeps_only_the_own_back_off() {
     tally.finish();
 }
 
+/// At `Timestamp::MAX` itself every pause saturates to end "now": a
+/// failure there must still not be retried at once (the pacing module:
+/// "`Timestamp::MAX` saturates into 'wait' rather than into 'go again'").
+/// Also when the last pause ran out at the end of time.
+#[test]
+fn a_failure_at_the_end_of_time_still_pauses() {
+    let mut tally = Tally::new("a_failure_at_the_end_of_time_still_pauses");
+    for kind in KINDS {
+        for start in [u64::MAX, u64::MAX - 1, u64::MAX - 999] {
+            let start = Timestamp::from_unix_millis(start);
+            let failure = Failure::new(503, RetryAfterCase::secs("120"));
+            let result = (|| {
+                let mut holder = Holder::new(kind);
+                let mut t = start;
+                for i in 0..3 {
+                    match holder.attempt(t, &failure)? {
+                        // Renewing again at the end of a pause is right once;
+                        // then the next attempt at the same instant must wait.
+                        Attempt::Failed => {}
+                        Attempt::Wait(until) if until == Timestamp::MAX && t == Timestamp::MAX => {
+                            return Ok(())
+                        }
+                        Attempt::Wait(until) => {
+                            return Err(format!("stuck: failure {i}: waits until {until:?}"))
+                        }
+                    }
+                    match holder.attempt(t, &failure)? {
+                        Attempt::Wait(until) if until == Timestamp::MAX => t = until,
+                        other => {
+                            return Err(format!(
+                                "no pause: failure {i} at {t:?}: right after it, {other:?} (expected a wait until MAX)"
+                            ))
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            tally.check(format_args!("{kind:?} from {start:?}"), result);
+        }
+    }
+    tally.finish();
+}
+
 // ====================================================================
 // retry_now.
 
