@@ -98,11 +98,10 @@ fn saturating_digits(digits: &str) -> u64 {
 enum Meaning {
     /// Delta-seconds (saturated).
     Secs(u64),
-    /// An IMF-fixdate, as Unix seconds.
+    /// An HTTP date (IMF-fixdate, or an obsolete RFC 850 or asctime form,
+    /// which RFC 9110 §5.6.7 asks recipients to read), as Unix seconds.
     Date(u64),
-    /// Nothing the holder reads as a wait: no header, a malformed value, or
-    /// an obsolete date form (RFC 850, asctime), which the crate does not
-    /// read.
+    /// Nothing the holder reads as a wait: no header, or a malformed value.
     Ignored,
 }
 
@@ -126,6 +125,13 @@ impl RetryAfterCase {
     fn date(unix: u64) -> Self {
         RetryAfterCase {
             header: Some(imf_fixdate(unix)),
+            meaning: Meaning::Date(unix),
+        }
+    }
+
+    fn obsolete((header, unix): (&str, u64)) -> Self {
+        RetryAfterCase {
+            header: Some(header.to_owned()),
             meaning: Meaning::Date(unix),
         }
     }
@@ -182,6 +188,15 @@ const NAMED_SECS: [&str; 10] = [
     " 120 ",
 ];
 
+/// Dates in the obsolete forms RFC 9110 §5.6.7 asks recipients to read, and
+/// their Unix seconds (two-digit RFC 850 years are 1970–2069).
+const OBSOLETE: [(&str, u64); 4] = [
+    ("Friday, 31-Dec-99 23:59:59 GMT", 946_684_799),
+    ("Thursday, 01-Jan-26 00:00:00 GMT", 1_767_225_600),
+    ("Fri Dec 31 23:59:59 9999", 253_402_300_799),
+    ("Sun Nov  6 08:49:37 1994", 784_111_777),
+];
+
 /// Values that are no `Retry-After` the crate reads.
 const MALFORMED: [&str; 14] = [
     "soon",
@@ -196,9 +211,9 @@ const MALFORMED: [&str; 14] = [
     "Wed, 31 Dec 1969 23:59:59 GMT",
     "Thu, 32 Dec 2026 00:00:00 GMT",
     "Thu, 31 Dec 2026 24:00:00 GMT",
-    // Obsolete forms (RFC 9110 §5.6.7): not read by the crate, so no wait.
-    "Friday, 31-Dec-99 23:59:59 GMT",
-    "Fri Dec 31 23:59:59 9999",
+    // Obsolete forms bent out of shape.
+    "Friday, 31-Dec-1999 23:59:59 GMT",
+    "Fri Dec 31 23:59:59 99",
 ];
 
 fn retry_after(now: Timestamp) -> impl Strategy<Value = RetryAfterCase> {
@@ -214,6 +229,7 @@ fn retry_after(now: Timestamp) -> impl Strategy<Value = RetryAfterCase> {
         1 => (0..=LAST_DATE).prop_map(RetryAfterCase::date),
         1 => select(vec![0, LAST_DATE]).prop_map(RetryAfterCase::date),
         1 => select(MALFORMED.to_vec()).prop_map(|v| RetryAfterCase::ignored(Some(v))),
+        1 => select(OBSOLETE.to_vec()).prop_map(RetryAfterCase::obsolete),
         1 => Just(RetryAfterCase::ignored(None)),
     ]
 }
@@ -779,6 +795,7 @@ fn named_retry_after_values_are_cut_to_the_preset_bound() {
         RetryAfterCase::ignored(None),
     ]);
     rows.extend(MALFORMED.iter().map(|v| RetryAfterCase::ignored(Some(v))));
+    rows.extend(OBSOLETE.iter().copied().map(RetryAfterCase::obsolete));
     let nows = [
         Timestamp::EPOCH,
         T0,
