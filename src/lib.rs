@@ -89,17 +89,27 @@
 //!
 //! ## Security
 //!
-//! * **No redirects**: a 3xx is an error; configure your transport not to
-//!   follow redirects, which would replay credentials to another address.
+//! The README's Security section states each promise and its limits; in
+//! short:
+//!
+//! * **No redirects**: a 3xx is an error, its target shown as scheme, host
+//!   and path only; configure your transport not to follow redirects.
 //! * **https only**: plain `http` needs [`Endpoint::parse_insecure_http`].
-//! * **Single flight**: a flow or session never has two requests out; a
-//!   keeper never has two renewals out for one CRPT connection.
-//! * **Secrets never printed**: passwords, secrets, tokens, codes, keys and
-//!   signatures are newtypes whose `Debug` redacts and which have no
-//!   `Display`; [`Outgoing`]'s `Debug` shows no body; errors never hold a 2xx
-//!   body, and a server message echoing a secret the request carried is
-//!   scrubbed.
-//! * **Bounded input**: bodies over [`MAX_BODY`] bytes are refused unparsed.
+//! * **A value never changes the path**: path segments are percent-encoded
+//!   by the crate; empty values, dot segments and control characters are
+//!   refused; header values are sent byte for byte or refused.
+//! * **Single flight, whatever the clock does**: a flow or session never has
+//!   two requests out, a keeper never two renewals, even when time goes back
+//!   or saturates; tuning is one validated [`Pacing`].
+//! * **Bounded waits**: a server's `Retry-After` is honoured up to
+//!   [`Pacing::max_server_wait`]; `retry_now()` ends a back-off.
+//! * **A valid token keeps serving while renewal fails.**
+//! * **Secrets never printed**: secrets are newtypes whose `Debug` redacts;
+//!   every server text the crate prints passes one scrubber that withholds
+//!   it ([`WITHHELD`]) when any decoded view of it holds a secret the
+//!   exchange knew; success values are [`ServerText`], raw to you.
+//! * **Bounded input**: bodies over [`MAX_BODY`] bytes are refused unparsed;
+//!   a repeated key at any depth is refused.
 //!
 //! ## Testing your code
 //!

@@ -19,7 +19,7 @@ use crate::token::TokenSet;
 /// [`Authorized`](super::Authorized) call) checks that each input answers the
 /// action it was given, so a source only acts on it.
 ///
-/// Implemented by the ITC [`PasswordSession`], the SUZ
+/// Implemented by the ITC [`PasswordSession`](crate::oauth2::PasswordSession), the SUZ
 /// [`KeeperSource`](crate::crpt::KeeperSource), [`Reissue`] (re-runs a token
 /// flow) and a plain [`TokenSet`] (a token that cannot be renewed). Write
 /// your own to plug in a token store.
