@@ -1,5 +1,6 @@
 //! The fakes behave as each provider's documentation says: these tests pin
 //! every documented answer, since users test their own code against them.
+#![cfg(feature = "fake")]
 
 use std::time::Duration;
 

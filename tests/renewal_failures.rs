@@ -20,6 +20,7 @@
 //!
 //! Statuses 400-599 are sampled against a table of bodies, so each test
 //! covers the class and not only the examples.
+#![cfg(feature = "fake")]
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -1,0 +1,378 @@
+//! The one scrubber: every text a server sent passes through it before a
+//! `Debug`, `Display` or error of this crate shows it.
+//!
+//! A server may echo what it was sent (a password in "invalid password
+//! s3cr3t", a token in a `WWW-Authenticate` challenge), and not always as it
+//! was sent: percent-encoded in either hex case, form-encoded, HTML-escaped,
+//! JSON-escaped, base64 or hex, upper-cased, with a zero-width character
+//! inside, split between an error code and its message. So the scrubber does
+//! not look for the secret in the text as it is; it looks at the text in
+//! several *views* and compares each with every secret the flow knows
+//! (everything it sent and every token it holds):
+//!
+//! * the text case-folded, with invisible format characters (zero-width
+//!   spaces and joiners, soft hyphens, bidi marks, BOMs) removed, fullwidth
+//!   ASCII and Unicode spaces folded to ASCII, and control characters as
+//!   spaces;
+//! * the same after each textual decoding, in every order, to a fixed depth:
+//!   percent-decoding (with `+` kept, and with `+` as a space; `%uXXXX`
+//!   too), HTML entities (numeric and named), backslash escapes (`\uXXXX`,
+//!   `\xHH`, `\/`), quoted-printable `=XX`;
+//! * each of those with its runs of base64 (standard or URL-safe, at all
+//!   four alignments, also across line breaks), hex (either alignment, also
+//!   as `73:33:63` pairs) and decimal byte lists (`115, 51, 99`, signed as
+//!   Java prints bytes) decoded, then textually decoded again;
+//! * for secrets with at least [`SKELETON_MIN`] letters and digits, the
+//!   letters and digits alone, so that separators put inside a secret, or a
+//!   secret split between two fields that are shown joined, are found too.
+//!
+//! When any view holds a secret, the **whole text is withheld**: it is
+//! replaced by [`WITHHELD`], never partly shown. Secrets shorter than
+//! [`MIN_SECRET_CHARS`] characters are found only when a whole view is the
+//! secret (finding them anywhere would withhold every message).
+//!
+//! Only the first [`SCAN_LIMIT`] bytes of a text are looked at: nothing
+//! prints more than [`MAX_MESSAGE_CHARS`](crate::MAX_MESSAGE_CHARS)
+//! characters of a server text, and an echo that starts there is found as
+//! long as it ends within the limit.
+
+use std::fmt;
+
+mod text;
+mod views;
+
+pub use text::ServerText;
+use views::views;
+
+/// What a text that echoes a secret is replaced with when printed.
+pub const WITHHELD: &str = "<withheld: it echoes a secret>";
+
+/// Secrets shorter than this (in characters) are found only when a whole
+/// view of a text is the secret, never inside a longer text.
+pub const MIN_SECRET_CHARS: usize = 3;
+
+/// Secrets with at least this many letters and digits are also looked for
+/// with every other character removed, from the secret and from the text.
+pub(crate) const SKELETON_MIN: usize = 8;
+
+/// How many bytes of a text are looked at.
+pub(crate) const SCAN_LIMIT: usize = 16 * 1024;
+
+/// The secrets a flow knows, prepared for comparison.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scrubber {
+    needles: Vec<Needle>,
+}
+
+#[derive(Clone)]
+struct Needle {
+    /// The secret as the views are compared: folded.
+    folded: String,
+    /// Its letters and digits, when it has at least [`SKELETON_MIN`].
+    skeleton: Option<String>,
+    /// Found only as a whole view (a short secret).
+    whole_only: bool,
+    /// The secret's own bytes, compared with the decoded views as they are
+    /// (a DER signature is not text).
+    raw: Vec<u8>,
+}
+
+impl fmt::Debug for Needle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Needle(<redacted>)")
+    }
+}
+
+impl Scrubber {
+    /// A scrubber for `secrets`; empty ones are skipped.
+    pub(crate) fn new<'s>(secrets: impl IntoIterator<Item = &'s str>) -> Self {
+        let mut scrubber = Scrubber::default();
+        for secret in secrets {
+            scrubber.add(secret);
+        }
+        scrubber
+    }
+
+    /// Adds a text secret.
+    pub(crate) fn add(&mut self, secret: &str) {
+        let folded = fold(secret);
+        let trimmed = folded.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        let whole_only = trimmed.chars().count() < MIN_SECRET_CHARS;
+        let skeleton = skeleton_of(trimmed);
+        self.needles.push(Needle {
+            folded: trimmed.to_owned(),
+            skeleton: (skeleton.chars().count() >= SKELETON_MIN).then_some(skeleton),
+            whole_only,
+            raw: Vec::new(),
+        });
+    }
+
+    /// Adds a secret that is bytes (a signature's DER), looked for in the
+    /// decoded views as it is; its base64 form, which is what was sent,
+    /// should be added as text too.
+    pub(crate) fn add_bytes(&mut self, secret: &[u8]) {
+        if secret.len() >= MIN_SECRET_CHARS {
+            self.needles.push(Needle {
+                folded: String::new(),
+                skeleton: None,
+                whole_only: false,
+                raw: secret.to_vec(),
+            });
+        }
+    }
+
+    /// Whether any view of `text` holds any secret.
+    pub(crate) fn echoes(&self, text: &str) -> bool {
+        if self.needles.is_empty() || text.is_empty() {
+            return false;
+        }
+        let text = text.get(..floor_boundary(text, SCAN_LIMIT)).unwrap_or(text);
+        let skeletons = self.needles.iter().any(|n| n.skeleton.is_some());
+        views(text.as_bytes(), self.shortest())
+            .iter()
+            .any(|view| self.found_in(view, skeletons))
+    }
+
+    /// `text` as it may be printed: [`WITHHELD`] if it echoes a secret,
+    /// otherwise with control characters as spaces and at most `max_chars`
+    /// characters.
+    pub(crate) fn shown(&self, text: &str, max_chars: usize) -> String {
+        if self.echoes(text) {
+            WITHHELD.to_owned()
+        } else {
+            printable(text, max_chars)
+        }
+    }
+
+    /// Withholds the fields of one printed value that echo a secret alone,
+    /// then all of them if their joins do (`Display` prints a refusal as
+    /// `code: message`; a secret split between the two shows whole there).
+    pub(crate) fn withhold_fields(&self, fields: &mut [&mut Option<String>]) {
+        for field in fields.iter_mut() {
+            if field.as_deref().is_some_and(|text| self.echoes(text)) {
+                **field = Some(WITHHELD.to_owned());
+            }
+        }
+        let present: Vec<&str> = fields.iter().filter_map(|f| f.as_deref()).collect();
+        if present.len() < 2 {
+            return;
+        }
+        // As `Display` joins them, and put back together.
+        let joined = [": ", ""].iter().any(|sep| self.echoes(&present.join(sep)));
+        if joined {
+            for field in fields.iter_mut().filter(|f| f.is_some()) {
+                **field = Some(WITHHELD.to_owned());
+            }
+        }
+    }
+
+    /// The fewest bytes any secret takes in a decoded view: encoded runs
+    /// shorter than its encoding need not be decoded.
+    fn shortest(&self) -> usize {
+        self.needles
+            .iter()
+            .map(|n| {
+                let text = n
+                    .skeleton
+                    .as_ref()
+                    .map_or(n.folded.len(), String::len)
+                    .min(n.folded.len());
+                if n.raw.is_empty() {
+                    text
+                } else {
+                    n.raw.len()
+                }
+            })
+            .min()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    fn found_in(&self, view: &[u8], skeletons: bool) -> bool {
+        let folded = fold(&String::from_utf8_lossy(view));
+        let skeleton = skeletons.then(|| skeleton_of(&folded));
+        self.needles.iter().any(|needle| {
+            if !needle.raw.is_empty() {
+                return contains(view, &needle.raw);
+            }
+            if needle.whole_only {
+                return folded.trim() == needle.folded;
+            }
+            folded.contains(needle.folded.as_str())
+                || matches!((&needle.skeleton, &skeleton), (Some(n), Some(s)) if s.contains(n.as_str()))
+        })
+    }
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    if at >= text.len() {
+        return text.len();
+    }
+    (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Control characters as spaces, at most `max_chars` characters.
+pub(crate) fn printable(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The comparison form of a text: invisible format characters removed,
+/// fullwidth ASCII and Unicode spaces folded to ASCII, control characters
+/// as spaces, then lower case.
+fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        // Every invisible, fullwidth or space-like character is outside ASCII.
+        return text
+            .bytes()
+            .map(|b| {
+                char::from(if b < 0x20 || b == 0x7f {
+                    b' '
+                } else {
+                    b.to_ascii_lowercase()
+                })
+            })
+            .collect();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_invisible(c) {
+            continue;
+        }
+        let c = match u32::from(c) {
+            // Fullwidth `!` to `~`.
+            0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F | 0x3000 => ' ',
+            _ if c.is_control() => ' ',
+            _ => c,
+        };
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Characters that print as nothing: what a server (or an attacker) can
+/// slip into an echo without changing how it reads.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x034F
+            | 0x061C
+            | 0x115F
+            | 0x1160
+            | 0x17B4
+            | 0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+/// Letters and digits only.
+fn skeleton_of(folded: &str) -> String {
+    folded.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t:Key~1";
+
+    fn scrubber() -> Scrubber {
+        Scrubber::new([SECRET])
+    }
+
+    #[test]
+    fn the_reviews_encodings_are_found() {
+        for echo in [
+            "s3cr3t:Key~1",
+            "s3cr3t%3aKey%7e1",
+            "s3cr3t%3AKey~1",
+            "czNjcjN0OktleX4x",
+            "7333637233743a4b65797e31",
+            "S3CR3T:KEY~1",
+            "s3cr3t&#58;Key&#x7e;1",
+            "s3cr3t&colon;Key&tilde;1",
+            "s3c\u{200b}r3t:Key~1",
+            "s3cr3t\\u003aKey\\u007e1",
+            "password was 'czNjcjN0OktleX4x' (base64)",
+            "Basic dXNlcjpzM2NyM3Q6S2V5fjE=",
+            "czNjcjN0Ok\r\ntleX4x",
+            "73:33:63:72:33:74:3a:4b:65:79:7e:31",
+            "[115, 51, 99, 114, 51, 116, 58, 75, 101, 121, 126, 49]",
+            "ｓ３ｃｒ３ｔ：Ｋｅｙ～１",
+            "s3cr3t%253AKey~1",
+            "s3cr3t=3AKey~1",
+            "s 3 c r 3 t : K e y ~ 1",
+        ] {
+            assert!(scrubber().echoes(echo), "{echo:?}");
+            assert_eq!(scrubber().shown(echo, 512), WITHHELD, "{echo:?}");
+        }
+    }
+
+    #[test]
+    fn other_texts_are_shown_printable_and_bounded() {
+        for text in [
+            "Invalid user credentials",
+            "HTTP 401 invalid_grant: Token is not active",
+            "Нэвтрэх нэр буруу",
+            "czNjcjN0",
+            WITHHELD,
+        ] {
+            assert!(!scrubber().echoes(text), "{text:?}");
+        }
+        assert_eq!(scrubber().shown("a\tb\nc", 512), "a b c");
+        assert_eq!(scrubber().shown("abcdef", 3), "abc");
+    }
+
+    #[test]
+    fn split_fields_are_withheld_together() {
+        let mut code = Some("s3cr3t".to_owned());
+        let mut message = Some("Key~1".to_owned());
+        Scrubber::new(["s3cr3t: Key~1"]).withhold_fields(&mut [&mut code, &mut message]);
+        assert_eq!(
+            (code.as_deref(), message.as_deref()),
+            (Some(WITHHELD), Some(WITHHELD))
+        );
+        let mut code = Some("invalid_grant".to_owned());
+        let mut message = Some("Invalid user credentials".to_owned());
+        scrubber().withhold_fields(&mut [&mut code, &mut message]);
+        assert_eq!(code.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn short_secrets_are_found_only_as_a_whole_text() {
+        let short = Scrubber::new(["ab"]);
+        assert!(short.echoes("ab"));
+        assert!(short.echoes(" AB "));
+        assert!(!short.echoes("about"));
+    }
+
+    #[test]
+    fn byte_secrets_are_found_decoded() {
+        let mut s = Scrubber::default();
+        s.add_bytes(&[0x30, 0x82, 0x01, 0xff, 0x06]);
+        assert!(s.echoes("sig 308201ff06"));
+        assert!(s.echoes("MIIB/wY="));
+        assert!(!s.echoes("308201"));
+    }
+}

@@ -1,0 +1,526 @@
+//! The views the scrubber compares: a text decoded as a server may have
+//! encoded an echo. Each decoding is tolerant (a malformed escape is left
+//! as it is) and bounded (at most [`MAX_VIEWS`] views of one text).
+
+use std::hash::{Hash, Hasher};
+
+/// Views made of one text, at most: enough for every composition of the
+/// encodings above that a server plausibly applies, and a bound on the work.
+const MAX_VIEWS: usize = 96;
+
+/// How many textual decodings are stacked at most.
+const MAX_DEPTH: usize = 3;
+
+/// A textual decoding: `None` when it changes nothing.
+type Decoding = fn(&[u8]) -> Option<Vec<u8>>;
+
+const TEXTUAL: [Decoding; 5] = [
+    percent_decoded,
+    form_decoded,
+    html_decoded,
+    backslash_decoded,
+    quoted_printable_decoded,
+];
+
+/// A binary decoding: adds the views it makes, decoding only runs long
+/// enough to hold a secret of the given number of bytes.
+type BinaryDecoding = fn(&[u8], usize, &mut Vec<Vec<u8>>);
+
+const BINARY: [BinaryDecoding; 3] = [base64_runs_decoded, hex_runs_decoded, byte_lists_decoded];
+
+/// `text` and its decoded views (see the module docs), deduplicated;
+/// binary runs are decoded when they can hold `shortest` bytes.
+pub(super) fn views(text: &[u8], shortest: usize) -> Vec<Vec<u8>> {
+    let mut views = Views::default();
+    views.add(text.to_vec());
+    views.textual_closure(0, MAX_DEPTH);
+    let textual = views.all.len();
+    for i in 0..textual {
+        let mut decoded = Vec::new();
+        for decode in BINARY {
+            decode(&views.all[i], shortest, &mut decoded);
+        }
+        for view in decoded {
+            let start = views.all.len();
+            if views.add(view) {
+                views.textual_closure(start, 1);
+            }
+        }
+    }
+    views.all
+}
+
+/// Views made so far, and the digests of each to skip repeats.
+#[derive(Default)]
+struct Views {
+    all: Vec<Vec<u8>>,
+    digests: Vec<u64>,
+}
+
+impl Views {
+    /// Adds `view` unless it is known or the bound is reached.
+    fn add(&mut self, view: Vec<u8>) -> bool {
+        // `DefaultHasher::new` has fixed keys: no randomness is drawn.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        view.hash(&mut hasher);
+        let digest = hasher.finish();
+        if self.all.len() >= MAX_VIEWS || self.digests.contains(&digest) {
+            return false;
+        }
+        self.digests.push(digest);
+        self.all.push(view);
+        true
+    }
+
+    /// Adds the textual decodings of the views from `from` on, `depth` layers deep.
+    fn textual_closure(&mut self, from: usize, depth: usize) {
+        let mut layer = from..self.all.len();
+        for _ in 0..depth {
+            let end = self.all.len();
+            for i in layer {
+                for decode in TEXTUAL {
+                    if let Some(view) = decode(&self.all[i]) {
+                        self.add(view);
+                    }
+                }
+            }
+            layer = end..self.all.len();
+            if layer.is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Two hex digits at `bytes[at..]`, as a byte.
+fn hex_pair(bytes: &[u8], at: usize) -> Option<u8> {
+    let high = hex_value(*bytes.get(at)?)?;
+    let low = hex_value(*bytes.get(at + 1)?)?;
+    Some(high << 4 | low)
+}
+
+/// Four hex digits at `bytes[at..]`, as a UTF-16 unit.
+fn hex_quad(bytes: &[u8], at: usize) -> Option<u32> {
+    let high = u32::from(hex_pair(bytes, at)?);
+    let low = u32::from(hex_pair(bytes, at + 2)?);
+    Some(high << 8 | low)
+}
+
+/// Appends the character of a `\uXXXX` or `%uXXXX` escape at `bytes[at..]`
+/// (after its `u`), joining surrogate pairs; returns how many bytes it read.
+fn push_utf16_escape(bytes: &[u8], at: usize, lead: u8, out: &mut Vec<u8>) -> Option<usize> {
+    let unit = hex_quad(bytes, at)?;
+    let (c, len) = if (0xD800..0xDC00).contains(&unit)
+        && bytes.get(at + 4) == Some(&lead)
+        && bytes.get(at + 5) == Some(&b'u')
+    {
+        let low = hex_quad(bytes, at + 6)?;
+        let c = char::decode_utf16([unit as u16, low as u16]).next()?.ok()?;
+        (c, 10)
+    } else {
+        (char::from_u32(unit)?, 4)
+    };
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    Some(len)
+}
+
+/// `%XX` (either case) and `%uXXXX`; `+` kept.
+fn percent_decoded(text: &[u8]) -> Option<Vec<u8>> {
+    percent_decode(text, false)
+}
+
+/// As a form decoder reads it: `+` is a space, then `%XX`.
+fn form_decoded(text: &[u8]) -> Option<Vec<u8>> {
+    percent_decode(text, true)
+}
+
+fn percent_decode(text: &[u8], plus_is_space: bool) -> Option<Vec<u8>> {
+    let plus = plus_is_space && text.contains(&b'+');
+    if !(text.contains(&b'%') || plus) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'%' {
+            if let Some(byte) = hex_pair(text, i + 1) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            if matches!(text.get(i + 1), Some(b'u' | b'U')) {
+                if let Some(len) = push_utf16_escape(text, i + 2, b'%', &mut out) {
+                    i += 2 + len;
+                    continue;
+                }
+            }
+        }
+        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    (out != text).then_some(out)
+}
+
+/// The HTML5 names of ASCII punctuation (and the space-like `nbsp`).
+const ENTITIES: [(&str, u8); 33] = [
+    ("amp", b'&'),
+    ("lt", b'<'),
+    ("gt", b'>'),
+    ("quot", b'"'),
+    ("apos", b'\''),
+    ("nbsp", b' '),
+    ("colon", b':'),
+    ("semi", b';'),
+    ("comma", b','),
+    ("period", b'.'),
+    ("excl", b'!'),
+    ("quest", b'?'),
+    ("num", b'#'),
+    ("dollar", b'$'),
+    ("percnt", b'%'),
+    ("lpar", b'('),
+    ("rpar", b')'),
+    ("ast", b'*'),
+    ("plus", b'+'),
+    ("equals", b'='),
+    ("sol", b'/'),
+    ("bsol", b'\\'),
+    ("lsqb", b'['),
+    ("rsqb", b']'),
+    ("lcub", b'{'),
+    ("rcub", b'}'),
+    ("lowbar", b'_'),
+    ("grave", b'`'),
+    ("hat", b'^'),
+    ("verbar", b'|'),
+    ("tilde", b'~'),
+    ("commat", b'@'),
+    ("newline", b' '),
+];
+
+/// `&#115;`, `&#x73;` and the names above, with or without the `;`.
+fn html_decoded(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.contains(&b'&') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'&' {
+            if let Some((c, len)) = html_entity(text.get(i + 1..).unwrap_or_default()) {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += 1 + len;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    (out != text).then_some(out)
+}
+
+/// The character of an entity whose `&` was just read, and its length.
+fn html_entity(rest: &[u8]) -> Option<(char, usize)> {
+    let semicolon = |len: usize| len + usize::from(rest.get(len) == Some(&b';'));
+    if let Some(numeric) = rest.strip_prefix(b"#") {
+        let (radix, digits_at) = match numeric.first() {
+            Some(b'x' | b'X') => (16, 2),
+            _ => (10, 1),
+        };
+        let digits = rest
+            .get(digits_at..)?
+            .iter()
+            .take_while(|b| char::from(**b).is_digit(radix))
+            .count();
+        if digits == 0 || digits > 7 {
+            return None;
+        }
+        let text = std::str::from_utf8(rest.get(digits_at..digits_at + digits)?).ok()?;
+        let c = char::from_u32(u32::from_str_radix(text, radix).ok()?)?;
+        return Some((c, semicolon(digits_at + digits)));
+    }
+    let name_len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let name = rest.get(..name_len)?;
+    ENTITIES
+        .iter()
+        .find(|(known, _)| known.as_bytes().eq_ignore_ascii_case(name))
+        .map(|(_, c)| (char::from(*c), semicolon(name_len)))
+}
+
+/// `\uXXXX` (surrogate pairs joined), `\xHH`, and `\` before any other
+/// ASCII character (`\/`, `\"`, `\\`); `\n`, `\r`, `\t` as spaces.
+fn backslash_decoded(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.contains(&b'\\') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'\\' {
+            match text.get(i + 1) {
+                Some(b'u' | b'U') => {
+                    if let Some(len) = push_utf16_escape(text, i + 2, b'\\', &mut out) {
+                        i += 2 + len;
+                        continue;
+                    }
+                }
+                Some(b'x' | b'X') => {
+                    if let Some(byte) = hex_pair(text, i + 2) {
+                        out.push(byte);
+                        i += 4;
+                        continue;
+                    }
+                }
+                Some(b'n' | b'r' | b't') => {
+                    out.push(b' ');
+                    i += 2;
+                    continue;
+                }
+                Some(&next) if next.is_ascii_punctuation() => {
+                    out.push(next);
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    (out != text).then_some(out)
+}
+
+/// Quoted-printable: `=XX`, and soft line breaks (`=` at a line's end) removed.
+fn quoted_printable_decoded(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.contains(&b'=') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b == b'=' {
+            if let Some(byte) = hex_pair(text, i + 1) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            let soft_break = match (text.get(i + 1), text.get(i + 2)) {
+                (Some(b'\r'), Some(b'\n')) => Some(3),
+                (Some(b'\n'), _) => Some(2),
+                _ => None,
+            };
+            if let Some(len) = soft_break {
+                i += len;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    (out != text).then_some(out)
+}
+
+/// The 6-bit value of a base64 symbol, standard or URL-safe.
+fn base64_value(b: u8) -> Option<u8> {
+    match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// The shortest run of symbols worth decoding (it holds at least three bytes).
+const MIN_RUN: usize = 4;
+
+/// The shortest run worth decoding when it takes `per_byte` symbols
+/// (rounded up) for each byte of a secret of `bytes` bytes.
+fn min_run(bytes: usize, symbols: usize, per_bytes: usize) -> usize {
+    (bytes * symbols).div_ceil(per_bytes).max(MIN_RUN)
+}
+
+/// Views with every run of base64 symbols decoded, starting 0, 1, 2 and 3
+/// symbols into the run (a run may begin with text glued to the blob), in
+/// the text as it is and with its line breaks removed (wrapped base64).
+fn base64_runs_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
+    let min = min_run(shortest, 4, 3);
+    let member = |b: u8| base64_value(b).is_some();
+    // Line breaks only: removing spaces would glue every word into one run.
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let sources: &[&[u8]] = if compact.len() == text.len() {
+        &[text]
+    } else {
+        &[text, &compact]
+    };
+    for source in sources {
+        if !has_run(source, member, min) {
+            continue;
+        }
+        for skip in 0..4 {
+            out.push(runs_replaced(source, member, min, |run| {
+                base64_decode_lenient(run.get(skip..).unwrap_or_default())
+            }));
+        }
+    }
+}
+
+/// Decodes symbols four at a time; a last partial quantum gives the bytes
+/// it completes. Padding ends the run before this is called.
+fn base64_decode_lenient(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len() / 4 * 3 + 2);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for value in run.iter().filter_map(|&b| base64_value(b)) {
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Views with every run of hex digits decoded, from its first digit and
+/// from its second; and pairs separated by `:`, `-` or a space (`73:33:63`).
+fn hex_runs_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
+    let min = min_run(shortest, 2, 1);
+    let member = |b: u8| b.is_ascii_hexdigit();
+    if has_run(text, member, min) {
+        for skip in 0..2 {
+            out.push(runs_replaced(text, member, min, |run| {
+                run.get(skip..)
+                    .unwrap_or_default()
+                    .chunks_exact(2)
+                    .filter_map(|pair| hex_pair(pair, 0))
+                    .collect()
+            }));
+        }
+    }
+    let separator = |b: u8| matches!(b, b':' | b'-' | b' ');
+    let separated = |b: u8| b.is_ascii_hexdigit() || separator(b);
+    let min = min_run(shortest, 3, 1) - 1;
+    if text.iter().any(|&b| separator(b)) && has_run(text, separated, min) {
+        out.push(runs_replaced(text, separated, min, |run| {
+            let pairs: Vec<&[u8]> = run.split(|&b| separator(b)).collect();
+            if pairs.iter().all(|p| p.len() == 2) {
+                pairs.iter().filter_map(|p| hex_pair(p, 0)).collect()
+            } else {
+                run.to_vec()
+            }
+        }));
+    }
+}
+
+/// Views with lists of decimal bytes (`115, 51, 99`, `[115,51,99]`, Java's
+/// signed `-61, -87`) decoded.
+fn byte_lists_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
+    let in_list = |b: u8| b.is_ascii_digit() || matches!(b, b',' | b' ' | b'-' | b'\n');
+    let min = min_run(shortest, 2, 1);
+    if !text.contains(&b',') || !has_run(text, in_list, min) {
+        return;
+    }
+    out.push(runs_replaced(text, in_list, min, |run| {
+        let items: Vec<&[u8]> = run
+            .split(|b| matches!(b, b',' | b' ' | b'\n'))
+            .filter(|item| !item.is_empty())
+            .collect();
+        let bytes: Option<Vec<u8>> = items
+            .iter()
+            .map(|item| {
+                let n: i32 = std::str::from_utf8(item).ok()?.parse().ok()?;
+                match n {
+                    0..=255 => Some(n as u8),
+                    -128..=-1 => Some((n + 256) as u8),
+                    _ => None,
+                }
+            })
+            .collect();
+        match bytes {
+            Some(bytes) if items.len() >= MIN_RUN => bytes,
+            _ => run.to_vec(),
+        }
+    }));
+}
+
+/// Whether `text` has a run of at least `min` bytes for which `member` holds.
+fn has_run(text: &[u8], member: impl Fn(u8) -> bool, min: usize) -> bool {
+    let mut len = 0;
+    for &b in text {
+        len = if member(b) { len + 1 } else { 0 };
+        if len >= min {
+            return true;
+        }
+    }
+    false
+}
+
+/// `text` with each run of at least `min` member bytes replaced by
+/// `decode(run)`.
+fn runs_replaced(
+    text: &[u8],
+    member: impl Fn(u8) -> bool,
+    min: usize,
+    decode: impl Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let run = rest.iter().take_while(|&&b| member(b)).count();
+        if run >= min {
+            out.extend_from_slice(&decode(&rest[..run]));
+        } else {
+            out.extend_from_slice(&rest[..run]);
+        }
+        rest = &rest[run..];
+        let other = rest.iter().take_while(|&&b| !member(b)).count();
+        out.extend_from_slice(&rest[..other]);
+        rest = &rest[other..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoders_leave_malformed_escapes_alone() {
+        assert_eq!(percent_decoded(b"100%"), None);
+        assert_eq!(percent_decoded(b"%zz%4"), None);
+        assert_eq!(html_decoded(b"a & b &#; &#xZZ; &unknown;"), None);
+        assert_eq!(backslash_decoded(b"C:\\path\\u00"), None);
+        assert_eq!(backslash_decoded(b"a\\/b"), Some(b"a/b".to_vec()));
+        assert_eq!(quoted_printable_decoded(b"a=b"), None);
+        assert_eq!(percent_decoded(b"%F0%9F%98%80"), Some("😀".as_bytes().to_vec()));
+        assert_eq!(
+            backslash_decoded(br"\ud83d\ude00"),
+            Some("😀".as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn views_are_bounded() {
+        let text = "%25&amp;\\u0025=3D ".repeat(500) + &"QUJD".repeat(2000);
+        assert!(views(text.as_bytes(), 3).len() <= MAX_VIEWS);
+        assert!(!crate::scrub::Scrubber::new(["s3cr3t:Key~1"]).echoes(&text));
+    }
+}
