@@ -7,7 +7,7 @@ use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::StatusCode;
 
 use crate::error::{Error, Expect, ServerError, ServerErrorKind, UsageError};
-use crate::flow::{sensitive_value, unexpected, Action, Flow, Input, Outgoing};
+use crate::flow::{is_header_safe, sensitive_value, unexpected, Action, Flow, Input, Outgoing};
 use crate::response::classify;
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
@@ -41,7 +41,11 @@ impl Scheme {
     pub fn header(self, token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
         let token = token.expose_secret();
         // Checked alone: behind `Bearer ` a space at its start would not be at an edge.
-        sensitive_value(token)?;
+        if !is_header_safe(token) {
+            return Err(Error::Usage(UsageError::InvalidConfig {
+                reason: "a token holds a control character or starts or ends with a space",
+            }));
+        }
         Ok(match self {
             Scheme::Bearer => (AUTHORIZATION, sensitive_value(&format!("Bearer {token}"))?),
             Scheme::SuzClientToken => (HeaderName::from_static("clienttoken"), sensitive_value(token)?),
