@@ -32,6 +32,9 @@ pub struct TokenSet {
     refresh_token: Option<RefreshToken>,
     refresh_expires_at: Option<Timestamp>,
     scope: Option<String>,
+    /// The API refused the access token: it is never valid again, whatever
+    /// the clock says afterwards.
+    refused: bool,
 }
 
 impl TokenSet {
@@ -45,6 +48,7 @@ impl TokenSet {
             refresh_token: None,
             refresh_expires_at: None,
             scope: None,
+            refused: false,
         }
     }
 
@@ -91,24 +95,35 @@ impl TokenSet {
         self.scope.as_deref()
     }
 
-    /// Whether the access token is still valid at `now` (not yet expired).
+    /// Whether the access token is still valid at `now`: not yet expired,
+    /// and not refused by the API (a refused token is never valid again,
+    /// even if the clock steps back).
     pub fn is_valid(&self, now: Timestamp) -> bool {
-        self.expires_at.is_none_or(|e| now < e)
+        !self.refused && self.expires_at.is_none_or(|e| now < e)
     }
 
     /// Whether the token is valid for at least `margin` more at `now`.
     pub fn is_fresh(&self, now: Timestamp, margin: Duration) -> bool {
-        self.expires_at.is_none_or(|e| now < e.saturating_sub(margin))
+        !self.refused && self.expires_at.is_none_or(|e| now < e.saturating_sub(margin))
     }
 
     /// When a renewal should start for a renewal `margin`: `margin` before
     /// expiry, but never earlier than half-way through the token's life (so a
-    /// short-lived token is not renewed in a loop). `None` if it never expires.
+    /// short-lived token is not renewed in a loop); at once for a refused
+    /// token. `None` if it never expires.
     pub fn renew_at(&self, margin: Duration) -> Option<Timestamp> {
+        if self.refused {
+            return Some(Timestamp::EPOCH);
+        }
         self.expires_at.map(|e| {
             let half_life = e.saturating_duration_since(self.obtained_at) / 2;
             e.saturating_sub(margin.min(half_life))
         })
+    }
+
+    /// Whether the API refused the access token (see [`is_valid`](Self::is_valid)).
+    pub fn is_refused(&self) -> bool {
+        self.refused
     }
 
     pub(crate) fn keep_refresh_from(&mut self, old: &TokenSet) {
@@ -123,8 +138,9 @@ impl TokenSet {
         self.refresh_expires_at = None;
     }
 
-    pub(crate) fn expire_access(&mut self, at: Timestamp) {
-        self.expires_at = Some(at);
+    /// The API refused the access token: never valid again.
+    pub(crate) fn refuse(&mut self) {
+        self.refused = true;
     }
 }
 
@@ -147,6 +163,7 @@ impl fmt::Debug for TokenSet {
             .field("refresh_token", &self.refresh_token)
             .field("refresh_expires_at", &self.refresh_expires_at)
             .field("scope", &scope)
+            .field("refused", &self.refused)
             .finish()
     }
 }

@@ -78,9 +78,9 @@ impl TokenSource for TokenSet {
         self.poll_token(now)
     }
 
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
+    fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
         if self.access_token() == token {
-            self.expire_access(now);
+            self.refuse();
         }
     }
 }
@@ -250,16 +250,16 @@ where
         }
     }
 
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        forget_if_held(&mut self.token, now, token);
+    fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
+        forget_if_held(&mut self.token, token);
     }
 }
 
 /// After the API refused `token`: if it is still the one held, it is not
 /// handed out again. A refusal of a token already replaced changes nothing.
-pub(crate) fn forget_if_held(held: &mut Option<TokenSet>, now: Timestamp, token: &AccessToken) {
+fn forget_if_held(held: &mut Option<TokenSet>, token: &AccessToken) {
     if let Some(held) = held.as_mut().filter(|held| held.access_token() == token) {
-        held.expire_access(now);
+        held.refuse();
     }
 }
 

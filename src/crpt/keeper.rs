@@ -72,12 +72,11 @@ pub struct TokenKeeper {
     last_ticket: u64,
 }
 
-/// The token held and what the keeper knows of it.
+/// The token held and its version.
 #[derive(Clone, PartialEq, Eq)]
 struct Held {
     token: TokenSet,
     version: u64,
-    refused: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -226,7 +225,7 @@ impl TokenKeeper {
     pub fn usable_token(&self, now: Timestamp) -> Option<&AccessToken> {
         self.held
             .as_ref()
-            .filter(|h| !h.refused && h.token.is_valid(now))
+            .filter(|h| h.token.is_valid(now))
             .map(|h| h.token.access_token())
     }
 
@@ -246,7 +245,7 @@ impl TokenKeeper {
     pub fn poll(&mut self, now: Timestamp) -> KeeperAction<'_> {
         self.reanchor(now);
         let due = self.held.as_ref().is_none_or(|h| {
-            h.refused
+            h.token.is_refused()
                 || h.token
                     .renew_at(self.pacing.renew_margin)
                     .is_some_and(|at| now >= at)
@@ -312,7 +311,6 @@ impl TokenKeeper {
         self.held = Some(Held {
             token,
             version: self.version,
-            refused: false,
         });
         self.renewal = Renewal::Idle;
         self.backoff.succeed();
@@ -362,7 +360,7 @@ impl TokenKeeper {
     /// already replaced changes nothing.
     pub fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
         if let Some(held) = self.held.as_mut().filter(|h| h.token.access_token() == token) {
-            held.refused = true;
+            held.token.refuse();
             self.refused = Some(token.clone());
         }
     }
@@ -374,7 +372,7 @@ impl TokenKeeper {
             Renewal::Out { since, .. } => since.saturating_add(self.pacing.renewal_timeout),
             Renewal::Idle => {
                 let renew = match &self.held {
-                    Some(h) if !h.refused => h
+                    Some(h) if !h.token.is_refused() => h
                         .token
                         .renew_at(self.pacing.renew_margin)
                         .unwrap_or(Timestamp::MAX),
@@ -392,13 +390,16 @@ impl TokenKeeper {
     /// The token to share with other processes, if one is held that the
     /// API has not refused.
     pub fn snapshot(&self) -> Option<Snapshot> {
-        self.held.as_ref().filter(|h| !h.refused).map(|h| Snapshot {
-            oms_connection: self.oms_connection.clone(),
-            version: h.version,
-            token: h.token.access_token().clone(),
-            obtained_at: h.token.obtained_at(),
-            expires_at: h.token.expires_at(),
-        })
+        self.held
+            .as_ref()
+            .filter(|h| !h.token.is_refused())
+            .map(|h| Snapshot {
+                oms_connection: self.oms_connection.clone(),
+                version: h.version,
+                token: h.token.access_token().clone(),
+                obtained_at: h.token.obtained_at(),
+                expires_at: h.token.expires_at(),
+            })
     }
 
     /// Adopts a token another process obtained if it is newer by version
@@ -419,7 +420,7 @@ impl TokenKeeper {
             Some(held) => {
                 snapshot.version > held.version
                     || (snapshot.version == held.version
-                        && held.refused
+                        && held.token.is_refused()
                         && *held.token.access_token() != snapshot.token)
             }
         };
@@ -428,7 +429,6 @@ impl TokenKeeper {
             self.held = Some(Held {
                 token: TokenSet::new(snapshot.token, snapshot.obtained_at, snapshot.expires_at),
                 version: snapshot.version,
-                refused: false,
             });
         }
         Ok(newer)
@@ -441,7 +441,10 @@ impl fmt::Debug for TokenKeeper {
             .field("oms_connection", &self.oms_connection)
             .field("token", &self.held.as_ref().map(|h| &h.token))
             .field("version", &self.held.as_ref().map(|h| h.version))
-            .field("refused", &self.held.as_ref().is_some_and(|h| h.refused))
+            .field(
+                "refused",
+                &self.held.as_ref().is_some_and(|h| h.token.is_refused()),
+            )
             .field("renewal", &self.renewal)
             .field("failures", &self.backoff.failures())
             .finish_non_exhaustive()

@@ -402,9 +402,9 @@ impl PasswordSession {
     /// The resource server answered 401 to the current access token: it is
     /// treated as expired, so the next poll renews it. (A 403 means the
     /// account lacks a right: do not call this for 403.)
-    pub fn unauthorized(&mut self, now: Timestamp) {
+    pub fn unauthorized(&mut self, _now: Timestamp) {
         if let Some(tokens) = &mut self.tokens {
-            tokens.expire_access(now);
+            tokens.refuse();
         }
     }
 
