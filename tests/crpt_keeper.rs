@@ -1,7 +1,9 @@
 //! The SUZ `TokenKeeper`: reuse, single-flight renewal, stale tickets,
-//! back-off, rejection, deadlines and snapshots; a property test with many
-//! simulated callers in simulated time; and an end-to-end simulation of
-//! several processes sharing one connection against `fake::Crpt`.
+//! back-off, rejection, deadlines, pacing and versioned snapshots; a property
+//! test with many simulated callers in simulated time; a property with
+//! arbitrary clocks (forwards, backwards, `Timestamp::MAX`, the epoch) checked
+//! against an independent model; and an end-to-end simulation of several
+//! processes sharing one connection against `fake::Crpt`.
 #![cfg(feature = "fake")]
 
 use std::collections::HashMap;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokendance::crpt::{true_api, KeeperAction, RenewalTicket, Snapshot, TokenKeeper, TrueApiStand};
 use tokendance::fake::{self, Crpt, Fake};
-use tokendance::{drive, AccessToken, Error, Timestamp, TokenSet, UsageError};
+use tokendance::{drive, AccessToken, Error, Pacing, Timestamp, TokenSet, UsageError};
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
@@ -56,7 +58,7 @@ fn wait(action: KeeperAction<'_>) -> Timestamp {
     }
 }
 
-/// A keeper holding `name`, obtained at `T0`, living 10 hours.
+/// A keeper holding `name`, obtained at `T0`, living 10 hours (version 1).
 fn holding(name: &str) -> TokenKeeper {
     let mut k = TokenKeeper::new(CONN);
     let ticket = renew(k.poll(T0));
@@ -64,14 +66,25 @@ fn holding(name: &str) -> TokenKeeper {
     k
 }
 
+/// The keeper's pacing with some fields changed.
+fn paced(k: &mut TokenKeeper, change: impl FnOnce(&mut Pacing)) {
+    let mut pacing = *k.pacing();
+    change(&mut pacing);
+    k.set_pacing(pacing).unwrap();
+}
+
 #[test]
 fn defaults_and_first_renewal() {
     let mut k = TokenKeeper::new(CONN);
     assert_eq!(k.oms_connection(), CONN);
-    assert_eq!(k.renew_margin, secs(300));
-    assert_eq!(k.renewal_timeout, secs(300));
-    assert_eq!(k.initial_backoff, secs(1));
-    assert_eq!(k.max_backoff, secs(300));
+    assert_eq!(k.pacing(), &Pacing::keeper());
+    let pacing = k.pacing();
+    assert_eq!(pacing.renew_margin, secs(300));
+    assert_eq!(pacing.renewal_timeout, secs(300));
+    assert_eq!(pacing.min_interval, secs(1));
+    assert_eq!(pacing.initial_backoff, secs(1));
+    assert_eq!(pacing.max_backoff, secs(300));
+    assert_eq!(pacing.max_server_wait, secs(600));
     assert!(k.token().is_none() && !k.renewing() && k.snapshot().is_none());
     // No token: poll now.
     assert_eq!(k.next_deadline(), Timestamp::EPOCH);
@@ -86,12 +99,13 @@ fn defaults_and_first_renewal() {
     assert!(!k.renewing());
     assert_eq!(use_token(k.poll(at(1))), "tok-1");
     assert_eq!(k.next_deadline(), at(36_000 - 300));
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(1));
 }
 
 #[test]
 fn reuse_until_the_margin_then_renew_exactly_once() {
     let mut k = holding("tok-1");
-    k.renewal_timeout = secs(600);
+    paced(&mut k, |p| p.renewal_timeout = secs(600));
     let renew_at = at(36_000 - 300);
     let just_before = renew_at.saturating_sub(Duration::from_millis(1));
     for _ in 0..1_000 {
@@ -134,28 +148,43 @@ fn a_stale_ticket_is_refused_and_its_token_not_kept() {
     let mut k = TokenKeeper::new(CONN);
     let old = renew(k.poll(T0));
     assert_eq!(wait(k.poll(at(299))), at(300));
-    // The renewal is taken as lost: a new ticket.
-    let new = renew(k.poll(at(300)));
+    // The renewal is taken as lost, which counts as a failure: its ticket is
+    // void at once, and the next one comes after the first back-off (1 s).
+    assert_eq!(wait(k.poll(at(300))), at(301));
+    assert!(!k.renewing());
+    let new = renew(k.poll(at(301)));
     assert_ne!(old, new);
-    assert_eq!(wait(k.poll(at(301))), at(600));
+    assert_eq!(wait(k.poll(at(302))), at(601));
     let e = k.renewed(old, token("late", at(10), TEN_HOURS)).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::StaleTicket));
     assert!(k.token().is_none(), "a stale renewal's token was kept");
     assert!(k.renewing());
-    assert_eq!(wait(k.poll(at(302))), at(600));
-    k.renewed(new, token("fresh", at(300), TEN_HOURS)).unwrap();
-    assert_eq!(use_token(k.poll(at(302))), "fresh");
+    assert_eq!(wait(k.poll(at(303))), at(601));
+    k.renewed(new, token("fresh", at(301), TEN_HOURS)).unwrap();
+    assert_eq!(use_token(k.poll(at(303))), "fresh");
 
-    // Stale after a success too, and for `renewal_failed`.
+    // Stale after a success too, and for `renewal_failed` and
+    // `renewal_abandoned`.
     let mut k = holding("held");
     let a = renew(k.poll(at(35_700)));
-    let b = renew(k.poll(at(36_000)));
+    assert_eq!(use_token(k.poll(at(35_999))), "held");
+    assert_eq!(wait(k.poll(at(36_000))), at(36_001));
+    let b = renew(k.poll(at(36_001)));
     assert_eq!(
         k.renewal_failed(a, at(36_001), None),
         Err(Error::Usage(UsageError::StaleTicket))
     );
-    k.renewed(b, token("b", at(36_000), TEN_HOURS)).unwrap();
-    assert_eq!(use_token(k.poll(at(36_001))), "b");
+    assert!(k.renewing());
+    k.renewed(b, token("b", at(36_001), TEN_HOURS)).unwrap();
+    assert_eq!(use_token(k.poll(at(36_002))), "b");
+    let c = renew(k.poll(at(36_001 + 35_700)));
+    let _d = {
+        // c is lost; the next ticket makes it stale for every report.
+        assert_eq!(wait(k.poll(at(36_001 + 36_000))), at(36_001 + 36_001));
+        renew(k.poll(at(36_001 + 36_001)))
+    };
+    assert_eq!(k.renewal_abandoned(c), Err(Error::Usage(UsageError::StaleTicket)));
+    assert!(k.renewing());
 }
 
 #[test]
@@ -187,10 +216,49 @@ fn failures_back_off_doubling_up_to_the_maximum() {
 }
 
 #[test]
+fn retry_now_ends_a_backoff_but_not_the_minimum_interval() {
+    let mut k = TokenKeeper::new(CONN);
+    let mut now = T0;
+    for _ in 0..5 {
+        let ticket = renew(k.poll(now));
+        k.renewal_failed(ticket, now, None).unwrap();
+        now = k.next_deadline();
+    }
+    // The sixth failure in a row pauses 32 s.
+    let ticket = renew(k.poll(now));
+    k.renewal_failed(ticket, now, None).unwrap();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(32)));
+    assert_eq!(
+        wait(k.poll(now.saturating_add(secs(2)))),
+        now.saturating_add(secs(32))
+    );
+    // An operator says "retry now": the next ticket comes once the minimum
+    // interval (1 s) has passed since the last one, not after the pause.
+    k.retry_now();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(1)));
+    let ticket = renew(k.poll(now.saturating_add(secs(2))));
+    // And the series starts again from the first pause.
+    k.renewal_failed(ticket, now.saturating_add(secs(2)), None)
+        .unwrap();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(3)));
+    // A renewal that is out stays out.
+    let ticket = renew(k.poll(now.saturating_add(secs(3))));
+    k.retry_now();
+    assert!(k.renewing());
+    assert_eq!(
+        wait(k.poll(now.saturating_add(secs(4)))),
+        now.saturating_add(secs(303))
+    );
+    k.renewed(ticket, token("t", now, TEN_HOURS)).unwrap();
+}
+
+#[test]
 fn backoff_honours_retry_at_and_custom_limits() {
     let mut k = TokenKeeper::new(CONN);
-    k.initial_backoff = secs(10);
-    k.max_backoff = secs(25);
+    paced(&mut k, |p| {
+        p.initial_backoff = secs(10);
+        p.max_backoff = secs(25);
+    });
     let ticket = renew(k.poll(T0));
     // The server said 120 s: later than the back-off.
     k.renewal_failed(ticket, T0, Some(at(120))).unwrap();
@@ -204,12 +272,20 @@ fn backoff_honours_retry_at_and_custom_limits() {
     k.renewal_failed(ticket, at(140), None).unwrap();
     assert_eq!(k.next_deadline(), at(165));
     // While a token is valid, a back-off does not stop anyone using it.
+    // A server asking for "never" is cut to `max_server_wait` (10 min).
     let mut k = holding("held");
     let ticket = renew(k.poll(at(35_700)));
     k.renewal_failed(ticket, at(35_700), Some(Timestamp::MAX))
         .unwrap();
     assert_eq!(use_token(k.poll(at(35_999))), "held");
-    assert_eq!(wait(k.poll(at(36_000))), Timestamp::MAX);
+    assert_eq!(wait(k.poll(at(36_000))), at(35_700 + 600));
+    let _ticket = renew(k.poll(at(35_700 + 600)));
+    // And `max_server_wait` itself is the caller's.
+    let mut k = TokenKeeper::new(CONN);
+    paced(&mut k, |p| p.max_server_wait = secs(60));
+    let ticket = renew(k.poll(T0));
+    k.renewal_failed(ticket, T0, Some(at(99_999_999))).unwrap();
+    assert_eq!(wait(k.poll(T0)), at(60));
 }
 
 #[test]
@@ -220,13 +296,20 @@ fn a_rejected_token_forces_a_renewal() {
     k.token_rejected(at(61), &AccessToken::new("tok-0"));
     assert_eq!(use_token(k.poll(at(61))), "tok-1");
     k.token_rejected(at(61), &AccessToken::new("tok-1"));
-    assert!(!k.token().unwrap().is_valid(at(61)));
+    // Marked refused, not expired: it is held, but never handed out or shared.
+    assert_eq!(k.token().map(|t| t.access_token().expose_secret()), Some("tok-1"));
+    assert!(k.usable_token(at(61)).is_none());
+    assert!(k.snapshot().is_none());
     assert!(k.next_deadline() <= at(61), "poll at once");
     let ticket = renew(k.poll(at(61)));
-    // The rejected token is never handed out again.
+    // The rejected token is never handed out again, even on a clock that
+    // stepped back to when it was good (the renewal's start is then taken
+    // as "now": it is lost 300 s later on the new clock).
     assert_eq!(wait(k.poll(at(62))), at(361));
+    assert_eq!(wait(k.poll(at(1))), at(301));
     k.renewed(ticket, token("tok-2", at(61), TEN_HOURS)).unwrap();
     assert_eq!(use_token(k.poll(at(62))), "tok-2");
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(2));
     // Without a token, a rejection changes nothing.
     let mut empty = TokenKeeper::new(CONN);
     empty.token_rejected(T0, &AccessToken::new("tok-1"));
@@ -235,10 +318,11 @@ fn a_rejected_token_forces_a_renewal() {
 }
 
 #[test]
-fn snapshots_restore_newest_wins() {
+fn snapshots_restore_the_highest_version() {
     let k = holding("tok-1");
     let snap = k.snapshot().unwrap();
     assert_eq!(snap.oms_connection(), CONN);
+    assert_eq!(snap.version(), 1);
     assert_eq!(snap.token().expose_secret(), "tok-1");
     assert_eq!(snap.obtained_at(), T0);
     assert_eq!(snap.expires_at(), Some(at(36_000)));
@@ -255,24 +339,35 @@ fn snapshots_restore_newest_wins() {
     let mut other = TokenKeeper::new(CONN);
     assert_eq!(other.restore(snap.clone()), Ok(true));
     assert_eq!(use_token(other.poll(at(1))), "tok-1");
-    // The same or an older one is not adopted.
+    // The same or a lower version is not adopted, whatever its clock said.
     assert_eq!(other.restore(snap.clone()), Ok(false));
     let older = Snapshot::new(
         CONN,
+        0,
         AccessToken::new("older"),
         T0.saturating_sub(secs(1)),
         Some(at(99_999)),
     );
     assert_eq!(other.restore(older), Ok(false));
+    let same_version_later_clock =
+        Snapshot::new(CONN, 1, AccessToken::new("ahead"), at(3_600), Some(at(99_999)));
+    assert_eq!(other.restore(same_version_later_clock), Ok(false));
     assert_eq!(use_token(other.poll(at(1))), "tok-1");
-    // A newer one is.
-    let newer = Snapshot::new(CONN, AccessToken::new("newer"), at(5), Some(at(5 + 36_000)));
+    // A higher version is, even from a clock that runs behind.
+    let newer = Snapshot::new(
+        CONN,
+        2,
+        AccessToken::new("newer"),
+        T0.saturating_sub(secs(3_600)),
+        Some(at(5 + 36_000)),
+    );
     assert_eq!(other.restore(newer.clone()), Ok(true));
     assert_eq!(use_token(other.poll(at(6))), "newer");
     assert_eq!(other.snapshot(), Some(newer));
     // Another connection's snapshot is refused and changes nothing.
     let foreign = Snapshot::new(
         "other-conn",
+        u64::MAX,
         AccessToken::new("foreign"),
         at(100),
         Some(at(99_999)),
@@ -283,18 +378,43 @@ fn snapshots_restore_newest_wins() {
     ));
     assert_eq!(use_token(other.poll(at(6))), "newer");
     // A restored token ends the need to renew; an outstanding ticket stays
-    // current and may still report.
+    // current and may still report, and its token, the one the API issued
+    // last, replaces the restored one with the next version.
     let mut k = TokenKeeper::new(CONN);
     let ticket = renew(k.poll(T0));
     k.restore(Snapshot::new(
         CONN,
+        7,
         AccessToken::new("restored"),
-        T0,
+        at(3_600),
         Some(at(36_000)),
     ))
     .unwrap();
     assert_eq!(use_token(k.poll(at(1))), "restored");
     assert!(k.renewed(ticket, token("mine", at(1), TEN_HOURS)).is_ok());
+    assert_eq!(use_token(k.poll(at(2))), "mine");
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(8));
+}
+
+#[test]
+fn a_refused_token_is_never_adopted_again() {
+    let mut k = holding("tok-1");
+    let first = k.snapshot().unwrap();
+    k.token_rejected(at(10), &AccessToken::new("tok-1"));
+    // Not from its own snapshot, not with a higher version.
+    assert_eq!(k.restore(first.clone()), Ok(false));
+    let again = Snapshot::new(CONN, 9, AccessToken::new("tok-1"), T0, Some(at(36_000)));
+    assert_eq!(k.restore(again), Ok(false));
+    assert!(k.usable_token(at(11)).is_none());
+    // Another token of the same version is: the held one was refused, so
+    // a peer's renewal at that version is the live one.
+    let peer = Snapshot::new(CONN, 1, AccessToken::new("peer"), at(5), Some(at(36_000)));
+    assert_eq!(k.restore(peer.clone()), Ok(true));
+    assert_eq!(use_token(k.poll(at(11))), "peer");
+    // Equal version and the held one not refused: kept.
+    let rival = Snapshot::new(CONN, 1, AccessToken::new("rival"), at(6), Some(at(36_000)));
+    assert_eq!(k.restore(rival), Ok(false));
+    assert_eq!(k.snapshot(), Some(peer));
 }
 
 #[test]
@@ -325,8 +445,17 @@ enum Op {
     },
     /// SUZ answered 401 to the token.
     Rejected,
-    /// A second process shares a token it obtained `ago` ms before now.
-    Restore { ago: u64, life: u64 },
+    /// A second process shares a token it obtained `ago` ms before now, with
+    /// a version below, equal to or above the held one's.
+    Restore { ago: u64, life: u64, version: Rank },
+}
+
+/// Where a peer's version stands against this keeper's.
+#[derive(Clone, Copy, Debug)]
+enum Rank {
+    Older,
+    Same,
+    Newer,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -336,7 +465,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<usize>(), prop::bool::weighted(0.7), 1..40_000u64, prop::option::of(0..1_000u64))
             .prop_map(|(pick, ok, life, retry)| Op::Complete { pick, ok, life, retry }),
         1 => Just(Op::Rejected),
-        1 => (0..600_000u64, 1..40_000u64).prop_map(|(ago, life)| Op::Restore { ago, life }),
+        1 => (0..600_000u64, 1..40_000u64, prop_oneof![Just(Rank::Older), Just(Rank::Same), Just(Rank::Newer)])
+            .prop_map(|(ago, life, version)| Op::Restore { ago, life, version }),
     ]
 }
 
@@ -350,7 +480,7 @@ struct Pending {
 
 fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut k = TokenKeeper::new(CONN);
-    let timeout = k.renewal_timeout;
+    let timeout = k.pacing().renewal_timeout;
     let mut now = T0;
     let mut pending: Vec<Pending> = Vec::new();
     // The model: the current ticket (the last one issued, until reported).
@@ -360,6 +490,10 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut valid_until: HashMap<String, Timestamp> = HashMap::new();
     let mut no_renew_before = Timestamp::EPOCH;
     let mut minted = 0u64;
+    // The version of the token held, whether the API refused it, and the
+    // highest version the keeper has installed.
+    let mut held: Option<(u64, bool)> = None;
+    let mut highest = 0u64;
     for op in ops {
         match op {
             Op::Advance(ms) => now = now.saturating_add(Duration::from_millis(*ms)),
@@ -368,21 +502,18 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 if pending.iter().any(|p| p.owner == caller) {
                     continue; // busy renewing
                 }
-                let held = k.token().cloned();
+                let usable = k.usable_token(now).is_some();
+                let held_name = k.token().map(|h| h.access_token().expose_secret().to_owned());
                 match k.poll(now) {
                     KeeperAction::UseToken(t) => {
                         let t = t.expose_secret().to_owned();
-                        let held_name = held.as_ref().map(|h| h.access_token().expose_secret());
-                        prop_assert_eq!(Some(t.as_str()), held_name);
+                        prop_assert_eq!(Some(&t), held_name.as_ref());
                         let until = valid_until[&t];
                         prop_assert!(now < until, "{} used at {:?}, valid until {:?}", t, now, until);
                     }
                     KeeperAction::Wait(until) => {
                         prop_assert!(until > now, "wait until {:?} at {:?}", until, now);
-                        prop_assert!(
-                            held.as_ref().is_none_or(|h| !h.is_valid(now)),
-                            "waited with a valid token"
-                        );
+                        prop_assert!(!usable, "waited with a usable token");
                     }
                     KeeperAction::Renew(ticket) => {
                         // Never two tickets out unless the earlier one is lost.
@@ -405,6 +536,19 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                             owner: caller,
                         });
                     }
+                }
+                // A renewal not reported within the timeout is lost: the
+                // poll that finds it so voids its ticket and backs off.
+                if let Some((number, since)) = current.filter(|_| !k.renewing()) {
+                    prop_assert!(
+                        now >= since.saturating_add(timeout),
+                        "ticket {} issued at {:?} voided at {:?}",
+                        number,
+                        since,
+                        now
+                    );
+                    current = None;
+                    no_renew_before = now.saturating_add(k.pacing().initial_backoff);
                 }
             }
             Op::Complete {
@@ -434,22 +578,23 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                         result.map_err(|e| TestCaseError::fail(format!("current ticket refused: {e}")))?;
                     current = None;
                     match got {
-                        // Newest wins: a token restored meanwhile that is
-                        // newer than the renewal's stays.
+                        // A renewal's token is the live one, whatever was
+                        // restored meanwhile, with the next version.
                         Some(t) => {
-                            let expected = match before {
-                                Some(b) if b.obtained_at() > t.obtained_at() => b,
-                                _ => t,
-                            };
-                            prop_assert_eq!(k.token(), Some(&expected));
+                            prop_assert_eq!(k.token(), Some(&t));
+                            highest += 1;
+                            held = Some((highest, false));
+                            prop_assert_eq!(k.snapshot().map(|s| s.version()), Some(highest));
                         }
                         None => {
+                            // At least the first pause (1 s), and the
+                            // server's wait cut to `max_server_wait` (600 s).
+                            let pause = now.saturating_add(k.pacing().initial_backoff);
+                            let server =
+                                retry.map_or(Timestamp::EPOCH, |r| now.saturating_add(secs(r.min(600))));
                             let d = k.next_deadline();
-                            prop_assert!(d >= now.saturating_add(k.initial_backoff));
-                            if let Some(r) = retry {
-                                prop_assert!(d >= now.saturating_add(secs(*r)));
-                            }
-                            no_renew_before = d;
+                            prop_assert!(d >= pause.max(server), "{:?} before {:?}", d, pause.max(server));
+                            no_renew_before = pause.max(server);
                         }
                     }
                 } else {
@@ -462,29 +607,45 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                     let until = valid_until.get_mut(t.expose_secret()).unwrap();
                     *until = (*until).min(now);
                     k.token_rejected(now, &t);
+                    if let Some((_, refused)) = held.as_mut() {
+                        *refused = true;
+                    }
                 }
-                if let Some(t) = k.token() {
-                    prop_assert!(!t.is_valid(now));
-                }
+                prop_assert!(k.usable_token(now).is_none());
+                prop_assert!(k.snapshot().is_none());
             }
-            Op::Restore { ago, life } => {
+            Op::Restore { ago, life, version } => {
                 minted += 1;
                 let name = format!("restored-{minted}");
                 let obtained = now.saturating_sub(Duration::from_millis(*ago));
                 let expires = obtained.saturating_add(secs(*life));
                 valid_until.insert(name.clone(), expires);
-                let held = k.token().map(TokenSet::obtained_at);
+                let held_version = held.map_or(0, |(v, _)| v);
+                let version = match version {
+                    Rank::Older => held_version.saturating_sub(1),
+                    Rank::Same => held_version,
+                    Rank::Newer => highest + 1,
+                };
                 let adopted = k
                     .restore(Snapshot::new(
                         CONN,
+                        version,
                         AccessToken::new(&name),
                         obtained,
                         Some(expires),
                     ))
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(adopted, held.is_none_or(|h| h < obtained));
+                // Versions rank tokens, never clocks: a higher one wins, an
+                // equal one (another token) only when the held one was refused.
+                let expected = match held {
+                    None => true,
+                    Some((v, refused)) => version > v || (version == v && refused),
+                };
+                prop_assert_eq!(adopted, expected, "version {} against {:?}", version, held);
                 if adopted {
                     prop_assert_eq!(k.token().unwrap().access_token().expose_secret(), name.as_str());
+                    held = Some((version, false));
+                    highest = highest.max(version);
                 }
             }
         }
@@ -504,10 +665,42 @@ proptest! {
 
 // ------------------------------------------------------------ end to end
 
+/// What a store keeps of a snapshot: every field, as text and numbers.
+#[derive(Clone)]
+struct Stored {
+    connection: String,
+    version: u64,
+    token: String,
+    obtained_at_ms: u64,
+    expires_at_ms: Option<u64>,
+}
+
+impl Stored {
+    fn write(snapshot: &Snapshot) -> Self {
+        Stored {
+            connection: snapshot.oms_connection().to_owned(),
+            version: snapshot.version(),
+            token: snapshot.token().expose_secret().to_owned(),
+            obtained_at_ms: snapshot.obtained_at().as_unix_millis(),
+            expires_at_ms: snapshot.expires_at().map(Timestamp::as_unix_millis),
+        }
+    }
+
+    fn read(&self) -> Snapshot {
+        Snapshot::new(
+            self.connection.clone(),
+            self.version,
+            AccessToken::new(&self.token),
+            Timestamp::from_unix_millis(self.obtained_at_ms),
+            self.expires_at_ms.map(Timestamp::from_unix_millis),
+        )
+    }
+}
+
 /// A store shared by processes: the last snapshot and a renewal lease.
 #[derive(Default)]
 struct Store {
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Stored>,
     lease: Option<(usize, Timestamp)>,
 }
 
@@ -532,6 +725,7 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
         rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     };
     let (mut sign_ins, mut uses, mut leased_out) = (0u64, 0u64, 0u64);
+    let mut last_version = 0;
     while now < end {
         // Sign-ins that are done by now report back.
         for p in 0..processes {
@@ -550,7 +744,11 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
                 sign_ins += 1;
                 assert_eq!(crpt.tokens_issued(), issued_before + 1, "one token per renewal");
                 keepers[p].renewed(ticket, token).unwrap();
-                store.snapshot = keepers[p].snapshot();
+                let snapshot = keepers[p].snapshot().expect("a fresh token is shared");
+                // Each token the processes share has the next version.
+                assert_eq!(snapshot.version(), last_version + 1, "process {p}");
+                last_version = snapshot.version();
+                store.snapshot = Some(Stored::write(&snapshot));
                 store.lease = None;
             }
         }
@@ -558,8 +756,8 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
         let _caller = next() % callers as u64;
         let k = &mut keepers[p];
         // Every poll reads the store first.
-        if let Some(s) = store.snapshot.clone() {
-            k.restore(s).unwrap();
+        if let Some(s) = &store.snapshot {
+            k.restore(s.read()).unwrap();
         }
         match k.poll(now) {
             KeeperAction::UseToken(t) => {
