@@ -663,6 +663,1003 @@ proptest! {
     }
 }
 
+// ------------------------------------------------------------ arbitrary clocks
+
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// How the caller's clock moves before an operation.
+#[derive(Clone, Debug)]
+enum Clock {
+    Stay,
+    Forward(u64),
+    Back(u64),
+    /// To this many milliseconds since the epoch.
+    To(u64),
+}
+
+fn clock(d: &mut Draw) -> Clock {
+    match d.weighted(&[3, 6, 4, 2, 1, 1, 3, 2, 1, 1, 1, 1, 1, 2]) {
+        0 => Clock::Stay,
+        1 => Clock::Forward(d.below(5_000)),
+        2 => Clock::Forward(d.below(900_000)),
+        3 => Clock::Forward(d.below(40_000_000)),
+        4 => Clock::Forward(DAY_MS + d.below(400 * DAY_MS)),
+        5 => Clock::Forward(u64::MAX / 3),
+        6 => Clock::Back(d.below(5_000)),
+        7 => Clock::Back(HOUR_MS + d.below(30 * DAY_MS)),
+        8 => Clock::Back(HOUR_MS),
+        9 => Clock::To(u64::MAX),
+        10 => Clock::To(u64::MAX - d.below(10_000)),
+        11 => Clock::To(0),
+        12 => Clock::To(d.below(10_000)),
+        _ => Clock::To(T0.as_unix_millis() + d.below(2 * DAY_MS)),
+    }
+}
+
+fn moved(now: Timestamp, clock: &Clock) -> Timestamp {
+    match *clock {
+        Clock::Stay => now,
+        Clock::Forward(ms) => now.saturating_add(Duration::from_millis(ms)),
+        Clock::Back(ms) => now.saturating_sub(Duration::from_millis(ms)),
+        Clock::To(ms) => Timestamp::from_unix_millis(ms),
+    }
+}
+
+/// When a token was obtained, against the `now` of the process at hand: a
+/// peer's clock may run ahead or behind.
+#[derive(Clone, Debug)]
+enum Skew {
+    Now,
+    Ahead(u64),
+    Behind(u64),
+}
+
+fn skew(d: &mut Draw) -> Skew {
+    match d.weighted(&[4, 2, 2, 1, 1]) {
+        0 => Skew::Now,
+        1 => Skew::Ahead(HOUR_MS),
+        2 => Skew::Behind(HOUR_MS),
+        3 => Skew::Ahead(d.below(2 * DAY_MS)),
+        _ => Skew::Behind(d.below(2 * DAY_MS)),
+    }
+}
+
+/// How long a token lives.
+#[derive(Clone, Debug)]
+enum Life {
+    /// Already expired at `now`.
+    Expired,
+    Secs(u64),
+    TenHours,
+    Forever,
+    UntilMax,
+}
+
+fn life(d: &mut Draw) -> Life {
+    match d.weighted(&[1, 3, 4, 1, 1]) {
+        0 => Life::Expired,
+        1 => Life::Secs(1 + d.below(1_200)),
+        2 => Life::TenHours,
+        3 => Life::Forever,
+        _ => Life::UntilMax,
+    }
+}
+
+/// A token's `obtained_at` and `expires_at` at `now`.
+fn times(now: Timestamp, skew: &Skew, life: &Life) -> (Timestamp, Option<Timestamp>) {
+    let obtained = match *skew {
+        Skew::Now => now,
+        Skew::Ahead(ms) => now.saturating_add(Duration::from_millis(ms)),
+        Skew::Behind(ms) => now.saturating_sub(Duration::from_millis(ms)),
+    };
+    let expires = match *life {
+        Life::Expired => Some(now.min(obtained)),
+        Life::Secs(s) => Some(obtained.saturating_add(secs(s))),
+        Life::TenHours => Some(obtained.saturating_add(TEN_HOURS)),
+        Life::Forever => None,
+        Life::UntilMax => Some(Timestamp::MAX),
+    };
+    (obtained, expires)
+}
+
+/// When a failed renewal's server asked to retry.
+#[derive(Clone, Debug)]
+enum Retry {
+    None,
+    Past(u64),
+    Near(u64),
+    Far(u64),
+    Max,
+    /// `Fri, 31 Dec 9999 23:59:59 GMT`.
+    Year9999,
+}
+
+fn retry(d: &mut Draw) -> Retry {
+    match d.weighted(&[3, 1, 2, 1, 1, 1]) {
+        0 => Retry::None,
+        1 => Retry::Past(d.below(DAY_MS)),
+        2 => Retry::Near(d.below(120_000)),
+        3 => Retry::Far(DAY_MS + d.below(10_000 * DAY_MS)),
+        4 => Retry::Max,
+        _ => Retry::Year9999,
+    }
+}
+
+fn retry_at(now: Timestamp, retry: &Retry) -> Option<Timestamp> {
+    match *retry {
+        Retry::None => None,
+        Retry::Past(ms) => Some(now.saturating_sub(Duration::from_millis(ms))),
+        Retry::Near(ms) => Some(now.saturating_add(Duration::from_millis(ms))),
+        Retry::Far(ms) => Some(now.saturating_add(Duration::from_millis(ms))),
+        Retry::Max => Some(Timestamp::MAX),
+        Retry::Year9999 => Some(Timestamp::from_unix_secs(253_402_300_799)),
+    }
+}
+
+/// Which token an operation names.
+#[derive(Clone, Debug)]
+enum Pick {
+    /// One never seen.
+    New,
+    Held,
+    LastRefused,
+    /// Any seen before.
+    Seen(usize),
+}
+
+fn pick(d: &mut Draw) -> Pick {
+    match d.weighted(&[3, 3, 2, 2]) {
+        0 => Pick::New,
+        1 => Pick::Held,
+        2 => Pick::LastRefused,
+        _ => Pick::Seen(d.below(1 << 16) as usize),
+    }
+}
+
+/// A peer's version, against this keeper's.
+#[derive(Clone, Debug)]
+enum Version {
+    Zero,
+    BelowHeld,
+    Held,
+    AboveHeld,
+    AboveHighest,
+    Max,
+    /// The version the token was installed with, if it was.
+    Own,
+    Any(u64),
+}
+
+fn version(d: &mut Draw) -> Version {
+    match d.weighted(&[1, 2, 2, 2, 2, 1, 2, 1]) {
+        0 => Version::Zero,
+        1 => Version::BelowHeld,
+        2 => Version::Held,
+        3 => Version::AboveHeld,
+        4 => Version::AboveHighest,
+        5 => Version::Max,
+        6 => Version::Own,
+        _ => Version::Any(d.next()),
+    }
+}
+
+/// Durations a pacing field is set to: zero, under and at every bound, huge.
+const PACING_VALUES: [Duration; 13] = [
+    Duration::ZERO,
+    Duration::from_nanos(1),
+    Duration::from_micros(999),
+    Duration::from_millis(1),
+    Duration::from_millis(999),
+    Duration::from_secs(1),
+    Duration::from_secs(30),
+    Duration::from_secs(300),
+    Duration::from_secs(600),
+    Duration::from_secs(3_600),
+    Duration::from_secs(86_400),
+    Duration::from_millis(86_400_001),
+    Duration::MAX,
+];
+
+fn pacing_change(d: &mut Draw) -> Vec<(usize, Duration)> {
+    let n = 1 + d.below(3);
+    (0..n)
+        .map(|_| {
+            let field = d.below(6) as usize;
+            (field, PACING_VALUES[d.below(PACING_VALUES.len() as u64) as usize])
+        })
+        .collect()
+}
+
+fn with_changes(mut pacing: Pacing, changes: &[(usize, Duration)]) -> Pacing {
+    for (field, value) in changes {
+        let slot = match field {
+            0 => &mut pacing.renew_margin,
+            1 => &mut pacing.renewal_timeout,
+            2 => &mut pacing.min_interval,
+            3 => &mut pacing.initial_backoff,
+            4 => &mut pacing.max_backoff,
+            _ => &mut pacing.max_server_wait,
+        };
+        *slot = *value;
+    }
+    pacing
+}
+
+/// The rule for a pacing, written here: a renewal timeout of at least a
+/// second, a first back-off that is not zero and not above the longest, and
+/// nothing longer than a day.
+fn pacing_is_valid(p: &Pacing) -> bool {
+    let day = Duration::from_secs(86_400);
+    let all = [
+        p.renew_margin,
+        p.renewal_timeout,
+        p.min_interval,
+        p.initial_backoff,
+        p.max_backoff,
+        p.max_server_wait,
+    ];
+    all.iter().all(|d| *d <= day)
+        && p.renewal_timeout >= Duration::from_secs(1)
+        && !p.initial_backoff.is_zero()
+        && p.max_backoff >= p.initial_backoff
+}
+
+#[derive(Clone, Debug)]
+enum KOp {
+    Clock(Clock),
+    /// Caller `n % callers` polls.
+    Poll(usize),
+    /// The ticket `pick % out` reports a token.
+    Renewed {
+        pick: usize,
+        skew: Skew,
+        life: Life,
+    },
+    Failed {
+        pick: usize,
+        retry: Retry,
+    },
+    Abandoned {
+        pick: usize,
+    },
+    /// SUZ answered 401 to a token.
+    Rejected(Pick),
+    Restore {
+        token: Pick,
+        version: Version,
+        skew: Skew,
+        life: Life,
+        other_connection: bool,
+    },
+    /// A ticket of another keeper of the same connection (numbered as this
+    /// keeper's current one, or first) is reported here: 0 renewed, 1
+    /// failed, 2 abandoned.
+    Foreign {
+        same_number: bool,
+        how: u8,
+    },
+    RetryNow,
+    SetPacing(Vec<(usize, Duration)>),
+}
+
+/// Draws from a seed: cheap to generate in a debug build (proptest's own
+/// unions of strategies cost ~10 ms a case there), shrunk by proptest
+/// through the seeds and the length of the list.
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        // splitmix64.
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform enough in `0..n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// An index into `weights`, drawn by weight.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let mut at = self.below(weights.iter().sum());
+        for (i, w) in weights.iter().enumerate() {
+            if at < *w {
+                return i;
+            }
+            at -= w;
+        }
+        weights.len() - 1
+    }
+}
+
+fn kop_from(seed: u64) -> KOp {
+    let d = &mut Draw(seed);
+    match d.weighted(&[10, 12, 4, 3, 1, 3, 4, 1, 1, 1]) {
+        0 => KOp::Clock(clock(d)),
+        1 => KOp::Poll(d.below(64) as usize),
+        2 => KOp::Renewed {
+            pick: d.below(64) as usize,
+            skew: skew(d),
+            life: life(d),
+        },
+        3 => KOp::Failed {
+            pick: d.below(64) as usize,
+            retry: retry(d),
+        },
+        4 => KOp::Abandoned {
+            pick: d.below(64) as usize,
+        },
+        5 => KOp::Rejected(pick(d)),
+        6 => KOp::Restore {
+            token: pick(d),
+            version: version(d),
+            skew: skew(d),
+            life: life(d),
+            other_connection: d.below(20) == 0,
+        },
+        7 => KOp::Foreign {
+            same_number: d.below(2) == 0,
+            how: d.below(3) as u8,
+        },
+        8 => KOp::RetryNow,
+        _ => KOp::SetPacing(pacing_change(d)),
+    }
+}
+
+fn kops() -> impl Strategy<Value = Vec<KOp>> {
+    prop::collection::vec(any::<u64>(), 1..300).prop_map(|seeds| seeds.into_iter().map(kop_from).collect())
+}
+
+/// The model's token.
+#[derive(Clone, Debug)]
+struct Live {
+    name: String,
+    obtained: Timestamp,
+    expires: Option<Timestamp>,
+    version: u64,
+    refused: bool,
+}
+
+/// The model's renewal out.
+#[derive(Clone, Copy, Debug)]
+struct Out {
+    /// Tickets are numbered 1, 2, ... per keeper.
+    number: u64,
+    /// When it started, as the keeper measures: the earliest `now` seen
+    /// since, at a poll that found a renewal due.
+    since: Timestamp,
+}
+
+/// Whole milliseconds of `d` (what a `Timestamp` can move by).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
+    Timestamp::from_unix_millis(t.as_unix_millis().saturating_add(ms))
+}
+
+/// An independent model of one keeper: which token is live, which ticket
+/// is current, and bounds on its back-off.
+struct Model {
+    pacing: Pacing,
+    held: Option<Live>,
+    /// The highest version installed or adopted.
+    version: u64,
+    /// The last token refused.
+    refused: Option<String>,
+    out: Option<Out>,
+    issued: u64,
+    /// When the last ticket went out, as issued, and re-anchored at every
+    /// poll since (a lower bound of the keeper's own, re-anchored less often).
+    last_issued: Option<Timestamp>,
+    last_low: Option<Timestamp>,
+    /// The back-off certainly ends by then.
+    paused_by: Option<Timestamp>,
+    /// The back-off lasts at least until then.
+    paused_at_least: Option<Timestamp>,
+    /// Every token minted, with the version it was installed with.
+    seen: Vec<(String, Option<u64>)>,
+    minted: u64,
+}
+
+impl Model {
+    fn new() -> Self {
+        Model {
+            pacing: Pacing::keeper(),
+            held: None,
+            version: 0,
+            refused: None,
+            out: None,
+            issued: 0,
+            last_issued: None,
+            last_low: None,
+            paused_by: None,
+            paused_at_least: None,
+            seen: Vec::new(),
+            minted: 0,
+        }
+    }
+
+    fn mint(&mut self) -> String {
+        self.minted += 1;
+        format!("tok-{}", self.minted)
+    }
+
+    /// When the held token is to be renewed: `renew_margin` before expiry,
+    /// but not before half its life.
+    fn renew_at(&self, live: &Live) -> Option<Timestamp> {
+        let expires = live.expires?.as_unix_millis();
+        let half = expires.saturating_sub(live.obtained.as_unix_millis()) / 2;
+        let margin = millis(self.pacing.renew_margin).min(half);
+        Some(Timestamp::from_unix_millis(expires - margin))
+    }
+
+    fn due(&self, now: Timestamp) -> bool {
+        match &self.held {
+            None => true,
+            Some(live) if live.refused => true,
+            Some(live) => self.renew_at(live).is_some_and(|at| now >= at),
+        }
+    }
+
+    fn usable(&self, now: Timestamp) -> Option<&str> {
+        self.held
+            .as_ref()
+            .filter(|l| !l.refused && l.expires.is_none_or(|e| now < e))
+            .map(|l| l.name.as_str())
+    }
+
+    fn longest_pause(&self) -> u64 {
+        millis(self.pacing.max_backoff.max(self.pacing.max_server_wait))
+    }
+
+    /// The longest any wait may be, from the `now` it answers.
+    fn wait_bound(&self) -> u64 {
+        let p = &self.pacing;
+        millis(
+            p.renewal_timeout
+                .max(p.min_interval)
+                .max(p.max_backoff)
+                .max(p.max_server_wait),
+        )
+    }
+
+    /// A failure at `at`: bounds on the pause it starts.
+    fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
+        self.paused_by = Some(plus_ms(at, self.longest_pause()));
+        let server = retry_at.map_or(0, |r| {
+            r.as_unix_millis()
+                .saturating_sub(at.as_unix_millis())
+                .min(millis(self.pacing.max_server_wait))
+        });
+        self.paused_at_least = Some(plus_ms(at, millis(self.pacing.initial_backoff).max(server)));
+    }
+
+    /// What the keeper learns at a poll before it decides: the clock as it
+    /// is now, and whether the renewal out was lost.
+    fn poll_seen(&mut self, now: Timestamp) {
+        if let Some(last) = self.last_low.as_mut() {
+            *last = (*last).min(now);
+        }
+        let longest = self.longest_pause();
+        if let Some(at_least) = self.paused_at_least.as_mut() {
+            *at_least = (*at_least).min(plus_ms(now, longest));
+        }
+        if !self.due(now) {
+            return;
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.since = out.since.min(now);
+            if now.saturating_duration_since(out.since) >= self.pacing.renewal_timeout {
+                self.out = None;
+                self.failed_at(now, None);
+            }
+        }
+    }
+
+    fn renewed(&mut self, name: String, obtained: Timestamp, expires: Option<Timestamp>) {
+        self.version = self.version.saturating_add(1);
+        self.seen.push((name.clone(), Some(self.version)));
+        self.held = Some(Live {
+            name,
+            obtained,
+            expires,
+            version: self.version,
+            refused: false,
+        });
+        self.out = None;
+        self.paused_by = None;
+        self.paused_at_least = None;
+    }
+
+    /// The restore rule: adopted when nothing is held, or the version is
+    /// higher, or equal with another token while the held one was refused;
+    /// never the last token refused.
+    fn adopts(&self, name: &str, version: u64) -> bool {
+        if self.refused.as_deref() == Some(name) {
+            return false;
+        }
+        match &self.held {
+            None => true,
+            Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
+        }
+    }
+}
+
+/// A ticket someone holds.
+struct Held {
+    ticket: RenewalTicket,
+    number: u64,
+}
+
+/// What a stale report must leave alone.
+fn fingerprint(k: &TokenKeeper) -> (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing) {
+    (
+        k.token().cloned(),
+        k.snapshot(),
+        k.renewing(),
+        k.next_deadline(),
+        *k.pacing(),
+    )
+}
+
+/// A ticket of a fresh keeper of `CONN`, numbered `number`.
+fn foreign_ticket(number: u64) -> RenewalTicket {
+    let pacing = Pacing {
+        min_interval: Duration::ZERO,
+        ..Pacing::keeper()
+    };
+    let mut other = TokenKeeper::with_pacing(CONN, pacing).unwrap();
+    let mut ticket = renew(other.poll(T0));
+    for _ in 1..number {
+        // An expired token is due at once: the next poll issues the next ticket.
+        other
+            .renewed(ticket, TokenSet::new(AccessToken::new("x"), T0, Some(T0)))
+            .unwrap();
+        ticket = renew(other.poll(T0));
+    }
+    ticket
+}
+
+/// What a poll answered, without the borrow.
+#[derive(Debug)]
+enum Polled {
+    Use(String),
+    Renew(RenewalTicket),
+    Wait(Timestamp),
+}
+
+/// Counts of what the runs reached, to check the generator covers the cases.
+#[derive(Default, Debug)]
+struct Reached {
+    tickets: u64,
+    voided: u64,
+    waits: u64,
+    uses: u64,
+    stale: u64,
+    adopted: u64,
+    refused_restores: u64,
+    at_max: u64,
+    stepped_back: u64,
+    invalid_pacing: u64,
+}
+
+fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), TestCaseError> {
+    let mut k = TokenKeeper::new(CONN);
+    let mut m = Model::new();
+    let mut now = T0;
+    // Tickets out in callers' hands, current or not.
+    let mut hands: Vec<Held> = Vec::new();
+    for op in ops {
+        match op {
+            KOp::Clock(c) => {
+                let next = moved(now, c);
+                reached.stepped_back += u64::from(next < now);
+                reached.at_max += u64::from(next == Timestamp::MAX);
+                now = next;
+            }
+            KOp::Poll(n) => {
+                let _caller = n % callers;
+                let had = m.out;
+                m.poll_seen(now);
+                if had.is_some() && m.out.is_none() {
+                    reached.voided += 1;
+                }
+                let polled = match k.poll(now) {
+                    KeeperAction::UseToken(t) => Polled::Use(t.expose_secret().to_owned()),
+                    KeeperAction::Renew(t) => Polled::Renew(t),
+                    KeeperAction::Wait(until) => Polled::Wait(until),
+                };
+                let must_renew = m.out.is_none()
+                    && m.due(now)
+                    && m.paused_by.is_none_or(|by| now >= by)
+                    && m.last_issued
+                        .is_none_or(|last| now.saturating_duration_since(last) >= m.pacing.min_interval);
+                match polled {
+                    Polled::Renew(ticket) => {
+                        // (a) one renewal out: the model's ticket was lost first.
+                        prop_assert!(
+                            m.out.is_none(),
+                            "a second ticket at {:?} while ticket {:?} is out (timeout {:?})",
+                            now,
+                            had,
+                            m.pacing.renewal_timeout
+                        );
+                        prop_assert!(m.due(now), "a ticket at {:?} while the token is not due", now);
+                        prop_assert!(
+                            m.last_low.is_none_or(
+                                |last| now.saturating_duration_since(last) >= m.pacing.min_interval
+                            ),
+                            "a ticket at {:?} within min_interval of the last, at {:?}",
+                            now,
+                            m.last_low
+                        );
+                        prop_assert!(
+                            m.paused_at_least.is_none_or(|at| now >= at),
+                            "a ticket at {:?} during a back-off lasting until at least {:?}",
+                            now,
+                            m.paused_at_least
+                        );
+                        m.issued += 1;
+                        m.out = Some(Out {
+                            number: m.issued,
+                            since: now,
+                        });
+                        m.last_issued = Some(now);
+                        m.last_low = Some(now);
+                        hands.push(Held {
+                            ticket,
+                            number: m.issued,
+                        });
+                        reached.tickets += 1;
+                    }
+                    Polled::Use(name) => {
+                        prop_assert!(
+                            !must_renew,
+                            "no ticket at {:?} though nothing holds one back",
+                            now
+                        );
+                        // (b), (c): only the live token, unrefused and valid now.
+                        prop_assert_eq!(Some(name.as_str()), m.usable(now), "handed out at {:?}", now);
+                        reached.uses += 1;
+                    }
+                    Polled::Wait(until) => {
+                        prop_assert!(
+                            !must_renew,
+                            "no ticket at {:?} though nothing holds one back",
+                            now
+                        );
+                        prop_assert!(
+                            m.usable(now).is_none(),
+                            "waited at {:?} while {:?} is usable",
+                            now,
+                            m.usable(now)
+                        );
+                        // (c) every wait within its bound from now.
+                        let bound = plus_ms(now, m.wait_bound());
+                        prop_assert!(
+                            now <= until && until <= bound,
+                            "Wait({:?}) at {:?}: not within [now, {:?}]",
+                            until,
+                            now,
+                            bound
+                        );
+                        reached.waits += 1;
+                    }
+                }
+            }
+            KOp::Renewed { pick, skew, life } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let name = m.mint();
+                let (obtained, expires) = times(now, skew, life);
+                let before = fingerprint(&k);
+                let result = k.renewed(
+                    held.ticket,
+                    TokenSet::new(AccessToken::new(&name), obtained, expires),
+                );
+                if m.out.is_some_and(|o| o.number == held.number) {
+                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                    m.renewed(name, obtained, expires);
+                } else {
+                    // (d) an old ticket.
+                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                    prop_assert_eq!(fingerprint(&k), before, "a stale renewal changed the keeper");
+                    m.seen.push((name, None));
+                    reached.stale += 1;
+                }
+            }
+            KOp::Failed { pick, retry } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let retry_at = retry_at(now, retry);
+                let before = fingerprint(&k);
+                let result = k.renewal_failed(held.ticket, now, retry_at);
+                if m.out.is_some_and(|o| o.number == held.number) {
+                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                    m.out = None;
+                    m.failed_at(now, retry_at);
+                } else {
+                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                    prop_assert_eq!(fingerprint(&k), before, "a stale failure changed the keeper");
+                    reached.stale += 1;
+                }
+            }
+            KOp::Abandoned { pick } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let before = fingerprint(&k);
+                let result = k.renewal_abandoned(held.ticket);
+                match m.out.filter(|o| o.number == held.number) {
+                    Some(out) => {
+                        prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                        m.out = None;
+                        // Counted as failed when it started.
+                        m.failed_at(out.since, None);
+                    }
+                    None => {
+                        prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                        prop_assert_eq!(fingerprint(&k), before, "a stale abandon changed the keeper");
+                        reached.stale += 1;
+                    }
+                }
+            }
+            KOp::Rejected(which) => {
+                let name = match which {
+                    Pick::Held => m.held.as_ref().map(|h| h.name.clone()),
+                    Pick::LastRefused => m.refused.clone(),
+                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].0.clone()),
+                    _ => None,
+                }
+                .unwrap_or_else(|| m.mint());
+                k.token_rejected(now, &AccessToken::new(&name));
+                if let Some(live) = m.held.as_mut().filter(|h| h.name == name) {
+                    live.refused = true;
+                    m.refused = Some(name);
+                }
+            }
+            KOp::Restore {
+                token,
+                version,
+                skew,
+                life,
+                other_connection,
+            } => {
+                let known = match token {
+                    Pick::Held => m.held.as_ref().map(|h| (h.name.clone(), Some(h.version))),
+                    Pick::LastRefused => m.refused.clone().map(|name| {
+                        let own = m.seen.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v);
+                        (name, own)
+                    }),
+                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].clone()),
+                    _ => None,
+                };
+                let (name, own) = known.unwrap_or_else(|| (m.mint(), None));
+                let held_version = m.held.as_ref().map_or(0, |h| h.version);
+                let version = match version {
+                    Version::Zero => 0,
+                    Version::BelowHeld => held_version.saturating_sub(1),
+                    Version::Held => held_version,
+                    Version::AboveHeld => held_version.saturating_add(1),
+                    Version::AboveHighest => m.version.saturating_add(1),
+                    Version::Max => u64::MAX,
+                    Version::Own => own.unwrap_or(held_version),
+                    Version::Any(v) => *v,
+                };
+                let (obtained, expires) = times(now, skew, life);
+                let connection = if *other_connection {
+                    "another-connection"
+                } else {
+                    CONN
+                };
+                let before = fingerprint(&k);
+                let result = k.restore(Snapshot::new(
+                    connection,
+                    version,
+                    AccessToken::new(&name),
+                    obtained,
+                    expires,
+                ));
+                if *other_connection {
+                    prop_assert!(
+                        matches!(result, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
+                        "{:?}",
+                        result
+                    );
+                    prop_assert_eq!(
+                        fingerprint(&k),
+                        before,
+                        "another connection's snapshot changed the keeper"
+                    );
+                    continue;
+                }
+                let expected = m.adopts(&name, version);
+                prop_assert_eq!(
+                    result,
+                    Ok(expected),
+                    "restore of {} v{} against {:?} (last refused {:?})",
+                    &name,
+                    version,
+                    &m.held,
+                    &m.refused
+                );
+                if expected {
+                    m.version = m.version.max(version);
+                    if !m.seen.iter().any(|(n, _)| *n == name) {
+                        m.seen.push((name.clone(), Some(version)));
+                    }
+                    m.held = Some(Live {
+                        name,
+                        obtained,
+                        expires,
+                        version,
+                        refused: false,
+                    });
+                    reached.adopted += 1;
+                } else {
+                    prop_assert_eq!(
+                        fingerprint(&k),
+                        before,
+                        "a snapshot not adopted changed the keeper"
+                    );
+                    reached.refused_restores += 1;
+                }
+            }
+            KOp::Foreign { same_number, how } => {
+                let number = if *same_number { m.issued.max(1) } else { 1 };
+                let ticket = foreign_ticket(number);
+                let before = fingerprint(&k);
+                let result = match how {
+                    0 => k.renewed(ticket, token("foreign", now, TEN_HOURS)),
+                    1 => k.renewal_failed(ticket, now, None),
+                    _ => k.renewal_abandoned(ticket),
+                };
+                // (d) another keeper's ticket, even of the same connection
+                // and with the number of this keeper's current one.
+                prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                prop_assert_eq!(fingerprint(&k), before, "a foreign ticket changed the keeper");
+                reached.stale += 1;
+            }
+            KOp::RetryNow => {
+                k.retry_now();
+                m.paused_by = None;
+                m.paused_at_least = None;
+            }
+            KOp::SetPacing(changes) => {
+                let pacing = with_changes(*k.pacing(), changes);
+                let valid = pacing_is_valid(&pacing);
+                prop_assert_eq!(TokenKeeper::with_pacing(CONN, pacing).is_ok(), valid);
+                let before = fingerprint(&k);
+                match k.set_pacing(pacing) {
+                    Ok(()) => {
+                        prop_assert!(valid, "accepted {:?}", pacing);
+                        m.pacing = pacing;
+                    }
+                    Err(err) => {
+                        prop_assert!(!valid, "refused {:?}: {}", pacing, err);
+                        let invalid_config = matches!(err, Error::Usage(UsageError::InvalidConfig { .. }));
+                        prop_assert!(invalid_config, "{:?}", err);
+                        prop_assert_eq!(fingerprint(&k), before, "a refused pacing changed the keeper");
+                        reached.invalid_pacing += 1;
+                    }
+                }
+            }
+        }
+        // The keeper's state is the model's.
+        prop_assert_eq!(k.pacing(), &m.pacing);
+        prop_assert_eq!(k.renewing(), m.out.is_some(), "renewing, at {:?}", now);
+        if let Some(out) = m.out {
+            prop_assert_eq!(
+                k.next_deadline(),
+                out.since.saturating_add(m.pacing.renewal_timeout),
+                "the renewal's timeout"
+            );
+        }
+        let held = k.token().map(|t| {
+            (
+                t.access_token().expose_secret().to_owned(),
+                t.obtained_at(),
+                t.expires_at(),
+            )
+        });
+        let want = m.held.as_ref().map(|l| (l.name.clone(), l.obtained, l.expires));
+        prop_assert_eq!(held, want, "the token held");
+        prop_assert_eq!(
+            k.usable_token(now).map(AccessToken::expose_secret),
+            m.usable(now),
+            "the usable token at {:?}",
+            now
+        );
+        let shared = k.snapshot().map(|s| {
+            (
+                s.oms_connection().to_owned(),
+                s.version(),
+                s.token().expose_secret().to_owned(),
+                s.obtained_at(),
+                s.expires_at(),
+            )
+        });
+        let want = m
+            .held
+            .as_ref()
+            .filter(|l| !l.refused)
+            .map(|l| (CONN.to_owned(), l.version, l.name.clone(), l.obtained, l.expires));
+        prop_assert_eq!(shared, want, "the snapshot");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1_500, ..ProptestConfig::default() })]
+
+    /// Arbitrary clocks, several callers, renewals reported or not, 401s,
+    /// snapshots from skewed peers, `retry_now` and pacing changes, against
+    /// the model: one renewal out, only the live token handed out, every
+    /// wait bounded, old and foreign tickets refused.
+    #[test]
+    fn arbitrary_clocks_never_break_single_flight(
+        callers in 1usize..8,
+        ops in kops(),
+    ) {
+        let mut reached = Reached::default();
+        run_clocks(callers, &ops, &mut reached)?;
+    }
+}
+
+/// The generator reaches what the property is about: fixed seeds, counted.
+#[test]
+fn arbitrary_clocks_reach_every_case() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let mut reached = Reached::default();
+    let strategy = (1usize..8, kops());
+    for _ in 0..200 {
+        let (callers, ops) = strategy.new_tree(&mut runner).unwrap().current();
+        run_clocks(callers, &ops, &mut reached).unwrap();
+    }
+    let Reached {
+        tickets,
+        voided,
+        waits,
+        uses,
+        stale,
+        adopted,
+        refused_restores,
+        at_max,
+        stepped_back,
+        invalid_pacing,
+    } = &reached;
+    for (what, n) in [
+        ("tickets", tickets),
+        ("voided", voided),
+        ("waits", waits),
+        ("uses", uses),
+        ("stale", stale),
+        ("adopted", adopted),
+        ("refused restores", refused_restores),
+        ("at MAX", at_max),
+        ("stepped back", stepped_back),
+        ("invalid pacing", invalid_pacing),
+    ] {
+        assert!(*n >= 10, "{what}: {n} in {reached:?}");
+    }
+}
+
 // ------------------------------------------------------------ the review's cases
 
 /// The review's scenario: a snapshot from a process whose clock runs an
