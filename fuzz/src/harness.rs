@@ -26,6 +26,8 @@
 //! above) and a body (raw, or a JSON template of [`TEMPLATES`] with fuzzed
 //! strings and numbers). Missing bytes read as 0.
 //!
+//! **`path_segments`**: a mode byte and four strings (see [`path_segments`]).
+//!
 //! # Invariants
 //!
 //! Never a panic (libFuzzer reports it); a hang or unbounded memory shows as
@@ -61,7 +63,13 @@
 //!   nothing holds it back; only the live token (by version, never by
 //!   clock) is handed out, never one the API refused, and snapshots carry
 //!   it; restores follow the version rule; old tickets and tickets of
-//!   another keeper of the same connection are stale and change nothing.
+//!   another keeper of the same connection are stale and change nothing;
+//! * `path_segments`: a caller's value at a path segment is refused with
+//!   `Usage(InvalidPathSegment)` exactly when it is empty, a dot segment
+//!   (plain or `%2e`-encoded) or holds a control character; otherwise the
+//!   path has the intended segments, each decoding back to the value, and
+//!   query pairs form-decode back exactly; a registration answer's
+//!   `omsConnection` is refused as malformed by the same rule.
 
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -85,7 +93,7 @@ use tokendance::{
 mod leak_oracle;
 
 /// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
-pub const TARGETS: [&str; 23] = [
+pub const TARGETS: [&str; 24] = [
     "token_response",
     "itc_response",
     "gam_response",
@@ -109,6 +117,7 @@ pub const TARGETS: [&str; 23] = [
     "itc_reply_response",
     "gam_envelope_response",
     "authorized_ops",
+    "path_segments",
 ];
 
 /// The most operations one input runs.
@@ -216,6 +225,7 @@ pub fn run(target: &str, data: &[u8]) -> Report {
         }
         "gam_envelope_response" => api_response(gam_envelope_call(), data, r),
         "authorized_ops" => flow_ops(authorized_call(), data, r),
+        "path_segments" => path_segments(data, r),
         other => panic!("unknown fuzz target {other:?}"),
     }
     report
@@ -2491,6 +2501,471 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
 }
 
 // ---------------------------------------------------------------------------
+// Path integrity.
+
+/// The pieces a `path_segments` string is made of in its pieces mode: dots
+/// plain and encoded, delimiters, escapes, whitespace and control
+/// characters, and characters URL parsers treat specially.
+pub const PIECES: [&str; 48] = [
+    ".", "..", "%2e", "%2E", "%", "%25", "%2F", "%2f", "/", "\\", "?", "#", ";", "&", "=", "+", " ", "\t",
+    "\r", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}", "\u{200b}", "\u{2028}",
+    "\u{feff}", "\u{fffd}", "é", "日", "~", "-", "_", "a", "Z", "0", "@", ":", "[", "]", "|", "^", "'", "\"",
+    "<", ">",
+];
+
+/// Whether a caller's value must be refused as a path segment: empty, a dot
+/// segment (one or two dots, each `.` or `%2e` in any case), or holding a
+/// control character.
+fn refused_segment(value: &str) -> bool {
+    let mut rest = value.as_bytes();
+    let mut dots = 0;
+    let dotted = loop {
+        rest = match rest {
+            [] => break dots == 1 || dots == 2,
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => break false,
+        };
+        dots += 1;
+    };
+    value.is_empty() || dotted || value.chars().any(char::is_control)
+}
+
+/// The byte a hex digit stands for.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A strict percent-decoder for one path segment, as the crate documents
+/// its encoding: raw bytes are RFC 3986 unreserved (`A-Z a-z 0-9 - . _ ~`),
+/// everything else a `%XX` escape.
+fn decode_segment(segment: &str) -> Result<Vec<u8>, String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex_digit),
+                bytes.get(i + 2).copied().and_then(hex_digit),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                _ => return Err(format!("a `%` at {i} without two hex digits")),
+            },
+            b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
+                out.push(b);
+                i += 1;
+            }
+            b => return Err(format!("a raw {:?} at {i}", char::from(b))),
+        }
+    }
+    Ok(out)
+}
+
+/// A strict `application/x-www-form-urlencoded` decoder: pairs split at
+/// `&`, key and value at the first `=`, `+` a space, raw bytes only
+/// `A-Z a-z 0-9 * - . _`, everything else a `%XX` escape.
+fn decode_form(query: &str) -> Result<Vec<(String, String)>, String> {
+    let part = |text: &str| -> Result<String, String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b'%' => match (
+                    bytes.get(i + 1).copied().and_then(hex_digit),
+                    bytes.get(i + 2).copied().and_then(hex_digit),
+                ) {
+                    (Some(high), Some(low)) => {
+                        out.push(high << 4 | low);
+                        i += 3;
+                    }
+                    _ => return Err(format!("a `%` without two hex digits in {text:?}")),
+                },
+                b if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') => {
+                    out.push(b);
+                    i += 1;
+                }
+                b => return Err(format!("a raw {:?} in {text:?}", char::from(b))),
+            }
+        }
+        String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
+    };
+    query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((part(key)?, part(value)?))
+        })
+        .collect()
+}
+
+/// Drives `flow` to its request number `nth` (from 0), answering earlier
+/// requests with `answer`, signing, and waiting as told.
+fn request_of<F: Flow>(mut flow: F, nth: usize, answer: &str) -> Result<tokendance::Outgoing, Error> {
+    let mut now = T0;
+    let mut sent = 0;
+    let mut step = flow.start(now);
+    for _ in 0..8 {
+        match step? {
+            Action::Send(request) if sent == nth => return Ok(request),
+            Action::Send(_) => {
+                sent += 1;
+                step = flow.resume(now, Input::Response(ok_json(answer)));
+            }
+            Action::Sign(_) => step = flow.resume(now, Input::Signature(signature())),
+            Action::Wait(until) => {
+                now = until;
+                step = flow.resume(now, Input::Timeout);
+            }
+            Action::Done(_) => break,
+        }
+    }
+    panic!("the flow did not reach its request {nth}");
+}
+
+const KEY_ANSWER: &str = r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#;
+const CODE_ANSWER: &str = r#"{"code":"c-1"}"#;
+
+/// The request an API builds from `values` (the caller's, at path segments
+/// and in query pairs): built with placeholders first, to learn which
+/// segments are the caller's, then with the values.
+struct PathCase<'a> {
+    what: &'static str,
+    /// The caller's values that become path segments, in order.
+    segments: Vec<&'a str>,
+    /// The query pairs the request must carry exactly (`None`: not checked).
+    query: Option<Vec<(String, String)>>,
+    /// The error expected instead of a request, if any.
+    refusal: Option<fn(&Error) -> bool>,
+}
+
+fn is_segment_refusal(err: &Error) -> bool {
+    matches!(err, Error::Usage(UsageError::InvalidPathSegment { .. }))
+}
+
+fn is_config_refusal(err: &Error) -> bool {
+    matches!(err, Error::Usage(UsageError::InvalidConfig { .. }))
+}
+
+/// Checks the request `build` makes from `case.segments` against the one it
+/// makes from placeholders (told so by its flag, to fill in any other value
+/// validly).
+fn check_path_case(
+    case: PathCase<'_>,
+    build: impl Fn(&[&str], bool) -> Result<tokendance::Outgoing, Error>,
+    report: &mut Report,
+) {
+    let placeholders: Vec<String> = (0..case.segments.len())
+        .map(|i| format!("PLACEHOLDER{i}"))
+        .collect();
+    let names: Vec<&str> = placeholders.iter().map(String::as_str).collect();
+    let reference =
+        build(&names, true).unwrap_or_else(|e| panic!("{}: placeholders refused: {e:?}", case.what));
+    let reference_path = reference.as_http().uri().path().to_owned();
+    let built = build(&case.segments, false);
+    let must_refuse = case.refusal.is_some();
+    let request = match (built, case.refusal) {
+        (Err(err), Some(expected)) => {
+            assert!(
+                expected(&err),
+                "{}: {:?} refused with {err:?}",
+                case.what,
+                case.segments
+            );
+            check_error(&err, &[]);
+            report.refused += 1;
+            return;
+        }
+        (Err(err), None) => panic!("{}: {:?} refused: {err:?}", case.what, case.segments),
+        (Ok(request), _) => request,
+    };
+    let uri = request.as_http().uri().clone();
+    assert!(
+        !must_refuse,
+        "{}: {:?} must be refused, but {uri} was built",
+        case.what, case.segments
+    );
+    let want: Vec<&str> = reference_path.split('/').collect();
+    let got: Vec<&str> = uri.path().split('/').collect();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{}: {:?} gave {} segments, not {}: {uri}",
+        case.what,
+        case.segments,
+        got.len(),
+        want.len()
+    );
+    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+        match names.iter().position(|n| n == want) {
+            Some(v) => {
+                let decoded =
+                    decode_segment(got).unwrap_or_else(|e| panic!("{}: segment {i} {got:?}: {e}", case.what));
+                assert!(
+                    decoded == case.segments[v].as_bytes(),
+                    "{}: segment {i} {got:?} decodes to {:?}, not {:?}",
+                    case.what,
+                    String::from_utf8_lossy(&decoded),
+                    case.segments[v]
+                );
+            }
+            None => assert_eq!(got, want, "{}: segment {i} changed: {uri}", case.what),
+        }
+    }
+    assert_eq!(
+        uri.host(),
+        reference.as_http().uri().host(),
+        "{}: another host",
+        case.what
+    );
+    if let Some(pairs) = &case.query {
+        let query = uri
+            .query()
+            .unwrap_or_else(|| panic!("{}: no query in {uri}", case.what));
+        let decoded = decode_form(query).unwrap_or_else(|e| panic!("{}: query {query:?}: {e}", case.what));
+        assert_eq!(&decoded, pairs, "{}: the query of {uri}", case.what);
+    }
+    report.accepted += 1;
+}
+
+/// `path_segments`: byte 0 bit 0 picks how the four strings are read (raw
+/// UTF-8, lossy, or each byte one of [`PIECES`]); each string is a length
+/// byte then its bytes. Every API whose path takes a caller's value builds
+/// its request from them, and a registration answer carries the fourth as
+/// its `omsConnection`: each is refused exactly as the segment rule says,
+/// or its path has the intended segments, each decoding to the value.
+fn path_segments(data: &[u8], report: &mut Report) {
+    let mut b = Bytes::new(data);
+    let pieces = b.byte() & 1 == 1;
+    let values: Vec<String> = (0..4)
+        .map(|_| {
+            let len = usize::from(b.byte());
+            let bytes = b.take(len);
+            if pieces {
+                bytes
+                    .iter()
+                    .map(|p| PIECES[usize::from(*p) % PIECES.len()])
+                    .collect()
+            } else {
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        })
+        .collect();
+    let v: Vec<&str> = values.iter().map(String::as_str).collect();
+    let segment_rule = |segments: &[&str]| {
+        segments
+            .iter()
+            .any(|s| refused_segment(s))
+            .then_some(is_segment_refusal as fn(&Error) -> bool)
+    };
+
+    // ITC: GET {service}api/info/consumer/{regNo}.
+    check_path_case(
+        PathCase {
+            what: "itc::consumer",
+            segments: vec![v[0]],
+            query: None,
+            refusal: segment_rule(&[v[0]]),
+        },
+        |s, _| {
+            let mut call = itc::consumer(&itc::Config::staging(), s[0], api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    // GAM: POST and GET {resource server}/{segments...}?{pairs}.
+    let body = serde_json::json!({"customerCode": "C-1"});
+    check_path_case(
+        PathCase {
+            what: "gam::post",
+            segments: vec![v[0], v[1]],
+            query: None,
+            refusal: segment_rule(&[v[0], v[1]]),
+        },
+        |s, _| {
+            let mut call =
+                gam::post::<_, serde_json::Value>(&gam::Config::staging(), "SHOP01", s, &body, api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    let pairs = [(v[2], v[3]), ("from", v[0])];
+    check_path_case(
+        PathCase {
+            what: "gam::get",
+            segments: vec![v[1]],
+            query: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            refusal: segment_rule(&[v[1]]),
+        },
+        |s, _| {
+            let mut call =
+                gam::get::<_, serde_json::Value>(&gam::Config::staging(), "SHOP01", s, &pairs, api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    // CRPT sign-ins: the connection is the last segment of the token request.
+    for (what, conn) in [
+        ("gis_mt::sign_in", v[0]),
+        ("true_api::sign_in", v[1]),
+        ("mdlp::sign_in", v[2]),
+    ] {
+        check_path_case(
+            PathCase {
+                what,
+                segments: vec![conn],
+                query: None,
+                refusal: segment_rule(&[conn]),
+            },
+            |s, _| match what {
+                "gis_mt::sign_in" => request_of(
+                    crpt::gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some(s[0]))?,
+                    1,
+                    KEY_ANSWER,
+                ),
+                "true_api::sign_in" => request_of(
+                    crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(s[0]))?,
+                    1,
+                    KEY_ANSWER,
+                ),
+                _ => request_of(mdlp_flow_for(s[0])?, 1, CODE_ANSWER),
+            },
+            report,
+        );
+    }
+    // SUZ registration: POST {base}/api/{apiVersion}/integration/connection?omsId=...
+    let oms_id = v[1];
+    check_path_case(
+        PathCase {
+            what: "registration::register",
+            segments: vec![v[0]],
+            query: Some(vec![("omsId".to_owned(), oms_id.to_owned())]),
+            refusal: if oms_id.is_empty() {
+                Some(is_config_refusal as fn(&Error) -> bool)
+            } else {
+                segment_rule(&[v[0]])
+            },
+        },
+        |s, reference| {
+            request_of(
+                register_unsigned(if reference { "oms-1" } else { oms_id }, s[0])?,
+                0,
+                "",
+            )
+        },
+        report,
+    );
+    // A registration answer: its omsConnection becomes a segment of every
+    // sign-in, so it is refused as malformed by the same rule.
+    registration_answer(v[3], report);
+}
+
+fn mdlp_flow_for(conn: &str) -> Result<mdlp::MdlpSignIn, Error> {
+    let client = mdlp::Client {
+        id: "7df0d06f".into(),
+        secret: ClientSecret::new(MDLP_SECRET),
+    };
+    mdlp::sign_in(
+        &crpt::MdlpStand::Sandbox.endpoint(),
+        client,
+        "user@example.org",
+        mdlp::Auth::Password(Password::new(MDLP_PASSWORD)),
+        Some(conn),
+    )
+}
+
+fn register_unsigned(oms_id: &str, api_version: &str) -> Result<registration::Registration, Error> {
+    registration::register(
+        &crpt::SuzStand::Demo.endpoint(),
+        oms_id,
+        RegistrationKey::new(REGISTRATION_KEY),
+        "Moscow, 1 Leninskie Gory",
+        registration::Signing::Unsigned,
+        api_version,
+    )
+}
+
+fn registration_answer(connection: &str, report: &mut Report) {
+    let mut flow = register_unsigned(
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        registration::DEFAULT_API_VERSION,
+    )
+    .expect("a valid registration");
+    assert!(matches!(flow.start(T0), Ok(Action::Send(_))));
+    let body = serde_json::json!({"status": "SUCCESS", "omsConnection": connection}).to_string();
+    let outcome = flow.resume(T0, Input::Response(ok_json(&body)));
+    match outcome {
+        Err(err) => {
+            // An empty one reads as absent (the crate's `required_str`).
+            let typed = match &err {
+                Error::Protocol(tokendance::ProtocolError::Malformed { field, .. }) => {
+                    field == "omsConnection"
+                }
+                Error::Protocol(tokendance::ProtocolError::MissingField { field, .. }) => {
+                    *field == "omsConnection" && connection.is_empty()
+                }
+                _ => false,
+            };
+            assert!(typed, "omsConnection {connection:?} refused with {err:?}");
+            assert!(
+                refused_segment(connection),
+                "omsConnection {connection:?} refused: {err:?}"
+            );
+            check_error(&err, &[REGISTRATION_KEY]);
+            report.refused += 1;
+        }
+        Ok(Action::Done(registration::Outcome::Registered { oms_connection })) => {
+            assert!(
+                !refused_segment(connection),
+                "omsConnection {connection:?} accepted"
+            );
+            assert_eq!(oms_connection.as_str(), connection, "the connection changed");
+            check_printed(
+                "a registration's Debug",
+                &format!("{oms_connection:?}"),
+                &[REGISTRATION_KEY],
+            );
+            // Then it is one segment of a sign-in.
+            check_path_case(
+                PathCase {
+                    what: "a registered connection",
+                    segments: vec![connection],
+                    query: None,
+                    refusal: None,
+                },
+                |s, _| {
+                    request_of(
+                        crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(s[0]))?,
+                        1,
+                        KEY_ANSWER,
+                    )
+                },
+                report,
+            );
+        }
+        Ok(other) => panic!("a registration answer gave {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Seeds: `fuzz/seeds/<target>/<name>` is `seeds()` written out (see
 // `tests/fuzz_regressions.rs`, `regenerate_seeds`).
 
@@ -3531,6 +4006,39 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             .tpl(NOW, 2, 200, 0, &[Hole::S("a-1"), Hole::N(N300)])
             .op(NOW, 0, &[])
             .done(),
+    ));
+    // Path segments: raw strings (byte 0 even) or pieces (odd).
+    let strings = |mode: u8, values: [&[u8]; 4]| {
+        let mut bytes = vec![mode];
+        for v in values {
+            bytes.push(u8::try_from(v.len()).expect("a short value"));
+            bytes.extend_from_slice(v);
+        }
+        bytes
+    };
+    for (name, values) in [
+        (
+            "plain",
+            [&b"AA12345678"[..], b"orders", b"v2", b"CDF12109-10D3-11E6"],
+        ),
+        ("dots", [b".", b"..", b"%2e%2E", b".%2e"]),
+        ("controls", [b"a\tb", b"\r\n..", "x\u{85}".as_bytes(), b"\x7f"]),
+        (
+            "delimiters",
+            [b"a/b?c#d", b"%2F..%2f", b";=&+ ", "\u{e9}\u{65e5} ~".as_bytes()],
+        ),
+        ("empty", [b"", b"", b"", b""]),
+        (
+            "registered_connection_with_a_slash",
+            [b"v3", b"oms-1", b"x", b"CDF/../12109"],
+        ),
+    ] {
+        out.push(("path_segments", name.into(), strings(0, values)));
+    }
+    out.push((
+        "path_segments",
+        "pieces".into(),
+        strings(1, [&[0, 1, 2], &[5, 8, 10, 11], &[17, 18, 19], &[30, 31, 35]]),
     ));
     out
 }
