@@ -317,6 +317,8 @@ fn the_secret_check_tells_base64_echoes_from_look_alikes() {
         "HTTP 505: r-04[-1 inva9wzw4gc2v9wZW4gc2VzYW1lIDQyzyw1lidqy not a4H",
         "HTTP 405: 1kbha1kbHAgcGFzcyAxgcgfzcyax true",
         "HTTP 499: nsawvudcbzzwnyzxqgneea\"gstrue1",
+        "HTTP 429: \\\\\\/\\\\\"ayxv0acb\u{feff}jb2rlidk5",
+        "HTTP 505: 9wzw4gc2vzyw\u{feff}1lidqy%2E.qy%2E.",
     ] {
         assert_eq!(harness::secret_shown(printed), None, "{printed}");
     }

@@ -497,7 +497,18 @@ fn check_printed(what: &str, printed: &str, secrets: &'static [&'static str]) {
 /// one of its four alignments) to the secret's bytes; a run that only
 /// looks like a core is masked and the text judged again.
 fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) -> Option<String> {
-    let mut text = printed.to_owned();
+    oracle.find(printed)?;
+    // Judged as the oracle's normalised view has it, so that the runs it
+    // matched are there to mask (an invisible character splits a run).
+    let mut text: String = printed
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
     for _ in 0..32 {
         let hit = oracle.find(&text)?;
         if !hit.contains(" as base64") || !mask_base64_look_alikes(&mut text, secrets) {
@@ -505,6 +516,28 @@ fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) ->
         }
     }
     Some(format!("too many base64 look-alikes in {printed:?}"))
+}
+
+/// Format characters that print as nothing.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+    )
 }
 
 /// The 6-bit value of a base64 symbol (standard or URL-safe).
