@@ -1,7 +1,9 @@
 //! The SUZ `TokenKeeper`: reuse, single-flight renewal, stale tickets,
-//! back-off, rejection, deadlines and snapshots; a property test with many
-//! simulated callers in simulated time; and an end-to-end simulation of
-//! several processes sharing one connection against `fake::Crpt`.
+//! back-off, rejection, deadlines, pacing and versioned snapshots; a property
+//! test with many simulated callers in simulated time; a property with
+//! arbitrary clocks (forwards, backwards, `Timestamp::MAX`, the epoch) checked
+//! against an independent model; and an end-to-end simulation of several
+//! processes sharing one connection against `fake::Crpt`.
 #![cfg(feature = "fake")]
 
 use std::collections::HashMap;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokendance::crpt::{true_api, KeeperAction, RenewalTicket, Snapshot, TokenKeeper, TrueApiStand};
 use tokendance::fake::{self, Crpt, Fake};
-use tokendance::{drive, AccessToken, Error, Timestamp, TokenSet, UsageError};
+use tokendance::{drive, AccessToken, Error, Pacing, Timestamp, TokenSet, UsageError};
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
@@ -56,7 +58,7 @@ fn wait(action: KeeperAction<'_>) -> Timestamp {
     }
 }
 
-/// A keeper holding `name`, obtained at `T0`, living 10 hours.
+/// A keeper holding `name`, obtained at `T0`, living 10 hours (version 1).
 fn holding(name: &str) -> TokenKeeper {
     let mut k = TokenKeeper::new(CONN);
     let ticket = renew(k.poll(T0));
@@ -64,14 +66,25 @@ fn holding(name: &str) -> TokenKeeper {
     k
 }
 
+/// The keeper's pacing with some fields changed.
+fn paced(k: &mut TokenKeeper, change: impl FnOnce(&mut Pacing)) {
+    let mut pacing = *k.pacing();
+    change(&mut pacing);
+    k.set_pacing(pacing).unwrap();
+}
+
 #[test]
 fn defaults_and_first_renewal() {
     let mut k = TokenKeeper::new(CONN);
     assert_eq!(k.oms_connection(), CONN);
-    assert_eq!(k.renew_margin, secs(300));
-    assert_eq!(k.renewal_timeout, secs(300));
-    assert_eq!(k.initial_backoff, secs(1));
-    assert_eq!(k.max_backoff, secs(300));
+    assert_eq!(k.pacing(), &Pacing::keeper());
+    let pacing = k.pacing();
+    assert_eq!(pacing.renew_margin, secs(300));
+    assert_eq!(pacing.renewal_timeout, secs(300));
+    assert_eq!(pacing.min_interval, secs(1));
+    assert_eq!(pacing.initial_backoff, secs(1));
+    assert_eq!(pacing.max_backoff, secs(300));
+    assert_eq!(pacing.max_server_wait, secs(600));
     assert!(k.token().is_none() && !k.renewing() && k.snapshot().is_none());
     // No token: poll now.
     assert_eq!(k.next_deadline(), Timestamp::EPOCH);
@@ -86,12 +99,13 @@ fn defaults_and_first_renewal() {
     assert!(!k.renewing());
     assert_eq!(use_token(k.poll(at(1))), "tok-1");
     assert_eq!(k.next_deadline(), at(36_000 - 300));
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(1));
 }
 
 #[test]
 fn reuse_until_the_margin_then_renew_exactly_once() {
     let mut k = holding("tok-1");
-    k.renewal_timeout = secs(600);
+    paced(&mut k, |p| p.renewal_timeout = secs(600));
     let renew_at = at(36_000 - 300);
     let just_before = renew_at.saturating_sub(Duration::from_millis(1));
     for _ in 0..1_000 {
@@ -134,28 +148,43 @@ fn a_stale_ticket_is_refused_and_its_token_not_kept() {
     let mut k = TokenKeeper::new(CONN);
     let old = renew(k.poll(T0));
     assert_eq!(wait(k.poll(at(299))), at(300));
-    // The renewal is taken as lost: a new ticket.
-    let new = renew(k.poll(at(300)));
+    // The renewal is taken as lost, which counts as a failure: its ticket is
+    // void at once, and the next one comes after the first back-off (1 s).
+    assert_eq!(wait(k.poll(at(300))), at(301));
+    assert!(!k.renewing());
+    let new = renew(k.poll(at(301)));
     assert_ne!(old, new);
-    assert_eq!(wait(k.poll(at(301))), at(600));
+    assert_eq!(wait(k.poll(at(302))), at(601));
     let e = k.renewed(old, token("late", at(10), TEN_HOURS)).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::StaleTicket));
     assert!(k.token().is_none(), "a stale renewal's token was kept");
     assert!(k.renewing());
-    assert_eq!(wait(k.poll(at(302))), at(600));
-    k.renewed(new, token("fresh", at(300), TEN_HOURS)).unwrap();
-    assert_eq!(use_token(k.poll(at(302))), "fresh");
+    assert_eq!(wait(k.poll(at(303))), at(601));
+    k.renewed(new, token("fresh", at(301), TEN_HOURS)).unwrap();
+    assert_eq!(use_token(k.poll(at(303))), "fresh");
 
-    // Stale after a success too, and for `renewal_failed`.
+    // Stale after a success too, and for `renewal_failed` and
+    // `renewal_abandoned`.
     let mut k = holding("held");
     let a = renew(k.poll(at(35_700)));
-    let b = renew(k.poll(at(36_000)));
+    assert_eq!(use_token(k.poll(at(35_999))), "held");
+    assert_eq!(wait(k.poll(at(36_000))), at(36_001));
+    let b = renew(k.poll(at(36_001)));
     assert_eq!(
         k.renewal_failed(a, at(36_001), None),
         Err(Error::Usage(UsageError::StaleTicket))
     );
-    k.renewed(b, token("b", at(36_000), TEN_HOURS)).unwrap();
-    assert_eq!(use_token(k.poll(at(36_001))), "b");
+    assert!(k.renewing());
+    k.renewed(b, token("b", at(36_001), TEN_HOURS)).unwrap();
+    assert_eq!(use_token(k.poll(at(36_002))), "b");
+    let c = renew(k.poll(at(36_001 + 35_700)));
+    let _d = {
+        // c is lost; the next ticket makes it stale for every report.
+        assert_eq!(wait(k.poll(at(36_001 + 36_000))), at(36_001 + 36_001));
+        renew(k.poll(at(36_001 + 36_001)))
+    };
+    assert_eq!(k.renewal_abandoned(c), Err(Error::Usage(UsageError::StaleTicket)));
+    assert!(k.renewing());
 }
 
 #[test]
@@ -187,10 +216,49 @@ fn failures_back_off_doubling_up_to_the_maximum() {
 }
 
 #[test]
+fn retry_now_ends_a_backoff_but_not_the_minimum_interval() {
+    let mut k = TokenKeeper::new(CONN);
+    let mut now = T0;
+    for _ in 0..5 {
+        let ticket = renew(k.poll(now));
+        k.renewal_failed(ticket, now, None).unwrap();
+        now = k.next_deadline();
+    }
+    // The sixth failure in a row pauses 32 s.
+    let ticket = renew(k.poll(now));
+    k.renewal_failed(ticket, now, None).unwrap();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(32)));
+    assert_eq!(
+        wait(k.poll(now.saturating_add(secs(2)))),
+        now.saturating_add(secs(32))
+    );
+    // An operator says "retry now": the next ticket comes once the minimum
+    // interval (1 s) has passed since the last one, not after the pause.
+    k.retry_now();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(1)));
+    let ticket = renew(k.poll(now.saturating_add(secs(2))));
+    // And the series starts again from the first pause.
+    k.renewal_failed(ticket, now.saturating_add(secs(2)), None)
+        .unwrap();
+    assert_eq!(k.next_deadline(), now.saturating_add(secs(3)));
+    // A renewal that is out stays out.
+    let ticket = renew(k.poll(now.saturating_add(secs(3))));
+    k.retry_now();
+    assert!(k.renewing());
+    assert_eq!(
+        wait(k.poll(now.saturating_add(secs(4)))),
+        now.saturating_add(secs(303))
+    );
+    k.renewed(ticket, token("t", now, TEN_HOURS)).unwrap();
+}
+
+#[test]
 fn backoff_honours_retry_at_and_custom_limits() {
     let mut k = TokenKeeper::new(CONN);
-    k.initial_backoff = secs(10);
-    k.max_backoff = secs(25);
+    paced(&mut k, |p| {
+        p.initial_backoff = secs(10);
+        p.max_backoff = secs(25);
+    });
     let ticket = renew(k.poll(T0));
     // The server said 120 s: later than the back-off.
     k.renewal_failed(ticket, T0, Some(at(120))).unwrap();
@@ -204,12 +272,20 @@ fn backoff_honours_retry_at_and_custom_limits() {
     k.renewal_failed(ticket, at(140), None).unwrap();
     assert_eq!(k.next_deadline(), at(165));
     // While a token is valid, a back-off does not stop anyone using it.
+    // A server asking for "never" is cut to `max_server_wait` (10 min).
     let mut k = holding("held");
     let ticket = renew(k.poll(at(35_700)));
     k.renewal_failed(ticket, at(35_700), Some(Timestamp::MAX))
         .unwrap();
     assert_eq!(use_token(k.poll(at(35_999))), "held");
-    assert_eq!(wait(k.poll(at(36_000))), Timestamp::MAX);
+    assert_eq!(wait(k.poll(at(36_000))), at(35_700 + 600));
+    let _ticket = renew(k.poll(at(35_700 + 600)));
+    // And `max_server_wait` itself is the caller's.
+    let mut k = TokenKeeper::new(CONN);
+    paced(&mut k, |p| p.max_server_wait = secs(60));
+    let ticket = renew(k.poll(T0));
+    k.renewal_failed(ticket, T0, Some(at(99_999_999))).unwrap();
+    assert_eq!(wait(k.poll(T0)), at(60));
 }
 
 #[test]
@@ -220,13 +296,20 @@ fn a_rejected_token_forces_a_renewal() {
     k.token_rejected(at(61), &AccessToken::new("tok-0"));
     assert_eq!(use_token(k.poll(at(61))), "tok-1");
     k.token_rejected(at(61), &AccessToken::new("tok-1"));
-    assert!(!k.token().unwrap().is_valid(at(61)));
+    // Marked refused, not expired: it is held, but never handed out or shared.
+    assert_eq!(k.token().map(|t| t.access_token().expose_secret()), Some("tok-1"));
+    assert!(k.usable_token(at(61)).is_none());
+    assert!(k.snapshot().is_none());
     assert!(k.next_deadline() <= at(61), "poll at once");
     let ticket = renew(k.poll(at(61)));
-    // The rejected token is never handed out again.
+    // The rejected token is never handed out again, even on a clock that
+    // stepped back to when it was good (the renewal's start is then taken
+    // as "now": it is lost 300 s later on the new clock).
     assert_eq!(wait(k.poll(at(62))), at(361));
+    assert_eq!(wait(k.poll(at(1))), at(301));
     k.renewed(ticket, token("tok-2", at(61), TEN_HOURS)).unwrap();
     assert_eq!(use_token(k.poll(at(62))), "tok-2");
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(2));
     // Without a token, a rejection changes nothing.
     let mut empty = TokenKeeper::new(CONN);
     empty.token_rejected(T0, &AccessToken::new("tok-1"));
@@ -235,10 +318,11 @@ fn a_rejected_token_forces_a_renewal() {
 }
 
 #[test]
-fn snapshots_restore_newest_wins() {
+fn snapshots_restore_the_highest_version() {
     let k = holding("tok-1");
     let snap = k.snapshot().unwrap();
     assert_eq!(snap.oms_connection(), CONN);
+    assert_eq!(snap.version(), 1);
     assert_eq!(snap.token().expose_secret(), "tok-1");
     assert_eq!(snap.obtained_at(), T0);
     assert_eq!(snap.expires_at(), Some(at(36_000)));
@@ -255,24 +339,35 @@ fn snapshots_restore_newest_wins() {
     let mut other = TokenKeeper::new(CONN);
     assert_eq!(other.restore(snap.clone()), Ok(true));
     assert_eq!(use_token(other.poll(at(1))), "tok-1");
-    // The same or an older one is not adopted.
+    // The same or a lower version is not adopted, whatever its clock said.
     assert_eq!(other.restore(snap.clone()), Ok(false));
     let older = Snapshot::new(
         CONN,
+        0,
         AccessToken::new("older"),
         T0.saturating_sub(secs(1)),
         Some(at(99_999)),
     );
     assert_eq!(other.restore(older), Ok(false));
+    let same_version_later_clock =
+        Snapshot::new(CONN, 1, AccessToken::new("ahead"), at(3_600), Some(at(99_999)));
+    assert_eq!(other.restore(same_version_later_clock), Ok(false));
     assert_eq!(use_token(other.poll(at(1))), "tok-1");
-    // A newer one is.
-    let newer = Snapshot::new(CONN, AccessToken::new("newer"), at(5), Some(at(5 + 36_000)));
+    // A higher version is, even from a clock that runs behind.
+    let newer = Snapshot::new(
+        CONN,
+        2,
+        AccessToken::new("newer"),
+        T0.saturating_sub(secs(3_600)),
+        Some(at(5 + 36_000)),
+    );
     assert_eq!(other.restore(newer.clone()), Ok(true));
     assert_eq!(use_token(other.poll(at(6))), "newer");
     assert_eq!(other.snapshot(), Some(newer));
     // Another connection's snapshot is refused and changes nothing.
     let foreign = Snapshot::new(
         "other-conn",
+        u64::MAX,
         AccessToken::new("foreign"),
         at(100),
         Some(at(99_999)),
@@ -283,18 +378,43 @@ fn snapshots_restore_newest_wins() {
     ));
     assert_eq!(use_token(other.poll(at(6))), "newer");
     // A restored token ends the need to renew; an outstanding ticket stays
-    // current and may still report.
+    // current and may still report, and its token, the one the API issued
+    // last, replaces the restored one with the next version.
     let mut k = TokenKeeper::new(CONN);
     let ticket = renew(k.poll(T0));
     k.restore(Snapshot::new(
         CONN,
+        7,
         AccessToken::new("restored"),
-        T0,
+        at(3_600),
         Some(at(36_000)),
     ))
     .unwrap();
     assert_eq!(use_token(k.poll(at(1))), "restored");
     assert!(k.renewed(ticket, token("mine", at(1), TEN_HOURS)).is_ok());
+    assert_eq!(use_token(k.poll(at(2))), "mine");
+    assert_eq!(k.snapshot().map(|s| s.version()), Some(8));
+}
+
+#[test]
+fn a_refused_token_is_never_adopted_again() {
+    let mut k = holding("tok-1");
+    let first = k.snapshot().unwrap();
+    k.token_rejected(at(10), &AccessToken::new("tok-1"));
+    // Not from its own snapshot, not with a higher version.
+    assert_eq!(k.restore(first.clone()), Ok(false));
+    let again = Snapshot::new(CONN, 9, AccessToken::new("tok-1"), T0, Some(at(36_000)));
+    assert_eq!(k.restore(again), Ok(false));
+    assert!(k.usable_token(at(11)).is_none());
+    // Another token of the same version is: the held one was refused, so
+    // a peer's renewal at that version is the live one.
+    let peer = Snapshot::new(CONN, 1, AccessToken::new("peer"), at(5), Some(at(36_000)));
+    assert_eq!(k.restore(peer.clone()), Ok(true));
+    assert_eq!(use_token(k.poll(at(11))), "peer");
+    // Equal version and the held one not refused: kept.
+    let rival = Snapshot::new(CONN, 1, AccessToken::new("rival"), at(6), Some(at(36_000)));
+    assert_eq!(k.restore(rival), Ok(false));
+    assert_eq!(k.snapshot(), Some(peer));
 }
 
 #[test]
@@ -325,8 +445,17 @@ enum Op {
     },
     /// SUZ answered 401 to the token.
     Rejected,
-    /// A second process shares a token it obtained `ago` ms before now.
-    Restore { ago: u64, life: u64 },
+    /// A second process shares a token it obtained `ago` ms before now, with
+    /// a version below, equal to or above the held one's.
+    Restore { ago: u64, life: u64, version: Rank },
+}
+
+/// Where a peer's version stands against this keeper's.
+#[derive(Clone, Copy, Debug)]
+enum Rank {
+    Older,
+    Same,
+    Newer,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -336,7 +465,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<usize>(), prop::bool::weighted(0.7), 1..40_000u64, prop::option::of(0..1_000u64))
             .prop_map(|(pick, ok, life, retry)| Op::Complete { pick, ok, life, retry }),
         1 => Just(Op::Rejected),
-        1 => (0..600_000u64, 1..40_000u64).prop_map(|(ago, life)| Op::Restore { ago, life }),
+        1 => (0..600_000u64, 1..40_000u64, prop_oneof![Just(Rank::Older), Just(Rank::Same), Just(Rank::Newer)])
+            .prop_map(|(ago, life, version)| Op::Restore { ago, life, version }),
     ]
 }
 
@@ -350,7 +480,7 @@ struct Pending {
 
 fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut k = TokenKeeper::new(CONN);
-    let timeout = k.renewal_timeout;
+    let timeout = k.pacing().renewal_timeout;
     let mut now = T0;
     let mut pending: Vec<Pending> = Vec::new();
     // The model: the current ticket (the last one issued, until reported).
@@ -360,6 +490,10 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut valid_until: HashMap<String, Timestamp> = HashMap::new();
     let mut no_renew_before = Timestamp::EPOCH;
     let mut minted = 0u64;
+    // The version of the token held, whether the API refused it, and the
+    // highest version the keeper has installed.
+    let mut held: Option<(u64, bool)> = None;
+    let mut highest = 0u64;
     for op in ops {
         match op {
             Op::Advance(ms) => now = now.saturating_add(Duration::from_millis(*ms)),
@@ -368,21 +502,18 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 if pending.iter().any(|p| p.owner == caller) {
                     continue; // busy renewing
                 }
-                let held = k.token().cloned();
+                let usable = k.usable_token(now).is_some();
+                let held_name = k.token().map(|h| h.access_token().expose_secret().to_owned());
                 match k.poll(now) {
                     KeeperAction::UseToken(t) => {
                         let t = t.expose_secret().to_owned();
-                        let held_name = held.as_ref().map(|h| h.access_token().expose_secret());
-                        prop_assert_eq!(Some(t.as_str()), held_name);
+                        prop_assert_eq!(Some(&t), held_name.as_ref());
                         let until = valid_until[&t];
                         prop_assert!(now < until, "{} used at {:?}, valid until {:?}", t, now, until);
                     }
                     KeeperAction::Wait(until) => {
                         prop_assert!(until > now, "wait until {:?} at {:?}", until, now);
-                        prop_assert!(
-                            held.as_ref().is_none_or(|h| !h.is_valid(now)),
-                            "waited with a valid token"
-                        );
+                        prop_assert!(!usable, "waited with a usable token");
                     }
                     KeeperAction::Renew(ticket) => {
                         // Never two tickets out unless the earlier one is lost.
@@ -405,6 +536,19 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                             owner: caller,
                         });
                     }
+                }
+                // A renewal not reported within the timeout is lost: the
+                // poll that finds it so voids its ticket and backs off.
+                if let Some((number, since)) = current.filter(|_| !k.renewing()) {
+                    prop_assert!(
+                        now >= since.saturating_add(timeout),
+                        "ticket {} issued at {:?} voided at {:?}",
+                        number,
+                        since,
+                        now
+                    );
+                    current = None;
+                    no_renew_before = now.saturating_add(k.pacing().initial_backoff);
                 }
             }
             Op::Complete {
@@ -434,22 +578,23 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                         result.map_err(|e| TestCaseError::fail(format!("current ticket refused: {e}")))?;
                     current = None;
                     match got {
-                        // Newest wins: a token restored meanwhile that is
-                        // newer than the renewal's stays.
+                        // A renewal's token is the live one, whatever was
+                        // restored meanwhile, with the next version.
                         Some(t) => {
-                            let expected = match before {
-                                Some(b) if b.obtained_at() > t.obtained_at() => b,
-                                _ => t,
-                            };
-                            prop_assert_eq!(k.token(), Some(&expected));
+                            prop_assert_eq!(k.token(), Some(&t));
+                            highest += 1;
+                            held = Some((highest, false));
+                            prop_assert_eq!(k.snapshot().map(|s| s.version()), Some(highest));
                         }
                         None => {
+                            // At least the first pause (1 s), and the
+                            // server's wait cut to `max_server_wait` (600 s).
+                            let pause = now.saturating_add(k.pacing().initial_backoff);
+                            let server =
+                                retry.map_or(Timestamp::EPOCH, |r| now.saturating_add(secs(r.min(600))));
                             let d = k.next_deadline();
-                            prop_assert!(d >= now.saturating_add(k.initial_backoff));
-                            if let Some(r) = retry {
-                                prop_assert!(d >= now.saturating_add(secs(*r)));
-                            }
-                            no_renew_before = d;
+                            prop_assert!(d >= pause.max(server), "{:?} before {:?}", d, pause.max(server));
+                            no_renew_before = pause.max(server);
                         }
                     }
                 } else {
@@ -462,29 +607,45 @@ fn run_callers(callers: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                     let until = valid_until.get_mut(t.expose_secret()).unwrap();
                     *until = (*until).min(now);
                     k.token_rejected(now, &t);
+                    if let Some((_, refused)) = held.as_mut() {
+                        *refused = true;
+                    }
                 }
-                if let Some(t) = k.token() {
-                    prop_assert!(!t.is_valid(now));
-                }
+                prop_assert!(k.usable_token(now).is_none());
+                prop_assert!(k.snapshot().is_none());
             }
-            Op::Restore { ago, life } => {
+            Op::Restore { ago, life, version } => {
                 minted += 1;
                 let name = format!("restored-{minted}");
                 let obtained = now.saturating_sub(Duration::from_millis(*ago));
                 let expires = obtained.saturating_add(secs(*life));
                 valid_until.insert(name.clone(), expires);
-                let held = k.token().map(TokenSet::obtained_at);
+                let held_version = held.map_or(0, |(v, _)| v);
+                let version = match version {
+                    Rank::Older => held_version.saturating_sub(1),
+                    Rank::Same => held_version,
+                    Rank::Newer => highest + 1,
+                };
                 let adopted = k
                     .restore(Snapshot::new(
                         CONN,
+                        version,
                         AccessToken::new(&name),
                         obtained,
                         Some(expires),
                     ))
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                prop_assert_eq!(adopted, held.is_none_or(|h| h < obtained));
+                // Versions rank tokens, never clocks: a higher one wins, an
+                // equal one (another token) only when the held one was refused.
+                let expected = match held {
+                    None => true,
+                    Some((v, refused)) => version > v || (version == v && refused),
+                };
+                prop_assert_eq!(adopted, expected, "version {} against {:?}", version, held);
                 if adopted {
                     prop_assert_eq!(k.token().unwrap().access_token().expose_secret(), name.as_str());
+                    held = Some((version, false));
+                    highest = highest.max(version);
                 }
             }
         }
@@ -502,12 +663,1230 @@ proptest! {
     }
 }
 
+// ------------------------------------------------------------ arbitrary clocks
+
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// How the caller's clock moves before an operation.
+#[derive(Clone, Debug)]
+enum Clock {
+    Stay,
+    Forward(u64),
+    Back(u64),
+    /// To this many milliseconds since the epoch.
+    To(u64),
+}
+
+fn clock(d: &mut Draw) -> Clock {
+    match d.weighted(&[3, 6, 4, 2, 1, 1, 3, 2, 1, 1, 1, 1, 1, 2]) {
+        0 => Clock::Stay,
+        1 => Clock::Forward(d.below(5_000)),
+        2 => Clock::Forward(d.below(900_000)),
+        3 => Clock::Forward(d.below(40_000_000)),
+        4 => Clock::Forward(DAY_MS + d.below(400 * DAY_MS)),
+        5 => Clock::Forward(u64::MAX / 3),
+        6 => Clock::Back(d.below(5_000)),
+        7 => Clock::Back(HOUR_MS + d.below(30 * DAY_MS)),
+        8 => Clock::Back(HOUR_MS),
+        9 => Clock::To(u64::MAX),
+        10 => Clock::To(u64::MAX - d.below(10_000)),
+        11 => Clock::To(0),
+        12 => Clock::To(d.below(10_000)),
+        _ => Clock::To(T0.as_unix_millis() + d.below(2 * DAY_MS)),
+    }
+}
+
+fn moved(now: Timestamp, clock: &Clock) -> Timestamp {
+    match *clock {
+        Clock::Stay => now,
+        Clock::Forward(ms) => now.saturating_add(Duration::from_millis(ms)),
+        Clock::Back(ms) => now.saturating_sub(Duration::from_millis(ms)),
+        Clock::To(ms) => Timestamp::from_unix_millis(ms),
+    }
+}
+
+/// When a token was obtained, against the `now` of the process at hand: a
+/// peer's clock may run ahead or behind.
+#[derive(Clone, Debug)]
+enum Skew {
+    Now,
+    Ahead(u64),
+    Behind(u64),
+}
+
+fn skew(d: &mut Draw) -> Skew {
+    match d.weighted(&[4, 2, 2, 1, 1]) {
+        0 => Skew::Now,
+        1 => Skew::Ahead(HOUR_MS),
+        2 => Skew::Behind(HOUR_MS),
+        3 => Skew::Ahead(d.below(2 * DAY_MS)),
+        _ => Skew::Behind(d.below(2 * DAY_MS)),
+    }
+}
+
+/// How long a token lives.
+#[derive(Clone, Debug)]
+enum Life {
+    /// Already expired at `now`.
+    Expired,
+    Secs(u64),
+    TenHours,
+    Forever,
+    UntilMax,
+}
+
+fn life(d: &mut Draw) -> Life {
+    match d.weighted(&[1, 3, 4, 1, 1]) {
+        0 => Life::Expired,
+        1 => Life::Secs(1 + d.below(1_200)),
+        2 => Life::TenHours,
+        3 => Life::Forever,
+        _ => Life::UntilMax,
+    }
+}
+
+/// A token's `obtained_at` and `expires_at` at `now`.
+fn times(now: Timestamp, skew: &Skew, life: &Life) -> (Timestamp, Option<Timestamp>) {
+    let obtained = match *skew {
+        Skew::Now => now,
+        Skew::Ahead(ms) => now.saturating_add(Duration::from_millis(ms)),
+        Skew::Behind(ms) => now.saturating_sub(Duration::from_millis(ms)),
+    };
+    let expires = match *life {
+        Life::Expired => Some(now.min(obtained)),
+        Life::Secs(s) => Some(obtained.saturating_add(secs(s))),
+        Life::TenHours => Some(obtained.saturating_add(TEN_HOURS)),
+        Life::Forever => None,
+        Life::UntilMax => Some(Timestamp::MAX),
+    };
+    (obtained, expires)
+}
+
+/// When a failed renewal's server asked to retry.
+#[derive(Clone, Debug)]
+enum Retry {
+    None,
+    Past(u64),
+    Near(u64),
+    Far(u64),
+    Max,
+    /// `Fri, 31 Dec 9999 23:59:59 GMT`.
+    Year9999,
+}
+
+fn retry(d: &mut Draw) -> Retry {
+    match d.weighted(&[3, 1, 2, 1, 1, 1]) {
+        0 => Retry::None,
+        1 => Retry::Past(d.below(DAY_MS)),
+        2 => Retry::Near(d.below(120_000)),
+        3 => Retry::Far(DAY_MS + d.below(10_000 * DAY_MS)),
+        4 => Retry::Max,
+        _ => Retry::Year9999,
+    }
+}
+
+fn retry_at(now: Timestamp, retry: &Retry) -> Option<Timestamp> {
+    match *retry {
+        Retry::None => None,
+        Retry::Past(ms) => Some(now.saturating_sub(Duration::from_millis(ms))),
+        Retry::Near(ms) => Some(now.saturating_add(Duration::from_millis(ms))),
+        Retry::Far(ms) => Some(now.saturating_add(Duration::from_millis(ms))),
+        Retry::Max => Some(Timestamp::MAX),
+        Retry::Year9999 => Some(Timestamp::from_unix_secs(253_402_300_799)),
+    }
+}
+
+/// Which token an operation names.
+#[derive(Clone, Debug)]
+enum Pick {
+    /// One never seen.
+    New,
+    Held,
+    LastRefused,
+    /// Any seen before.
+    Seen(usize),
+}
+
+fn pick(d: &mut Draw) -> Pick {
+    match d.weighted(&[3, 3, 2, 2]) {
+        0 => Pick::New,
+        1 => Pick::Held,
+        2 => Pick::LastRefused,
+        _ => Pick::Seen(d.below(1 << 16) as usize),
+    }
+}
+
+/// A peer's version, against this keeper's.
+#[derive(Clone, Debug)]
+enum Version {
+    Zero,
+    BelowHeld,
+    Held,
+    AboveHeld,
+    AboveHighest,
+    Max,
+    /// The version the token was installed with, if it was.
+    Own,
+    Any(u64),
+}
+
+fn version(d: &mut Draw) -> Version {
+    match d.weighted(&[1, 2, 2, 2, 2, 1, 2, 1]) {
+        0 => Version::Zero,
+        1 => Version::BelowHeld,
+        2 => Version::Held,
+        3 => Version::AboveHeld,
+        4 => Version::AboveHighest,
+        5 => Version::Max,
+        6 => Version::Own,
+        _ => Version::Any(d.next()),
+    }
+}
+
+/// Durations a pacing field is set to: zero, under and at every bound, huge.
+const PACING_VALUES: [Duration; 13] = [
+    Duration::ZERO,
+    Duration::from_nanos(1),
+    Duration::from_micros(999),
+    Duration::from_millis(1),
+    Duration::from_millis(999),
+    Duration::from_secs(1),
+    Duration::from_secs(30),
+    Duration::from_secs(300),
+    Duration::from_secs(600),
+    Duration::from_secs(3_600),
+    Duration::from_secs(86_400),
+    Duration::from_millis(86_400_001),
+    Duration::MAX,
+];
+
+fn pacing_change(d: &mut Draw) -> Vec<(usize, Duration)> {
+    let n = 1 + d.below(3);
+    (0..n)
+        .map(|_| {
+            let field = d.below(6) as usize;
+            (field, PACING_VALUES[d.below(PACING_VALUES.len() as u64) as usize])
+        })
+        .collect()
+}
+
+fn with_changes(mut pacing: Pacing, changes: &[(usize, Duration)]) -> Pacing {
+    for (field, value) in changes {
+        let slot = match field {
+            0 => &mut pacing.renew_margin,
+            1 => &mut pacing.renewal_timeout,
+            2 => &mut pacing.min_interval,
+            3 => &mut pacing.initial_backoff,
+            4 => &mut pacing.max_backoff,
+            _ => &mut pacing.max_server_wait,
+        };
+        *slot = *value;
+    }
+    pacing
+}
+
+/// The rule for a pacing, written here: a renewal timeout of at least a
+/// second, a first back-off that is not zero and not above the longest, and
+/// nothing longer than a day.
+fn pacing_is_valid(p: &Pacing) -> bool {
+    let day = Duration::from_secs(86_400);
+    let all = [
+        p.renew_margin,
+        p.renewal_timeout,
+        p.min_interval,
+        p.initial_backoff,
+        p.max_backoff,
+        p.max_server_wait,
+    ];
+    all.iter().all(|d| *d <= day)
+        && p.renewal_timeout >= Duration::from_secs(1)
+        && !p.initial_backoff.is_zero()
+        && p.max_backoff >= p.initial_backoff
+}
+
+#[derive(Clone, Debug)]
+enum KOp {
+    Clock(Clock),
+    /// Caller `n % callers` polls.
+    Poll(usize),
+    /// The ticket `pick % out` reports a token.
+    Renewed {
+        pick: usize,
+        skew: Skew,
+        life: Life,
+    },
+    Failed {
+        pick: usize,
+        retry: Retry,
+    },
+    Abandoned {
+        pick: usize,
+    },
+    /// SUZ answered 401 to a token.
+    Rejected(Pick),
+    Restore {
+        token: Pick,
+        version: Version,
+        skew: Skew,
+        life: Life,
+        other_connection: bool,
+    },
+    /// A ticket of another keeper of the same connection (numbered as this
+    /// keeper's current one, or first) is reported here: 0 renewed, 1
+    /// failed, 2 abandoned.
+    Foreign {
+        same_number: bool,
+        how: u8,
+    },
+    RetryNow,
+    SetPacing(Vec<(usize, Duration)>),
+}
+
+/// Draws from a seed: cheap to generate in a debug build (proptest's own
+/// unions of strategies cost ~10 ms a case there), shrunk by proptest
+/// through the seeds and the length of the list.
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        // splitmix64.
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform enough in `0..n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// An index into `weights`, drawn by weight.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let mut at = self.below(weights.iter().sum());
+        for (i, w) in weights.iter().enumerate() {
+            if at < *w {
+                return i;
+            }
+            at -= w;
+        }
+        weights.len() - 1
+    }
+}
+
+fn kop_from(seed: u64) -> KOp {
+    let d = &mut Draw(seed);
+    match d.weighted(&[10, 12, 4, 3, 1, 3, 4, 1, 1, 1]) {
+        0 => KOp::Clock(clock(d)),
+        1 => KOp::Poll(d.below(64) as usize),
+        2 => KOp::Renewed {
+            pick: d.below(64) as usize,
+            skew: skew(d),
+            life: life(d),
+        },
+        3 => KOp::Failed {
+            pick: d.below(64) as usize,
+            retry: retry(d),
+        },
+        4 => KOp::Abandoned {
+            pick: d.below(64) as usize,
+        },
+        5 => KOp::Rejected(pick(d)),
+        6 => KOp::Restore {
+            token: pick(d),
+            version: version(d),
+            skew: skew(d),
+            life: life(d),
+            other_connection: d.below(20) == 0,
+        },
+        7 => KOp::Foreign {
+            same_number: d.below(2) == 0,
+            how: d.below(3) as u8,
+        },
+        8 => KOp::RetryNow,
+        _ => KOp::SetPacing(pacing_change(d)),
+    }
+}
+
+fn kops() -> impl Strategy<Value = Vec<KOp>> {
+    prop::collection::vec(any::<u64>(), 1..300).prop_map(|seeds| seeds.into_iter().map(kop_from).collect())
+}
+
+/// The model's token.
+#[derive(Clone, Debug)]
+struct Live {
+    name: String,
+    obtained: Timestamp,
+    expires: Option<Timestamp>,
+    version: u64,
+    refused: bool,
+}
+
+/// The model's renewal out.
+#[derive(Clone, Copy, Debug)]
+struct Out {
+    /// Tickets are numbered 1, 2, ... per keeper.
+    number: u64,
+    /// When it started, as the keeper measures: the earliest `now` seen
+    /// since, at a poll that found a renewal due.
+    since: Timestamp,
+}
+
+/// Whole milliseconds of `d` (what a `Timestamp` can move by).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
+    Timestamp::from_unix_millis(t.as_unix_millis().saturating_add(ms))
+}
+
+/// An independent model of one keeper: which token is live, which ticket
+/// is current, and bounds on its back-off.
+struct Model {
+    pacing: Pacing,
+    held: Option<Live>,
+    /// The highest version installed or adopted.
+    version: u64,
+    /// The last token refused.
+    refused: Option<String>,
+    out: Option<Out>,
+    issued: u64,
+    /// When the last ticket went out, as issued, and re-anchored at every
+    /// poll since (a lower bound of the keeper's own, re-anchored less often).
+    last_issued: Option<Timestamp>,
+    last_low: Option<Timestamp>,
+    /// The back-off certainly ends by then.
+    paused_by: Option<Timestamp>,
+    /// The back-off lasts at least until then.
+    paused_at_least: Option<Timestamp>,
+    /// Every token minted, with the version it was installed with.
+    seen: Vec<(String, Option<u64>)>,
+    minted: u64,
+}
+
+impl Model {
+    fn new() -> Self {
+        Model {
+            pacing: Pacing::keeper(),
+            held: None,
+            version: 0,
+            refused: None,
+            out: None,
+            issued: 0,
+            last_issued: None,
+            last_low: None,
+            paused_by: None,
+            paused_at_least: None,
+            seen: Vec::new(),
+            minted: 0,
+        }
+    }
+
+    fn mint(&mut self) -> String {
+        self.minted += 1;
+        format!("tok-{}", self.minted)
+    }
+
+    /// When the held token is to be renewed: `renew_margin` before expiry,
+    /// but not before half its life.
+    fn renew_at(&self, live: &Live) -> Option<Timestamp> {
+        let expires = live.expires?.as_unix_millis();
+        let half = expires.saturating_sub(live.obtained.as_unix_millis()) / 2;
+        let margin = millis(self.pacing.renew_margin).min(half);
+        Some(Timestamp::from_unix_millis(expires - margin))
+    }
+
+    fn due(&self, now: Timestamp) -> bool {
+        match &self.held {
+            None => true,
+            Some(live) if live.refused => true,
+            Some(live) => self.renew_at(live).is_some_and(|at| now >= at),
+        }
+    }
+
+    fn usable(&self, now: Timestamp) -> Option<&str> {
+        self.held
+            .as_ref()
+            .filter(|l| !l.refused && l.expires.is_none_or(|e| now < e))
+            .map(|l| l.name.as_str())
+    }
+
+    fn longest_pause(&self) -> u64 {
+        millis(self.pacing.max_backoff.max(self.pacing.max_server_wait))
+    }
+
+    /// The longest any wait may be, from the `now` it answers.
+    fn wait_bound(&self) -> u64 {
+        let p = &self.pacing;
+        millis(
+            p.renewal_timeout
+                .max(p.min_interval)
+                .max(p.max_backoff)
+                .max(p.max_server_wait),
+        )
+    }
+
+    /// A failure at `at`: bounds on the pause it starts.
+    fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
+        self.paused_by = Some(plus_ms(at, self.longest_pause()));
+        let server = retry_at.map_or(0, |r| {
+            r.as_unix_millis()
+                .saturating_sub(at.as_unix_millis())
+                .min(millis(self.pacing.max_server_wait))
+        });
+        self.paused_at_least = Some(plus_ms(at, millis(self.pacing.initial_backoff).max(server)));
+    }
+
+    /// What the keeper learns at a poll before it decides: the clock as it
+    /// is now, and whether the renewal out was lost.
+    fn poll_seen(&mut self, now: Timestamp) {
+        if let Some(last) = self.last_low.as_mut() {
+            *last = (*last).min(now);
+        }
+        let longest = self.longest_pause();
+        if let Some(at_least) = self.paused_at_least.as_mut() {
+            *at_least = (*at_least).min(plus_ms(now, longest));
+        }
+        if !self.due(now) {
+            return;
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.since = out.since.min(now);
+            if now.saturating_duration_since(out.since) >= self.pacing.renewal_timeout {
+                self.out = None;
+                self.failed_at(now, None);
+            }
+        }
+    }
+
+    fn renewed(&mut self, name: String, obtained: Timestamp, expires: Option<Timestamp>) {
+        self.version = self.version.saturating_add(1);
+        self.seen.push((name.clone(), Some(self.version)));
+        self.held = Some(Live {
+            name,
+            obtained,
+            expires,
+            version: self.version,
+            refused: false,
+        });
+        self.out = None;
+        self.paused_by = None;
+        self.paused_at_least = None;
+    }
+
+    /// The restore rule: adopted when nothing is held, or the version is
+    /// higher, or equal with another token while the held one was refused;
+    /// never the last token refused.
+    fn adopts(&self, name: &str, version: u64) -> bool {
+        if self.refused.as_deref() == Some(name) {
+            return false;
+        }
+        match &self.held {
+            None => true,
+            Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
+        }
+    }
+}
+
+/// A ticket someone holds.
+struct Held {
+    ticket: RenewalTicket,
+    number: u64,
+}
+
+/// What a stale report must leave alone.
+fn fingerprint(k: &TokenKeeper) -> (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing) {
+    (
+        k.token().cloned(),
+        k.snapshot(),
+        k.renewing(),
+        k.next_deadline(),
+        *k.pacing(),
+    )
+}
+
+/// A ticket of a fresh keeper of `CONN`, numbered `number`.
+fn foreign_ticket(number: u64) -> RenewalTicket {
+    let pacing = Pacing {
+        min_interval: Duration::ZERO,
+        ..Pacing::keeper()
+    };
+    let mut other = TokenKeeper::with_pacing(CONN, pacing).unwrap();
+    let mut ticket = renew(other.poll(T0));
+    for _ in 1..number {
+        // An expired token is due at once: the next poll issues the next ticket.
+        other
+            .renewed(ticket, TokenSet::new(AccessToken::new("x"), T0, Some(T0)))
+            .unwrap();
+        ticket = renew(other.poll(T0));
+    }
+    ticket
+}
+
+/// What a poll answered, without the borrow.
+#[derive(Debug)]
+enum Polled {
+    Use(String),
+    Renew(RenewalTicket),
+    Wait(Timestamp),
+}
+
+/// Counts of what the runs reached, to check the generator covers the cases.
+#[derive(Default, Debug)]
+struct Reached {
+    tickets: u64,
+    voided: u64,
+    waits: u64,
+    uses: u64,
+    stale: u64,
+    adopted: u64,
+    refused_restores: u64,
+    at_max: u64,
+    stepped_back: u64,
+    invalid_pacing: u64,
+}
+
+fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), TestCaseError> {
+    let mut k = TokenKeeper::new(CONN);
+    let mut m = Model::new();
+    let mut now = T0;
+    // Tickets out in callers' hands, current or not.
+    let mut hands: Vec<Held> = Vec::new();
+    for op in ops {
+        match op {
+            KOp::Clock(c) => {
+                let next = moved(now, c);
+                reached.stepped_back += u64::from(next < now);
+                reached.at_max += u64::from(next == Timestamp::MAX);
+                now = next;
+            }
+            KOp::Poll(n) => {
+                let _caller = n % callers;
+                let had = m.out;
+                m.poll_seen(now);
+                if had.is_some() && m.out.is_none() {
+                    reached.voided += 1;
+                }
+                let polled = match k.poll(now) {
+                    KeeperAction::UseToken(t) => Polled::Use(t.expose_secret().to_owned()),
+                    KeeperAction::Renew(t) => Polled::Renew(t),
+                    KeeperAction::Wait(until) => Polled::Wait(until),
+                };
+                let must_renew = m.out.is_none()
+                    && m.due(now)
+                    && m.paused_by.is_none_or(|by| now >= by)
+                    && m.last_issued
+                        .is_none_or(|last| now.saturating_duration_since(last) >= m.pacing.min_interval);
+                match polled {
+                    Polled::Renew(ticket) => {
+                        // (a) one renewal out: the model's ticket was lost first.
+                        prop_assert!(
+                            m.out.is_none(),
+                            "a second ticket at {:?} while ticket {:?} is out (timeout {:?})",
+                            now,
+                            had,
+                            m.pacing.renewal_timeout
+                        );
+                        prop_assert!(m.due(now), "a ticket at {:?} while the token is not due", now);
+                        prop_assert!(
+                            m.last_low.is_none_or(
+                                |last| now.saturating_duration_since(last) >= m.pacing.min_interval
+                            ),
+                            "a ticket at {:?} within min_interval of the last, at {:?}",
+                            now,
+                            m.last_low
+                        );
+                        prop_assert!(
+                            m.paused_at_least.is_none_or(|at| now >= at),
+                            "a ticket at {:?} during a back-off lasting until at least {:?}",
+                            now,
+                            m.paused_at_least
+                        );
+                        m.issued += 1;
+                        m.out = Some(Out {
+                            number: m.issued,
+                            since: now,
+                        });
+                        m.last_issued = Some(now);
+                        m.last_low = Some(now);
+                        hands.push(Held {
+                            ticket,
+                            number: m.issued,
+                        });
+                        reached.tickets += 1;
+                    }
+                    Polled::Use(name) => {
+                        prop_assert!(
+                            !must_renew,
+                            "no ticket at {:?} though nothing holds one back",
+                            now
+                        );
+                        // (b), (c): only the live token, unrefused and valid now.
+                        prop_assert_eq!(Some(name.as_str()), m.usable(now), "handed out at {:?}", now);
+                        reached.uses += 1;
+                    }
+                    Polled::Wait(until) => {
+                        prop_assert!(
+                            !must_renew,
+                            "no ticket at {:?} though nothing holds one back",
+                            now
+                        );
+                        prop_assert!(
+                            m.usable(now).is_none(),
+                            "waited at {:?} while {:?} is usable",
+                            now,
+                            m.usable(now)
+                        );
+                        // (c) every wait within its bound from now.
+                        let bound = plus_ms(now, m.wait_bound());
+                        prop_assert!(
+                            now <= until && until <= bound,
+                            "Wait({:?}) at {:?}: not within [now, {:?}]",
+                            until,
+                            now,
+                            bound
+                        );
+                        reached.waits += 1;
+                    }
+                }
+            }
+            KOp::Renewed { pick, skew, life } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let name = m.mint();
+                let (obtained, expires) = times(now, skew, life);
+                let before = fingerprint(&k);
+                let result = k.renewed(
+                    held.ticket,
+                    TokenSet::new(AccessToken::new(&name), obtained, expires),
+                );
+                if m.out.is_some_and(|o| o.number == held.number) {
+                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                    m.renewed(name, obtained, expires);
+                } else {
+                    // (d) an old ticket.
+                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                    prop_assert_eq!(fingerprint(&k), before, "a stale renewal changed the keeper");
+                    m.seen.push((name, None));
+                    reached.stale += 1;
+                }
+            }
+            KOp::Failed { pick, retry } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let retry_at = retry_at(now, retry);
+                let before = fingerprint(&k);
+                let result = k.renewal_failed(held.ticket, now, retry_at);
+                if m.out.is_some_and(|o| o.number == held.number) {
+                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                    m.out = None;
+                    m.failed_at(now, retry_at);
+                } else {
+                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                    prop_assert_eq!(fingerprint(&k), before, "a stale failure changed the keeper");
+                    reached.stale += 1;
+                }
+            }
+            KOp::Abandoned { pick } => {
+                if hands.is_empty() {
+                    continue;
+                }
+                let held = hands.remove(pick % hands.len());
+                let before = fingerprint(&k);
+                let result = k.renewal_abandoned(held.ticket);
+                match m.out.filter(|o| o.number == held.number) {
+                    Some(out) => {
+                        prop_assert_eq!(result, Ok(()), "the current ticket was refused");
+                        m.out = None;
+                        // Counted as failed when it started.
+                        m.failed_at(out.since, None);
+                    }
+                    None => {
+                        prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                        prop_assert_eq!(fingerprint(&k), before, "a stale abandon changed the keeper");
+                        reached.stale += 1;
+                    }
+                }
+            }
+            KOp::Rejected(which) => {
+                let name = match which {
+                    Pick::Held => m.held.as_ref().map(|h| h.name.clone()),
+                    Pick::LastRefused => m.refused.clone(),
+                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].0.clone()),
+                    _ => None,
+                }
+                .unwrap_or_else(|| m.mint());
+                k.token_rejected(now, &AccessToken::new(&name));
+                if let Some(live) = m.held.as_mut().filter(|h| h.name == name) {
+                    live.refused = true;
+                    m.refused = Some(name);
+                }
+            }
+            KOp::Restore {
+                token,
+                version,
+                skew,
+                life,
+                other_connection,
+            } => {
+                let known = match token {
+                    Pick::Held => m.held.as_ref().map(|h| (h.name.clone(), Some(h.version))),
+                    Pick::LastRefused => m.refused.clone().map(|name| {
+                        let own = m.seen.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v);
+                        (name, own)
+                    }),
+                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].clone()),
+                    _ => None,
+                };
+                let (name, own) = known.unwrap_or_else(|| (m.mint(), None));
+                let held_version = m.held.as_ref().map_or(0, |h| h.version);
+                let version = match version {
+                    Version::Zero => 0,
+                    Version::BelowHeld => held_version.saturating_sub(1),
+                    Version::Held => held_version,
+                    Version::AboveHeld => held_version.saturating_add(1),
+                    Version::AboveHighest => m.version.saturating_add(1),
+                    Version::Max => u64::MAX,
+                    Version::Own => own.unwrap_or(held_version),
+                    Version::Any(v) => *v,
+                };
+                let (obtained, expires) = times(now, skew, life);
+                let connection = if *other_connection {
+                    "another-connection"
+                } else {
+                    CONN
+                };
+                let before = fingerprint(&k);
+                let result = k.restore(Snapshot::new(
+                    connection,
+                    version,
+                    AccessToken::new(&name),
+                    obtained,
+                    expires,
+                ));
+                if *other_connection {
+                    prop_assert!(
+                        matches!(result, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
+                        "{:?}",
+                        result
+                    );
+                    prop_assert_eq!(
+                        fingerprint(&k),
+                        before,
+                        "another connection's snapshot changed the keeper"
+                    );
+                    continue;
+                }
+                let expected = m.adopts(&name, version);
+                prop_assert_eq!(
+                    result,
+                    Ok(expected),
+                    "restore of {} v{} against {:?} (last refused {:?})",
+                    &name,
+                    version,
+                    &m.held,
+                    &m.refused
+                );
+                if expected {
+                    m.version = m.version.max(version);
+                    if !m.seen.iter().any(|(n, _)| *n == name) {
+                        m.seen.push((name.clone(), Some(version)));
+                    }
+                    m.held = Some(Live {
+                        name,
+                        obtained,
+                        expires,
+                        version,
+                        refused: false,
+                    });
+                    reached.adopted += 1;
+                } else {
+                    prop_assert_eq!(
+                        fingerprint(&k),
+                        before,
+                        "a snapshot not adopted changed the keeper"
+                    );
+                    reached.refused_restores += 1;
+                }
+            }
+            KOp::Foreign { same_number, how } => {
+                let number = if *same_number { m.issued.max(1) } else { 1 };
+                let ticket = foreign_ticket(number);
+                let before = fingerprint(&k);
+                let result = match how {
+                    0 => k.renewed(ticket, token("foreign", now, TEN_HOURS)),
+                    1 => k.renewal_failed(ticket, now, None),
+                    _ => k.renewal_abandoned(ticket),
+                };
+                // (d) another keeper's ticket, even of the same connection
+                // and with the number of this keeper's current one.
+                prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
+                prop_assert_eq!(fingerprint(&k), before, "a foreign ticket changed the keeper");
+                reached.stale += 1;
+            }
+            KOp::RetryNow => {
+                k.retry_now();
+                m.paused_by = None;
+                m.paused_at_least = None;
+            }
+            KOp::SetPacing(changes) => {
+                let pacing = with_changes(*k.pacing(), changes);
+                let valid = pacing_is_valid(&pacing);
+                prop_assert_eq!(TokenKeeper::with_pacing(CONN, pacing).is_ok(), valid);
+                let before = fingerprint(&k);
+                match k.set_pacing(pacing) {
+                    Ok(()) => {
+                        prop_assert!(valid, "accepted {:?}", pacing);
+                        m.pacing = pacing;
+                    }
+                    Err(err) => {
+                        prop_assert!(!valid, "refused {:?}: {}", pacing, err);
+                        let invalid_config = matches!(err, Error::Usage(UsageError::InvalidConfig { .. }));
+                        prop_assert!(invalid_config, "{:?}", err);
+                        prop_assert_eq!(fingerprint(&k), before, "a refused pacing changed the keeper");
+                        reached.invalid_pacing += 1;
+                    }
+                }
+            }
+        }
+        // The keeper's state is the model's.
+        prop_assert_eq!(k.pacing(), &m.pacing);
+        prop_assert_eq!(k.renewing(), m.out.is_some(), "renewing, at {:?}", now);
+        if let Some(out) = m.out {
+            prop_assert_eq!(
+                k.next_deadline(),
+                out.since.saturating_add(m.pacing.renewal_timeout),
+                "the renewal's timeout"
+            );
+        }
+        let held = k.token().map(|t| {
+            (
+                t.access_token().expose_secret().to_owned(),
+                t.obtained_at(),
+                t.expires_at(),
+            )
+        });
+        let want = m.held.as_ref().map(|l| (l.name.clone(), l.obtained, l.expires));
+        prop_assert_eq!(held, want, "the token held");
+        prop_assert_eq!(
+            k.usable_token(now).map(AccessToken::expose_secret),
+            m.usable(now),
+            "the usable token at {:?}",
+            now
+        );
+        let shared = k.snapshot().map(|s| {
+            (
+                s.oms_connection().to_owned(),
+                s.version(),
+                s.token().expose_secret().to_owned(),
+                s.obtained_at(),
+                s.expires_at(),
+            )
+        });
+        let want = m
+            .held
+            .as_ref()
+            .filter(|l| !l.refused)
+            .map(|l| (CONN.to_owned(), l.version, l.name.clone(), l.obtained, l.expires));
+        prop_assert_eq!(shared, want, "the snapshot");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1_500, ..ProptestConfig::default() })]
+
+    /// Arbitrary clocks, several callers, renewals reported or not, 401s,
+    /// snapshots from skewed peers, `retry_now` and pacing changes, against
+    /// the model: one renewal out, only the live token handed out, every
+    /// wait bounded, old and foreign tickets refused.
+    #[test]
+    fn arbitrary_clocks_never_break_single_flight(
+        callers in 1usize..8,
+        ops in kops(),
+    ) {
+        let mut reached = Reached::default();
+        run_clocks(callers, &ops, &mut reached)?;
+    }
+}
+
+/// The generator reaches what the property is about: fixed seeds, counted.
+#[test]
+fn arbitrary_clocks_reach_every_case() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let mut reached = Reached::default();
+    let strategy = (1usize..8, kops());
+    for _ in 0..200 {
+        let (callers, ops) = strategy.new_tree(&mut runner).unwrap().current();
+        run_clocks(callers, &ops, &mut reached).unwrap();
+    }
+    let Reached {
+        tickets,
+        voided,
+        waits,
+        uses,
+        stale,
+        adopted,
+        refused_restores,
+        at_max,
+        stepped_back,
+        invalid_pacing,
+    } = &reached;
+    for (what, n) in [
+        ("tickets", tickets),
+        ("voided", voided),
+        ("waits", waits),
+        ("uses", uses),
+        ("stale", stale),
+        ("adopted", adopted),
+        ("refused restores", refused_restores),
+        ("at MAX", at_max),
+        ("stepped back", stepped_back),
+        ("invalid pacing", invalid_pacing),
+    ] {
+        assert!(*n >= 10, "{what}: {n} in {reached:?}");
+    }
+}
+
+// ------------------------------------------------------------ the review's cases
+
+/// The review's scenario: a snapshot from a process whose clock runs an
+/// hour ahead is restored, the API refuses its token (401), and renewals
+/// follow at ordinary times. Ranked by `obtained_at`, every renewal kept the
+/// dead token and each poll handed out another ticket (10 sign-ins in 20 s,
+/// each revoking the last). Ranked by version: one ticket per renewal, and
+/// the fresh token is served; the same after the clock steps back an hour.
+#[test]
+fn a_snapshot_from_a_clock_an_hour_ahead_does_not_outrank_renewals() {
+    let mut k = TokenKeeper::new(CONN);
+    let hour = secs(3_600);
+    let peer = Snapshot::new(
+        CONN,
+        1,
+        AccessToken::new("peer"),
+        T0.saturating_add(hour),
+        Some(T0.saturating_add(hour).saturating_add(TEN_HOURS)),
+    );
+    assert_eq!(k.restore(peer.clone()), Ok(true));
+    assert_eq!(use_token(k.poll(T0)), "peer");
+    k.token_rejected(at(1), &AccessToken::new("peer"));
+    let mut now = at(1);
+    let mut tickets = 0;
+    for round in 0..10u64 {
+        let ticket = renew(k.poll(now));
+        tickets += 1;
+        // Callers polling every 100 ms for 20 s meanwhile: no second ticket.
+        for step in 1..=200 {
+            let t = now.saturating_add(Duration::from_millis(100 * step));
+            match k.poll(t) {
+                KeeperAction::Renew(_) => panic!("round {round}: a second ticket at {t:?}"),
+                KeeperAction::UseToken(used) => panic!("round {round}: {used:?} used while refused"),
+                KeeperAction::Wait(until) => assert!(until > t && until <= t.saturating_add(secs(300))),
+            }
+        }
+        // The store still offers the peer's dead token: never adopted again.
+        assert_eq!(k.restore(peer.clone()), Ok(false));
+        now = now.saturating_add(secs(20));
+        let name = format!("fresh-{round}");
+        k.renewed(ticket, token(&name, now, TEN_HOURS)).unwrap();
+        assert_eq!(k.snapshot().map(|s| s.version()), Some(2 + round));
+        for step in 0..200 {
+            let t = now.saturating_add(Duration::from_millis(100 * step));
+            assert_eq!(use_token(k.poll(t)), name, "round {round}");
+        }
+        // The clock steps back an hour: still the fresh token, no ticket.
+        assert_eq!(use_token(k.poll(now.saturating_sub(hour))), name);
+        assert_eq!(k.restore(peer.clone()), Ok(false));
+        // The next renewal: this token refused too, a little later.
+        now = now.saturating_add(secs(20));
+        k.token_rejected(now, &AccessToken::new(&name));
+        assert!(k.usable_token(now).is_none());
+    }
+    assert_eq!(tickets, 10);
+}
+
+/// A renewal timeout under a second would let every poll declare the
+/// renewal out lost: refused, by `with_pacing` and by `set_pacing`, which
+/// then leaves the pacing as it was.
+#[test]
+fn a_renewal_timeout_under_a_second_is_refused() {
+    for timeout in [
+        Duration::ZERO,
+        Duration::from_millis(999),
+        Duration::from_nanos(999_999_999),
+    ] {
+        let pacing = Pacing {
+            renewal_timeout: timeout,
+            ..Pacing::keeper()
+        };
+        assert!(
+            matches!(
+                TokenKeeper::with_pacing(CONN, pacing),
+                Err(Error::Usage(UsageError::InvalidConfig { .. }))
+            ),
+            "{timeout:?}"
+        );
+        let mut k = TokenKeeper::new(CONN);
+        paced(&mut k, |p| p.renewal_timeout = secs(42));
+        let before = *k.pacing();
+        assert!(
+            matches!(
+                k.set_pacing(pacing),
+                Err(Error::Usage(UsageError::InvalidConfig { .. }))
+            ),
+            "{timeout:?}"
+        );
+        assert_eq!(k.pacing(), &before);
+        // Single flight holds with the pacing kept.
+        let _ticket = renew(k.poll(T0));
+        for ms in [0, 1, 999, 1_000, 41_999] {
+            assert!(matches!(
+                k.poll(T0.saturating_add(Duration::from_millis(ms))),
+                KeeperAction::Wait(_)
+            ));
+        }
+    }
+    // One second is the shortest accepted.
+    let pacing = Pacing {
+        renewal_timeout: Pacing::MIN_RENEWAL_TIMEOUT,
+        ..Pacing::keeper()
+    };
+    assert_eq!(Pacing::MIN_RENEWAL_TIMEOUT, secs(1));
+    let k = TokenKeeper::with_pacing(CONN, pacing).unwrap();
+    assert_eq!(k.pacing(), &pacing);
+}
+
+/// `poll(Timestamp::MAX)` twice: the timeout of the first ticket saturated,
+/// and the second poll got a second ticket. Now: one ticket, and a wait.
+#[test]
+fn polling_at_timestamp_max_twice_issues_one_ticket() {
+    let mut k = TokenKeeper::new(CONN);
+    let ticket = renew(k.poll(Timestamp::MAX));
+    for _ in 0..3 {
+        assert_eq!(wait(k.poll(Timestamp::MAX)), Timestamp::MAX);
+    }
+    assert!(k.renewing());
+    // From MAX back to an ordinary clock: the renewal started "now".
+    assert_eq!(wait(k.poll(T0)), at(300));
+    assert_eq!(wait(k.poll(at(299))), at(300));
+    k.renewed(ticket, token("t", T0, TEN_HOURS)).unwrap();
+    assert_eq!(use_token(k.poll(at(300))), "t");
+    // A token held at MAX: not usable (expired), renewed once.
+    let mut k = holding("held");
+    let _ticket = renew(k.poll(Timestamp::MAX));
+    assert_eq!(wait(k.poll(Timestamp::MAX)), Timestamp::MAX);
+    // At the epoch after that the token is valid again by the clock (it was
+    // never refused): it is used, and the one renewal stays out.
+    assert_eq!(use_token(k.poll(Timestamp::EPOCH)), "held");
+    assert!(k.renewing());
+}
+
+/// A ticket names its keeper instance: another keeper of the same
+/// connection refuses it, in both directions, even with the same number.
+#[test]
+fn a_ticket_is_refused_by_another_keeper_of_the_same_connection() {
+    let mut first = TokenKeeper::new(CONN);
+    let mut second = TokenKeeper::new(CONN);
+    let ticket_1 = renew(first.poll(T0));
+    let ticket_2 = renew(second.poll(T0));
+    assert_eq!(
+        second.renewed(ticket_1, token("from-first", T0, TEN_HOURS)),
+        Err(Error::Usage(UsageError::StaleTicket))
+    );
+    assert!(second.token().is_none() && second.renewing());
+    assert_eq!(
+        first.renewal_failed(ticket_2, T0, None),
+        Err(Error::Usage(UsageError::StaleTicket))
+    );
+    assert!(first.renewing());
+    // Neither keeper's own renewal is disturbed; both tickets are gone,
+    // so each keeper's current renewal stays out until its timeout.
+    assert_eq!(wait(first.poll(at(1))), at(300));
+    assert_eq!(wait(second.poll(at(1))), at(300));
+    let ticket_3 = renew(TokenKeeper::new(CONN).poll(T0));
+    assert_eq!(
+        first.renewal_abandoned(ticket_3),
+        Err(Error::Usage(UsageError::StaleTicket))
+    );
+    assert!(first.renewing());
+}
+
+/// Server waits of millennia (`Retry-After: 99999999999` seconds, or the
+/// date `Fri, 31 Dec 9999 23:59:59 GMT`) are cut to `max_server_wait`.
+#[test]
+fn a_server_cannot_park_the_keeper_for_millennia() {
+    for retry_at in [
+        T0.saturating_add(secs(99_999_999_999)),
+        Timestamp::from_unix_secs(253_402_300_799),
+        Timestamp::MAX,
+    ] {
+        let mut k = TokenKeeper::new(CONN);
+        let ticket = renew(k.poll(T0));
+        k.renewal_failed(ticket, T0, Some(retry_at)).unwrap();
+        assert_eq!(wait(k.poll(T0)), at(600));
+        // A clock stepped back a day: the pause is at most 10 min from now.
+        let back = T0.saturating_sub(secs(86_400));
+        assert_eq!(wait(k.poll(back)), back.saturating_add(secs(600)));
+        // Then the minimum interval, from the first poll that reaches it on
+        // the new clock.
+        assert_eq!(
+            wait(k.poll(back.saturating_add(secs(600)))),
+            back.saturating_add(secs(601))
+        );
+        let _ticket = renew(k.poll(back.saturating_add(secs(601))));
+    }
+}
+
 // ------------------------------------------------------------ end to end
+
+/// What a store keeps of a snapshot: every field, as text and numbers.
+#[derive(Clone)]
+struct Stored {
+    connection: String,
+    version: u64,
+    token: String,
+    obtained_at_ms: u64,
+    expires_at_ms: Option<u64>,
+}
+
+impl Stored {
+    fn write(snapshot: &Snapshot) -> Self {
+        Stored {
+            connection: snapshot.oms_connection().to_owned(),
+            version: snapshot.version(),
+            token: snapshot.token().expose_secret().to_owned(),
+            obtained_at_ms: snapshot.obtained_at().as_unix_millis(),
+            expires_at_ms: snapshot.expires_at().map(Timestamp::as_unix_millis),
+        }
+    }
+
+    fn read(&self) -> Snapshot {
+        Snapshot::new(
+            self.connection.clone(),
+            self.version,
+            AccessToken::new(&self.token),
+            Timestamp::from_unix_millis(self.obtained_at_ms),
+            self.expires_at_ms.map(Timestamp::from_unix_millis),
+        )
+    }
+}
 
 /// A store shared by processes: the last snapshot and a renewal lease.
 #[derive(Default)]
 struct Store {
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Stored>,
     lease: Option<(usize, Timestamp)>,
 }
 
@@ -532,6 +1911,7 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
         rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     };
     let (mut sign_ins, mut uses, mut leased_out) = (0u64, 0u64, 0u64);
+    let mut last_version = 0;
     while now < end {
         // Sign-ins that are done by now report back.
         for p in 0..processes {
@@ -550,7 +1930,11 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
                 sign_ins += 1;
                 assert_eq!(crpt.tokens_issued(), issued_before + 1, "one token per renewal");
                 keepers[p].renewed(ticket, token).unwrap();
-                store.snapshot = keepers[p].snapshot();
+                let snapshot = keepers[p].snapshot().expect("a fresh token is shared");
+                // Each token the processes share has the next version.
+                assert_eq!(snapshot.version(), last_version + 1, "process {p}");
+                last_version = snapshot.version();
+                store.snapshot = Some(Stored::write(&snapshot));
                 store.lease = None;
             }
         }
@@ -558,8 +1942,8 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
         let _caller = next() % callers as u64;
         let k = &mut keepers[p];
         // Every poll reads the store first.
-        if let Some(s) = store.snapshot.clone() {
-            k.restore(s).unwrap();
+        if let Some(s) = &store.snapshot {
+            k.restore(s.read()).unwrap();
         }
         match k.poll(now) {
             KeeperAction::UseToken(t) => {

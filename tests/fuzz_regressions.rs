@@ -184,13 +184,28 @@ fn regression_monpay_ops_scope_repeats_the_token() {
 
 /// Found by `token_keeper_ops` (crash-f687190e…) after `TokenKeeper::renewed`
 /// learned to keep a newer restored token: the harness still expected the
-/// renewal's own token. The model now follows the documented rule (the newest
-/// token is the live one).
+/// renewal's own token. The rule changed since: versions rank tokens, never
+/// clocks, and a renewal's token always replaces the held one. The artifact's
+/// bytes were written before `restore` read a version byte, so they no longer
+/// mean that scenario (they still replay); it is written out again here: a
+/// snapshot obtained an hour ahead is restored and refused (401), and the
+/// renewal, obtained "earlier" by the clocks, is the token served.
 #[test]
 fn regression_token_keeper_ops_renewal_older_than_a_restored_token() {
-    let data = b"\x00\x05\x22scope\x22\x00\x00\x21\x05\x07\x00\x00\x00\x07\x07\x00\x00\x00\x00\x03\x00\x01\xc1\x48\x00\x00\x07\x00\x07\x01\xc1\x08\x41\x85\x3d";
-    let report = regression("token_keeper_ops", data);
-    assert!(report.accepted >= 1, "{report:?}");
+    let artifact = b"\x00\x05\x22scope\x22\x00\x00\x21\x05\x07\x00\x00\x00\x07\x07\x00\x00\x00\x00\x03\x00\x01\xc1\x48\x00\x00\x07\x00\x07\x01\xc1\x08\x41\x85\x3d";
+    regression("token_keeper_ops", artifact);
+    // now: restore (same connection, version 0, obtained +1 h, 10 h life,
+    // "tok-1"); the 401; poll (a ticket); renewed ("tok-2" obtained now,
+    // 10 h); a minute later, poll (tok-2 is used).
+    let data = [
+        0x00, 5, 0, 0, 0x48, 1, 6, 1, // restore
+        0x00, 4, // the held token refused
+        0x00, 0, // poll: Renew
+        0x00, 2, 0, 0x00, 1, 6, 2, // renewed
+        0x41, 0, // poll: UseToken(tok-2)
+    ];
+    let report = regression("token_keeper_ops", &data);
+    assert_eq!((report.sent, report.accepted), (1, 1), "{report:?}");
 }
 
 /// Found by `gam_ops` (crash-acf7ebc7…) and `monpay_ops` (crash-7d377db4…):
@@ -241,4 +256,79 @@ fn regression_gam_envelope_data_echoes_the_token() {
     let data = b"\x00\x01{\"status\":200,\"data\":\"...\xef\xbb\xbfapi token 11\"}";
     let report = regression("gam_envelope_response", data);
     assert_eq!(report.accepted, 1, "{report:?}");
+}
+
+/// Found by `authorized_ops` (in the first runs with the check that a token
+/// the API refused is never sent again): a bug in `src/`, not fixed here.
+/// `Reissue::token_rejected` marks a refused token by expiring it at the
+/// 401's `now`; on a clock that then steps back, the token is valid again,
+/// and when the renewal fails, `Reissue` hands it out and the call sends it
+/// to the API once more. Here: token `eyJ` (300 s), the API answers 401 a
+/// second later, the renewal is sent, and the transport fails on a clock
+/// 5 s behind. (`PasswordSession::unauthorized` and the `TokenSet` source
+/// expire the same way; `TokenKeeper` marks the token refused instead.)
+#[test]
+#[ignore = "a bug in src/call/source.rs: Reissue serves a 401-refused token after the clock steps back"]
+fn regression_authorized_ops_refused_token_sent_again_after_the_clock_steps_back() {
+    let mut data = vec![0x00, 0x00]; // start: the token request
+    data.extend_from_slice(&[0x00, 0x01, 0x00, 0x01, 0x80, 0x03]); // 200, template 0
+    data.extend_from_slice(b"eyJ");
+    data.push(0x20); // expires_in 300: the API request
+    let body = br#"{"error":"invalid_token"}"#;
+    data.extend_from_slice(&[0x04, 0x01, 17, 0x01, 0x00]); // +1 s: 401, raw body
+    data.extend_from_slice(&u16::try_from(body.len()).unwrap().to_le_bytes());
+    data.extend_from_slice(body); // then the token request again
+    data.extend_from_slice(&[0x85, 0x06]); // 5 s back: Failed
+    regression("authorized_ops", &data);
+}
+
+/// The harness's secret check is the shared oracle less its base64
+/// look-alikes. Found by every target that prints server text (the first
+/// runs with the oracle): the oracle folds case and matches a secret's
+/// base64 "core" (the symbols that depend on the secret alone) anywhere,
+/// so a lower-case run, or a run whose first symbol carries other bits,
+/// matched without decoding to the secret. Those are masked; a run that
+/// decodes to the secret, at any alignment, is still an echo.
+#[test]
+fn the_secret_check_tells_base64_echoes_from_look_alikes() {
+    let b64 = |bytes: &[u8]| {
+        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| acc << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    };
+    for prefix in [&b""[..], b"~", b"~~", b"user:"] {
+        let blob = b64(&[prefix, b"open sesame 42"].concat());
+        for printed in [
+            blob.clone(),
+            format!("HTTP 400: x{blob}"),
+            format!("said {blob}!"),
+        ] {
+            assert!(harness::secret_shown(&printed).is_some(), "{printed}");
+        }
+    }
+    for printed in [
+        "HTTP 403: , vcgvuihnlc2ftzsa0m",
+        "HTTP 505: r-04[-1 inva9wzw4gc2v9wZW4gc2VzYW1lIDQyzyw1lidqy not a4H",
+        "HTTP 405: 1kbha1kbHAgcGFzcyAxgcgfzcyax true",
+        "HTTP 499: nsawvudcbzzwnyzxqgneea\"gstrue1",
+        "HTTP 429: \\\\\\/\\\\\"ayxv0acb\u{feff}jb2rlidk5",
+        "HTTP 505: 9wzw4gc2vzyw\u{feff}1lidqy%2E.qy%2E.",
+    ] {
+        assert_eq!(harness::secret_shown(printed), None, "{printed}");
+    }
+    // Plain, percent- and case-folded echoes stay echoes.
+    for printed in [
+        "bad OPEN SESAME 42",
+        "x=open%20sesame%2042",
+        "client+secret+7",
+        r"mdlp\u0020pass 1",
+    ] {
+        assert!(harness::secret_shown(printed).is_some(), "{printed}");
+    }
 }

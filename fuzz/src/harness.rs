@@ -2,8 +2,10 @@
 //! `tests/fuzz_regressions.rs`, which includes this file by path and replays
 //! `fuzz/seeds/<target>/*` and the named regressions on stable.
 //!
-//! It uses only the crate's public API, `http` and `serde_json`, so that the
-//! same code runs under libFuzzer and under `cargo test`.
+//! It uses only the crate's public API, `http`, `serde_json` and the shared
+//! echo oracle of the test suites (`tests/common/leak_oracle.rs`, included
+//! by path; it needs `url`), so that the same code runs under libFuzzer and
+//! under `cargo test`.
 //!
 //! # Input formats
 //!
@@ -17,29 +19,60 @@
 //! | 2.. | the body, as is |
 //!
 //! **Operation targets** (`*_ops`): a sequence of at most [`MAX_OPS`]
-//! operations, each a time byte (see [`Bytes::time`]: forwards, backwards or
-//! absolute) then an opcode and its operands; responses in operations are a
-//! status byte, a flags byte (as above) and a body (raw, or a JSON template
-//! of [`TEMPLATES`] with fuzzed strings and numbers). Missing bytes read as 0.
+//! operations, each a time byte (see [`Bytes::time`]: forwards by steps
+//! and by hours, backwards by seconds and by hours to weeks, to the epoch,
+//! to and near `Timestamp::MAX`, or anywhere) then an opcode and its
+//! operands; responses in operations are a status byte, a flags byte (as
+//! above) and a body (raw, or a JSON template of [`TEMPLATES`] with fuzzed
+//! strings and numbers). Missing bytes read as 0.
+//!
+//! **`path_segments`**: a mode byte and four strings (see [`path_segments`]).
 //!
 //! # Invariants
 //!
 //! Never a panic (libFuzzer reports it); a hang or unbounded memory shows as
 //! libFuzzer's timeout or RSS limit. Beyond that, each target asserts:
 //! * a response is accepted or refused with `Error::Server` / `Error::Protocol`,
-//!   never `Error::Usage`; every error's `Display` is non-empty and neither
-//!   `Display` nor `Debug` holds a secret the request carried ([`SECRETS`]);
+//!   never `Error::Usage`; every error's `Display` is non-empty;
+//! * no secret a flow's requests carried ([`SECRETS`]) shows, in any form the
+//!   shared oracle knows (case-folded, squeezed, percent-, form-, HTML-,
+//!   backslash-, base64-, hex- or byte-list-encoded), in the `Display` or
+//!   `Debug` of any error, nor in the `Debug` of any flow, action, `Done`
+//!   value or session a target hands out;
 //! * `Done` at most once; after `Done`, an error or `Failed`, every call
 //!   returns `Usage(Finished)`; a wrong input is `UnexpectedInput` and changes
 //!   nothing; a flow never sends more requests than its transcript has;
 //! * requests go only to the configured host; sign jobs have the flow's kind;
-//!   `Wait(t)` is in the future; a token's `obtained_at` is the instant its
-//!   request was sent and it expires no earlier;
-//! * `PasswordSession`: never a second request while one is in flight and not
-//!   timed out; `UseToken` only with a valid token; an ended session stays
-//!   ended; `TokenKeeper`: never a second ticket while one is out and not
-//!   timed out; stale tickets are refused and change nothing.
+//!   a token's `obtained_at` is the instant its request was sent and it
+//!   expires no earlier; a token the API refused (401) is never sent again;
+//! * every wait is bounded: each `Action::Wait`, `SessionAction::Wait` and
+//!   `KeeperAction::Wait` is at or after the `now` it answers and at most the
+//!   holder's bound after it ([`holder_bound`] of its pacing); MDLP's spacing
+//!   wait is at most a second after the auth answer; other flows never wait;
+//! * `PasswordSession`: one request in flight (a second only once the first
+//!   is lost, its age measured from the instants seen); `min_interval`
+//!   between requests and no request during a back-off; `UseToken` only with
+//!   a valid token; only a typed OAuth refusal of the password grant ends
+//!   the session, and an ended session stays ended; any non-retryable 4xx to
+//!   a refresh falls back to the password grant at the next poll; after
+//!   `retry_now` a due session sends; while the access token is valid a
+//!   failed `fetch` hands it out; pacing is validated;
+//! * `TokenKeeper`, against a model: one ticket out (a second only once the
+//!   first is lost, measured from the instants seen), tickets spaced by
+//!   `min_interval` and never during a back-off, and one is issued when
+//!   nothing holds it back; only the live token (by version, never by
+//!   clock) is handed out, never one the API refused, and snapshots carry
+//!   it; restores follow the version rule; old tickets and tickets of
+//!   another keeper of the same connection are stale and change nothing;
+//! * `path_segments`: a caller's value at a path segment is refused with
+//!   `Usage(InvalidPathSegment)` exactly when it is empty, a dot segment
+//!   (plain or `%2e`-encoded) or holds a control character; otherwise the
+//!   path has the intended segments, each decoding back to the value, and
+//!   query pairs form-decode back exactly; a registration answer's
+//!   `omsConnection` is refused as malformed by the same rule.
 
+use std::cell::RefCell;
+use std::fmt::Debug;
 use std::time::Duration;
 
 use tokendance::call::{Authorized, Reissue};
@@ -49,12 +82,18 @@ use tokendance::crpt::{
 use tokendance::oauth2::{self, Grant, PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,
-    Flow, Input, InputKind, Password, RefreshToken, RegistrationKey, Signature, SignatureKind, Timestamp,
-    TokenSet, UsageError,
+    Flow, Input, InputKind, Pacing, Password, RefreshToken, RegistrationKey, Signature, SignatureKind,
+    Timestamp, TokenSet, UsageError,
 };
 
+/// The shared echo oracle of the test suites, independent of tokendance:
+/// it finds a secret in any normalised view of a printed text.
+#[allow(dead_code)]
+#[path = "../../tests/common/leak_oracle.rs"]
+mod leak_oracle;
+
 /// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
-pub const TARGETS: [&str; 23] = [
+pub const TARGETS: [&str; 24] = [
     "token_response",
     "itc_response",
     "gam_response",
@@ -78,6 +117,7 @@ pub const TARGETS: [&str; 23] = [
     "itc_reply_response",
     "gam_envelope_response",
     "authorized_ops",
+    "path_segments",
 ];
 
 /// The most operations one input runs.
@@ -185,6 +225,7 @@ pub fn run(target: &str, data: &[u8]) -> Report {
         }
         "gam_envelope_response" => api_response(gam_envelope_call(), data, r),
         "authorized_ops" => flow_ops(authorized_call(), data, r),
+        "path_segments" => path_segments(data, r),
         other => panic!("unknown fuzz target {other:?}"),
     }
     report
@@ -236,7 +277,8 @@ impl<'a> Bytes<'a> {
     }
 
     /// The next instant after `now`: `0b00nnnnnn` adds n quarter seconds,
-    /// `0b01nnnnnn` adds n² minutes, `0b10nnnnnn` goes back n seconds,
+    /// `0b01nnnnnn` adds n² minutes, `0b100nnnnn` goes back n seconds,
+    /// `0b101nnnnn` goes back (n + 1)² hours (an hour to 43 days),
     /// `0b11nnnnnn` jumps to the epoch (0), `u64::MAX` (1), just below it
     /// (2) or to the next eight bytes (little endian).
     pub fn time(&mut self, now: Timestamp) -> Timestamp {
@@ -245,7 +287,8 @@ impl<'a> Bytes<'a> {
         match b >> 6 {
             0 => now.saturating_add(Duration::from_millis(n * 250)),
             1 => now.saturating_add(Duration::from_secs(n * n * 60)),
-            2 => now.saturating_sub(Duration::from_secs(n)),
+            2 if n < 32 => now.saturating_sub(Duration::from_secs(n)),
+            2 => now.saturating_sub(Duration::from_secs((n - 31) * (n - 31) * 3_600)),
             _ => Timestamp::from_unix_millis(match n {
                 0 => 0,
                 1 => u64::MAX,
@@ -410,19 +453,181 @@ pub fn encode_parse(status: u16, flags: u8, body: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Checks shared by every target.
 
+thread_local! {
+    /// One oracle per list of secrets, made again now and then so that its
+    /// cache of judged texts stays small over a fuzzing run.
+    static ORACLES: RefCell<Vec<(&'static [&'static str], leak_oracle::Oracle, u32)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Panics if `printed` (the `Display` or `Debug` of something a target
+/// handed out) shows one of `secrets` in any form the oracle knows: plain,
+/// case-folded, whitespace squeezed, percent-, form-, HTML-, backslash-,
+/// base64-, hex- or byte-list-encoded.
+fn check_printed(what: &str, printed: &str, secrets: &'static [&'static str]) {
+    if secrets.is_empty() {
+        return;
+    }
+    ORACLES.with(|cell| {
+        let mut oracles = cell.borrow_mut();
+        let at = match oracles.iter().position(|(known, _, _)| *known == secrets) {
+            Some(at) => at,
+            None => {
+                oracles.push((secrets, leak_oracle::Oracle::new(secrets, &[]), 0));
+                oracles.len() - 1
+            }
+        };
+        let (_, oracle, uses) = &mut oracles[at];
+        *uses += 1;
+        if *uses > 2_048 {
+            *oracle = leak_oracle::Oracle::new(secrets, &[]);
+            *uses = 0;
+        }
+        if let Some(hit) = find_secret(oracle, printed, secrets) {
+            panic!("{what} shows a secret: {hit}\nprinted: {printed}");
+        }
+    });
+}
+
+/// The oracle's verdict on `printed`, less what its base64 forms make up.
+/// It searches case-folded views, which base64 does not survive, and a
+/// secret's base64 "core" leaves out the bits it shares with its
+/// neighbours, so a run can fold to a core, or hold one, and still decode
+/// to other bytes. A base64 hit counts when a run of the text decodes (at
+/// one of its four alignments) to the secret's bytes; a run that only
+/// looks like a core is masked and the text judged again.
+fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) -> Option<String> {
+    oracle.find(printed)?;
+    // Judged as the oracle's normalised view has it, so that the runs it
+    // matched are there to mask (an invisible character splits a run).
+    let mut text: String = printed
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
+    for _ in 0..32 {
+        let hit = oracle.find(&text)?;
+        if !hit.contains(" as base64") || !mask_base64_look_alikes(&mut text, secrets) {
+            return Some(hit);
+        }
+    }
+    Some(format!("too many base64 look-alikes in {printed:?}"))
+}
+
+/// Format characters that print as nothing.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{34F}'
+            | '\u{61C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+    )
+}
+
+/// The 6-bit value of a base64 symbol (standard or URL-safe).
+fn base64_symbol(b: u8) -> Option<u32> {
+    let v = match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// Whether the run of base64 symbols around `text[at..]` decodes, from one
+/// of its first four symbols, to bytes that hold `secret`.
+fn run_decodes_to(text: &[u8], at: usize, secret: &[u8]) -> bool {
+    let start = text[..at]
+        .iter()
+        .rposition(|b| base64_symbol(*b).is_none())
+        .map_or(0, |i| i + 1);
+    let end = text[at..]
+        .iter()
+        .position(|b| base64_symbol(*b).is_none())
+        .map_or(text.len(), |i| at + i);
+    (0..4).any(|skip| {
+        let mut bytes = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for value in text[(start + skip).min(end)..end]
+            .iter()
+            .filter_map(|b| base64_symbol(*b))
+        {
+            acc = (acc << 6 | value) & 0xFFFF;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                bytes.push((acc >> bits) as u8);
+            }
+        }
+        bytes.windows(secret.len()).any(|w| w == secret)
+    })
+}
+
+/// Masks every run of `text` that looks like a secret's base64 core (with
+/// its case or folded) but does not decode to the secret; false if there
+/// is none, or one decodes to it (an echo).
+fn mask_base64_look_alikes(text: &mut String, secrets: &[&str]) -> bool {
+    let mut masked = false;
+    for secret in secrets {
+        for alphabet in [leak_oracle::B64_STD, leak_oracle::B64_URL] {
+            for shift in 0..3 {
+                let core = leak_oracle::base64_core(secret.as_bytes(), shift, alphabet);
+                if core.len() < leak_oracle::MIN_FORM_LEN {
+                    continue;
+                }
+                let folded = core.to_ascii_lowercase();
+                // ASCII folding keeps byte offsets.
+                while let Some(at) = text.to_ascii_lowercase().find(&folded) {
+                    if text[at..at + core.len()] == core
+                        && run_decodes_to(text.as_bytes(), at, secret.as_bytes())
+                    {
+                        return false;
+                    }
+                    text.replace_range(at..at + core.len(), &"~".repeat(core.len()));
+                    masked = true;
+                }
+            }
+        }
+    }
+    masked
+}
+
+/// What the targets' oracle finds of [`SECRETS`] in `printed` (for the
+/// regression tests of the oracle itself).
+pub fn secret_shown(printed: &str) -> Option<String> {
+    let oracle = leak_oracle::Oracle::new(&SECRETS, &[]);
+    find_secret(&oracle, printed, &SECRETS)
+}
+
 /// An error must say something and must not print a secret the request carried.
-fn check_error(err: &Error, secrets: &[&str]) {
+fn check_error(err: &Error, secrets: &'static [&'static str]) {
     let shown = err.to_string();
     assert!(!shown.is_empty(), "an error with an empty Display: {err:?}");
-    let debug = format!("{err:?}");
-    for secret in secrets {
-        assert!(!shown.contains(secret), "Display leaks {secret:?}: {shown}");
-        assert!(!debug.contains(secret), "Debug leaks {secret:?}: {debug}");
-    }
+    check_printed("an error's Display", &shown, secrets);
+    check_printed("an error's Debug", &format!("{err:?}"), secrets);
 }
 
 /// A refused response: `Server` or `Protocol`, never `Usage`.
-fn check_refusal(err: &Error, secrets: &[&str], report: &mut Report) {
+fn check_refusal(err: &Error, secrets: &'static [&'static str], report: &mut Report) {
     check_error(err, secrets);
     assert!(
         matches!(err, Error::Server(_) | Error::Protocol(_)),
@@ -496,8 +701,8 @@ impl Outcome for itc::Reply {
 
 impl<T: std::fmt::Debug> Outcome for gam::Envelope<T> {
     fn check(&self, _sent_at: Option<Timestamp>) {
-        let shown = format!("{self:?}");
-        assert!(!shown.contains(API_TOKEN), "an envelope shows the token");
+        // Whatever the call's token: the envelope's words never show it.
+        check_printed("an envelope's Debug", &format!("{self:?}"), &[API_TOKEN]);
     }
 }
 
@@ -505,6 +710,30 @@ impl Outcome for AccessToken {
     fn check(&self, _sent_at: Option<Timestamp>) {
         assert!(!self.expose_secret().is_empty(), "an empty token");
     }
+}
+
+/// When a flow may ask to wait, and how far ahead.
+#[derive(Clone, Copy, Debug)]
+pub enum WaitRule {
+    /// It never waits (one request, or requests and signatures only).
+    Never,
+    /// At most this long after the last answer it was handed (MDLP keeps a
+    /// second between its auth answer and its token request).
+    AfterAnswer(Duration),
+    /// At most this long after the `now` it answers (a token holder's
+    /// longest pause: [`holder_bound`]).
+    Within(Duration),
+}
+
+/// The longest wait a token holder paced by `pacing` may ask for, from the
+/// `now` it answers: a renewal out until its timeout, the minimum interval,
+/// its own back-off or a server's, each within its bound.
+pub fn holder_bound(pacing: &Pacing) -> Duration {
+    pacing
+        .renewal_timeout
+        .max(pacing.min_interval)
+        .max(pacing.max_backoff)
+        .max(pacing.max_server_wait)
 }
 
 /// What a flow may do.
@@ -515,8 +744,13 @@ pub struct Spec {
     api_host: Option<&'static str>,
     max_sends: usize,
     sign: Option<SignatureKind>,
-    /// The secrets the flow's requests carry: no error may print them.
+    /// The secrets the flow's requests carry: nothing it prints may show them.
     secrets: &'static [&'static str],
+    wait: WaitRule,
+    /// `Failed` may not end the flow: a token source that still holds a
+    /// valid token hands it out instead of the failure (and an authorised
+    /// call goes on with it).
+    failed_may_go_on: bool,
 }
 
 fn spec(
@@ -531,6 +765,8 @@ fn spec(
         max_sends,
         sign,
         secrets,
+        wait: WaitRule::Never,
+        failed_may_go_on: false,
     }
 }
 
@@ -548,13 +784,24 @@ pub struct Checked<F: Flow> {
     spec: Spec,
     phase: Phase,
     last_send_at: Option<Timestamp>,
+    /// When the last response was handed in.
+    last_answer_at: Option<Timestamp>,
+    /// When the flow ended with an error, if it did.
+    error_at: Option<Timestamp>,
+    /// The earliest `now` of a call the flow acted on (`start`, or `resume`
+    /// with the input it expected).
+    acted_min: Option<Timestamp>,
     sends: usize,
     dones: usize,
     /// `start` may refuse with `Finished` (a session-backed flow whose session ended).
     start_may_finish: bool,
+    /// The credential of the last request to the API host, and every one
+    /// the API answered 401: never sent again.
+    last_api_credential: Option<Vec<u8>>,
+    refused_credentials: Vec<Vec<u8>>,
 }
 
-impl<F: Flow> Checked<F>
+impl<F: Flow + Debug> Checked<F>
 where
     F::Output: Outcome,
 {
@@ -568,14 +815,32 @@ where
             spec,
             phase: Phase::New,
             last_send_at: None,
+            last_answer_at: None,
+            error_at: None,
+            acted_min: None,
             sends: 0,
             dones: 0,
             start_may_finish: false,
+            last_api_credential: None,
+            refused_credentials: Vec::new(),
         }
     }
 
+    fn acted(&mut self, now: Timestamp) {
+        self.acted_min = Some(self.acted_min.map_or(now, |t| t.min(now)));
+    }
+
+    /// The flow as it prints itself, after every call.
+    fn check_flow(&self) {
+        check_printed("a flow's Debug", &format!("{:?}", self.flow), self.spec.secrets);
+    }
+
     fn start(&mut self, now: Timestamp, report: &mut Report) -> Option<Action<F::Output>> {
+        if self.phase == Phase::New {
+            self.acted(now);
+        }
         let result = self.flow.start(now);
+        self.check_flow();
         match (self.phase, result) {
             (Phase::New, Ok(action)) => Some(self.seen(now, action, report)),
             (Phase::New, Err(Error::Usage(UsageError::Finished))) if self.start_may_finish => {
@@ -591,7 +856,32 @@ where
 
     fn resume(&mut self, now: Timestamp, input: Input, report: &mut Report) -> Option<Action<F::Output>> {
         let kind = input.kind();
+        if let Phase::Expecting(expect) = self.phase {
+            if kind == expect_kind(expect) || kind == InputKind::Failed {
+                self.acted(now);
+            }
+            if kind == InputKind::Response && expect == Expect::Response {
+                self.last_answer_at = Some(now);
+                if let Input::Response(response) = &input {
+                    if self.last_api_credential.is_some() {
+                        if response.status() == 401 {
+                            // The API refused the token it was sent.
+                            self.refused_credentials.extend(self.last_api_credential.take());
+                        }
+                    } else if response.status() == 200 {
+                        // The token endpoint may issue the same text again: a new token.
+                        let body = response.body();
+                        self.refused_credentials.retain(|credential| {
+                            let token = credential.splitn(2, |b| *b == b' ').nth(1).unwrap_or(credential);
+                            !body.windows(token.len().max(1)).any(|w| w == token)
+                        });
+                    }
+                }
+                self.last_api_credential = None;
+            }
+        }
         let result = self.flow.resume(now, input);
+        self.check_flow();
         let expect = match (self.phase, &result) {
             (Phase::New, Err(Error::Usage(UsageError::NotStarted))) => return None,
             (Phase::Finished, Err(Error::Usage(UsageError::Finished))) => return None,
@@ -599,12 +889,18 @@ where
             (phase, result) => panic!("resume({kind:?}) in {phase:?} gave {result:?}"),
         };
         if kind == InputKind::Failed {
-            assert!(
-                matches!(result, Err(Error::Usage(UsageError::Aborted))),
-                "Failed gave {result:?}"
-            );
-            self.phase = Phase::Finished;
-            return None;
+            match result {
+                Err(Error::Usage(UsageError::Aborted)) => {
+                    self.error_at = Some(now);
+                    self.phase = Phase::Finished;
+                    return None;
+                }
+                // A source that still holds a valid token hands it out.
+                Ok(action) if self.spec.failed_may_go_on => {
+                    return Some(self.seen(now, action, report));
+                }
+                other => panic!("Failed gave {other:?}"),
+            }
         }
         let fits = matches!(
             (expect, kind),
@@ -630,6 +926,7 @@ where
             Err(err) => {
                 assert_eq!(kind, InputKind::Response, "{kind:?} input failed: {err:?}");
                 check_refusal(&err, self.spec.secrets, report);
+                self.error_at = Some(now);
                 self.phase = Phase::Finished;
                 None
             }
@@ -638,6 +935,7 @@ where
 
     /// Checks an action and moves the model on.
     fn seen(&mut self, now: Timestamp, action: Action<F::Output>, report: &mut Report) -> Action<F::Output> {
+        check_printed("an action's Debug", &format!("{action:?}"), self.spec.secrets);
         self.phase = match &action {
             Action::Send(request) => {
                 self.sends += 1;
@@ -651,6 +949,21 @@ where
                     uri.host() == Some(self.spec.host) || uri.host() == self.spec.api_host,
                     "request to another host: {uri}"
                 );
+                self.last_api_credential = None;
+                if uri.host().is_some() && uri.host() == self.spec.api_host {
+                    let credential = request
+                        .as_http()
+                        .headers()
+                        .get("authorization")
+                        .map(|v| v.as_bytes().to_vec());
+                    if let Some(credential) = &credential {
+                        assert!(
+                            !self.refused_credentials.contains(credential),
+                            "a token the API refused (401) was sent again at {now:?}"
+                        );
+                    }
+                    self.last_api_credential = credential;
+                }
                 assert_eq!(uri.scheme_str(), Some("https"));
                 self.last_send_at = Some(now);
                 Phase::Expecting(Expect::Response)
@@ -661,13 +974,27 @@ where
                 Phase::Expecting(Expect::Signature)
             }
             Action::Wait(until) => {
-                assert!(*until > now, "Wait({until:?}) is not after {now:?}");
+                assert!(*until >= now, "Wait({until:?}) is before {now:?}");
+                let limit = match self.spec.wait {
+                    WaitRule::Never => panic!("a flow that never waits asked to wait until {until:?}"),
+                    WaitRule::AfterAnswer(d) => self
+                        .last_answer_at
+                        .expect("a wait before any answer")
+                        .saturating_add(d),
+                    WaitRule::Within(d) => now.saturating_add(d),
+                };
+                assert!(
+                    *until <= limit,
+                    "Wait({until:?}) at {now:?} is later than {limit:?} ({:?})",
+                    self.spec.wait
+                );
                 Phase::Expecting(Expect::Timeout)
             }
             Action::Done(output) => {
                 self.dones += 1;
                 assert_eq!(self.dones, 1, "Done twice");
                 output.check(self.last_send_at);
+                check_printed("a Done value's Debug", &format!("{output:?}"), self.spec.secrets);
                 report.accepted += 1;
                 Phase::Finished
             }
@@ -676,8 +1003,17 @@ where
     }
 }
 
+/// The input that answers `expect`.
+fn expect_kind(expect: Expect) -> InputKind {
+    match expect {
+        Expect::Response => InputKind::Response,
+        Expect::Signature => InputKind::Signature,
+        Expect::Timeout => InputKind::Timeout,
+    }
+}
+
 /// Runs operations from `data` against a flow.
-fn flow_ops<F: Flow>((flow, spec): (F, Spec), data: &[u8], report: &mut Report)
+fn flow_ops<F: Flow + Debug>((flow, spec): (F, Spec), data: &[u8], report: &mut Report)
 where
     F::Output: Outcome,
 {
@@ -694,7 +1030,7 @@ where
 }
 
 /// One operation on a checked flow: `start` or `resume` with an input.
-fn step<F: Flow>(checked: &mut Checked<F>, b: &mut Bytes<'_>, now: Timestamp, report: &mut Report)
+fn step<F: Flow + Debug>(checked: &mut Checked<F>, b: &mut Bytes<'_>, now: Timestamp, report: &mut Report)
 where
     F::Output: Outcome,
 {
@@ -790,7 +1126,9 @@ fn mdlp_flow(password: bool) -> (mdlp::MdlpSignIn, Spec) {
         Some("conn-1"),
     )
     .expect("valid MDLP flow");
-    (flow, spec(HOST_MDLP, 2, Some(SignatureKind::Detached), secrets))
+    let mut spec = spec(HOST_MDLP, 2, Some(SignatureKind::Detached), secrets);
+    spec.wait = WaitRule::AfterAnswer(mdlp::SPACING);
+    (flow, spec)
 }
 
 fn registration_flow(unsigned: bool) -> (registration::Registration, Spec) {
@@ -874,6 +1212,10 @@ fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
     // checks the token request's scrubbing.
     let mut spec = spec(HOST_GAM, 4, None, &[]);
     spec.api_host = Some(HOST_GAM_API);
+    // Reissue backs off after a failed token request, within its pacing,
+    // and hands out the token it holds while that is valid.
+    spec.wait = WaitRule::Within(holder_bound(&Pacing::reissue()));
+    spec.failed_may_go_on = true;
     (call, spec)
 }
 
@@ -905,7 +1247,7 @@ fn token_response(data: &[u8], report: &mut Report) {
 }
 
 /// A one-request flow: `start`, then the fuzzed answer, then nothing more.
-fn one_shot_response<F: Flow>(flow: (F, Spec), data: &[u8], report: &mut Report)
+fn one_shot_response<F: Flow + Debug>(flow: (F, Spec), data: &[u8], report: &mut Report)
 where
     F::Output: Outcome,
 {
@@ -1134,11 +1476,107 @@ fn suz_registration_response(data: &[u8], report: &mut Report) {
 // ---------------------------------------------------------------------------
 // PasswordSession.
 
+/// OAuth error codes that name a refusal retrying cannot fix (RFC 6749
+/// §5.2, and `access_denied`): a password grant refused with one of these
+/// ends the session; nothing else does.
+const ENDING_CODES: [&str; 7] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+];
+
+fn is_ending_refusal(err: &Error) -> bool {
+    match err {
+        Error::Server(refusal) => refusal
+            .code
+            .as_deref()
+            .is_some_and(|code| ENDING_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))),
+        _ => false,
+    }
+}
+
+/// Whole milliseconds of `d`, as a `Timestamp` moves.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
+    Timestamp::from_unix_millis(t.as_unix_millis().saturating_add(ms))
+}
+
+/// When a token obtained at `obtained` and expiring at `expires` is due for
+/// renewal with `margin`: `margin` before expiry, not before half its life.
+fn renew_at(obtained: Timestamp, expires: Timestamp, margin: Duration) -> Timestamp {
+    let e = expires.as_unix_millis();
+    let half = e.saturating_sub(obtained.as_unix_millis()) / 2;
+    Timestamp::from_unix_millis(e - millis(margin).min(half))
+}
+
+/// The least a back-off started at `at` lasts: the first pause, or the
+/// server's wait cut to `max_server_wait` if longer.
+fn pause_at_least(at: Timestamp, pacing: &Pacing, server: Option<Timestamp>) -> Timestamp {
+    let asked = server.map_or(0, |r| {
+        r.as_unix_millis()
+            .saturating_sub(at.as_unix_millis())
+            .min(millis(pacing.max_server_wait))
+    });
+    plus_ms(at, millis(pacing.initial_backoff).max(asked))
+}
+
+/// The rule for a pacing, written here: a renewal timeout of at least a
+/// second, a first back-off that is not zero and not above the longest, and
+/// nothing longer than a day.
+fn pacing_is_valid(p: &Pacing) -> bool {
+    let day = Duration::from_secs(86_400);
+    [
+        p.renew_margin,
+        p.renewal_timeout,
+        p.min_interval,
+        p.initial_backoff,
+        p.max_backoff,
+        p.max_server_wait,
+    ]
+    .iter()
+    .all(|d| *d <= day)
+        && p.renewal_timeout >= Duration::from_secs(1)
+        && !p.initial_backoff.is_zero()
+        && p.max_backoff >= p.initial_backoff
+}
+
+/// `pacing` with the field `field % 6` set to `d`.
+fn with_field(mut pacing: Pacing, field: u8, d: Duration) -> Pacing {
+    match field % 6 {
+        0 => pacing.renew_margin = d,
+        1 => pacing.renewal_timeout = d,
+        2 => pacing.min_interval = d,
+        3 => pacing.initial_backoff = d,
+        4 => pacing.max_backoff = d,
+        _ => pacing.max_server_wait = d,
+    }
+    pacing
+}
+
 /// A `PasswordSession` (the ITC session) with a model beside it.
 pub struct SessionChecker {
     session: PasswordSession,
-    /// When the request in flight was sent, as the model saw it.
+    /// When the request in flight was sent, as the session measures it: the
+    /// earliest `now` polled since (a clock stepped back re-anchors it).
     sent_at: Option<Timestamp>,
+    /// The last request's send time and the earliest `now` polled since:
+    /// the session's own anchor for `min_interval` lies between them.
+    /// `None` after a refused refresh (the password grant goes at once).
+    last_sent: Option<(Timestamp, Timestamp)>,
+    /// A back-off lasts at least until then (clamped as the session clamps).
+    paused_at_least: Option<Timestamp>,
+    /// A refused refresh fell back: the next poll from this instant on (the
+    /// answer's and the refresh's send time) sends the password grant.
+    fallback_at: Option<Timestamp>,
+    /// `retry_now` was pressed at this instant, just before the next poll.
+    retried_at: Option<Timestamp>,
 }
 
 /// What `poll` answered, without the borrow.
@@ -1161,6 +1599,10 @@ impl SessionChecker {
         SessionChecker {
             session,
             sent_at: None,
+            last_sent: None,
+            paused_at_least: None,
+            fallback_at: None,
+            retried_at: None,
         }
     }
 
@@ -1176,13 +1618,58 @@ impl SessionChecker {
                 "an ended session has a request in flight"
             );
         }
+        assert_eq!(
+            self.session.in_flight().is_some(),
+            self.sent_at.is_some(),
+            "model and session disagree on the request in flight"
+        );
+        check_printed("the session's Debug", &format!("{:?}", self.session), &[PASSWORD]);
+    }
+
+    /// Whether the held token is surely due for renewal at `now` (or none is held).
+    fn due(&self, now: Timestamp) -> bool {
+        let margin = self.session.pacing().renew_margin;
+        match self.session.tokens() {
+            None => true,
+            Some(t) => t
+                .expires_at()
+                .is_some_and(|e| now >= renew_at(t.obtained_at(), e, margin)),
+        }
     }
 
     /// Polls; returns whether a request was sent.
     fn poll(&mut self, now: Timestamp, report: &mut Report) -> bool {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
-        let timeout = self.session.pacing().renewal_timeout;
+        let pacing = *self.session.pacing();
+        // What the session learns at a poll: the clock as it is now.
+        if let Some(sent_at) = self.sent_at.as_mut() {
+            *sent_at = (*sent_at).min(now);
+        }
+        if let Some((_, low)) = self.last_sent.as_mut() {
+            *low = (*low).min(now);
+        }
+        let longest = millis(pacing.max_backoff.max(pacing.max_server_wait));
+        if let Some(at_least) = self.paused_at_least.as_mut() {
+            *at_least = (*at_least).min(plus_ms(now, longest));
+        }
+        // A request not answered within the timeout is lost: a failure.
+        let lost = self
+            .sent_at
+            .filter(|s| now.saturating_duration_since(*s) >= pacing.renewal_timeout);
+        if lost.is_some() && !ended {
+            self.sent_at = None;
+            self.paused_at_least = Some(pause_at_least(now, &pacing, None));
+        }
+        let fallback = self.fallback_at.take().filter(|t| now >= *t);
+        let retried = self.retried_at.take().filter(|t| now >= *t);
+        let spaced = self
+            .last_sent
+            .is_none_or(|(raw, _)| now.saturating_duration_since(raw) >= pacing.min_interval);
+        let must_send = !ended
+            && self.sent_at.is_none()
+            && self.due(now)
+            && (fallback.is_some() || (retried.is_some() && spaced));
         let polled = match self.session.poll(now) {
             Err(err) => {
                 assert!(ended, "poll failed on a live session: {err:?}");
@@ -1196,29 +1683,71 @@ impl SessionChecker {
         assert!(!ended, "poll answered after the session ended");
         let sent = match polled {
             Polled::Use(token) => {
+                assert!(
+                    !must_send,
+                    "no request at {now:?} after {}",
+                    if fallback.is_some() {
+                        "a refused refresh"
+                    } else {
+                        "retry_now"
+                    }
+                );
                 let held = self.session.tokens().expect("UseToken without a token");
                 assert_eq!(held.access_token().expose_secret(), token);
                 assert!(held.is_valid(now), "UseToken with an expired token");
                 false
             }
             Polled::Wait(until) => {
-                assert!(until > now, "Wait({until:?}) is not after {now:?}");
+                assert!(
+                    !must_send,
+                    "no request at {now:?} after {}",
+                    if fallback.is_some() {
+                        "a refused refresh"
+                    } else {
+                        "retry_now"
+                    }
+                );
+                let bound = now.saturating_add(holder_bound(&pacing));
+                assert!(
+                    now <= until && until <= bound,
+                    "Wait({until:?}) at {now:?} is not within [now, {bound:?}]"
+                );
                 let valid = self.session.tokens().is_some_and(|t| t.is_valid(now));
                 assert!(!valid, "Wait while a valid token is held");
                 false
             }
             Polled::Send(request) => {
-                if before.is_some() {
-                    let sent_at = self.sent_at.expect("the model saw the request in flight");
+                // One request in flight: a second only once the first is lost,
+                // its age measured from the instants seen (never `sent + timeout`,
+                // which saturates at `Timestamp::MAX`).
+                assert!(
+                    before.is_none() || lost.is_some(),
+                    "a second request at {now:?} while one is in flight since {:?}",
+                    self.sent_at
+                );
+                if let Some((_, low)) = self.last_sent {
                     assert!(
-                        now >= sent_at.saturating_add(timeout),
-                        "a second request while one is in flight"
+                        now.saturating_duration_since(low) >= pacing.min_interval,
+                        "a request at {now:?} within min_interval of the last (at {low:?} or later)"
+                    );
+                }
+                if let Some(at_least) = self.paused_at_least {
+                    assert!(
+                        now >= at_least,
+                        "a request at {now:?} during a back-off until {at_least:?}"
                     );
                 }
                 let grant = self
                     .session
                     .in_flight()
                     .expect("Send without a request in flight");
+                if fallback.is_some() {
+                    assert_eq!(
+                        grant,
+                        Grant::Password,
+                        "a refused refresh was not followed by the password grant"
+                    );
+                }
                 let body = String::from_utf8_lossy(request.as_http().body()).into_owned();
                 assert_eq!(
                     body.contains("grant_type=refresh_token"),
@@ -1230,6 +1759,7 @@ impl SessionChecker {
                     assert!(!body.contains("password="), "a refresh carries the password");
                 }
                 self.sent_at = Some(now);
+                self.last_sent = Some((now, now));
                 report.sent += 1;
                 true
             }
@@ -1241,6 +1771,7 @@ impl SessionChecker {
     fn handle(&mut self, now: Timestamp, response: http::Response<Vec<u8>>, report: &mut Report) {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
+        let pacing = *self.session.pacing();
         let result = self.session.handle_response(now, response);
         match (ended, before, result) {
             (true, _, Err(Error::Usage(UsageError::Finished))) => {}
@@ -1250,18 +1781,51 @@ impl SessionChecker {
                     self.session.in_flight().is_none(),
                     "still in flight after its answer"
                 );
+                self.sent_at = None;
                 match result {
                     Ok(()) => {
-                        assert!(self.session.tokens().is_some(), "Ok without a token");
+                        let tokens = self.session.tokens().expect("Ok without a token");
                         assert!(!self.session.has_ended());
-                        report.accepted += 1;
+                        if grant == Grant::Refresh && tokens.refresh_token().is_none() {
+                            // The refresh was refused: the password grant next,
+                            // at once (on a clock not behind the refresh's send).
+                            let sent = self.last_sent.map_or(now, |(raw, _)| raw);
+                            self.fallback_at = Some(now.max(sent));
+                            self.last_sent = None;
+                        } else {
+                            self.paused_at_least = None;
+                            report.accepted += 1;
+                        }
                     }
                     Err(err) => {
                         check_refusal(&err, &[PASSWORD], report);
+                        // Only a typed OAuth refusal of the password grant ends
+                        // the session (a proxy's 401, 403 or 404 page does not).
+                        assert_eq!(
+                            self.session.has_ended(),
+                            grant == Grant::Password && is_ending_refusal(&err),
+                            "{grant:?} refused with {err:?}: ended is {}",
+                            self.session.has_ended()
+                        );
                         if self.session.has_ended() {
-                            assert_eq!(grant, Grant::Password, "a refused refresh ended the session");
-                            assert!(matches!(err, Error::Server(_)));
                             assert!(self.session.tokens().is_none(), "an ended session keeps tokens");
+                        } else {
+                            self.paused_at_least = Some(pause_at_least(
+                                now,
+                                &pacing,
+                                err.retry_after().map(|r| r.deadline(now)),
+                            ));
+                        }
+                        if let (Grant::Refresh, Error::Server(refusal)) = (grant, &err) {
+                            // Any non-retryable 4xx to a refresh falls back to
+                            // the password grant (handle answers Ok).
+                            let non_retryable_4xx =
+                                refusal.status.is_client_error() && !refusal.is_retryable();
+                            let invalid_grant = refusal.kind == tokendance::ServerErrorKind::InvalidGrant;
+                            assert!(
+                                !non_retryable_4xx && !invalid_grant,
+                                "a refused refresh did not fall back: {refusal:?}"
+                            );
                         }
                     }
                 }
@@ -1288,6 +1852,8 @@ impl SessionChecker {
             (false, None, Err(Error::Usage(UsageError::NoRequestInFlight))) => {}
             (false, Some(_), Ok(())) => {
                 assert!(self.session.in_flight().is_none());
+                self.sent_at = None;
+                self.paused_at_least = Some(pause_at_least(now, self.session.pacing(), None));
                 let deadline = self
                     .session
                     .next_deadline()
@@ -1299,25 +1865,69 @@ impl SessionChecker {
         self.check_state();
     }
 
+    fn retry_now(&mut self, now: Timestamp) {
+        self.session.retry_now();
+        self.paused_at_least = None;
+        if self.session.in_flight().is_none() && !self.session.has_ended() {
+            self.retried_at = Some(now);
+        }
+        self.check_state();
+    }
+
+    fn set_pacing(&mut self, field: u8, d: Duration) {
+        let before = *self.session.pacing();
+        let pacing = with_field(before, field, d);
+        match self.session.set_pacing(pacing) {
+            Ok(()) => assert!(pacing_is_valid(&pacing), "accepted {pacing:?}"),
+            Err(err) => {
+                assert!(!pacing_is_valid(&pacing), "refused {pacing:?}: {err}");
+                assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
+                assert_eq!(self.session.pacing(), &before, "a refused pacing was kept");
+            }
+        }
+        self.check_state();
+    }
+
     /// `fetch` as a flow, for a few operations.
     fn fetch(&mut self, b: &mut Bytes<'_>, now: &mut Timestamp, report: &mut Report) {
         let ended = self.session.has_ended();
         let steps = usize::from(b.byte() % 8);
-        let mut checked = Checked::new(
-            self.session.fetch(),
-            spec(HOST_ITC, usize::MAX, None, &[PASSWORD]),
-        );
+        let mut spec = spec(HOST_ITC, usize::MAX, None, &[PASSWORD]);
+        spec.wait = WaitRule::Within(holder_bound(self.session.pacing()));
+        spec.failed_may_go_on = true;
+        let mut checked = Checked::new(self.session.fetch(), spec);
         checked.start_may_finish = ended;
+        let mut earliest = *now;
         let _ = checked.start(*now, report);
         for _ in 0..steps {
             *now = b.time(*now);
+            earliest = earliest.min(*now);
             step(&mut checked, b, *now, report);
         }
-        let last_send = checked.last_send_at;
-        if self.session.in_flight().is_some() {
-            if let Some(t) = last_send {
-                self.sent_at = Some(t);
-            }
+        let (last_send, error_at, acted) = (checked.last_send_at, checked.error_at, checked.acted_min);
+        drop(checked);
+        // The fetch's polls are not seen one by one. A request it sent is
+        // in flight since then (what follows a send answers it or is not
+        // taken); one that was in flight before was re-anchored by every
+        // poll the fetch made. The rest the model keeps only as bounds.
+        let before = self.sent_at;
+        self.sent_at = self.session.in_flight().map(|_| match (last_send, before) {
+            (Some(t), _) => t,
+            (None, Some(sent)) => acted.map_or(sent, |a| sent.min(a)),
+            (None, None) => unreachable!("in flight without a request sent"),
+        });
+        if let Some(t) = last_send {
+            self.last_sent = Some((t, earliest.min(t)));
+        } else if let Some((_, low)) = self.last_sent.as_mut() {
+            *low = (*low).min(earliest);
+        }
+        self.paused_at_least = None;
+        if let Some(t) = error_at.filter(|_| !self.session.has_ended()) {
+            // While the access token is valid, a failed renewal hands it out.
+            assert!(
+                self.session.tokens().is_none_or(|tokens| !tokens.is_valid(t)),
+                "a fetch failed at {t:?} while the session held a valid token"
+            );
         }
         assert!(!ended || self.session.has_ended(), "an ended session came back");
         self.check_state();
@@ -1334,7 +1944,13 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
         }
         now = b.time(now);
         let ended = s.session.has_ended();
-        match b.byte() % 9 {
+        let op = b.byte() % 10;
+        if !matches!(op, 0 | 1 | 8) {
+            // The "at once" checks are about the very next poll.
+            s.fallback_at = None;
+            s.retried_at = None;
+        }
+        match op {
             0 | 1 => {
                 s.poll(now, report);
             }
@@ -1351,32 +1967,18 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
             }
             6 => {
                 let d = b.duration();
-                let mut pacing = *s.session.pacing();
-                match b.byte() % 6 {
-                    0 => pacing.renew_margin = d,
-                    1 => pacing.renewal_timeout = d,
-                    2 => pacing.min_interval = d,
-                    3 => pacing.initial_backoff = d,
-                    4 => pacing.max_backoff = d,
-                    _ => pacing.max_server_wait = d,
-                }
-                let before = *s.session.pacing();
-                match s.session.set_pacing(pacing) {
-                    Ok(()) => assert_eq!(pacing.validate(), Ok(())),
-                    Err(err) => {
-                        assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
-                        assert_eq!(s.session.pacing(), &before, "a refused pacing was kept");
-                    }
-                }
+                let field = b.byte();
+                s.set_pacing(field, d);
             }
             7 => s.fetch(&mut b, &mut now, report),
-            _ => {
+            8 => {
                 let deadline = s.session.next_deadline();
                 if let Some(deadline) = deadline {
                     now = deadline;
                     s.poll(now, report);
                 }
             }
+            _ => s.retry_now(now),
         }
         assert!(!ended || s.session.has_ended(), "an ended session came back");
     }
@@ -1387,17 +1989,40 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
 
 const CONNECTION: &str = "conn-1";
 
+/// The model's token.
+#[derive(Clone, Debug)]
+struct Live {
+    name: String,
+    obtained: Timestamp,
+    expires: Option<Timestamp>,
+    version: u64,
+    refused: bool,
+}
+
+/// A `TokenKeeper` with an independent model beside it: which token is
+/// live (by version, never by clock), which ticket is current, and bounds
+/// on the back-off and the spacing of tickets.
 struct KeeperChecker {
     keeper: TokenKeeper,
-    /// The last token the API refused, never to be handed out again.
-    rejected: Option<String>,
-    /// The highest version the keeper installed or adopted.
-    highest_version: u64,
-    /// Every ticket handed out, in order; `None` once reported.
-    tickets: Vec<Option<tokendance::crpt::RenewalTicket>>,
-    /// The index of the ticket that is out, as the model sees it.
-    current: Option<usize>,
-    out_since: Option<Timestamp>,
+    /// Every ticket handed out, with its number; `None` once reported.
+    tickets: Vec<Option<(tokendance::crpt::RenewalTicket, u64)>>,
+    held: Option<Live>,
+    /// The highest version installed or adopted.
+    version: u64,
+    /// The last token the API refused: never adopted again.
+    refused: Option<String>,
+    /// The current ticket's number and when its renewal started, as the
+    /// keeper measures it: the earliest `now` seen since at a poll that
+    /// found a renewal due.
+    out: Option<(u64, Timestamp)>,
+    /// Tickets are numbered 1, 2, ... per keeper.
+    issued: u64,
+    /// When the last ticket went out, and the earliest `now` polled since
+    /// (the keeper's anchor for `min_interval` lies between them).
+    last_start: Option<(Timestamp, Timestamp)>,
+    /// The back-off certainly ends by then, and lasts at least until then.
+    paused_by: Option<Timestamp>,
+    paused_at_least: Option<Timestamp>,
 }
 
 enum Kept {
@@ -1407,28 +2032,124 @@ enum Kept {
 }
 
 impl KeeperChecker {
-    fn check_state(&self) {
-        assert_eq!(
-            self.current.is_some(),
-            self.keeper.renewing(),
-            "model and keeper disagree"
-        );
-        if let Some(since) = self.out_since.filter(|_| self.current.is_some()) {
-            assert_eq!(
-                self.keeper.next_deadline(),
-                since.saturating_add(self.keeper.pacing().renewal_timeout)
-            );
+    fn new() -> Self {
+        KeeperChecker {
+            keeper: TokenKeeper::new(CONNECTION),
+            tickets: Vec::new(),
+            held: None,
+            version: 0,
+            refused: None,
+            out: None,
+            issued: 0,
+            last_start: None,
+            paused_by: None,
+            paused_at_least: None,
         }
     }
 
-    fn poll(&mut self, now: Timestamp, report: &mut Report) {
-        let before = self.keeper.renewing();
-        let timeout = self.keeper.pacing().renewal_timeout;
-        // The keeper measures from the instants it saw: a clock stepped
-        // back re-anchors the renewal's start at `now`.
-        if let Some(since) = self.out_since {
-            self.out_since = Some(since.min(now));
+    fn pacing(&self) -> Pacing {
+        *self.keeper.pacing()
+    }
+
+    fn due(&self, now: Timestamp) -> bool {
+        match &self.held {
+            None => true,
+            Some(live) if live.refused => true,
+            Some(live) => live
+                .expires
+                .is_some_and(|e| now >= renew_at(live.obtained, e, self.pacing().renew_margin)),
         }
+    }
+
+    fn usable(&self, now: Timestamp) -> Option<&str> {
+        self.held
+            .as_ref()
+            .filter(|l| !l.refused && l.expires.is_none_or(|e| now < e))
+            .map(|l| l.name.as_str())
+    }
+
+    /// A failure at `at`: bounds on the pause it starts.
+    fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
+        let pacing = self.pacing();
+        self.paused_by = Some(plus_ms(
+            at,
+            millis(pacing.max_backoff.max(pacing.max_server_wait)),
+        ));
+        self.paused_at_least = Some(pause_at_least(at, &pacing, retry_at));
+    }
+
+    /// The keeper's state is the model's.
+    fn check_state(&self, now: Timestamp) {
+        assert_eq!(
+            self.out.is_some(),
+            self.keeper.renewing(),
+            "model and keeper disagree"
+        );
+        if let Some((_, since)) = self.out {
+            assert_eq!(
+                self.keeper.next_deadline(),
+                since.saturating_add(self.pacing().renewal_timeout),
+                "the renewal's timeout"
+            );
+        }
+        let held = self.keeper.token().map(|t| {
+            (
+                t.access_token().expose_secret().to_owned(),
+                t.obtained_at(),
+                t.expires_at(),
+            )
+        });
+        let want = self
+            .held
+            .as_ref()
+            .map(|l| (l.name.clone(), l.obtained, l.expires));
+        assert_eq!(held, want, "the token held");
+        assert_eq!(
+            self.keeper.usable_token(now).map(AccessToken::expose_secret),
+            self.usable(now),
+            "the usable token at {now:?}"
+        );
+        let shared = self
+            .keeper
+            .snapshot()
+            .map(|s| (s.version(), s.token().expose_secret().to_owned()));
+        let want = self
+            .held
+            .as_ref()
+            .filter(|l| !l.refused)
+            .map(|l| (l.version, l.name.clone()));
+        assert_eq!(shared, want, "the snapshot (a refused token is not shared)");
+    }
+
+    fn poll(&mut self, now: Timestamp, report: &mut Report) {
+        let pacing = self.pacing();
+        // What the keeper learns at a poll, before it decides.
+        if let Some((_, low)) = self.last_start.as_mut() {
+            *low = (*low).min(now);
+        }
+        let longest = millis(pacing.max_backoff.max(pacing.max_server_wait));
+        if let Some(at_least) = self.paused_at_least.as_mut() {
+            *at_least = (*at_least).min(plus_ms(now, longest));
+        }
+        let had = self.out;
+        if self.due(now) {
+            if let Some((number, since)) = self.out {
+                // A clock stepped back: the renewal started "now" at the latest.
+                let since = since.min(now);
+                self.out = Some((number, since));
+                if now.saturating_duration_since(since) >= pacing.renewal_timeout {
+                    // Lost: its ticket is void, and it counts as a failure.
+                    self.out = None;
+                    self.failed_at(now, None);
+                }
+            }
+        }
+        let must_renew = self.out.is_none()
+            && self.due(now)
+            && self.paused_by.is_none_or(|by| now >= by)
+            && self
+                .last_start
+                .is_none_or(|(raw, _)| now.saturating_duration_since(raw) >= pacing.min_interval);
         let kept = match self.keeper.poll(now) {
             KeeperAction::UseToken(t) => Kept::Use(t.expose_secret().to_owned()),
             KeeperAction::Renew(ticket) => Kept::Renew(ticket),
@@ -1436,46 +2157,52 @@ impl KeeperChecker {
         };
         match kept {
             Kept::Use(token) => {
-                let held = self.keeper.token().expect("UseToken without a token");
-                assert_eq!(held.access_token().expose_secret(), token);
-                assert!(held.is_valid(now), "UseToken with an expired token");
-                assert!(
-                    self.rejected.as_deref() != Some(token.as_str()),
-                    "a token the API refused was handed out again"
+                assert!(!must_renew, "no ticket at {now:?} though nothing holds one back");
+                // Only the live token, never a refused one, valid now.
+                assert_eq!(
+                    Some(token.as_str()),
+                    self.usable(now),
+                    "the token handed out at {now:?}"
                 );
             }
             Kept::Wait(until) => {
-                assert!(until >= now, "Wait({until:?}) is before {now:?}");
+                assert!(!must_renew, "no ticket at {now:?} though nothing holds one back");
+                assert!(self.usable(now).is_none(), "Wait while a usable token is held");
+                let bound = now.saturating_add(holder_bound(&pacing));
                 assert!(
-                    self.keeper.usable_token(now).is_none(),
-                    "Wait while a usable token is held"
-                );
-                let pacing = self.keeper.pacing();
-                let bound = pacing
-                    .renewal_timeout
-                    .max(pacing.max_backoff)
-                    .max(pacing.max_server_wait);
-                assert!(
-                    until <= now.saturating_add(bound),
-                    "Wait({until:?}) is further from {now:?} than any pause may be"
+                    now <= until && until <= bound,
+                    "Wait({until:?}) at {now:?} is not within [now, {bound:?}]"
                 );
             }
             Kept::Renew(ticket) => {
-                if before {
-                    let since = self.out_since.expect("the model saw the ticket go out");
+                // One renewal out: a second ticket only once the first is
+                // lost, its age measured from the instants seen.
+                assert!(
+                    self.out.is_none(),
+                    "a second ticket at {now:?} while {had:?} is out (timeout {:?})",
+                    pacing.renewal_timeout
+                );
+                assert!(self.due(now), "a ticket at {now:?} for a token not due");
+                if let Some((_, low)) = self.last_start {
                     assert!(
-                        now.saturating_duration_since(since) >= timeout,
-                        "a second renewal while one is out"
+                        now.saturating_duration_since(low) >= pacing.min_interval,
+                        "a ticket at {now:?} within min_interval of the last (at {low:?} or later)"
                     );
                 }
-                assert!(self.keeper.renewing());
-                self.tickets.push(Some(ticket));
-                self.current = Some(self.tickets.len() - 1);
-                self.out_since = Some(now);
+                if let Some(at_least) = self.paused_at_least {
+                    assert!(
+                        now >= at_least,
+                        "a ticket at {now:?} during a back-off until {at_least:?}"
+                    );
+                }
+                self.issued += 1;
+                self.out = Some((self.issued, now));
+                self.last_start = Some((now, now));
+                self.tickets.push(Some((ticket, self.issued)));
                 report.sent += 1;
             }
         }
-        self.check_state();
+        self.check_state(now);
     }
 
     /// The ticket `pick` chooses among those not reported yet, with whether it is current.
@@ -1484,73 +2211,219 @@ impl KeeperChecker {
             return None;
         }
         let index = usize::from(pick) % self.tickets.len();
-        let ticket = self.tickets[index].take()?;
-        Some((ticket, self.current == Some(index)))
+        let (ticket, number) = self.tickets[index].take()?;
+        Some((ticket, self.out.is_some_and(|(current, _)| current == number)))
     }
 
-    fn renewed(&mut self, pick: u8, token: TokenSet, report: &mut Report) {
+    /// What a refused report must leave as it was.
+    fn fingerprint(&self) -> (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing) {
+        (
+            self.keeper.token().cloned(),
+            self.keeper.snapshot(),
+            self.keeper.renewing(),
+            self.keeper.next_deadline(),
+            *self.keeper.pacing(),
+        )
+    }
+
+    fn stale(
+        &self,
+        result: Result<(), Error>,
+        before: (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing),
+    ) {
+        assert!(
+            matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
+            "a stale ticket gave {result:?}"
+        );
+        assert!(self.fingerprint() == before, "a stale ticket changed the keeper");
+    }
+
+    fn renewed(&mut self, now: Timestamp, pick: u8, token: TokenSet, report: &mut Report) {
         let Some((ticket, current)) = self.ticket(pick) else {
             return;
         };
-        let held_before = self
-            .keeper
-            .token()
-            .map(|t| t.access_token().expose_secret().to_owned());
-        let version_before = self.keeper.snapshot().map_or(0, |s| s.version());
+        let before = self.fingerprint();
         let result = self.keeper.renewed(ticket, token.clone());
         if current {
             assert!(result.is_ok(), "the current ticket was refused: {result:?}");
-            let held = self.keeper.token().expect("a renewed keeper holds a token");
             // A renewal's token is the live one, whatever the clocks said,
-            // with a version above every one seen.
-            assert_eq!(held, &token);
-            let version = self.keeper.snapshot().expect("a fresh token is shared").version();
-            assert!(version > version_before && version > self.highest_version);
-            self.highest_version = version;
-            self.current = None;
+            // with the next version.
+            self.version = self.version.saturating_add(1);
+            self.held = Some(Live {
+                name: token.access_token().expose_secret().to_owned(),
+                obtained: token.obtained_at(),
+                expires: token.expires_at(),
+                version: self.version,
+                refused: false,
+            });
+            self.out = None;
+            self.paused_by = None;
+            self.paused_at_least = None;
             report.accepted += 1;
         } else {
-            assert!(
-                matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
-                "a stale ticket gave {result:?}"
-            );
-            let held_after = self
-                .keeper
-                .token()
-                .map(|t| t.access_token().expose_secret().to_owned());
-            assert_eq!(held_before, held_after, "a stale renewal changed the token");
+            self.stale(result, before);
         }
-        self.check_state();
+        self.check_state(now);
     }
 
     fn failed(&mut self, now: Timestamp, pick: u8, retry_at: Option<Timestamp>, report: &mut Report) {
         let Some((ticket, current)) = self.ticket(pick) else {
             return;
         };
-        let renewing = self.keeper.renewing();
+        let before = self.fingerprint();
         let result = self.keeper.renewal_failed(ticket, now, retry_at);
         if current {
             assert!(result.is_ok(), "the current ticket was refused: {result:?}");
-            let deadline = self.keeper.next_deadline();
-            assert!(deadline >= now, "the back-off ends before the failure");
-            assert!(
-                deadline >= retry_at.unwrap_or(Timestamp::EPOCH),
-                "the back-off ignores Retry-After"
-            );
-            self.current = None;
+            self.out = None;
+            self.failed_at(now, retry_at);
             report.refused += 1;
         } else {
+            self.stale(result, before);
+        }
+        self.check_state(now);
+    }
+
+    fn abandoned(&mut self, now: Timestamp, pick: u8) {
+        let Some((ticket, current)) = self.ticket(pick) else {
+            return;
+        };
+        let before = self.fingerprint();
+        let result = self.keeper.renewal_abandoned(ticket);
+        match self.out.filter(|_| current) {
+            Some((_, since)) => {
+                assert!(result.is_ok(), "the current ticket was refused: {result:?}");
+                self.out = None;
+                // Counted as failed when it started.
+                self.failed_at(since, None);
+            }
+            None => self.stale(result, before),
+        }
+        self.check_state(now);
+    }
+
+    /// A ticket of another keeper of the same connection, numbered `number`,
+    /// reported here: `how` 0 renewed, 1 failed, 2 abandoned.
+    fn foreign(&mut self, now: Timestamp, number: u64, how: u8) {
+        let pacing = Pacing {
+            min_interval: Duration::ZERO,
+            ..Pacing::keeper()
+        };
+        let mut other = TokenKeeper::with_pacing(CONNECTION, pacing).expect("a valid pacing");
+        let mut ticket = None;
+        for _ in 0..number.max(1) {
+            if let Some(t) = ticket.take() {
+                // An expired token is due at once: the next poll issues the next ticket.
+                let expired = TokenSet::new(AccessToken::new("foreign"), T0, Some(T0));
+                other.renewed(t, expired).expect("its own ticket");
+            }
+            match other.poll(T0) {
+                KeeperAction::Renew(t) => ticket = Some(t),
+                other => panic!("a fresh keeper did not renew: {other:?}"),
+            }
+        }
+        let ticket = ticket.expect("a ticket");
+        let before = self.fingerprint();
+        let token = TokenSet::new(AccessToken::new("foreign"), now, None);
+        let result = match how % 3 {
+            0 => self.keeper.renewed(ticket, token),
+            1 => self.keeper.renewal_failed(ticket, now, None),
+            _ => self.keeper.renewal_abandoned(ticket),
+        };
+        self.stale(result, before);
+        self.check_state(now);
+    }
+
+    fn rejected(&mut self, now: Timestamp, name: &str) {
+        self.keeper.token_rejected(now, &AccessToken::new(name));
+        if let Some(live) = self.held.as_mut().filter(|l| l.name == name) {
+            live.refused = true;
+            self.refused = Some(name.to_owned());
+        }
+        if self.held.as_ref().is_some_and(|l| l.name == name) {
             assert!(
-                matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
-                "a stale ticket gave {result:?}"
+                self.keeper.usable_token(now).is_none(),
+                "a rejected token is still usable"
             );
-            assert_eq!(
-                renewing,
-                self.keeper.renewing(),
-                "a stale failure changed the renewal"
+            assert!(self.keeper.snapshot().is_none(), "a rejected token is shared");
+        }
+        self.check_state(now);
+    }
+
+    /// The restore rule: adopted when nothing is held, or the version is
+    /// higher, or equal with another token while the held one was refused;
+    /// never the last token refused.
+    fn restore(&mut self, now: Timestamp, connection: &str, version: u64, token: &TokenSet) {
+        let name = token.access_token().expose_secret().to_owned();
+        let before = self.fingerprint();
+        let result = self.keeper.restore(Snapshot::new(
+            connection,
+            version,
+            token.access_token().clone(),
+            token.obtained_at(),
+            token.expires_at(),
+        ));
+        if connection != CONNECTION {
+            assert!(
+                matches!(result, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
+                "another connection's snapshot gave {result:?}"
+            );
+            assert!(
+                self.fingerprint() == before,
+                "another connection's snapshot changed the keeper"
+            );
+            return;
+        }
+        let adopts = self.refused.as_deref() != Some(name.as_str())
+            && match &self.held {
+                None => true,
+                Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
+            };
+        assert_eq!(
+            result,
+            Ok(adopts),
+            "restore of {name:?} v{version} against {:?} (last refused {:?})",
+            self.held,
+            self.refused
+        );
+        if adopts {
+            self.version = self.version.max(version);
+            self.held = Some(Live {
+                name,
+                obtained: token.obtained_at(),
+                expires: token.expires_at(),
+                version,
+                refused: false,
+            });
+        } else {
+            assert!(
+                self.fingerprint() == before,
+                "a snapshot not adopted changed the keeper"
             );
         }
-        self.check_state();
+        self.check_state(now);
+    }
+
+    fn set_pacing(&mut self, now: Timestamp, field: u8, d: Duration) {
+        let before = *self.keeper.pacing();
+        let pacing = with_field(before, field, d);
+        let valid = pacing_is_valid(&pacing);
+        assert_eq!(TokenKeeper::with_pacing(CONNECTION, pacing).is_ok(), valid);
+        match self.keeper.set_pacing(pacing) {
+            Ok(()) => assert!(valid, "accepted {pacing:?}"),
+            Err(err) => {
+                assert!(!valid, "refused {pacing:?}: {err}");
+                assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
+                assert_eq!(self.keeper.pacing(), &before, "a refused pacing was kept");
+            }
+        }
+        self.check_state(now);
+    }
+
+    fn retry_now(&mut self, now: Timestamp) {
+        self.keeper.retry_now();
+        self.paused_by = None;
+        self.paused_at_least = None;
+        self.check_state(now);
     }
 }
 
@@ -1571,15 +2444,12 @@ fn token_from(b: &mut Bytes<'_>, now: Timestamp) -> TokenSet {
     token
 }
 
+/// Operations: 0 and 1 poll, 2 renewed, 3 failed, 4 the held token
+/// refused, 5 restore, 6 restore its own snapshot, 7 pacing, 8 jump to the
+/// next deadline and poll, 9 `retry_now`, 10 abandoned, 11 a foreign
+/// ticket, 12 a named token refused.
 fn token_keeper_ops(data: &[u8], report: &mut Report) {
-    let mut k = KeeperChecker {
-        keeper: TokenKeeper::new(CONNECTION),
-        rejected: None,
-        highest_version: 0,
-        tickets: Vec::new(),
-        current: None,
-        out_since: None,
-    };
+    let mut k = KeeperChecker::new();
     let mut b = Bytes::new(data);
     let mut now = T0;
     for _ in 0..MAX_OPS {
@@ -1587,12 +2457,12 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
             break;
         }
         now = b.time(now);
-        match b.byte() % 9 {
+        match b.byte() % 13 {
             0 | 1 => k.poll(now, report),
             2 => {
                 let pick = b.byte();
                 let token = token_from(&mut b, now);
-                k.renewed(pick, token, report);
+                k.renewed(now, pick, token, report);
             }
             3 => {
                 let pick = b.byte();
@@ -1603,76 +2473,27 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                 k.failed(now, pick, retry_at, report);
             }
             4 => {
-                if let Some(token) = k.keeper.token().map(|t| t.access_token().clone()) {
-                    k.keeper.token_rejected(now, &token);
-                    k.rejected = Some(token.expose_secret().to_owned());
+                if let Some(name) = k.held.as_ref().map(|l| l.name.clone()) {
+                    k.rejected(now, &name);
                 }
-                assert!(
-                    k.keeper.usable_token(now).is_none(),
-                    "a rejected token is still usable"
-                );
-                assert!(k.keeper.snapshot().is_none(), "a rejected token is shared");
             }
             5 => {
                 let other = b.byte() & 1 == 1;
                 // A peer's version: below, at or above this keeper's, or the extremes.
-                let version = match b.byte() % 5 {
+                let held = k.held.as_ref().map_or(0, |l| l.version);
+                let version = match b.byte() % 8 {
                     0 => 0,
-                    1 => k.highest_version,
-                    2 => k.highest_version.saturating_add(1),
-                    3 => k.highest_version.saturating_sub(1),
-                    _ => u64::MAX,
+                    1 => k.version,
+                    2 => k.version.saturating_add(1),
+                    3 => k.version.saturating_sub(1),
+                    4 => u64::MAX,
+                    5 => held,
+                    6 => held.saturating_sub(1),
+                    _ => held.saturating_add(1),
                 };
                 let token = token_from(&mut b, now);
-                let held = k.keeper.snapshot();
-                let held_refused = k.keeper.token().is_some() && held.is_none();
-                let snapshot = Snapshot::new(
-                    if other { "conn-2" } else { CONNECTION },
-                    version,
-                    token.access_token().clone(),
-                    token.obtained_at(),
-                    token.expires_at(),
-                );
-                let result = k.keeper.restore(snapshot);
-                if other {
-                    assert!(matches!(
-                        result,
-                        Err(Error::Usage(UsageError::InvalidConfig { .. }))
-                    ));
-                } else {
-                    let adopted = result.expect("a snapshot of the same connection");
-                    let token_text = token.access_token().expose_secret();
-                    let refused_before = k.rejected.as_deref() == Some(token_text);
-                    let held_version = k
-                        .keeper
-                        .token()
-                        .map(|_| held.as_ref().map_or(k.highest_version, |s| s.version()));
-                    let expected = !refused_before
-                        && match held_version {
-                            None => true,
-                            Some(v) => {
-                                version > v
-                                    || (version == v
-                                        && held_refused
-                                        && k.keeper
-                                            .token()
-                                            .is_some_and(|t| t.access_token() != token.access_token()))
-                            }
-                        };
-                    if adopted {
-                        let now_held = k.keeper.token().expect("adopted");
-                        assert_eq!(now_held.access_token(), token.access_token());
-                        k.highest_version = k.highest_version.max(version);
-                    } else {
-                        assert!(
-                            !expected || held_version.is_some(),
-                            "a first snapshot was not adopted"
-                        );
-                    }
-                    if !held_refused && held_version.is_some() {
-                        assert_eq!(adopted, expected, "version {version} against {held_version:?}");
-                    }
-                }
+                let connection = if other { "conn-2" } else { CONNECTION };
+                k.restore(now, connection, version, &token);
             }
             6 => {
                 if let Some(snapshot) = k.keeper.snapshot() {
@@ -1683,29 +2504,497 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                         "a snapshot of itself adopted"
                     );
                 }
+                k.check_state(now);
             }
             7 => {
                 let d = b.duration();
-                let mut pacing = *k.keeper.pacing();
-                match b.byte() % 6 {
-                    0 => pacing.renew_margin = d,
-                    1 => pacing.renewal_timeout = d,
-                    2 => pacing.initial_backoff = d,
-                    3 => pacing.max_backoff = d,
-                    4 => pacing.min_interval = d,
-                    _ => pacing.max_server_wait = d,
-                }
-                let before = *k.keeper.pacing();
-                if k.keeper.set_pacing(pacing).is_err() {
-                    assert_eq!(k.keeper.pacing(), &before, "a refused pacing was kept");
-                }
+                let field = b.byte();
+                k.set_pacing(now, field, d);
             }
-            _ => {
+            8 => {
                 now = k.keeper.next_deadline();
                 k.poll(now, report);
             }
+            9 => k.retry_now(now),
+            10 => {
+                let pick = b.byte();
+                k.abandoned(now, pick);
+            }
+            11 => {
+                let how = b.byte();
+                let number = if how & 4 == 0 { k.issued } else { 1 };
+                k.foreign(now, number, how);
+            }
+            _ => {
+                let name = format!("tok-{}", b.byte());
+                k.rejected(now, &name);
+            }
         }
-        k.check_state();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Path integrity.
+
+/// The pieces a `path_segments` string is made of in its pieces mode: dots
+/// plain and encoded, delimiters, escapes, whitespace and control
+/// characters, and characters URL parsers treat specially.
+pub const PIECES: [&str; 48] = [
+    ".", "..", "%2e", "%2E", "%", "%25", "%2F", "%2f", "/", "\\", "?", "#", ";", "&", "=", "+", " ", "\t",
+    "\r", "\n", "\u{0}", "\u{1f}", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}", "\u{200b}", "\u{2028}",
+    "\u{feff}", "\u{fffd}", "é", "日", "~", "-", "_", "a", "Z", "0", "@", ":", "[", "]", "|", "^", "'", "\"",
+    "<", ">",
+];
+
+/// Whether a caller's value must be refused as a path segment: empty, a dot
+/// segment (one or two dots, each `.` or `%2e` in any case), or holding a
+/// control character.
+fn refused_segment(value: &str) -> bool {
+    let mut rest = value.as_bytes();
+    let mut dots = 0;
+    let dotted = loop {
+        rest = match rest {
+            [] => break dots == 1 || dots == 2,
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => break false,
+        };
+        dots += 1;
+    };
+    value.is_empty() || dotted || value.chars().any(char::is_control)
+}
+
+/// The byte a hex digit stands for.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A strict percent-decoder for one path segment, as the crate documents
+/// its encoding: raw bytes are RFC 3986 unreserved (`A-Z a-z 0-9 - . _ ~`),
+/// everything else a `%XX` escape.
+fn decode_segment(segment: &str) -> Result<Vec<u8>, String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex_digit),
+                bytes.get(i + 2).copied().and_then(hex_digit),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                _ => return Err(format!("a `%` at {i} without two hex digits")),
+            },
+            b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
+                out.push(b);
+                i += 1;
+            }
+            b => return Err(format!("a raw {:?} at {i}", char::from(b))),
+        }
+    }
+    Ok(out)
+}
+
+/// A strict `application/x-www-form-urlencoded` decoder: pairs split at
+/// `&`, key and value at the first `=`, `+` a space, raw bytes only
+/// `A-Z a-z 0-9 * - . _`, everything else a `%XX` escape.
+fn decode_form(query: &str) -> Result<Vec<(String, String)>, String> {
+    let part = |text: &str| -> Result<String, String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b'%' => match (
+                    bytes.get(i + 1).copied().and_then(hex_digit),
+                    bytes.get(i + 2).copied().and_then(hex_digit),
+                ) {
+                    (Some(high), Some(low)) => {
+                        out.push(high << 4 | low);
+                        i += 3;
+                    }
+                    _ => return Err(format!("a `%` without two hex digits in {text:?}")),
+                },
+                b if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') => {
+                    out.push(b);
+                    i += 1;
+                }
+                b => return Err(format!("a raw {:?} in {text:?}", char::from(b))),
+            }
+        }
+        String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
+    };
+    query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((part(key)?, part(value)?))
+        })
+        .collect()
+}
+
+/// Drives `flow` to its request number `nth` (from 0), answering earlier
+/// requests with `answer`, signing, and waiting as told.
+fn request_of<F: Flow>(mut flow: F, nth: usize, answer: &str) -> Result<tokendance::Outgoing, Error> {
+    let mut now = T0;
+    let mut sent = 0;
+    let mut step = flow.start(now);
+    for _ in 0..8 {
+        match step? {
+            Action::Send(request) if sent == nth => return Ok(request),
+            Action::Send(_) => {
+                sent += 1;
+                step = flow.resume(now, Input::Response(ok_json(answer)));
+            }
+            Action::Sign(_) => step = flow.resume(now, Input::Signature(signature())),
+            Action::Wait(until) => {
+                now = until;
+                step = flow.resume(now, Input::Timeout);
+            }
+            Action::Done(_) => break,
+        }
+    }
+    panic!("the flow did not reach its request {nth}");
+}
+
+const KEY_ANSWER: &str = r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#;
+const CODE_ANSWER: &str = r#"{"code":"c-1"}"#;
+
+/// The request an API builds from `values` (the caller's, at path segments
+/// and in query pairs): built with placeholders first, to learn which
+/// segments are the caller's, then with the values.
+struct PathCase<'a> {
+    what: &'static str,
+    /// The caller's values that become path segments, in order.
+    segments: Vec<&'a str>,
+    /// The query pairs the request must carry exactly (`None`: not checked).
+    query: Option<Vec<(String, String)>>,
+    /// The error expected instead of a request, if any.
+    refusal: Option<fn(&Error) -> bool>,
+}
+
+fn is_segment_refusal(err: &Error) -> bool {
+    matches!(err, Error::Usage(UsageError::InvalidPathSegment { .. }))
+}
+
+fn is_config_refusal(err: &Error) -> bool {
+    matches!(err, Error::Usage(UsageError::InvalidConfig { .. }))
+}
+
+/// Checks the request `build` makes from `case.segments` against the one it
+/// makes from placeholders (told so by its flag, to fill in any other value
+/// validly).
+fn check_path_case(
+    case: PathCase<'_>,
+    build: impl Fn(&[&str], bool) -> Result<tokendance::Outgoing, Error>,
+    report: &mut Report,
+) {
+    let placeholders: Vec<String> = (0..case.segments.len())
+        .map(|i| format!("PLACEHOLDER{i}"))
+        .collect();
+    let names: Vec<&str> = placeholders.iter().map(String::as_str).collect();
+    let reference =
+        build(&names, true).unwrap_or_else(|e| panic!("{}: placeholders refused: {e:?}", case.what));
+    let reference_path = reference.as_http().uri().path().to_owned();
+    let built = build(&case.segments, false);
+    let must_refuse = case.refusal.is_some();
+    let request = match (built, case.refusal) {
+        (Err(err), Some(expected)) => {
+            assert!(
+                expected(&err),
+                "{}: {:?} refused with {err:?}",
+                case.what,
+                case.segments
+            );
+            check_error(&err, &[]);
+            report.refused += 1;
+            return;
+        }
+        (Err(err), None) => panic!("{}: {:?} refused: {err:?}", case.what, case.segments),
+        (Ok(request), _) => request,
+    };
+    let uri = request.as_http().uri().clone();
+    assert!(
+        !must_refuse,
+        "{}: {:?} must be refused, but {uri} was built",
+        case.what, case.segments
+    );
+    let want: Vec<&str> = reference_path.split('/').collect();
+    let got: Vec<&str> = uri.path().split('/').collect();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{}: {:?} gave {} segments, not {}: {uri}",
+        case.what,
+        case.segments,
+        got.len(),
+        want.len()
+    );
+    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+        match names.iter().position(|n| n == want) {
+            Some(v) => {
+                let decoded =
+                    decode_segment(got).unwrap_or_else(|e| panic!("{}: segment {i} {got:?}: {e}", case.what));
+                assert!(
+                    decoded == case.segments[v].as_bytes(),
+                    "{}: segment {i} {got:?} decodes to {:?}, not {:?}",
+                    case.what,
+                    String::from_utf8_lossy(&decoded),
+                    case.segments[v]
+                );
+            }
+            None => assert_eq!(got, want, "{}: segment {i} changed: {uri}", case.what),
+        }
+    }
+    assert_eq!(
+        uri.host(),
+        reference.as_http().uri().host(),
+        "{}: another host",
+        case.what
+    );
+    if let Some(pairs) = &case.query {
+        let query = uri
+            .query()
+            .unwrap_or_else(|| panic!("{}: no query in {uri}", case.what));
+        let decoded = decode_form(query).unwrap_or_else(|e| panic!("{}: query {query:?}: {e}", case.what));
+        assert_eq!(&decoded, pairs, "{}: the query of {uri}", case.what);
+    }
+    report.accepted += 1;
+}
+
+/// `path_segments`: byte 0 bit 0 picks how the four strings are read (raw
+/// UTF-8, lossy, or each byte one of [`PIECES`]); each string is a length
+/// byte then its bytes. Every API whose path takes a caller's value builds
+/// its request from them, and a registration answer carries the fourth as
+/// its `omsConnection`: each is refused exactly as the segment rule says,
+/// or its path has the intended segments, each decoding to the value.
+fn path_segments(data: &[u8], report: &mut Report) {
+    let mut b = Bytes::new(data);
+    let pieces = b.byte() & 1 == 1;
+    let values: Vec<String> = (0..4)
+        .map(|_| {
+            let len = usize::from(b.byte());
+            let bytes = b.take(len);
+            if pieces {
+                bytes
+                    .iter()
+                    .map(|p| PIECES[usize::from(*p) % PIECES.len()])
+                    .collect()
+            } else {
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        })
+        .collect();
+    let v: Vec<&str> = values.iter().map(String::as_str).collect();
+    let segment_rule = |segments: &[&str]| {
+        segments
+            .iter()
+            .any(|s| refused_segment(s))
+            .then_some(is_segment_refusal as fn(&Error) -> bool)
+    };
+
+    // ITC: GET {service}api/info/consumer/{regNo}.
+    check_path_case(
+        PathCase {
+            what: "itc::consumer",
+            segments: vec![v[0]],
+            query: None,
+            refusal: segment_rule(&[v[0]]),
+        },
+        |s, _| {
+            let mut call = itc::consumer(&itc::Config::staging(), s[0], api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    // GAM: POST and GET {resource server}/{segments...}?{pairs}.
+    let body = serde_json::json!({"customerCode": "C-1"});
+    check_path_case(
+        PathCase {
+            what: "gam::post",
+            segments: vec![v[0], v[1]],
+            query: None,
+            refusal: segment_rule(&[v[0], v[1]]),
+        },
+        |s, _| {
+            let mut call =
+                gam::post::<_, serde_json::Value>(&gam::Config::staging(), "SHOP01", s, &body, api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    let pairs = [(v[2], v[3]), ("from", v[0])];
+    check_path_case(
+        PathCase {
+            what: "gam::get",
+            segments: vec![v[1]],
+            query: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ),
+            refusal: segment_rule(&[v[1]]),
+        },
+        |s, _| {
+            let mut call =
+                gam::get::<_, serde_json::Value>(&gam::Config::staging(), "SHOP01", s, &pairs, api_token())?;
+            request_of(&mut call, 0, "")
+        },
+        report,
+    );
+    // CRPT sign-ins: the connection is the last segment of the token request.
+    for (what, conn) in [
+        ("gis_mt::sign_in", v[0]),
+        ("true_api::sign_in", v[1]),
+        ("mdlp::sign_in", v[2]),
+    ] {
+        check_path_case(
+            PathCase {
+                what,
+                segments: vec![conn],
+                query: None,
+                refusal: segment_rule(&[conn]),
+            },
+            |s, _| match what {
+                "gis_mt::sign_in" => request_of(
+                    crpt::gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some(s[0]))?,
+                    1,
+                    KEY_ANSWER,
+                ),
+                "true_api::sign_in" => request_of(
+                    crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(s[0]))?,
+                    1,
+                    KEY_ANSWER,
+                ),
+                _ => request_of(mdlp_flow_for(s[0])?, 1, CODE_ANSWER),
+            },
+            report,
+        );
+    }
+    // SUZ registration: POST {base}/api/{apiVersion}/integration/connection?omsId=...
+    let oms_id = v[1];
+    check_path_case(
+        PathCase {
+            what: "registration::register",
+            segments: vec![v[0]],
+            query: Some(vec![("omsId".to_owned(), oms_id.to_owned())]),
+            refusal: if oms_id.is_empty() {
+                Some(is_config_refusal as fn(&Error) -> bool)
+            } else {
+                segment_rule(&[v[0]])
+            },
+        },
+        |s, reference| {
+            request_of(
+                register_unsigned(if reference { "oms-1" } else { oms_id }, s[0])?,
+                0,
+                "",
+            )
+        },
+        report,
+    );
+    // A registration answer: its omsConnection becomes a segment of every
+    // sign-in, so it is refused as malformed by the same rule.
+    registration_answer(v[3], report);
+}
+
+fn mdlp_flow_for(conn: &str) -> Result<mdlp::MdlpSignIn, Error> {
+    let client = mdlp::Client {
+        id: "7df0d06f".into(),
+        secret: ClientSecret::new(MDLP_SECRET),
+    };
+    mdlp::sign_in(
+        &crpt::MdlpStand::Sandbox.endpoint(),
+        client,
+        "user@example.org",
+        mdlp::Auth::Password(Password::new(MDLP_PASSWORD)),
+        Some(conn),
+    )
+}
+
+fn register_unsigned(oms_id: &str, api_version: &str) -> Result<registration::Registration, Error> {
+    registration::register(
+        &crpt::SuzStand::Demo.endpoint(),
+        oms_id,
+        RegistrationKey::new(REGISTRATION_KEY),
+        "Moscow, 1 Leninskie Gory",
+        registration::Signing::Unsigned,
+        api_version,
+    )
+}
+
+fn registration_answer(connection: &str, report: &mut Report) {
+    let mut flow = register_unsigned(
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        registration::DEFAULT_API_VERSION,
+    )
+    .expect("a valid registration");
+    assert!(matches!(flow.start(T0), Ok(Action::Send(_))));
+    let body = serde_json::json!({"status": "SUCCESS", "omsConnection": connection}).to_string();
+    let outcome = flow.resume(T0, Input::Response(ok_json(&body)));
+    match outcome {
+        Err(err) => {
+            // An empty one reads as absent (the crate's `required_str`).
+            let typed = match &err {
+                Error::Protocol(tokendance::ProtocolError::Malformed { field, .. }) => {
+                    field == "omsConnection"
+                }
+                Error::Protocol(tokendance::ProtocolError::MissingField { field, .. }) => {
+                    *field == "omsConnection" && connection.is_empty()
+                }
+                _ => false,
+            };
+            assert!(typed, "omsConnection {connection:?} refused with {err:?}");
+            assert!(
+                refused_segment(connection),
+                "omsConnection {connection:?} refused: {err:?}"
+            );
+            check_error(&err, &[REGISTRATION_KEY]);
+            report.refused += 1;
+        }
+        Ok(Action::Done(registration::Outcome::Registered { oms_connection })) => {
+            assert!(
+                !refused_segment(connection),
+                "omsConnection {connection:?} accepted"
+            );
+            assert_eq!(oms_connection.as_str(), connection, "the connection changed");
+            check_printed(
+                "a registration's Debug",
+                &format!("{oms_connection:?}"),
+                &[REGISTRATION_KEY],
+            );
+            // Then it is one segment of a sign-in.
+            check_path_case(
+                PathCase {
+                    what: "a registered connection",
+                    segments: vec![connection],
+                    query: None,
+                    refusal: None,
+                },
+                |s, _| {
+                    request_of(
+                        crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(s[0]))?,
+                        1,
+                        KEY_ANSWER,
+                    )
+                },
+                report,
+            );
+        }
+        Ok(other) => panic!("a registration answer gave {other:?}"),
     }
 }
 
@@ -1857,6 +3146,15 @@ fn documented_bodies(target: &str) -> Vec<(&'static str, u16, u8, &'static str)>
         (
             "string_expires_in",
             201,
+            0,
+            r#"{"access_token":"t","expires_in":" 300 ","token_type":"BEARER"}"#,
+        ),
+        // The same at 200: a token answer's only success status since (the
+        // 201 above is now refused), so that a seed still reaches the
+        // parsing of a string `expires_in`.
+        (
+            "string_expires_in_200",
+            200,
             0,
             r#"{"access_token":"t","expires_in":" 300 ","token_type":"BEARER"}"#,
         ),
@@ -2228,6 +3526,9 @@ const PLUS_1S: u8 = 4;
 const PLUS_1MIN: u8 = 0x41;
 const PLUS_1H: u8 = 0x48;
 const BACK_5S: u8 = 0x85;
+/// Back (5 + 1)² hours.
+const BACK_36H: u8 = 0xA5;
+const AT_EPOCH: u8 = 0xC0;
 const AT_MAX: u8 = 0xC1;
 // Number shapes: 300 as a number, 3600 as a string, u64::MAX, null.
 const N300: u8 = 0x20;
@@ -2573,8 +3874,10 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             .op(PLUS_1H, 0, &[])
             .done()
     }));
-    // TokenKeeper: 0 poll, 2 renewed, 3 failed, 4 rejected, 5 restore,
-    // 6 snapshot, 7 config, 8 jump to the next deadline and poll.
+    // TokenKeeper: 0 poll, 2 renewed, 3 failed, 4 the held token rejected,
+    // 5 restore (connection byte, version byte, token), 6 snapshot, 7 pacing,
+    // 8 jump to the next deadline and poll, 9 retry_now, 10 abandoned,
+    // 11 a foreign ticket, 12 a named token rejected.
     // A token operand: time byte, shape (1: expires after a duration), duration index, name byte.
     let ten_hours = [NOW, 1, 6, 1];
     out.push((
@@ -2602,11 +3905,13 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         Ops::new(&[])
             .op(NOW, 0, &[])
             .op(PLUS_1H, 0, &[])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 0, &[])
             .op(NOW, 2, &[0, NOW, 1, 6, 2])
             .op(NOW, 3, &[0, 0])
             .op(NOW, 2, &[1, NOW, 1, 6, 3])
-            .op(NOW, 5, &[0, PLUS_1S, 1, 6, 4])
-            .op(NOW, 5, &[1, PLUS_1S, 0, 5])
+            .op(NOW, 5, &[0, 2, PLUS_1S, 1, 6, 4])
+            .op(NOW, 5, &[1, 0, PLUS_1S, 0, 5])
             .op(NOW, 7, &[0, 0])
             .op(AT_MAX, 0, &[])
             .done(),
@@ -2615,7 +3920,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "token_keeper_ops",
         "restored_then_backoff_to_max".into(),
         Ops::new(&[])
-            .op(NOW, 5, &[0, NOW, 1, 5, 7])
+            .op(NOW, 5, &[0, 0, NOW, 1, 5, 7])
             .op(NOW, 0, &[])
             .op(NOW, 7, &[7, 0])
             .op(NOW, 0, &[])
@@ -2640,6 +3945,88 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             .op(NOW, 0, &[])
             .done(),
     ));
+    // The review's case: a snapshot from a clock an hour ahead, refused;
+    // then renewals at ordinary times, one ticket each.
+    out.push((
+        "token_keeper_ops",
+        "snapshot_from_a_clock_ahead_then_401".into(),
+        Ops::new(&[])
+            .op(NOW, 5, &[0, 1, PLUS_1H, 1, 6, 1])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 4, &[])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(NOW, 5, &[0, 1, PLUS_1H, 1, 6, 1])
+            .op(PLUS_1S, 2, &[0, NOW, 1, 6, 2])
+            .op(NOW, 0, &[])
+            .op(BACK_36H, 0, &[])
+            .op(NOW, 12, &[2])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 0, &[])
+            .done(),
+    ));
+    // Polls at Timestamp::MAX, twice, then back to the epoch.
+    out.push((
+        "token_keeper_ops",
+        "max_twice_then_the_epoch".into(),
+        Ops::new(&[])
+            .op(AT_MAX, 0, &[])
+            .op(NOW, 0, &[])
+            .op(AT_EPOCH, 0, &[])
+            .op(NOW, 8, &[])
+            .op(NOW, 2, &[0, NOW, 1, 6, 3])
+            .op(AT_MAX, 0, &[])
+            .done(),
+    ));
+    // A far Retry-After, retry_now, an abandoned renewal, foreign tickets.
+    out.push((
+        "token_keeper_ops",
+        "retry_now_abandoned_foreign".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 3, &[0, 1, AT_MAX])
+            .op(NOW, 0, &[])
+            .op(NOW, 9, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(NOW, 11, &[0])
+            .op(NOW, 11, &[5])
+            .op(NOW, 10, &[1])
+            .op(NOW, 0, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(NOW, 7, &[0, 1])
+            .op(NOW, 7, &[2, 1])
+            .op(NOW, 11, &[1])
+            .done(),
+    ));
+    out.push((
+        "password_session_ops",
+        "retry_now_after_failures".into(),
+        Ops::new(&[])
+            .op(NOW, 0, &[])
+            .op(NOW, 4, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(NOW, 4, &[])
+            .op(PLUS_1S, 9, &[])
+            .op(NOW, 0, &[])
+            .raw(NOW, 2, 429, JSON | 0x08, br#"{"error":"slow_down"}"#)
+            .op(NOW, 9, &[])
+            .op(PLUS_1S, 0, &[])
+            .op(AT_MAX, 0, &[])
+            .op(NOW, 0, &[])
+            .op(BACK_36H, 0, &[])
+            .done(),
+    ));
+    // A refresh refused by a proxy's plain-text 400: the password grant next, at once.
+    out.push(("password_session_ops", "refresh_refused_by_a_proxy".into(), {
+        keycloak(Ops::new(&[]).op(NOW, 0, &[]), PLUS_1S, "a-1", "r-1")
+            .op(NOW, 8, &[])
+            .raw(NOW, 2, 400, 5, b"Bad Request")
+            .op(NOW, 0, &[])
+            .raw(NOW, 2, 401, HTML, b"<html>401 Authorization Required</html>")
+            .op(PLUS_1S, 0, &[])
+            .done()
+    }));
     out.push((
         "password_session_ops",
         "fetch_failed_while_waiting".into(),
@@ -2652,6 +4039,39 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             .tpl(NOW, 2, 200, 0, &[Hole::S("a-1"), Hole::N(N300)])
             .op(NOW, 0, &[])
             .done(),
+    ));
+    // Path segments: raw strings (byte 0 even) or pieces (odd).
+    let strings = |mode: u8, values: [&[u8]; 4]| {
+        let mut bytes = vec![mode];
+        for v in values {
+            bytes.push(u8::try_from(v.len()).expect("a short value"));
+            bytes.extend_from_slice(v);
+        }
+        bytes
+    };
+    for (name, values) in [
+        (
+            "plain",
+            [&b"AA12345678"[..], b"orders", b"v2", b"CDF12109-10D3-11E6"],
+        ),
+        ("dots", [b".", b"..", b"%2e%2E", b".%2e"]),
+        ("controls", [b"a\tb", b"\r\n..", "x\u{85}".as_bytes(), b"\x7f"]),
+        (
+            "delimiters",
+            [b"a/b?c#d", b"%2F..%2f", b";=&+ ", "\u{e9}\u{65e5} ~".as_bytes()],
+        ),
+        ("empty", [b"", b"", b"", b""]),
+        (
+            "registered_connection_with_a_slash",
+            [b"v3", b"oms-1", b"x", b"CDF/../12109"],
+        ),
+    ] {
+        out.push(("path_segments", name.into(), strings(0, values)));
+    }
+    out.push((
+        "path_segments",
+        "pieces".into(),
+        strings(1, [&[0, 1, 2], &[5, 8, 10, 11], &[17, 18, 19], &[30, 31, 35]]),
     ));
     out
 }
