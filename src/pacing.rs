@@ -127,6 +127,13 @@ impl Pacing {
     }
 }
 
+impl Pacing {
+    /// The longest pause a holder may take: its own or a server's.
+    fn longest_pause(&self) -> Duration {
+        self.max_backoff.max(self.max_server_wait)
+    }
+}
+
 impl Default for Pacing {
     fn default() -> Self {
         Pacing::session()
@@ -173,16 +180,19 @@ impl Backoff {
         }
     }
 
-    /// The end of the pause in force at `now`, if any.
-    pub(crate) fn until(&mut self, now: Timestamp) -> Option<Timestamp> {
+    /// The end of the pause in force at `now`, if any: at most the longest
+    /// pause `pacing` allows (it may have changed since the failure).
+    pub(crate) fn until(&mut self, now: Timestamp, pacing: &Pacing) -> Option<Timestamp> {
         self.reanchor(now);
         let (since, pause) = self.pause?;
+        let pause = pause.min(pacing.longest_pause());
         within(since, now, pause).then(|| since.saturating_add(pause))
     }
 
-    /// The end of the last pause, passed or not.
-    pub(crate) fn pending(&self) -> Option<Timestamp> {
-        self.pause.map(|(since, pause)| since.saturating_add(pause))
+    /// The end of the last pause, passed or not, as `pacing` bounds it.
+    pub(crate) fn pending(&self, pacing: &Pacing) -> Option<Timestamp> {
+        self.pause
+            .map(|(since, pause)| since.saturating_add(pause.min(pacing.longest_pause())))
     }
 
     /// Failures in a row so far.
@@ -193,9 +203,11 @@ impl Backoff {
 
 /// Whether less than `wait` has passed since `since`, as of `now`. A clock
 /// that went back counts as no time passed; `since == now == MAX` as no
-/// time passed either, so saturation never ends a wait early.
+/// time passed either, so saturation never ends a wait early. In whole
+/// milliseconds, as instants are: a wait ends exactly at the instant
+/// `since.saturating_add(wait)` reports.
 pub(crate) fn within(since: Timestamp, now: Timestamp, wait: Duration) -> bool {
-    now.saturating_duration_since(since) < wait
+    now.saturating_duration_since(since).as_millis() < wait.as_millis()
 }
 
 #[cfg(test)]
@@ -224,7 +236,7 @@ mod tests {
         let mut b = Backoff::default();
         let mut end = |server| {
             b.fail(at(100), &pacing, server);
-            b.pending()
+            b.pending(&pacing)
         };
         assert_eq!(end(None), Some(at(101)));
         assert_eq!(end(None), Some(at(102)));
@@ -240,7 +252,7 @@ mod tests {
         assert_eq!(b.failures(), 5);
         b.succeed();
         b.fail(at(100), &pacing, None);
-        assert_eq!(b.pending(), Some(at(101)));
+        assert_eq!(b.pending(&pacing), Some(at(101)));
     }
 
     #[test]
@@ -249,10 +261,10 @@ mod tests {
         let mut b = Backoff::default();
         b.fail(at(10_000), &pacing, None);
         // An hour back: the pause lasts its length from the new now.
-        assert_eq!(b.until(at(6_400)), Some(at(6_401)));
-        assert_eq!(b.until(at(6_401)), None);
+        assert_eq!(b.until(at(6_400), &pacing), Some(at(6_401)));
+        assert_eq!(b.until(at(6_401), &pacing), None);
         b.fail(Timestamp::MAX, &pacing, None);
-        assert_eq!(b.until(Timestamp::MAX), Some(Timestamp::MAX));
+        assert_eq!(b.until(Timestamp::MAX, &pacing), Some(Timestamp::MAX));
     }
 
     #[test]
@@ -260,5 +272,7 @@ mod tests {
         assert!(within(Timestamp::MAX, Timestamp::MAX, Duration::from_secs(1)));
         assert!(within(at(10), at(5), Duration::from_secs(1)));
         assert!(!within(at(10), at(11), Duration::from_secs(1)));
+        // Less than a millisecond is no wait: instants are whole milliseconds.
+        assert!(!within(at(10), at(10), Duration::from_nanos(999_999)));
     }
 }

@@ -259,16 +259,15 @@ fn regression_gam_envelope_data_echoes_the_token() {
 }
 
 /// Found by `authorized_ops` (in the first runs with the check that a token
-/// the API refused is never sent again): a bug in `src/`, not fixed here.
-/// `Reissue::token_rejected` marks a refused token by expiring it at the
-/// 401's `now`; on a clock that then steps back, the token is valid again,
-/// and when the renewal fails, `Reissue` hands it out and the call sends it
-/// to the API once more. Here: token `eyJ` (300 s), the API answers 401 a
-/// second later, the renewal is sent, and the transport fails on a clock
-/// 5 s behind. (`PasswordSession::unauthorized` and the `TokenSet` source
-/// expire the same way; `TokenKeeper` marks the token refused instead.)
+/// the API refused is never sent again). `Reissue::token_rejected` marked a
+/// refused token by expiring it at the 401's `now`; on a clock that then
+/// stepped back, the token was valid again, and when the renewal failed,
+/// `Reissue` handed it out and the call sent it to the API once more. Here:
+/// token `eyJ` (300 s), the API answers 401 a second later, the renewal is
+/// sent, and the transport fails on a clock 5 s behind. Fixed: a refused
+/// token is marked refused (`TokenSet::is_refused`) and is never valid
+/// again, for `Reissue`, the session and a fixed `TokenSet` alike.
 #[test]
-#[ignore = "a bug in src/call/source.rs: Reissue serves a 401-refused token after the clock steps back"]
 fn regression_authorized_ops_refused_token_sent_again_after_the_clock_steps_back() {
     let mut data = vec![0x00, 0x00]; // start: the token request
     data.extend_from_slice(&[0x00, 0x01, 0x00, 0x01, 0x80, 0x03]); // 200, template 0

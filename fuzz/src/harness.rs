@@ -1491,12 +1491,19 @@ const ENDING_CODES: [&str; 7] = [
 
 fn is_ending_refusal(err: &Error) -> bool {
     match err {
+        // Not at a rate limit or a server failure, whatever the code says.
+        Error::Server(refusal) if refusal.is_retryable() || refusal.status.is_server_error() => false,
         Error::Server(refusal) => refusal
             .code
             .as_deref()
             .is_some_and(|code| ENDING_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))),
         _ => false,
     }
+}
+
+/// The longest pause a holder paced by `pacing` takes, in milliseconds.
+fn longest_pause_ms(pacing: &Pacing) -> u64 {
+    millis(pacing.max_backoff.max(pacing.max_server_wait))
 }
 
 /// Whole milliseconds of `d`, as a `Timestamp` moves.
@@ -1566,12 +1573,14 @@ pub struct SessionChecker {
     /// When the request in flight was sent, as the session measures it: the
     /// earliest `now` polled since (a clock stepped back re-anchors it).
     sent_at: Option<Timestamp>,
-    /// The last request's send time and the earliest `now` polled since:
-    /// the session's own anchor for `min_interval` lies between them.
-    /// `None` after a refused refresh (the password grant goes at once).
+    /// The last request's send time, re-anchored to the earliest `now` seen
+    /// since, as the session re-anchors every instant it keeps: as bounds
+    /// (a `fetch` is not seen poll by poll), the later first. `None` after a
+    /// refused refresh (the password grant goes at once).
     last_sent: Option<(Timestamp, Timestamp)>,
-    /// A back-off lasts at least until then (clamped as the session clamps).
-    paused_at_least: Option<Timestamp>,
+    /// A back-off: when it started (re-anchored the same way) and the least
+    /// it lasts, in milliseconds.
+    pause: Option<(Timestamp, u64)>,
     /// A refused refresh fell back: the next poll from this instant on (the
     /// answer's and the refresh's send time) sends the password grant.
     fallback_at: Option<Timestamp>,
@@ -1600,7 +1609,7 @@ impl SessionChecker {
             session,
             sent_at: None,
             last_sent: None,
-            paused_at_least: None,
+            pause: None,
             fallback_at: None,
             retried_at: None,
         }
@@ -1637,35 +1646,47 @@ impl SessionChecker {
         }
     }
 
+    /// A clock stepped back: every instant the session keeps happened
+    /// "now" at the latest.
+    fn reanchor(&mut self, now: Timestamp) {
+        if let Some(sent_at) = self.sent_at.as_mut() {
+            *sent_at = (*sent_at).min(now);
+        }
+        if let Some((high, low)) = self.last_sent.as_mut() {
+            *high = (*high).min(now);
+            *low = (*low).min(now);
+        }
+        if let Some((since, _)) = self.pause.as_mut() {
+            *since = (*since).min(now);
+        }
+    }
+
+    /// A back-off starting at `at`.
+    fn paused_from(&mut self, at: Timestamp, server: Option<Timestamp>) {
+        let low = pause_at_least(at, self.session.pacing(), server).saturating_duration_since(at);
+        self.pause = Some((at, millis(low)));
+    }
+
     /// Polls; returns whether a request was sent.
     fn poll(&mut self, now: Timestamp, report: &mut Report) -> bool {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
         let pacing = *self.session.pacing();
         // What the session learns at a poll: the clock as it is now.
-        if let Some(sent_at) = self.sent_at.as_mut() {
-            *sent_at = (*sent_at).min(now);
-        }
-        if let Some((_, low)) = self.last_sent.as_mut() {
-            *low = (*low).min(now);
-        }
-        let longest = millis(pacing.max_backoff.max(pacing.max_server_wait));
-        if let Some(at_least) = self.paused_at_least.as_mut() {
-            *at_least = (*at_least).min(plus_ms(now, longest));
-        }
+        self.reanchor(now);
         // A request not answered within the timeout is lost: a failure.
         let lost = self
             .sent_at
-            .filter(|s| now.saturating_duration_since(*s) >= pacing.renewal_timeout);
+            .filter(|s| millis(now.saturating_duration_since(*s)) >= millis(pacing.renewal_timeout));
         if lost.is_some() && !ended {
             self.sent_at = None;
-            self.paused_at_least = Some(pause_at_least(now, &pacing, None));
+            self.paused_from(now, None);
         }
         let fallback = self.fallback_at.take().filter(|t| now >= *t);
         let retried = self.retried_at.take().filter(|t| now >= *t);
-        let spaced = self
-            .last_sent
-            .is_none_or(|(raw, _)| now.saturating_duration_since(raw) >= pacing.min_interval);
+        let spaced_from =
+            |last: Timestamp| millis(now.saturating_duration_since(last)) >= millis(pacing.min_interval);
+        let spaced = self.last_sent.is_none_or(|(high, _)| spaced_from(high));
         let must_send = !ended
             && self.sent_at.is_none()
             && self.due(now)
@@ -1674,13 +1695,20 @@ impl SessionChecker {
             Err(err) => {
                 assert!(ended, "poll failed on a live session: {err:?}");
                 assert!(matches!(err, Error::Usage(UsageError::Finished)));
+                let valid = self.session.tokens().is_some_and(|t| t.is_valid(now));
+                assert!(!valid, "an ended session refused to serve its valid token");
                 return false;
             }
             Ok(SessionAction::UseToken(t)) => Polled::Use(t.expose_secret().to_owned()),
             Ok(SessionAction::Send(request)) => Polled::Send(request),
             Ok(SessionAction::Wait(until)) => Polled::Wait(until),
         };
-        assert!(!ended, "poll answered after the session ended");
+        // An ended session sends nothing and never waits: it serves its
+        // still-valid access token, then is finished.
+        assert!(
+            !ended || matches!(polled, Polled::Use(_)),
+            "an ended session did not just serve its token"
+        );
         let sent = match polled {
             Polled::Use(token) => {
                 assert!(
@@ -1727,14 +1755,15 @@ impl SessionChecker {
                 );
                 if let Some((_, low)) = self.last_sent {
                     assert!(
-                        now.saturating_duration_since(low) >= pacing.min_interval,
+                        spaced_from(low),
                         "a request at {now:?} within min_interval of the last (at {low:?} or later)"
                     );
                 }
-                if let Some(at_least) = self.paused_at_least {
+                if let Some((since, low)) = self.pause {
+                    let lasted = millis(now.saturating_duration_since(since));
                     assert!(
-                        now >= at_least,
-                        "a request at {now:?} during a back-off until {at_least:?}"
+                        lasted >= low.min(longest_pause_ms(&pacing)),
+                        "a request at {now:?} {lasted} ms into a back-off of at least {low} ms"
                     );
                 }
                 let grant = self
@@ -1771,7 +1800,7 @@ impl SessionChecker {
     fn handle(&mut self, now: Timestamp, response: http::Response<Vec<u8>>, report: &mut Report) {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
-        let pacing = *self.session.pacing();
+        self.reanchor(now);
         let result = self.session.handle_response(now, response);
         match (ended, before, result) {
             (true, _, Err(Error::Usage(UsageError::Finished))) => {}
@@ -1789,11 +1818,11 @@ impl SessionChecker {
                         if grant == Grant::Refresh && tokens.refresh_token().is_none() {
                             // The refresh was refused: the password grant next,
                             // at once (on a clock not behind the refresh's send).
-                            let sent = self.last_sent.map_or(now, |(raw, _)| raw);
+                            let sent = self.last_sent.map_or(now, |(high, _)| high);
                             self.fallback_at = Some(now.max(sent));
                             self.last_sent = None;
                         } else {
-                            self.paused_at_least = None;
+                            self.pause = None;
                             report.accepted += 1;
                         }
                     }
@@ -1808,13 +1837,11 @@ impl SessionChecker {
                             self.session.has_ended()
                         );
                         if self.session.has_ended() {
-                            assert!(self.session.tokens().is_none(), "an ended session keeps tokens");
+                            // Its still-valid access token serves on; the refresh token is gone.
+                            let refresh = self.session.tokens().and_then(TokenSet::refresh_token);
+                            assert!(refresh.is_none(), "an ended session keeps its refresh token");
                         } else {
-                            self.paused_at_least = Some(pause_at_least(
-                                now,
-                                &pacing,
-                                err.retry_after().map(|r| r.deadline(now)),
-                            ));
+                            self.paused_from(now, err.retry_after().map(|r| r.deadline(now)));
                         }
                         if let (Grant::Refresh, Error::Server(refusal)) = (grant, &err) {
                             // Any non-retryable 4xx to a refresh falls back to
@@ -1846,6 +1873,7 @@ impl SessionChecker {
     fn transport_failed(&mut self, now: Timestamp) {
         let ended = self.session.has_ended();
         let before = self.session.in_flight();
+        self.reanchor(now);
         let result = self.session.transport_failed(now);
         match (ended, before, result) {
             (true, _, Err(Error::Usage(UsageError::Finished))) => {}
@@ -1853,7 +1881,7 @@ impl SessionChecker {
             (false, Some(_), Ok(())) => {
                 assert!(self.session.in_flight().is_none());
                 self.sent_at = None;
-                self.paused_at_least = Some(pause_at_least(now, self.session.pacing(), None));
+                self.paused_from(now, None);
                 let deadline = self
                     .session
                     .next_deadline()
@@ -1867,7 +1895,7 @@ impl SessionChecker {
 
     fn retry_now(&mut self, now: Timestamp) {
         self.session.retry_now();
-        self.paused_at_least = None;
+        self.pause = None;
         if self.session.in_flight().is_none() && !self.session.has_ended() {
             self.retried_at = Some(now);
         }
@@ -1921,7 +1949,7 @@ impl SessionChecker {
         } else if let Some((_, low)) = self.last_sent.as_mut() {
             *low = (*low).min(earliest);
         }
-        self.paused_at_least = None;
+        self.pause = None;
         if let Some(t) = error_at.filter(|_| !self.session.has_ended()) {
             // While the access token is valid, a failed renewal hands it out.
             assert!(
@@ -2009,20 +2037,21 @@ struct KeeperChecker {
     held: Option<Live>,
     /// The highest version installed or adopted.
     version: u64,
-    /// The last token the API refused: never adopted again.
-    refused: Option<String>,
+    /// The last eight tokens the API refused (the keeper remembers as
+    /// many): never adopted again.
+    refused: Vec<String>,
     /// The current ticket's number and when its renewal started, as the
-    /// keeper measures it: the earliest `now` seen since at a poll that
-    /// found a renewal due.
+    /// keeper measures it: re-anchored to the earliest `now` seen since (at
+    /// a poll or a report with a time), as the keeper re-anchors every
+    /// instant it keeps.
     out: Option<(u64, Timestamp)>,
     /// Tickets are numbered 1, 2, ... per keeper.
     issued: u64,
-    /// When the last ticket went out, and the earliest `now` polled since
-    /// (the keeper's anchor for `min_interval` lies between them).
-    last_start: Option<(Timestamp, Timestamp)>,
-    /// The back-off certainly ends by then, and lasts at least until then.
-    paused_by: Option<Timestamp>,
-    paused_at_least: Option<Timestamp>,
+    /// When the last ticket went out, re-anchored the same way.
+    last_start: Option<Timestamp>,
+    /// The back-off: when it started (re-anchored the same way) and bounds
+    /// on its length, in milliseconds.
+    pause: Option<(Timestamp, u64, u64)>,
 }
 
 enum Kept {
@@ -2038,12 +2067,11 @@ impl KeeperChecker {
             tickets: Vec::new(),
             held: None,
             version: 0,
-            refused: None,
+            refused: Vec::new(),
             out: None,
             issued: 0,
             last_start: None,
-            paused_by: None,
-            paused_at_least: None,
+            pause: None,
         }
     }
 
@@ -2071,11 +2099,36 @@ impl KeeperChecker {
     /// A failure at `at`: bounds on the pause it starts.
     fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
         let pacing = self.pacing();
-        self.paused_by = Some(plus_ms(
-            at,
-            millis(pacing.max_backoff.max(pacing.max_server_wait)),
-        ));
-        self.paused_at_least = Some(pause_at_least(at, &pacing, retry_at));
+        let low = pause_at_least(at, &pacing, retry_at).saturating_duration_since(at);
+        self.pause = Some((at, millis(low), longest_pause_ms(&pacing)));
+    }
+
+    /// A clock stepped back: every instant the keeper keeps happened "now"
+    /// at the latest.
+    fn reanchor(&mut self, now: Timestamp) {
+        if let Some(last) = self.last_start.as_mut() {
+            *last = (*last).min(now);
+        }
+        if let Some((_, since)) = self.out.as_mut() {
+            *since = (*since).min(now);
+        }
+        if let Some((since, _, _)) = self.pause.as_mut() {
+            *since = (*since).min(now);
+        }
+    }
+
+    /// How long the pause has lasted at `now`, and its bounds as the current
+    /// pacing cuts them (it may have changed since the failure); `None`
+    /// without a pause.
+    fn pause_at(&self, now: Timestamp) -> Option<(u64, u64, u64)> {
+        let longest = longest_pause_ms(&self.pacing());
+        self.pause.map(|(since, low, high)| {
+            (
+                millis(now.saturating_duration_since(since)),
+                low.min(longest),
+                high.min(longest),
+            )
+        })
     }
 
     /// The keeper's state is the model's.
@@ -2124,32 +2177,23 @@ impl KeeperChecker {
     fn poll(&mut self, now: Timestamp, report: &mut Report) {
         let pacing = self.pacing();
         // What the keeper learns at a poll, before it decides.
-        if let Some((_, low)) = self.last_start.as_mut() {
-            *low = (*low).min(now);
-        }
-        let longest = millis(pacing.max_backoff.max(pacing.max_server_wait));
-        if let Some(at_least) = self.paused_at_least.as_mut() {
-            *at_least = (*at_least).min(plus_ms(now, longest));
-        }
+        self.reanchor(now);
         let had = self.out;
         if self.due(now) {
-            if let Some((number, since)) = self.out {
-                // A clock stepped back: the renewal started "now" at the latest.
-                let since = since.min(now);
-                self.out = Some((number, since));
-                if now.saturating_duration_since(since) >= pacing.renewal_timeout {
+            if let Some((_, since)) = self.out {
+                if millis(now.saturating_duration_since(since)) >= millis(pacing.renewal_timeout) {
                     // Lost: its ticket is void, and it counts as a failure.
                     self.out = None;
                     self.failed_at(now, None);
                 }
             }
         }
+        let spaced =
+            |last: Timestamp| millis(now.saturating_duration_since(last)) >= millis(pacing.min_interval);
         let must_renew = self.out.is_none()
             && self.due(now)
-            && self.paused_by.is_none_or(|by| now >= by)
-            && self
-                .last_start
-                .is_none_or(|(raw, _)| now.saturating_duration_since(raw) >= pacing.min_interval);
+            && self.pause_at(now).is_none_or(|(lasted, _, high)| lasted >= high)
+            && self.last_start.is_none_or(spaced);
         let kept = match self.keeper.poll(now) {
             KeeperAction::UseToken(t) => Kept::Use(t.expose_secret().to_owned()),
             KeeperAction::Renew(ticket) => Kept::Renew(ticket),
@@ -2183,21 +2227,21 @@ impl KeeperChecker {
                     pacing.renewal_timeout
                 );
                 assert!(self.due(now), "a ticket at {now:?} for a token not due");
-                if let Some((_, low)) = self.last_start {
+                if let Some(last) = self.last_start {
                     assert!(
-                        now.saturating_duration_since(low) >= pacing.min_interval,
-                        "a ticket at {now:?} within min_interval of the last (at {low:?} or later)"
+                        spaced(last),
+                        "a ticket at {now:?} within min_interval of the last (at {last:?})"
                     );
                 }
-                if let Some(at_least) = self.paused_at_least {
+                if let Some((lasted, low, _)) = self.pause_at(now) {
                     assert!(
-                        now >= at_least,
-                        "a ticket at {now:?} during a back-off until {at_least:?}"
+                        lasted >= low,
+                        "a ticket at {now:?} {lasted} ms into a back-off of at least {low} ms"
                     );
                 }
                 self.issued += 1;
                 self.out = Some((self.issued, now));
-                self.last_start = Some((now, now));
+                self.last_start = Some(now);
                 self.tickets.push(Some((ticket, self.issued)));
                 report.sent += 1;
             }
@@ -2257,8 +2301,7 @@ impl KeeperChecker {
                 refused: false,
             });
             self.out = None;
-            self.paused_by = None;
-            self.paused_at_least = None;
+            self.pause = None;
             report.accepted += 1;
         } else {
             self.stale(result, before);
@@ -2275,6 +2318,7 @@ impl KeeperChecker {
         if current {
             assert!(result.is_ok(), "the current ticket was refused: {result:?}");
             self.out = None;
+            self.reanchor(now);
             self.failed_at(now, retry_at);
             report.refused += 1;
         } else {
@@ -2337,7 +2381,10 @@ impl KeeperChecker {
         self.keeper.token_rejected(now, &AccessToken::new(name));
         if let Some(live) = self.held.as_mut().filter(|l| l.name == name) {
             live.refused = true;
-            self.refused = Some(name.to_owned());
+            if self.refused.len() == 8 {
+                self.refused.remove(0);
+            }
+            self.refused.push(name.to_owned());
         }
         if self.held.as_ref().is_some_and(|l| l.name == name) {
             assert!(
@@ -2373,7 +2420,7 @@ impl KeeperChecker {
             );
             return;
         }
-        let adopts = self.refused.as_deref() != Some(name.as_str())
+        let adopts = !self.refused.contains(&name)
             && match &self.held {
                 None => true,
                 Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
@@ -2381,7 +2428,7 @@ impl KeeperChecker {
         assert_eq!(
             result,
             Ok(adopts),
-            "restore of {name:?} v{version} against {:?} (last refused {:?})",
+            "restore of {name:?} v{version} against {:?} (refused {:?})",
             self.held,
             self.refused
         );
@@ -2421,8 +2468,7 @@ impl KeeperChecker {
 
     fn retry_now(&mut self, now: Timestamp) {
         self.keeper.retry_now();
-        self.paused_by = None;
-        self.paused_at_least = None;
+        self.pause = None;
         self.check_state(now);
     }
 }

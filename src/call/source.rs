@@ -224,7 +224,7 @@ where
         }
         // A clock stepped back: every instant kept happened "now" at the latest.
         self.last_start = self.last_start.map(|t| t.min(now));
-        if let Some(until) = self.backoff.until(now) {
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
             return hold_or_wait(until);
         }
         if let Some(last) = self.last_start {

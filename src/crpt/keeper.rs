@@ -64,8 +64,9 @@ pub struct TokenKeeper {
     held: Option<Held>,
     /// The highest version installed, restored or refused so far.
     version: u64,
-    /// The last token the API refused: never adopted again.
-    refused: Option<AccessToken>,
+    /// The last tokens the API refused (at most [`REMEMBERED_REFUSALS`]):
+    /// never adopted again.
+    refused: Vec<AccessToken>,
     renewal: Renewal,
     backoff: Backoff,
     last_start: Option<Timestamp>,
@@ -84,6 +85,10 @@ enum Renewal {
     Idle,
     Out { ticket: u64, since: Timestamp },
 }
+
+/// How many refused tokens a keeper remembers, to refuse them again if a
+/// stale store offers them.
+const REMEMBERED_REFUSALS: usize = 8;
 
 /// Keeper identities: a counter, not a clock or randomness.
 static NEXT_KEEPER: AtomicU64 = AtomicU64::new(1);
@@ -183,7 +188,7 @@ impl TokenKeeper {
             id: NEXT_KEEPER.fetch_add(1, Ordering::Relaxed),
             held: None,
             version: 0,
-            refused: None,
+            refused: Vec::new(),
             renewal: Renewal::Idle,
             backoff: Backoff::default(),
             last_start: None,
@@ -261,7 +266,7 @@ impl TokenKeeper {
             self.renewal = Renewal::Idle;
             self.backoff.fail(now, &self.pacing, None);
         }
-        if let Some(until) = self.backoff.until(now) {
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
             return self.use_or_wait(now, until);
         }
         if let Some(last) = self.last_start {
@@ -361,7 +366,10 @@ impl TokenKeeper {
     pub fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
         if let Some(held) = self.held.as_mut().filter(|h| h.token.access_token() == token) {
             held.token.refuse();
-            self.refused = Some(token.clone());
+            if self.refused.len() == REMEMBERED_REFUSALS {
+                self.refused.remove(0);
+            }
+            self.refused.push(token.clone());
         }
     }
 
@@ -378,7 +386,7 @@ impl TokenKeeper {
                         .unwrap_or(Timestamp::MAX),
                     _ => Timestamp::EPOCH,
                 };
-                let paused = self.backoff.pending().unwrap_or(Timestamp::EPOCH);
+                let paused = self.backoff.pending(&self.pacing).unwrap_or(Timestamp::EPOCH);
                 let spaced = self
                     .last_start
                     .map_or(Timestamp::EPOCH, |t| t.saturating_add(self.pacing.min_interval));
@@ -412,7 +420,7 @@ impl TokenKeeper {
                 reason: "the snapshot belongs to another omsConnection",
             }));
         }
-        if self.refused.as_ref() == Some(&snapshot.token) {
+        if self.refused.contains(&snapshot.token) {
             return Ok(false);
         }
         let newer = match &self.held {

@@ -12,6 +12,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::pacing::within;
 use crate::response::{classify, Accept};
 use crate::secret::{ClientSecret, Password};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
@@ -72,17 +73,18 @@ enum State {
         secret: ClientSecret,
         auth: Auth,
     },
-    /// The signer has the code.
+    /// The signer has the code, which arrived at `answered_at`.
     Signing {
         token_url: Url,
         secret: ClientSecret,
         code: String,
-        earliest: Timestamp,
+        answered_at: Timestamp,
     },
-    /// Spacing the two calls; the token request is ready to go at `until`.
+    /// Spacing the two calls: the token request goes out [`SPACING`] after
+    /// `answered_at`.
     Spacing {
         request: Outgoing,
-        until: Timestamp,
+        answered_at: Timestamp,
         carried: Carried,
     },
     /// `token` is out.
@@ -213,29 +215,33 @@ impl Start for Setup {
 /// The token request, sent now or after the spacing wait.
 fn token_request(
     now: Timestamp,
-    earliest: Timestamp,
+    answered_at: Timestamp,
     token_url: Url,
     body: Vec<u8>,
     carried: Carried,
 ) -> Result<Transition<State>, Error> {
     let request = Outgoing::post_json(token_url, body, MediaType::Json)?;
-    if now < earliest {
-        Ok((
-            State::Spacing {
-                request,
-                until: earliest,
-                carried,
-            },
-            Action::Wait(earliest),
-        ))
+    Ok(space(now, answered_at, request, carried))
+}
+
+/// Sends `request` once [`SPACING`] has passed since `answered_at`, or
+/// waits the rest. Measured from instants seen, so a clock stepped back
+/// waits at most the spacing, and `Timestamp::MAX` still spaces the calls.
+fn space(now: Timestamp, answered_at: Timestamp, request: Outgoing, carried: Carried) -> Transition<State> {
+    let answered_at = answered_at.min(now);
+    if within(answered_at, now, SPACING) {
+        let state = State::Spacing {
+            request,
+            answered_at,
+            carried,
+        };
+        (state, Action::Wait(answered_at.saturating_add(SPACING)))
     } else {
-        Ok((
-            State::Exchanging {
-                sent_at: now,
-                carried,
-            },
-            Action::Send(request),
-        ))
+        let state = State::Exchanging {
+            sent_at: now,
+            carried,
+        };
+        (state, Action::Send(request))
     }
 }
 
@@ -268,7 +274,7 @@ impl Step for State {
                 let reply = classify(&response, &scrub)?;
                 let body = reply.accept(Accept::OK_CODE_IS_DATA)?;
                 let code = reply.required_str(&body.code, "code")?.to_owned();
-                let earliest = now.saturating_add(SPACING);
+                let answered_at = now;
                 match auth {
                     Auth::SignedCode => {
                         let job = SignJob::new(
@@ -280,7 +286,7 @@ impl Step for State {
                             token_url,
                             secret,
                             code,
-                            earliest,
+                            answered_at,
                         };
                         Ok((state, Action::Sign(job)))
                     }
@@ -294,7 +300,7 @@ impl Step for State {
                             code,
                             proof: Proof::Password(password),
                         };
-                        token_request(now, earliest, token_url, body, carried)
+                        token_request(now, answered_at, token_url, body, carried)
                     }
                 }
             }
@@ -303,7 +309,7 @@ impl Step for State {
                     token_url,
                     secret,
                     code,
-                    earliest,
+                    answered_at,
                 },
                 Input::Signature(signature),
             ) => {
@@ -313,31 +319,17 @@ impl Step for State {
                     code,
                     proof: Proof::Signature(signature),
                 };
-                token_request(now, earliest, token_url, body, carried)
+                token_request(now, answered_at, token_url, body, carried)
             }
-            // Woken early: MDLP would answer 429, so wait the rest.
+            // Woken early, MDLP would answer 429: `space` waits the rest.
             (
                 State::Spacing {
                     request,
-                    until,
+                    answered_at,
                     carried,
                 },
                 Input::Timeout,
-            ) if now < until => Ok((
-                State::Spacing {
-                    request,
-                    until,
-                    carried,
-                },
-                Action::Wait(until),
-            )),
-            (State::Spacing { request, carried, .. }, Input::Timeout) => Ok((
-                State::Exchanging {
-                    sent_at: now,
-                    carried,
-                },
-                Action::Send(request),
-            )),
+            ) => Ok(space(now, answered_at, request, carried)),
             (State::Exchanging { sent_at, carried }, Input::Response(response)) => {
                 let read = |reply: &crate::response::Reply<'_>| {
                     let body = reply.success()?;

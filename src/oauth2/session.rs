@@ -250,14 +250,15 @@ impl PasswordSession {
             }
             Phase::Backoff | Phase::Idle => {}
         }
-        if let Some(until) = self.backoff.until(now) {
+        if let Some(until) = self.backoff.until(now, &self.pacing) {
             return hold_or_wait(until);
         }
         self.phase = Phase::Idle;
-        if let Some(renew_at) = self.renew_at() {
-            if now < renew_at {
-                return Decision::Use;
-            }
+        match self.tokens.as_ref().map(|t| t.renew_at(self.pacing.renew_margin)) {
+            // A token that never expires (and was not refused) is never renewed.
+            Some(None) => return Decision::Use,
+            Some(Some(at)) if now < at => return Decision::Use,
+            _ => {}
         }
         if let Some(last) = self.last_sent {
             if within(last, now, self.pacing.min_interval) {
@@ -420,7 +421,7 @@ impl PasswordSession {
                     .last_sent
                     .map_or(Timestamp::EPOCH, |t| t.saturating_add(self.pacing.min_interval));
                 let then = match self.phase {
-                    Phase::Backoff => self.backoff.pending().unwrap_or(Timestamp::EPOCH),
+                    Phase::Backoff => self.backoff.pending(&self.pacing).unwrap_or(Timestamp::EPOCH),
                     _ => self.renew_at().unwrap_or(Timestamp::EPOCH),
                 };
                 Some(then.max(earliest))
