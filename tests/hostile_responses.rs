@@ -295,6 +295,11 @@ fn token(step: Step, r: &Resp) -> TokenSet {
 fn error(step: Step, r: &Resp) -> Error {
     match feed(step, r) {
         Outcome::Err(e, _) => e,
+        // A refresh refused with a 4xx that is not a rate limit falls back
+        // to the password grant at once (`feed` checked it): its refusal is
+        // no error of the session's. The password grant's refusal of the
+        // same answer, read by the same classifier, stands in for it.
+        Outcome::Fallback if step == ItcRefresh && (400..500).contains(&r.status) => error(ItcPassword, r),
         other => panic!("{step:?}: expected an error, got {other:?}"),
     }
 }
@@ -415,7 +420,8 @@ fn xml_on_401() {
                 assert_eq!(s.to_string(), "HTTP 401 (unauthorized)");
                 assert!(!s.is_retryable());
                 if step == ItcPassword {
-                    assert_eq!(after, After::Ended);
+                    // No OAuth error code: a proxy's page, not a refused password.
+                    assert_eq!(after, After::Retried);
                 }
             }
             (step, other) => panic!("{step:?}: {other:?}"),
@@ -452,7 +458,13 @@ fn empty_body_with_200_is_not_json() {
 #[test]
 fn empty_body_with_403() {
     for step in ALL {
-        let Outcome::Err(err, after) = feed(step, &resp(403, "")) else {
+        let outcome = feed(step, &resp(403, ""));
+        if step == ItcRefresh {
+            // Any non-retryable 4xx to a refresh: the password grant at once.
+            assert!(matches!(outcome, Outcome::Fallback), "{outcome:?}");
+            continue;
+        }
+        let Outcome::Err(err, after) = outcome else {
             panic!("{step:?}")
         };
         let s = err.as_server().unwrap();
@@ -472,9 +484,8 @@ fn empty_body_with_403() {
             assert_eq!(s.to_string(), "HTTP 403 (forbidden)");
         }
         match step {
-            ItcPassword => assert_eq!(after, After::Ended),
-            // A 403 is not "refresh token dead": the refresh is retried.
-            ItcRefresh => assert_eq!(after, After::Retried),
+            // An empty 403 names no OAuth error: it backs off, never ends.
+            ItcPassword => assert_eq!(after, After::Retried),
             _ => assert_eq!(after, After::Finished),
         }
     }
@@ -483,7 +494,13 @@ fn empty_body_with_403() {
 #[test]
 fn empty_body_with_406() {
     for step in ALL {
-        let Outcome::Err(err, after) = feed(step, &resp(406, "")) else {
+        let outcome = feed(step, &resp(406, ""));
+        if step == ItcRefresh {
+            // Any non-retryable 4xx to a refresh: the password grant at once.
+            assert!(matches!(outcome, Outcome::Fallback), "{outcome:?}");
+            continue;
+        }
+        let Outcome::Err(err, after) = outcome else {
             panic!("{step:?}")
         };
         let s = err.as_server().unwrap();
@@ -494,7 +511,7 @@ fn empty_body_with_406() {
         );
         assert_eq!(s.to_string(), "HTTP 406 (rejected)");
         assert!(!err.is_retryable());
-        if matches!(step, ItcPassword | ItcRefresh) {
+        if step == ItcPassword {
             assert_eq!(after, After::Retried, "{step:?}");
         }
     }
@@ -1582,6 +1599,11 @@ fn echoed_secrets_are_scrubbed() {
     for (step, secret) in cases {
         // On a 400 and inside a 200; the harness checks Display and Debug.
         for code in [400u16, 200] {
+            if (step, code) == (ItcRefresh, 400) {
+                // Falls back to the password grant: the refusal is never shown.
+                assert!(matches!(feed(step, &json(code, echo(secret))), Outcome::Fallback));
+                continue;
+            }
             let err = error(step, &json(code, echo(secret)));
             assert_eq!(
                 err.as_server().unwrap().message.as_deref(),

@@ -668,7 +668,8 @@ fn itc_refused_fallback_password_grant_ends_the_session() {
                 r#"{"error":"invalid_grant","error_description":"Invalid user credentials"}"#,
             ),
         )
-        .poll(271);
+        .poll(271)
+        .poll(300);
     assert_eq!(
         sim.log,
         [
@@ -676,8 +677,9 @@ fn itc_refused_fallback_password_grant_ends_the_session() {
             "+270s recv 400: ok".to_owned(),
             format!("+270s poll: {PASSWORD_GRANT}"),
             "+270s recv 401: Err HTTP 401 invalid_grant: Invalid user credentials".to_owned(),
-            // The still-valid a1 is dropped too: the account is refused.
-            "+271s poll: Err the flow has finished".to_owned(),
+            // Nothing is sent again; the still-valid a1 serves until it expires.
+            "+271s poll: UseToken a1".to_owned(),
+            "+300s poll: Err the flow has finished".to_owned(),
         ]
     );
     assert!(sim.session.has_ended());
@@ -849,7 +851,8 @@ fn itc_unauthorized_forces_a_renewal() {
             "+100s poll: UseToken a1".to_owned(),
             "+100s unauthorized".to_owned(),
             // Expired now: renewal was due already.
-            "deadline +70s".to_owned(),
+            // Refused: due at once; the next request once a second has passed since the last.
+            "deadline +1s".to_owned(),
             format!("+100s poll: {}", refresh_grant("r1")),
             // The rejected token is not handed out again.
             "+100s poll: Wait +160s".to_owned(),
