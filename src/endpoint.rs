@@ -105,19 +105,44 @@ impl Endpoint {
     /// are. Every byte outside the unreserved set is percent-encoded, so the
     /// URL parser that reads the path back has nothing left to interpret.
     pub(crate) fn join_then(&self, segments: &[&str], last: Option<&str>) -> Result<Url, Error> {
+        let all = || segments.iter().copied().chain(last);
+        for segment in all() {
+            check_segment(segment)?;
+        }
+        let mut url = self.url.clone();
+        // Nothing to encode and no dot segment (checked): `url`'s pusher
+        // appends these as they are, without a second buffer.
+        let plain = all().all(is_unreserved)
+            && url
+                .path_segments_mut()
+                .map(|mut path| {
+                    path.pop_if_empty().extend(all());
+                })
+                .is_ok();
+        if plain {
+            return Ok(url);
+        }
         let base = self.url.path();
         let added = segments.iter().chain(&last).map(|s| s.len() + 1).sum::<usize>();
         let mut path = String::with_capacity(base.len() + added + added / 2);
         path.push_str(base.strip_suffix('/').unwrap_or(base));
-        for segment in segments.iter().copied().chain(last) {
-            check_segment(segment)?;
+        for segment in all() {
             path.push('/');
             push_encoded_segment(&mut path, segment);
         }
-        let mut url = self.url.clone();
         url.set_path(&path);
         Ok(url)
     }
+}
+
+/// Whether `segment` is only `A-Z a-z 0-9 - . _ ~`, which no URL parser
+/// rewrites (a dot segment aside, refused before this is asked).
+fn is_unreserved(segment: &str) -> bool {
+    segment.bytes().all(is_unreserved_byte)
+}
+
+fn is_unreserved_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Appends `segment` with every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`:
@@ -126,7 +151,7 @@ impl Endpoint {
 fn push_encoded_segment(path: &mut String, segment: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if is_unreserved_byte(byte) {
             path.push(char::from(byte));
         } else {
             path.extend([

@@ -182,8 +182,8 @@ impl<'a> Secrets<'a> {
 pub(crate) struct Reply<'a> {
     pub status: StatusCode,
     pub body: Body<'a>,
-    /// The flat reader read the body, so no string in it holds a C0 control
-    /// character or DEL, and tokens need a shorter look.
+    /// The flat reader read the body, so no string in it holds a control
+    /// character, and tokens need only their ends looked at.
     header_safe_strings: bool,
     /// The response's headers, for `Retry-After` when the reply is a
     /// refusal (looked up then, not on every success).
@@ -525,9 +525,9 @@ impl<'a> Reply<'a> {
         field: &'static str,
     ) -> Result<&'s str, Error> {
         let token = self.required_str(value, field)?;
-        // The flat reader refused C0 controls and DEL in every string.
+        // The flat reader gave up on every control character (C0, DEL, C1).
         let safe = if self.header_safe_strings {
-            !has_edge_space(token) && (token.is_ascii() || !token.chars().any(char::is_control))
+            !has_edge_space(token)
         } else {
             is_header_safe(token)
         };
