@@ -518,10 +518,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "checks a bound on work; minutes under miri")]
     fn views_are_bounded() {
-        // Smaller under miri, which interprets every byte of every view.
-        let (layers, runs) = if cfg!(miri) { (20, 50) } else { (500, 2000) };
-        let text = "%25&amp;\\u0025=3D ".repeat(layers) + &"QUJD".repeat(runs);
+        let text = "%25&amp;\\u0025=3D ".repeat(500) + &"QUJD".repeat(2000);
         assert!(views(text.as_bytes(), 3).len() <= MAX_VIEWS);
         assert!(!crate::scrub::Scrubber::new(["s3cr3t:Key~1"]).echoes(&text));
     }
