@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each suite uses part of it
 
 pub mod leak_oracle;
+pub mod steps;
 
 use http::{Method, Version};
 use tokendance::{Action, Error, Outgoing, SignJob, Timestamp};
@@ -204,6 +205,13 @@ impl Tally {
     /// if any case failed.
     #[track_caller]
     pub fn finish(self) {
+        let (report, failed) = self.report();
+        assert!(!failed, "{report}");
+    }
+
+    /// Prints the report, as [`Tally::finish`] does, and returns it with
+    /// whether any case failed.
+    fn report(self) -> (String, bool) {
         let category = |why: &str| why.split(": ").next().unwrap_or(why).to_owned();
         let mut categories: Vec<(String, usize, usize)> = Vec::new(); // (category, count, first index)
         for (i, (_, why)) in self.failures.iter().enumerate() {
@@ -252,8 +260,20 @@ impl Tally {
                 println!("  FAIL [{label}] {why}");
             }
         }
-        assert!(self.failures.is_empty(), "{report}");
+        (report, !self.failures.is_empty())
     }
+}
+
+/// Finishes several tallies of one test: prints every report, then fails
+/// the test with the reports of those that have failing cases.
+#[track_caller]
+pub fn finish_all(tallies: impl IntoIterator<Item = Tally>) {
+    let failed: Vec<String> = tallies
+        .into_iter()
+        .map(Tally::report)
+        .filter_map(|(report, failed)| failed.then_some(report))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 /// `cases` values drawn from `strategy` with a fixed seed, so that a test's
