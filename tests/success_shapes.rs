@@ -19,73 +19,30 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use tokendance::call::{Authorized, Scheme};
-use tokendance::crpt::{
-    gis_mt, mdlp, registration, true_api, GisMtStand, KeeperSource, MdlpStand, SuzStand, TokenKeeper,
-    TrueApiStand,
-};
-use tokendance::{
-    astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input,
-    Password, ProtocolError, RegistrationKey, Signature, Timestamp, TokenSet,
-};
+use tokendance::crpt::{gis_mt, true_api, GisMtStand, KeeperSource, TokenKeeper, TrueApiStand};
+use tokendance::{Action, Error, Flow, Input, ProtocolError};
 
 mod common;
-use common::{draw, Tally};
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
+use common::steps::{mdlp_sign_in, signature, steps, Step, Step::*, KEY_ANSWER, MDLP_CODE_ANSWER, T0};
+use common::{draw, resp, Tally};
 
 // ------------------------------------------------------------ the steps
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Step {
-    ItcToken,
-    GamToken,
-    MonPayToken,
-    AstanaLogin,
-    GisMtKey,
-    GisMtSignIn,
-    TrueApiKey,
-    TrueApiSignIn,
-    MdlpAuth,
-    MdlpToken,
-    SuzRegistration,
-    ItcConsumer,
-    ItcProfile,
-    ItcApproveQr,
-    GamPost,
-    GamGet,
-}
-use Step::*;
-
 /// Every step that issues a token (or the data a token is issued for).
-const TOKEN_STEPS: [Step; 11] = [
-    ItcToken,
-    GamToken,
-    MonPayToken,
-    AstanaLogin,
-    GisMtKey,
-    GisMtSignIn,
-    TrueApiKey,
-    TrueApiSignIn,
-    MdlpAuth,
-    MdlpToken,
-    SuzRegistration,
-];
+fn token_steps() -> Vec<Step> {
+    steps(Step::issues_token)
+}
 
-/// The ITC business calls.
-const ITC_CALLS: [Step; 3] = [ItcConsumer, ItcProfile, ItcApproveQr];
+/// The token steps and the ITC business calls.
+fn token_steps_and_itc_calls() -> Vec<Step> {
+    steps(|s| s.issues_token() || s.is_itc_call())
+}
 
 /// The steps where a `code` next to the token is a verdict: the OAuth token
 /// answers, the CRPT key and sign-in answers, MDLP's token answer.
-const CODE_STEPS: [Step; 8] = [
-    ItcToken,
-    GamToken,
-    MonPayToken,
-    GisMtKey,
-    GisMtSignIn,
-    TrueApiKey,
-    TrueApiSignIn,
-    MdlpToken,
-];
+fn code_steps() -> Vec<Step> {
+    steps(|s| s.issues_token() && !matches!(s, AstanaLogin | MdlpAuth | SuzRegistration))
+}
 
 impl Step {
     /// The fields of a valid success body (key, raw JSON value).
@@ -137,179 +94,16 @@ fn object(fields: &[(String, String)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-#[track_caller]
-fn expect_send<T>(step: Result<Action<T>, Error>, what: &str) {
-    match step {
-        Ok(Action::Send(_)) => {}
-        Ok(other) => panic!("harness: {what}: {} instead of Send", common::kind(&other)),
-        Err(err) => panic!("harness: {what}: {err}"),
-    }
-}
-
-fn answer(status: u16, body: &str) -> Input {
-    Input::Response(
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "application/json")
-            .body(body.as_bytes().to_vec())
-            .unwrap(),
-    )
-}
-
-fn signature() -> Signature {
-    Signature::from_der(vec![0x30, 0x80, 0x01, 0x02])
-}
-
-fn api_token() -> TokenSet {
-    TokenSet::new(AccessToken::new("api-token-1"), T0, None)
-}
-
-fn mdlp_sign_in(conn: Option<&str>) -> Result<mdlp::MdlpSignIn, Error> {
-    mdlp::sign_in(
-        &MdlpStand::Sandbox.endpoint(),
-        mdlp::Client {
-            id: "7df0d06f".into(),
-            secret: ClientSecret::new("mdlp-secret-1"),
-        },
-        "user@example.org",
-        mdlp::Auth::Password(Password::new("mdlp-password-1")),
-        conn,
-    )
+fn answer(status: u16, body: &str) -> http::Response<Vec<u8>> {
+    resp(status, body)
+        .header("content-type", "application/json")
+        .build()
 }
 
 /// `Ok` when `step` takes the answer as a success (the flow goes on, or is
 /// done), the error otherwise.
 fn feed(step: Step, status: u16, body: &str) -> Result<(), Error> {
-    let response = answer(status, body);
-    match step {
-        ItcToken => {
-            let mut session =
-                itc::session(&itc::Config::staging(), "user", Password::new("itc-pw-1")).unwrap();
-            let tokendance::oauth2::SessionAction::Send(_) = session.poll(T0).unwrap() else {
-                panic!("harness: expected the password grant")
-            };
-            let Input::Response(response) = response else {
-                unreachable!()
-            };
-            session.handle_response(T0, response)
-        }
-        GamToken | MonPayToken | AstanaLogin => {
-            let mut flow = match step {
-                GamToken => gam::client_credentials(
-                    &gam::Config::staging(),
-                    "partner-app",
-                    ClientSecret::new("gam-secret-1"),
-                    "iam:user-password:update",
-                ),
-                MonPayToken => monpay::exchange_code(
-                    &monpay::Config::test(),
-                    "client",
-                    ClientSecret::new("monpay-secret-1"),
-                    AuthCode::new("monpay-code-1"),
-                    "https://shop.example/back",
-                ),
-                _ => astana_plat::login_password(
-                    &Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap(),
-                    "user",
-                    Password::new("astana-pw-1"),
-                ),
-            }
-            .unwrap();
-            expect_send(flow.start(T0), "token request");
-            flow.resume(T0, response).map(drop)
-        }
-        GisMtKey | GisMtSignIn | TrueApiKey | TrueApiSignIn => {
-            let mut flow = match step {
-                GisMtKey | GisMtSignIn => gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some("conn-1")),
-                _ => true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-1")),
-            }
-            .unwrap();
-            expect_send(flow.start(T0), "key request");
-            if matches!(step, GisMtKey | TrueApiKey) {
-                return flow.resume(T0, response).map(drop);
-            }
-            match flow.resume(T0, answer(200, r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#)) {
-                Ok(Action::Sign(_)) => {}
-                other => panic!("harness: key answer gave {:?}", other.map(|a| common::kind(&a))),
-            }
-            expect_send(flow.resume(T0, Input::Signature(signature())), "signature");
-            flow.resume(T0, response).map(drop)
-        }
-        MdlpAuth => {
-            let mut flow = mdlp_sign_in(Some("conn-1")).unwrap();
-            expect_send(flow.start(T0), "auth request");
-            flow.resume(T0, response).map(drop)
-        }
-        MdlpToken => {
-            let mut flow = mdlp_sign_in(Some("conn-1")).unwrap();
-            expect_send(flow.start(T0), "auth request");
-            let until = match flow.resume(T0, answer(200, r#"{"code":"b7b1abc9"}"#)) {
-                Ok(Action::Wait(until)) => until,
-                other => panic!("harness: auth answer gave {:?}", other.map(|a| common::kind(&a))),
-            };
-            expect_send(flow.resume(until, Input::Timeout), "spacing");
-            flow.resume(until, response).map(drop)
-        }
-        SuzRegistration => {
-            let mut flow = registration::register(
-                &SuzStand::Demo.endpoint(),
-                "cdf12109-10d3-11e6-8b6f-0050569977a1",
-                RegistrationKey::new("4344d884-7f21-456c-981e-cd68e92391e8"),
-                "Moscow, 1 Leninskie Gory",
-                registration::Signing::Unsigned,
-                registration::DEFAULT_API_VERSION,
-            )
-            .unwrap();
-            expect_send(flow.start(T0), "registration");
-            flow.resume(T0, response).map(drop)
-        }
-        ItcConsumer => {
-            let mut call = itc::consumer(&itc::Config::staging(), "AA12345678", api_token()).unwrap();
-            expect_send(call.start(T0), "consumer");
-            match call.resume(T0, response) {
-                Ok(Action::Done(Some(_))) => Ok(()),
-                Ok(Action::Done(None)) => panic!("harness: a consumer answer read as not found"),
-                other => other.map(drop),
-            }
-        }
-        ItcProfile => {
-            let query = itc::ProfileQuery::Phone("99112233".into());
-            let mut call = itc::get_profile(&itc::Config::staging(), &query, api_token()).unwrap();
-            expect_send(call.start(T0), "getProfile");
-            call.resume(T0, response).map(drop)
-        }
-        ItcApproveQr => {
-            let mut call =
-                itc::approve_qr(&itc::Config::staging(), "12345678901", "qr-data-1", api_token()).unwrap();
-            expect_send(call.start(T0), "approveQr");
-            call.resume(T0, response).map(drop)
-        }
-        GamPost => {
-            let body = serde_json::json!({"customerCode": "C-1"});
-            let mut call = gam::post::<_, serde_json::Value>(
-                &gam::Config::staging(),
-                "SHOP01",
-                &["api", "v1", "authenticated"],
-                &body,
-                api_token(),
-            )
-            .unwrap();
-            expect_send(call.start(T0), "gam post");
-            call.resume(T0, response).map(drop)
-        }
-        GamGet => {
-            let mut call = gam::get::<_, serde_json::Value>(
-                &gam::Config::staging(),
-                "SHOP01",
-                &["api", "v1", "customers"],
-                &[("code", "C-1")],
-                api_token(),
-            )
-            .unwrap();
-            expect_send(call.start(T0), "gam get");
-            call.resume(T0, response).map(drop)
-        }
-    }
+    common::steps::feed(step, answer(status, body))
 }
 
 // ------------------------------------------------------------ verdicts
@@ -357,6 +151,19 @@ fn must_not_succeed(got: Result<(), Error>) -> Result<(), String> {
     }
 }
 
+/// A verdict on what a step did with an answer.
+type Verdict = fn(Result<(), Error>) -> Result<(), String>;
+
+/// Feeds `body` to `step` at HTTP 200 and records `verdict` on what it did.
+fn check_200(
+    tally: &mut Tally,
+    step: Step,
+    body: &str,
+    verdict: fn(Result<(), Error>) -> Result<(), String>,
+) {
+    tally.check(format_args!("{step:?} {body}"), verdict(feed(step, 200, body)));
+}
+
 // ------------------------------------------------------------ status
 
 const OTHER_2XX: [u16; 9] = [201, 202, 203, 204, 205, 206, 207, 226, 299];
@@ -364,7 +171,7 @@ const OTHER_2XX: [u16; 9] = [201, 202, 203, 204, 205, 206, 207, 226, 299];
 #[test]
 fn only_200_is_a_success_for_token_steps_and_itc_calls() {
     let mut tally = Tally::new("token steps and ITC calls: only 200 is a success");
-    for step in TOKEN_STEPS.into_iter().chain(ITC_CALLS) {
+    for step in token_steps_and_itc_calls() {
         let body = step.body_with(&[]);
         tally.check(
             format_args!("{step:?} HTTP 200"),
@@ -400,13 +207,10 @@ fn gam_envelopes_are_a_success_at_200_201_and_202_only() {
 #[test]
 fn a_failure_verdict_in_a_success_body_is_a_refusal() {
     let mut tally = Tally::new("\"success\": false in any spelling");
-    for step in TOKEN_STEPS.into_iter().chain(ITC_CALLS) {
+    for step in token_steps_and_itc_calls() {
         for verdict in ["false", r#""false""#, r#""FALSE""#, "0"] {
             let body = step.body_with(&[("success", verdict)]);
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_be_refusal(feed(step, 200, &body)),
-            );
+            check_200(&mut tally, step, &body, must_be_refusal);
         }
     }
     tally.finish();
@@ -447,39 +251,29 @@ const SUCCESS_CODES: [&str; 12] = [
     r#""OK""#,
 ];
 
+/// Each of `codes` next to the token, at every step where it is a verdict.
+fn check_codes(tally: &mut Tally, codes: &[&str], verdict: Verdict) {
+    for step in code_steps() {
+        for code in codes {
+            check_200(tally, step, &step.body_with(&[("code", code)]), verdict);
+        }
+    }
+}
+
 #[test]
 fn a_code_that_is_not_success_like_next_to_the_token_is_a_refusal() {
     let mut tally = Tally::new("a failed code next to the token");
-    for step in CODE_STEPS {
-        for code in FAILED_CODES {
-            let body = step.body_with(&[("code", code)]);
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_be_refusal(feed(step, 200, &body)),
-            );
-        }
-    }
+    check_codes(&mut tally, &FAILED_CODES, must_be_refusal);
     tally.finish();
 }
 
 #[test]
 fn success_like_codes_and_success_true_are_accepted() {
     let mut tally = Tally::new("success-like codes, \"success\": true");
-    for step in CODE_STEPS {
-        for code in SUCCESS_CODES {
-            let body = step.body_with(&[("code", code)]);
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_succeed(feed(step, 200, &body)),
-            );
-        }
-    }
-    for step in TOKEN_STEPS.into_iter().chain(ITC_CALLS) {
+    check_codes(&mut tally, &SUCCESS_CODES, must_succeed);
+    for step in token_steps_and_itc_calls() {
         let body = step.body_with(&[("success", "true")]);
-        tally.check(
-            format_args!("{step:?} {body}"),
-            must_succeed(feed(step, 200, &body)),
-        );
+        check_200(&mut tally, step, &body, must_succeed);
     }
     // The brief's own three bodies, on the OAuth steps.
     for step in [ItcToken, GamToken, MonPayToken] {
@@ -488,10 +282,7 @@ fn success_like_codes_and_success_true_are_accepted() {
             r#"{"access_token":"t","code":"success"}"#,
             r#"{"access_token":"t","success":true}"#,
         ] {
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_succeed(feed(step, 200, body)),
-            );
+            check_200(&mut tally, step, body, must_succeed);
         }
     }
     tally.finish();
@@ -502,18 +293,12 @@ fn where_code_is_data_it_stays_data() {
     let mut tally = Tally::new("MDLP's one-time code and ITC's business codes are data");
     for code in ["invalidToken", "E1", "5", "error", "0"] {
         let body = format!(r#"{{"code":{}}}"#, json_key(code));
-        tally.check(
-            format_args!("MdlpAuth {body}"),
-            must_succeed(feed(MdlpAuth, 200, &body)),
-        );
+        check_200(&mut tally, MdlpAuth, &body, must_succeed);
     }
     for step in [ItcProfile, ItcApproveQr] {
         for code in ["E1", "userNotFound", "alreadyApproved", "inValidQr", "emptyField"] {
             let body = format!(r#"{{"code":{},"status":201,"msg":"m"}}"#, json_key(code));
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_succeed(feed(step, 200, &body)),
-            );
+            check_200(&mut tally, step, &body, must_succeed);
         }
     }
     tally.finish();
@@ -568,21 +353,15 @@ fn duplicated_success_bodies(step: Step) -> Vec<String> {
 #[test]
 fn duplicate_keys_in_a_success_body_are_malformed_at_every_depth() {
     let mut tally = Tally::new("duplicate keys in success bodies");
-    for step in TOKEN_STEPS {
+    for step in token_steps() {
         for body in duplicated_success_bodies(step) {
-            tally.check(
-                format_args!("{step:?} {body}"),
-                must_be_malformed_body(feed(step, 200, &body)),
-            );
+            check_200(&mut tally, step, &body, must_be_malformed_body);
         }
     }
     // The brief's escaped duplicate, as written, on the OAuth steps.
     for step in [ItcToken, GamToken, MonPayToken] {
         let body = r#"{"access_token":"t","\u0061ccess_token":"u"}"#;
-        tally.check(
-            format_args!("{step:?} {body}"),
-            must_be_malformed_body(feed(step, 200, body)),
-        );
+        check_200(&mut tally, step, body, must_be_malformed_body);
     }
     tally.finish();
 }
@@ -598,7 +377,7 @@ fn duplicate_keys_in_an_error_body_are_never_a_success() {
         r#"{"error":"e","junk":1,"junk":2}"#,
         r#"{"error":"e","\u0065rror":"f"}"#,
     ];
-    for step in TOKEN_STEPS {
+    for step in token_steps() {
         for body in bodies {
             for status in [400, 200] {
                 tally.check(
@@ -761,8 +540,9 @@ impl Duplicated {
 #[test]
 fn generated_duplicates_at_any_depth_are_never_a_success() {
     let mut tally = Tally::new("generated duplicate keys at any depth");
+    let steps = token_steps();
     for dup in draw(1_000, duplicated()) {
-        for step in TOKEN_STEPS {
+        for &step in &steps {
             let body = dup.body(step);
             // serde_json's `Value` keeps the last of repeated keys: the body
             // is valid JSON apart from its duplicate.
@@ -798,16 +578,16 @@ fn drive_keeper_call<S: tokendance::call::TokenSource>(
                 let path = request.uri().path().to_owned();
                 sent.push(format!("{} {path}", request.method()));
                 let body = if path.ends_with("/key") {
-                    r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#
+                    KEY_ANSWER
                 } else if path.ends_with("/api/v1/auth") {
-                    r#"{"code":"b7b1abc9"}"#
+                    MDLP_CODE_ANSWER
                 } else if path.contains("/auth/") || path.contains("/api/v1/token") {
                     r#"{"token":"suz-1","life_time":30}"#
                 } else {
                     // The API request itself: the call got its token.
                     return (sent, Ok(()));
                 };
-                call.resume(now, answer(200, body))
+                call.resume(now, Input::Response(answer(200, body)))
             }
             Action::Sign(_) => call.resume(now, Input::Signature(signature())),
             Action::Wait(until) => {
