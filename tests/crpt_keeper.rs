@@ -14,6 +14,9 @@ use tokendance::crpt::{true_api, KeeperAction, RenewalTicket, Snapshot, TokenKee
 use tokendance::fake::{self, Crpt, Fake};
 use tokendance::{drive, AccessToken, Error, Pacing, Timestamp, TokenSet, UsageError};
 
+mod common;
+use common::pacing::{self, holder_bound, longest_pause, millis, plus_ms, with_field};
+
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const TEN_HOURS: Duration = Duration::from_secs(36_000);
@@ -871,38 +874,10 @@ fn pacing_change(d: &mut Draw) -> Vec<(usize, Duration)> {
         .collect()
 }
 
-fn with_changes(mut pacing: Pacing, changes: &[(usize, Duration)]) -> Pacing {
-    for (field, value) in changes {
-        let slot = match field {
-            0 => &mut pacing.renew_margin,
-            1 => &mut pacing.renewal_timeout,
-            2 => &mut pacing.min_interval,
-            3 => &mut pacing.initial_backoff,
-            4 => &mut pacing.max_backoff,
-            _ => &mut pacing.max_server_wait,
-        };
-        *slot = *value;
-    }
-    pacing
-}
-
-/// The rule for a pacing, written here: a renewal timeout of at least a
-/// second, a first back-off that is not zero and not above the longest, and
-/// nothing longer than a day.
-fn pacing_is_valid(p: &Pacing) -> bool {
-    let day = Duration::from_secs(86_400);
-    let all = [
-        p.renew_margin,
-        p.renewal_timeout,
-        p.min_interval,
-        p.initial_backoff,
-        p.max_backoff,
-        p.max_server_wait,
-    ];
-    all.iter().all(|d| *d <= day)
-        && p.renewal_timeout >= Duration::from_secs(1)
-        && !p.initial_backoff.is_zero()
-        && p.max_backoff >= p.initial_backoff
+fn with_changes(pacing: Pacing, changes: &[(usize, Duration)]) -> Pacing {
+    changes
+        .iter()
+        .fold(pacing, |p, (field, d)| with_field(p, *field, *d))
 }
 
 #[derive(Clone, Debug)]
@@ -1034,15 +1009,6 @@ struct Out {
     since: Timestamp,
 }
 
-/// Whole milliseconds of `d` (what a `Timestamp` can move by).
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
-    Timestamp::from_unix_millis(t.as_unix_millis().saturating_add(ms))
-}
-
 /// An independent model of one keeper: which token is live, which ticket
 /// is current, and bounds on its back-off. Durations are compared in whole
 /// milliseconds, as instants are.
@@ -1112,18 +1078,12 @@ impl Model {
     }
 
     fn longest_pause(&self) -> u64 {
-        millis(self.pacing.max_backoff.max(self.pacing.max_server_wait))
+        millis(longest_pause(&self.pacing))
     }
 
     /// The longest any wait may be, from the `now` it answers.
     fn wait_bound(&self) -> u64 {
-        let p = &self.pacing;
-        millis(
-            p.renewal_timeout
-                .max(p.min_interval)
-                .max(p.max_backoff)
-                .max(p.max_server_wait),
-        )
+        millis(holder_bound(&self.pacing))
     }
 
     /// A failure at `at`: bounds on the pause it starts.
@@ -1572,7 +1532,7 @@ fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), 
             }
             KOp::SetPacing(changes) => {
                 let pacing = with_changes(*k.pacing(), changes);
-                let valid = pacing_is_valid(&pacing);
+                let valid = pacing::is_valid(&pacing);
                 prop_assert_eq!(TokenKeeper::with_pacing(CONN, pacing).is_ok(), valid);
                 let before = fingerprint(&k);
                 match k.set_pacing(pacing) {

@@ -32,6 +32,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 mod common;
+use common::pacing::{self, longest_pause};
 use common::{draw, kind, Tally};
 use tokendance::call::{Authorized, Reissue, Scheme};
 use tokendance::crpt::{true_api, ChallengeSignIn, KeeperAction, KeeperSource, TokenKeeper, TrueApiStand};
@@ -635,11 +636,6 @@ fn own_backoff(pacing: &Pacing, i: u32) -> Duration {
         .min(pacing.max_backoff)
 }
 
-/// The longest pause a pacing allows, whoever asks for it.
-fn longest(pacing: &Pacing) -> Duration {
-    pacing.max_backoff.max(pacing.max_server_wait)
-}
-
 /// Checks the pause `until` a holder announced after the `i`-th failure in
 /// a row, at `t`, answered with `retry`.
 fn check_pause(
@@ -651,12 +647,12 @@ fn check_pause(
 ) -> Result<(), String> {
     let asked = retry.asked(t);
     let honoured = asked.min(pacing.max_server_wait);
-    let upper = t.saturating_add(longest(pacing));
+    let upper = t.saturating_add(longest_pause(pacing));
     if until > upper {
         return Err(format!(
             "unbounded: failure {i} at {t:?}: waits {:?}, more than the bound {:?}",
             until.saturating_duration_since(t),
-            longest(pacing)
+            longest_pause(pacing)
         ));
     }
     if until < t.saturating_add(honoured) {
@@ -706,7 +702,7 @@ fn check_failures(holder: &mut Holder, start: Timestamp, failures: &[Failure]) -
         };
         check_pause(&pacing, i, t, &failure.retry, until)?;
         if let Some(deadline) = holder.next_deadline() {
-            if deadline > t.saturating_add(longest(&pacing)) || deadline < until {
+            if deadline > t.saturating_add(longest_pause(&pacing)) || deadline < until {
                 return Err(format!(
                     "deadline: failure {i} at {t:?}: next_deadline {:?} ahead, the wait {:?}",
                     deadline.saturating_duration_since(t),
@@ -1111,7 +1107,7 @@ fn a_clock_stepped_back_never_lengthens_a_wait() {
     tally.sample(500, steps_back(), |case| {
         let (mut holder, back) = case.set_up()?;
         let step = case.step;
-        let bound = longest(&case.pacing);
+        let bound = longest_pause(&case.pacing);
         let until = match holder.attempt(back, &case.failure)? {
             Attempt::Wait(until) => until,
             Attempt::Failed => return Err("no pause: after the step back it renews at once".into()),
@@ -1156,7 +1152,7 @@ fn a_clock_stepped_back_never_lengthens_the_next_deadline() {
     tally.sample(500, steps_back(), |case| {
         let (mut holder, back) = case.set_up()?;
         let step = case.step;
-        let bound = longest(&case.pacing);
+        let bound = longest_pause(&case.pacing);
         let until = match holder.attempt(back, &case.failure)? {
             Attempt::Wait(until) => until,
             Attempt::Failed => return Err("no pause: after the step back it renews at once".into()),
@@ -1196,27 +1192,9 @@ fn field() -> impl Strategy<Value = Duration> {
 }
 
 fn any_pacing() -> impl Strategy<Value = Pacing> {
-    let from = |f: [Duration; 6]| Pacing {
-        renew_margin: f[0],
-        renewal_timeout: f[1],
-        min_interval: f[2],
-        initial_backoff: f[3],
-        max_backoff: f[4],
-        max_server_wait: f[5],
-    };
-    let fields = |p: Pacing| {
-        [
-            p.renew_margin,
-            p.renewal_timeout,
-            p.min_interval,
-            p.initial_backoff,
-            p.max_backoff,
-            p.max_server_wait,
-        ]
-    };
     prop_oneof![
         // Every field drawn.
-        [field(), field(), field(), field(), field(), field()].prop_map(from),
+        [field(), field(), field(), field(), field(), field()].prop_map(pacing::from_fields),
         // A preset with one or two fields changed: each rule alone.
         (
             select(vec![Pacing::session(), Pacing::keeper(), Pacing::reissue()]),
@@ -1225,30 +1203,14 @@ fn any_pacing() -> impl Strategy<Value = Pacing> {
             proptest::option::of((0usize..6, field())),
         )
             .prop_map(move |(preset, i, d, other)| {
-                let mut f = fields(preset);
+                let mut f = pacing::fields(&preset);
                 f[i] = d;
                 if let Some((j, e)) = other {
                     f[j] = e;
                 }
-                from(f)
+                pacing::from_fields(f)
             }),
     ]
-}
-
-/// The rules `Pacing::validate` documents.
-fn valid(p: &Pacing) -> bool {
-    let all = [
-        p.renew_margin,
-        p.renewal_timeout,
-        p.min_interval,
-        p.initial_backoff,
-        p.max_backoff,
-        p.max_server_wait,
-    ];
-    all.iter().all(|d| *d <= DAY)
-        && p.renewal_timeout >= SEC
-        && !p.initial_backoff.is_zero()
-        && p.max_backoff >= p.initial_backoff
 }
 
 /// A refused pacing leaves the holder's pacing as it was, in what
@@ -1267,7 +1229,7 @@ fn refused_pacings_change_nothing() {
     tally.sample(400, (select(KINDS.to_vec()), any_pacing()), |(kind, pacing)| {
         let mut holder = Holder::with_pacing(*kind, before);
         let result = holder.set_pacing(*pacing);
-        match (&result, valid(pacing)) {
+        match (&result, pacing::is_valid(pacing)) {
             (Ok(()), true) => {
                 return (holder.pacing() == *pacing)
                     .then_some(())

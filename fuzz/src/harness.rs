@@ -92,6 +92,14 @@ use tokendance::{
 #[path = "../../tests/common/leak_oracle.rs"]
 mod leak_oracle;
 
+/// The pacing rules of the test suites, written from `Pacing`'s docs.
+#[allow(dead_code)]
+#[path = "../../tests/common/pacing.rs"]
+mod pacing;
+
+pub use pacing::holder_bound;
+use pacing::{least_pause_ms, longest_pause, millis, plus_ms, renew_at, with_field};
+
 /// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
 pub const TARGETS: [&str; 24] = [
     "token_response",
@@ -723,17 +731,6 @@ pub enum WaitRule {
     /// At most this long after the `now` it answers (a token holder's
     /// longest pause: [`holder_bound`]).
     Within(Duration),
-}
-
-/// The longest wait a token holder paced by `pacing` may ask for, from the
-/// `now` it answers: a renewal out until its timeout, the minimum interval,
-/// its own back-off or a server's, each within its bound.
-pub fn holder_bound(pacing: &Pacing) -> Duration {
-    pacing
-        .renewal_timeout
-        .max(pacing.min_interval)
-        .max(pacing.max_backoff)
-        .max(pacing.max_server_wait)
 }
 
 /// What a flow may do.
@@ -1501,72 +1498,6 @@ fn is_ending_refusal(err: &Error) -> bool {
     }
 }
 
-/// The longest pause a holder paced by `pacing` takes, in milliseconds.
-fn longest_pause_ms(pacing: &Pacing) -> u64 {
-    millis(pacing.max_backoff.max(pacing.max_server_wait))
-}
-
-/// Whole milliseconds of `d`, as a `Timestamp` moves.
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn plus_ms(t: Timestamp, ms: u64) -> Timestamp {
-    Timestamp::from_unix_millis(t.as_unix_millis().saturating_add(ms))
-}
-
-/// When a token obtained at `obtained` and expiring at `expires` is due for
-/// renewal with `margin`: `margin` before expiry, not before half its life.
-fn renew_at(obtained: Timestamp, expires: Timestamp, margin: Duration) -> Timestamp {
-    let e = expires.as_unix_millis();
-    let half = e.saturating_sub(obtained.as_unix_millis()) / 2;
-    Timestamp::from_unix_millis(e - millis(margin).min(half))
-}
-
-/// The least a back-off started at `at` lasts: the first pause, or the
-/// server's wait cut to `max_server_wait` if longer.
-fn pause_at_least(at: Timestamp, pacing: &Pacing, server: Option<Timestamp>) -> Timestamp {
-    let asked = server.map_or(0, |r| {
-        r.as_unix_millis()
-            .saturating_sub(at.as_unix_millis())
-            .min(millis(pacing.max_server_wait))
-    });
-    plus_ms(at, millis(pacing.initial_backoff).max(asked))
-}
-
-/// The rule for a pacing, written here: a renewal timeout of at least a
-/// second, a first back-off that is not zero and not above the longest, and
-/// nothing longer than a day.
-fn pacing_is_valid(p: &Pacing) -> bool {
-    let day = Duration::from_secs(86_400);
-    [
-        p.renew_margin,
-        p.renewal_timeout,
-        p.min_interval,
-        p.initial_backoff,
-        p.max_backoff,
-        p.max_server_wait,
-    ]
-    .iter()
-    .all(|d| *d <= day)
-        && p.renewal_timeout >= Duration::from_secs(1)
-        && !p.initial_backoff.is_zero()
-        && p.max_backoff >= p.initial_backoff
-}
-
-/// `pacing` with the field `field % 6` set to `d`.
-fn with_field(mut pacing: Pacing, field: u8, d: Duration) -> Pacing {
-    match field % 6 {
-        0 => pacing.renew_margin = d,
-        1 => pacing.renewal_timeout = d,
-        2 => pacing.min_interval = d,
-        3 => pacing.initial_backoff = d,
-        4 => pacing.max_backoff = d,
-        _ => pacing.max_server_wait = d,
-    }
-    pacing
-}
-
 /// A `PasswordSession` (the ITC session) with a model beside it.
 pub struct SessionChecker {
     session: PasswordSession,
@@ -1663,8 +1594,8 @@ impl SessionChecker {
 
     /// A back-off starting at `at`.
     fn paused_from(&mut self, at: Timestamp, server: Option<Timestamp>) {
-        let low = pause_at_least(at, self.session.pacing(), server).saturating_duration_since(at);
-        self.pause = Some((at, millis(low)));
+        let least = plus_ms(at, least_pause_ms(at, self.session.pacing(), server));
+        self.pause = Some((at, millis(least.saturating_duration_since(at))));
     }
 
     /// Polls; returns whether a request was sent.
@@ -1762,7 +1693,7 @@ impl SessionChecker {
                 if let Some((since, low)) = self.pause {
                     let lasted = millis(now.saturating_duration_since(since));
                     assert!(
-                        lasted >= low.min(longest_pause_ms(&pacing)),
+                        lasted >= low.min(millis(longest_pause(&pacing))),
                         "a request at {now:?} {lasted} ms into a back-off of at least {low} ms"
                     );
                 }
@@ -1904,11 +1835,11 @@ impl SessionChecker {
 
     fn set_pacing(&mut self, field: u8, d: Duration) {
         let before = *self.session.pacing();
-        let pacing = with_field(before, field, d);
+        let pacing = with_field(before, usize::from(field), d);
         match self.session.set_pacing(pacing) {
-            Ok(()) => assert!(pacing_is_valid(&pacing), "accepted {pacing:?}"),
+            Ok(()) => assert!(pacing::is_valid(&pacing), "accepted {pacing:?}"),
             Err(err) => {
-                assert!(!pacing_is_valid(&pacing), "refused {pacing:?}: {err}");
+                assert!(!pacing::is_valid(&pacing), "refused {pacing:?}: {err}");
                 assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
                 assert_eq!(self.session.pacing(), &before, "a refused pacing was kept");
             }
@@ -2099,8 +2030,9 @@ impl KeeperChecker {
     /// A failure at `at`: bounds on the pause it starts.
     fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
         let pacing = self.pacing();
-        let low = pause_at_least(at, &pacing, retry_at).saturating_duration_since(at);
-        self.pause = Some((at, millis(low), longest_pause_ms(&pacing)));
+        let least = plus_ms(at, least_pause_ms(at, &pacing, retry_at));
+        let low = millis(least.saturating_duration_since(at));
+        self.pause = Some((at, low, millis(longest_pause(&pacing))));
     }
 
     /// A clock stepped back: every instant the keeper keeps happened "now"
@@ -2121,7 +2053,7 @@ impl KeeperChecker {
     /// pacing cuts them (it may have changed since the failure); `None`
     /// without a pause.
     fn pause_at(&self, now: Timestamp) -> Option<(u64, u64, u64)> {
-        let longest = longest_pause_ms(&self.pacing());
+        let longest = millis(longest_pause(&self.pacing()));
         self.pause.map(|(since, low, high)| {
             (
                 millis(now.saturating_duration_since(since)),
@@ -2452,8 +2384,8 @@ impl KeeperChecker {
 
     fn set_pacing(&mut self, now: Timestamp, field: u8, d: Duration) {
         let before = *self.keeper.pacing();
-        let pacing = with_field(before, field, d);
-        let valid = pacing_is_valid(&pacing);
+        let pacing = with_field(before, usize::from(field), d);
+        let valid = pacing::is_valid(&pacing);
         assert_eq!(TokenKeeper::with_pacing(CONNECTION, pacing).is_ok(), valid);
         match self.keeper.set_pacing(pacing) {
             Ok(()) => assert!(valid, "accepted {pacing:?}"),
