@@ -12,8 +12,10 @@
 //!
 //! Every API that turns a value into a segment or a header is driven to the
 //! request that carries it, and the request is checked with an oracle written
-//! here (a strict percent-decoder and form-decoder, no crate call). Each test
-//! counts its failing cases and reports them together.
+//! without the crate (`tests/common/uri_oracle.rs`, shared with the fuzz
+//! harness: the segment rule, a strict percent-decoder and form-decoder;
+//! no crate call). Each test counts its failing cases and reports them
+//! together.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -30,6 +32,7 @@ use tokendance::{
 };
 
 mod common;
+use common::uri_oracle::{decode_segment, form_decode, is_dot_segment, segment_must_be_refused};
 use common::Tally;
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
@@ -40,26 +43,6 @@ const CASES: u32 = 1_000;
 const FLOW_CASES: u32 = 512;
 
 // ------------------------------------------------------------ the rules
-
-/// One or two "dots", each `.` or `%2e` in any case.
-fn is_dot_segment(value: &str) -> bool {
-    let mut rest = value.as_bytes();
-    let mut dots = 0;
-    while !rest.is_empty() {
-        rest = match rest {
-            [b'.', tail @ ..] => tail,
-            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
-            _ => return false,
-        };
-        dots += 1;
-    }
-    dots == 1 || dots == 2
-}
-
-/// Whether a value that becomes one path segment must be refused.
-fn segment_must_be_refused(value: &str) -> bool {
-    value.is_empty() || is_dot_segment(value) || value.chars().any(char::is_control)
-}
 
 /// Whether a header value must be refused.
 fn header_must_be_refused(value: &str) -> bool {
@@ -87,34 +70,6 @@ fn registered_connection(outcome: &registration::Outcome) -> Option<&str> {
 }
 
 // ------------------------------------------------------------ the oracle
-
-/// A strict percent-decoder for one path segment: every `%` starts a `%XX`
-/// escape; raw bytes are visible ASCII other than `/ ? # \ ; %`.
-fn decode_segment(encoded: &str) -> Result<Vec<u8>, String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'%' => {
-                let hex = |at: usize| bytes.get(at).and_then(|h| char::from(*h).to_digit(16));
-                match (hex(i + 1), hex(i + 2)) {
-                    (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-                    _ => return Err(format!("a `%` at {i} that starts no %XX escape")),
-                }
-                i += 3;
-            }
-            b'/' | b'?' | b'#' | b'\\' | b';' => return Err(format!("a raw {:?} at {i}", char::from(b))),
-            0x21..=0x7e => {
-                out.push(b);
-                i += 1;
-            }
-            _ => return Err(format!("a raw byte {b:#04x} at {i}")),
-        }
-    }
-    Ok(out)
-}
 
 /// A segment the request path must hold.
 #[derive(Clone, Copy, Debug)]
@@ -154,50 +109,6 @@ fn check_path(path: &str, want: &[Seg<'_>]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A strict `application/x-www-form-urlencoded` decoder: pairs split at `&`
-/// and the first `=`, `+` is a space, every `%` starts a `%XX` escape, raw
-/// bytes are visible ASCII other than `#`.
-fn form_decode(query: &str) -> Result<Vec<(String, String)>, String> {
-    let part = |text: &str| -> Result<String, String> {
-        let bytes = text.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b'%' => {
-                    let hex = |at: usize| bytes.get(at).and_then(|h| char::from(*h).to_digit(16));
-                    match (hex(i + 1), hex(i + 2)) {
-                        (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-                        _ => return Err(format!("a `%` that starts no %XX escape in {text:?}")),
-                    }
-                    i += 3;
-                }
-                b'#' => return Err(format!("a raw `#` in {text:?}")),
-                b @ 0x21..=0x7e => {
-                    out.push(b);
-                    i += 1;
-                }
-                b => return Err(format!("a raw byte {b:#04x} in {text:?}")),
-            }
-        }
-        String::from_utf8(out).map_err(|_| format!("{text:?} decodes to bytes that are not UTF-8"))
-    };
-    if query.is_empty() {
-        return Ok(Vec::new());
-    }
-    query
-        .split('&')
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((part(key)?, part(value)?))
-        })
-        .collect()
 }
 
 /// The query of `uri` decodes to exactly `pairs` (no query when there are none).
@@ -1033,7 +944,7 @@ fn the_oracle_decodes_strictly() {
     );
     assert_eq!(decode_segment("%2e%2E").unwrap(), b"..");
     for bad in [
-        "a/b", "a?b", "a#b", "a\\b", "a;b", "%", "%2", "%zz", "a b", "\u{7f}", "é",
+        "a/b", "a?b", "a#b", "a\\b", "a;b", "%", "%2", "%zz", "a b", "\u{7f}", "é", "a!b", "a+b",
     ] {
         assert!(decode_segment(bad).is_err(), "{bad:?}");
     }

@@ -98,7 +98,14 @@ mod leak_oracle;
 mod pacing;
 
 pub use pacing::holder_bound;
+/// The path and query oracle of the test suites: the segment rule and
+/// strict decoders.
+#[allow(dead_code)]
+#[path = "../../tests/common/uri_oracle.rs"]
+mod uri_oracle;
+
 use pacing::{least_pause_ms, longest_pause, millis, plus_ms, renew_at, with_field};
+use uri_oracle::{decode_segment, form_decode, segment_must_be_refused};
 
 /// Every target, as named in `fuzz/fuzz_targets/<name>.rs` and `fuzz/seeds/<name>/`.
 pub const TARGETS: [&str; 24] = [
@@ -508,15 +515,7 @@ fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) ->
     oracle.find(printed)?;
     // Judged as the oracle's normalised view has it, so that the runs it
     // matched are there to mask (an invisible character splits a run).
-    let mut text: String = printed
-        .chars()
-        .filter(|c| !is_invisible(*c))
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
-        .collect();
+    let mut text = leak_oracle::strip_and_fold(printed);
     for _ in 0..32 {
         let hit = oracle.find(&text)?;
         if !hit.contains(" as base64") || !mask_base64_look_alikes(&mut text, secrets) {
@@ -524,28 +523,6 @@ fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) ->
         }
     }
     Some(format!("too many base64 look-alikes in {printed:?}"))
-}
-
-/// Format characters that print as nothing.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{AD}'
-            | '\u{34F}'
-            | '\u{61C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-    )
 }
 
 /// The 6-bit value of a base64 symbol (standard or URL-safe).
@@ -2524,105 +2501,6 @@ pub const PIECES: [&str; 48] = [
     "<", ">",
 ];
 
-/// Whether a caller's value must be refused as a path segment: empty, a dot
-/// segment (one or two dots, each `.` or `%2e` in any case), or holding a
-/// control character.
-fn refused_segment(value: &str) -> bool {
-    let mut rest = value.as_bytes();
-    let mut dots = 0;
-    let dotted = loop {
-        rest = match rest {
-            [] => break dots == 1 || dots == 2,
-            [b'.', tail @ ..] => tail,
-            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
-            _ => break false,
-        };
-        dots += 1;
-    };
-    value.is_empty() || dotted || value.chars().any(char::is_control)
-}
-
-/// The byte a hex digit stands for.
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// A strict percent-decoder for one path segment, as the crate documents
-/// its encoding: raw bytes are RFC 3986 unreserved (`A-Z a-z 0-9 - . _ ~`),
-/// everything else a `%XX` escape.
-fn decode_segment(segment: &str) -> Result<Vec<u8>, String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex_digit),
-                bytes.get(i + 2).copied().and_then(hex_digit),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    i += 3;
-                }
-                _ => return Err(format!("a `%` at {i} without two hex digits")),
-            },
-            b if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') => {
-                out.push(b);
-                i += 1;
-            }
-            b => return Err(format!("a raw {:?} at {i}", char::from(b))),
-        }
-    }
-    Ok(out)
-}
-
-/// A strict `application/x-www-form-urlencoded` decoder: pairs split at
-/// `&`, key and value at the first `=`, `+` a space, raw bytes only
-/// `A-Z a-z 0-9 * - . _`, everything else a `%XX` escape.
-fn decode_form(query: &str) -> Result<Vec<(String, String)>, String> {
-    let part = |text: &str| -> Result<String, String> {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b'%' => match (
-                    bytes.get(i + 1).copied().and_then(hex_digit),
-                    bytes.get(i + 2).copied().and_then(hex_digit),
-                ) {
-                    (Some(high), Some(low)) => {
-                        out.push(high << 4 | low);
-                        i += 3;
-                    }
-                    _ => return Err(format!("a `%` without two hex digits in {text:?}")),
-                },
-                b if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') => {
-                    out.push(b);
-                    i += 1;
-                }
-                b => return Err(format!("a raw {:?} in {text:?}", char::from(b))),
-            }
-        }
-        String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
-    };
-    query
-        .split('&')
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((part(key)?, part(value)?))
-        })
-        .collect()
-}
-
 /// Drives `flow` to its request number `nth` (from 0), answering earlier
 /// requests with `answer`, signing, and waiting as told.
 fn request_of<F: Flow>(mut flow: F, nth: usize, answer: &str) -> Result<tokendance::Outgoing, Error> {
@@ -2746,7 +2624,7 @@ fn check_path_case(
         let query = uri
             .query()
             .unwrap_or_else(|| panic!("{}: no query in {uri}", case.what));
-        let decoded = decode_form(query).unwrap_or_else(|e| panic!("{}: query {query:?}: {e}", case.what));
+        let decoded = form_decode(query).unwrap_or_else(|e| panic!("{}: query {query:?}: {e}", case.what));
         assert_eq!(&decoded, pairs, "{}: the query of {uri}", case.what);
     }
     report.accepted += 1;
@@ -2779,7 +2657,7 @@ fn path_segments(data: &[u8], report: &mut Report) {
     let segment_rule = |segments: &[&str]| {
         segments
             .iter()
-            .any(|s| refused_segment(s))
+            .any(|s| segment_must_be_refused(s))
             .then_some(is_segment_refusal as fn(&Error) -> bool)
     };
 
@@ -2937,7 +2815,7 @@ fn registration_answer(connection: &str, report: &mut Report) {
             };
             assert!(typed, "omsConnection {connection:?} refused with {err:?}");
             assert!(
-                refused_segment(connection),
+                segment_must_be_refused(connection),
                 "omsConnection {connection:?} refused: {err:?}"
             );
             check_error(&err, &[REGISTRATION_KEY]);
@@ -2945,7 +2823,7 @@ fn registration_answer(connection: &str, report: &mut Report) {
         }
         Ok(Action::Done(registration::Outcome::Registered { oms_connection })) => {
             assert!(
-                !refused_segment(connection),
+                !segment_must_be_refused(connection),
                 "omsConnection {connection:?} accepted"
             );
             assert_eq!(oms_connection.as_str(), connection, "the connection changed");

@@ -338,7 +338,9 @@ fn fold_fullwidth(c: char) -> char {
     }
 }
 
-fn strip_and_fold(s: &str) -> String {
+/// `s` without invisible format characters, fullwidth ASCII folded: the
+/// first of the views.
+pub fn strip_and_fold(s: &str) -> String {
     s.chars()
         .filter(|c| !is_invisible(*c))
         .map(fold_fullwidth)

@@ -4,6 +4,7 @@
 pub mod leak_oracle;
 pub mod pacing;
 pub mod steps;
+pub mod uri_oracle;
 
 use http::{Method, Version};
 use tokendance::{Action, Error, Outgoing, SignJob, Timestamp};
