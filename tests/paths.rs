@@ -311,6 +311,28 @@ fn registration_path(api_version: &str) -> Vec<Seg<'_>> {
 
 // ------------------------------------------------------------ verdicts
 
+/// The request `built`, to be judged further; `Ok(None)` when it was
+/// refused with an error `refused` accepts and `must_refuse` says it must
+/// be; the verdict when it was refused otherwise.
+fn sent_or_refused(
+    built: Result<Outgoing, Stop>,
+    must_refuse: bool,
+    refused: fn(&Error) -> bool,
+) -> Result<Option<Outgoing>, String> {
+    match built {
+        Err(Stop::Error(err)) if refused(&err) => {
+            if must_refuse {
+                Ok(None)
+            } else {
+                Err(format!("refused a value that must be accepted: {err:?}"))
+            }
+        }
+        Err(Stop::Error(err)) => Err(format!("other error: {err:?}")),
+        Err(Stop::Odd(what)) => Err(format!("unexpected step: {what}")),
+        Ok(out) => Ok(Some(out)),
+    }
+}
+
 /// The verdict on a request built from the caller segments `values`:
 /// refused exactly when the rule says so, otherwise with the path `want`
 /// (and the query `query`, when given).
@@ -322,29 +344,19 @@ fn judge_segments(
 ) -> Result<(), String> {
     let must_refuse =
         values.iter().any(|v| segment_must_be_refused(v)) || query.is_some_and(query_must_be_refused);
-    match built {
-        Err(Stop::Error(err)) if is_segment_refusal(&err) => {
-            if must_refuse {
-                Ok(())
-            } else {
-                Err(format!("refused a value that must be accepted: {err:?}"))
-            }
-        }
-        Err(Stop::Error(err)) => Err(format!("other error: {err:?}")),
-        Err(Stop::Odd(what)) => Err(format!("unexpected step: {what}")),
-        Ok(out) => {
-            let uri = out.as_http().uri();
-            let shape = check_path(uri.path(), want)
-                .and_then(|()| query.map_or(Ok(()), |pairs| check_query(uri, pairs)));
-            match (must_refuse, shape) {
-                (true, Ok(())) => Err(format!("accepted a value that must be refused: sent {uri}")),
-                (true, Err(why)) => Err(format!(
-                    "accepted a value that must be refused, and the request changed: {why}; sent {uri}"
-                )),
-                (false, Ok(())) => Ok(()),
-                (false, Err(why)) => Err(format!("wrong request: {why}; sent {uri}")),
-            }
-        }
+    let Some(out) = sent_or_refused(built, must_refuse, is_segment_refusal)? else {
+        return Ok(());
+    };
+    let uri = out.as_http().uri();
+    let shape =
+        check_path(uri.path(), want).and_then(|()| query.map_or(Ok(()), |pairs| check_query(uri, pairs)));
+    match (must_refuse, shape) {
+        (true, Ok(())) => Err(format!("accepted a value that must be refused: sent {uri}")),
+        (true, Err(why)) => Err(format!(
+            "accepted a value that must be refused, and the request changed: {why}; sent {uri}"
+        )),
+        (false, Ok(())) => Ok(()),
+        (false, Err(why)) => Err(format!("wrong request: {why}; sent {uri}")),
     }
 }
 
@@ -358,43 +370,33 @@ fn judge_header(
     refused: fn(&Error) -> bool,
 ) -> Result<(), String> {
     let must_refuse = header_must_be_refused(value);
-    match built {
-        Err(Stop::Error(err)) if refused(&err) => {
-            if must_refuse {
-                Ok(())
-            } else {
-                Err(format!("refused a value that must be accepted: {err:?}"))
-            }
-        }
-        Err(Stop::Error(err)) => Err(format!("other error: {err:?}")),
-        Err(Stop::Odd(what)) => Err(format!("unexpected step: {what}")),
-        Ok(out) => {
-            let sent: Vec<&[u8]> = out
-                .as_http()
-                .headers()
-                .get_all(name)
-                .iter()
-                .map(|v| v.as_bytes())
-                .collect();
-            let want = [prefix.as_bytes(), value.as_bytes()].concat();
-            let shown: Vec<String> = sent
-                .iter()
-                .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
-                .collect();
-            if must_refuse {
-                return Err(format!(
-                    "accepted a value that must be refused: sent {name}: {shown:?}"
-                ));
-            }
-            if sent.len() == 1 && sent[0] == want.as_slice() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "wrong header: {name} is {shown:?}, not {:?}",
-                    String::from_utf8_lossy(&want)
-                ))
-            }
-        }
+    let Some(out) = sent_or_refused(built, must_refuse, refused)? else {
+        return Ok(());
+    };
+    let sent: Vec<&[u8]> = out
+        .as_http()
+        .headers()
+        .get_all(name)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let want = [prefix.as_bytes(), value.as_bytes()].concat();
+    let shown: Vec<String> = sent
+        .iter()
+        .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
+        .collect();
+    if must_refuse {
+        return Err(format!(
+            "accepted a value that must be refused: sent {name}: {shown:?}"
+        ));
+    }
+    if sent.len() == 1 && sent[0] == want.as_slice() {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong header: {name} is {shown:?}, not {:?}",
+            String::from_utf8_lossy(&want)
+        ))
     }
 }
 
@@ -456,6 +458,8 @@ fn pairs_of(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
 #[test]
 fn itc_consumer_reg_no_stays_one_segment() {
     let mut tally = Tally::new("itc::consumer regNo");
+    let judge =
+        |reg_no: &str| judge_segments(&[reg_no], itc_consumer(reg_no), &itc_consumer_path(reg_no), None);
     for reg_no in [
         ".\t.",
         "..\n",
@@ -465,96 +469,70 @@ fn itc_consumer_reg_no_stays_one_segment() {
         "AA12345678",
         "a/b?c#d é",
     ] {
-        let verdict = judge_segments(&[reg_no], itc_consumer(reg_no), &itc_consumer_path(reg_no), None);
-        tally.check(format_args!("{reg_no:?}"), verdict);
+        tally.check(format_args!("{reg_no:?}"), judge(reg_no));
     }
-    tally.sample(2 * CASES, value(), |reg_no| {
-        judge_segments(&[reg_no], itc_consumer(reg_no), &itc_consumer_path(reg_no), None)
-    });
+    tally.sample(2 * CASES, value(), |reg_no| judge(reg_no));
     tally.finish();
 }
 
 #[test]
 fn gam_post_path_segments_stay_segments() {
     let mut tally = Tally::new("gam::post path");
+    let judge = |path: &[&str]| judge_segments(path, gam_post(path), &gam_path(path), None);
     let review = ["api", "v1", ".\t.", ".\t.", "admin"];
-    tally.check(
-        format_args!("{review:?}"),
-        judge_segments(&review, gam_post(&review), &gam_path(&review), None),
-    );
-    tally.sample(CASES, vec(value(), 1..5), |path| {
-        let path = strs(path);
-        judge_segments(&path, gam_post(&path), &gam_path(&path), None)
-    });
+    tally.check(format_args!("{review:?}"), judge(&review));
+    tally.sample(CASES, vec(value(), 1..5), |path| judge(&strs(path)));
     tally.finish();
 }
 
 #[test]
 fn gam_get_path_segments_and_query_pairs_stay_what_they_are() {
     let mut tally = Tally::new("gam::get path and query");
+    let judge = |path: &[&str], query: &[(String, String)]| {
+        judge_segments(
+            path,
+            gam_get(path, &pairs_of(query)),
+            &gam_path(path),
+            Some(query),
+        )
+    };
     let review = ["api", "v1", ".\t.", ".\t.", "admin"];
     let query = vec![("customerCode".to_owned(), "C-1&x=y #z".to_owned())];
-    tally.check(
-        format_args!("{review:?}"),
-        judge_segments(
-            &review,
-            gam_get(&review, &pairs_of(&query)),
-            &gam_path(&review),
-            Some(&query),
-        ),
-    );
-    tally.sample(
-        CASES,
-        (vec(value(), 1..4), vec((value(), value()), 0..3)),
-        |(path, query)| {
-            let path = strs(path);
-            judge_segments(
-                &path,
-                gam_get(&path, &pairs_of(query)),
-                &gam_path(&path),
-                Some(query),
-            )
-        },
-    );
+    tally.check(format_args!("{review:?}"), judge(&review, &query));
+    let strategy = (vec(value(), 1..4), vec((value(), value()), 0..3));
+    tally.sample(CASES, strategy, |(path, query)| judge(&strs(path), query));
     tally.finish();
 }
 
 #[test]
 fn crpt_challenge_connection_stays_one_segment() {
     let mut tally = Tally::new("gis_mt / true_api sign_in connection");
+    let judge = |which: Challenge, conn: &str| {
+        judge_segments(
+            &[conn],
+            challenge_sign_in(which, conn),
+            &challenge_path(which, conn),
+            None,
+        )
+    };
     for which in [Challenge::GisMt, Challenge::TrueApi] {
         for conn in ["..\t", ".\t.", "conn-1", "a/b?c#d e%Ж"] {
-            let verdict = judge_segments(
-                &[conn],
-                challenge_sign_in(which, conn),
-                &challenge_path(which, conn),
-                None,
-            );
-            tally.check(format_args!("{which:?} {conn:?}"), verdict);
+            tally.check(format_args!("{which:?} {conn:?}"), judge(which, conn));
         }
     }
     let which = prop_oneof![Just(Challenge::GisMt), Just(Challenge::TrueApi)];
-    tally.sample(CASES, (which, value()), |(which, conn)| {
-        judge_segments(
-            &[conn],
-            challenge_sign_in(*which, conn),
-            &challenge_path(*which, conn),
-            None,
-        )
-    });
+    tally.sample(CASES, (which, value()), |(which, conn)| judge(*which, conn));
     tally.finish();
 }
 
 #[test]
 fn mdlp_connection_stays_one_segment() {
     let mut tally = Tally::new("mdlp::sign_in connection");
+    let judge = |conn: &str| judge_segments(&[conn], mdlp_token_request(conn), &mdlp_path(conn), None);
     for conn in ["..\t", ".\t.", "conn-1"] {
-        let verdict = judge_segments(&[conn], mdlp_token_request(conn), &mdlp_path(conn), None);
-        tally.check(format_args!("{conn:?}"), verdict);
+        tally.check(format_args!("{conn:?}"), judge(conn));
     }
-    tally.sample(FLOW_CASES, value(), |conn| {
-        judge_segments(&[conn], mdlp_token_request(conn), &mdlp_path(conn), None)
-    });
+    tally.sample(FLOW_CASES, value(), |conn| judge(conn));
     tally.finish();
 }
 
@@ -564,25 +542,15 @@ fn registration_api_version_and_oms_id_stay_what_they_are() {
     // An empty omsId is refused as a configuration error, not a path
     // question: the generated ones are never empty.
     let oms_id = value().prop_map(|v| if v.is_empty() { "x".to_owned() } else { v });
-    for (version, oms) in [("v2", "oms-1"), (".\t.", "oms-1"), ("v3", "a&b=c #d+e%")] {
+    let judge = |version: &str, oms: &str| {
         let query = vec![("omsId".to_owned(), oms.to_owned())];
-        let verdict = judge_segments(
-            &[version],
-            register(oms, DEMO_REGISTRATION_KEY, version),
-            &registration_path(version),
-            Some(&query),
-        );
-        tally.check(format_args!("{version:?} {oms:?}"), verdict);
+        let built = register(oms, DEMO_REGISTRATION_KEY, version);
+        judge_segments(&[version], built, &registration_path(version), Some(&query))
+    };
+    for (version, oms) in [("v2", "oms-1"), (".\t.", "oms-1"), ("v3", "a&b=c #d+e%")] {
+        tally.check(format_args!("{version:?} {oms:?}"), judge(version, oms));
     }
-    tally.sample(CASES, (value(), oms_id), |(version, oms)| {
-        let query = vec![("omsId".to_owned(), oms.clone())];
-        judge_segments(
-            &[version],
-            register(oms, DEMO_REGISTRATION_KEY, version),
-            &registration_path(version),
-            Some(&query),
-        )
-    });
+    tally.sample(CASES, (value(), oms_id), |(version, oms)| judge(version, oms));
     tally.finish();
 }
 
@@ -661,17 +629,7 @@ fn gam_with_partner(partner: &str) -> Result<Outgoing, Stop> {
 #[test]
 fn the_gam_partner_code_is_sent_exactly_or_refused() {
     let mut tally = Tally::new("gam partner code (X-Client-Source)");
-    for partner in ["SHOP01", " SHOP01", "SHOP01 ", "SH\tOP", "SHOP\u{85}", "ШОП 01"] {
-        let verdict = judge_header(
-            partner,
-            gam_with_partner(partner),
-            gam::CLIENT_SOURCE,
-            "",
-            is_usage,
-        );
-        tally.check(format_args!("{partner:?}"), verdict);
-    }
-    tally.sample(CASES, header_value(), |partner| {
+    let judge = |partner: &str| {
         judge_header(
             partner,
             gam_with_partner(partner),
@@ -679,24 +637,18 @@ fn the_gam_partner_code_is_sent_exactly_or_refused() {
             "",
             is_usage,
         )
-    });
+    };
+    for partner in ["SHOP01", " SHOP01", "SHOP01 ", "SH\tOP", "SHOP\u{85}", "ШОП 01"] {
+        tally.check(format_args!("{partner:?}"), judge(partner));
+    }
+    tally.sample(CASES, header_value(), |partner| judge(partner));
     tally.finish();
 }
 
 #[test]
 fn the_registration_key_is_sent_exactly_or_refused() {
     let mut tally = Tally::new("registration key (X-RegistrationKey)");
-    for key in [DEMO_REGISTRATION_KEY, " key", "key ", "k\te", "key\u{9f}"] {
-        let verdict = judge_header(
-            key,
-            register("oms-1", key, "v2"),
-            "x-registrationkey",
-            "",
-            is_usage,
-        );
-        tally.check(format_args!("{key:?}"), verdict);
-    }
-    tally.sample(CASES, header_value(), |key| {
+    let judge = |key: &str| {
         judge_header(
             key,
             register("oms-1", key, "v2"),
@@ -704,7 +656,11 @@ fn the_registration_key_is_sent_exactly_or_refused() {
             "",
             is_usage,
         )
-    });
+    };
+    for key in [DEMO_REGISTRATION_KEY, " key", "key ", "k\te", "key\u{9f}"] {
+        tally.check(format_args!("{key:?}"), judge(key));
+    }
+    tally.sample(CASES, header_value(), |key| judge(key));
     tally.finish();
 }
 
@@ -735,34 +691,24 @@ fn call_with_token_set(token: &str, scheme: Scheme) -> Result<Outgoing, Stop> {
 #[test]
 fn a_token_the_caller_built_is_sent_exactly_or_refused() {
     let mut tally = Tally::new("TokenSet token in Authorized");
+    let judge = |scheme: Scheme, token: &str| {
+        let (header, prefix) = scheme_header(scheme);
+        judge_header(
+            token,
+            call_with_token_set(token, scheme),
+            header,
+            prefix,
+            is_usage,
+        )
+    };
     let schemes = [Scheme::Bearer, Scheme::SuzClientToken, Scheme::MdlpToken];
     for scheme in schemes {
         for token in ["eyJ.a-b_c", " lead", "trail ", "a\tb", "a\u{85}b", "a b"] {
-            let (header, prefix) = scheme_header(scheme);
-            let verdict = judge_header(
-                token,
-                call_with_token_set(token, scheme),
-                header,
-                prefix,
-                is_usage,
-            );
-            tally.check(format_args!("{scheme:?} {token:?}"), verdict);
+            tally.check(format_args!("{scheme:?} {token:?}"), judge(scheme, token));
         }
     }
-    tally.sample(
-        CASES,
-        (select(schemes.to_vec()), header_value()),
-        |(scheme, token)| {
-            let (header, prefix) = scheme_header(*scheme);
-            judge_header(
-                token,
-                call_with_token_set(token, *scheme),
-                header,
-                prefix,
-                is_usage,
-            )
-        },
-    );
+    let strategy = (select(schemes.to_vec()), header_value());
+    tally.sample(CASES, strategy, |(scheme, token)| judge(*scheme, token));
     tally.finish();
 }
 
@@ -896,6 +842,16 @@ fn api_request_after_answer(issuer: Issuer, token: &str) -> Result<Outgoing, Sto
 #[test]
 fn a_token_from_an_answer_is_sent_exactly_or_refused_when_read() {
     let mut tally = Tally::new("tokens from answers, sent back in a header");
+    let judge = |issuer: Issuer, token: &str| {
+        let (header, prefix) = scheme_header(issuer.scheme());
+        judge_header(
+            token,
+            api_request_after_answer(issuer, token),
+            header,
+            prefix,
+            is_malformed,
+        )
+    };
     for issuer in ISSUERS {
         for token in [
             "eyJ.a-b_c",
@@ -906,31 +862,11 @@ fn a_token_from_an_answer_is_sent_exactly_or_refused_when_read() {
             "a\u{7f}b",
             "a b",
         ] {
-            let (header, prefix) = scheme_header(issuer.scheme());
-            let verdict = judge_header(
-                token,
-                api_request_after_answer(issuer, token),
-                header,
-                prefix,
-                is_malformed,
-            );
-            tally.check(format_args!("{issuer:?} {token:?}"), verdict);
+            tally.check(format_args!("{issuer:?} {token:?}"), judge(issuer, token));
         }
     }
-    tally.sample(
-        FLOW_CASES * 2,
-        (select(ISSUERS.to_vec()), header_value()),
-        |(issuer, token)| {
-            let (header, prefix) = scheme_header(issuer.scheme());
-            judge_header(
-                token,
-                api_request_after_answer(*issuer, token),
-                header,
-                prefix,
-                is_malformed,
-            )
-        },
-    );
+    let strategy = (select(ISSUERS.to_vec()), header_value());
+    tally.sample(FLOW_CASES * 2, strategy, |(issuer, token)| judge(*issuer, token));
     tally.finish();
 }
 
