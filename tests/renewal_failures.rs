@@ -29,14 +29,15 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 mod common;
+use common::holders::{itc_config, itc_session, reissue, sign_in, suz_ping, MakeGam, CONN, REG_NO};
 use common::{kind, Tally};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
-use tokendance::crpt::{true_api, ChallengeSignIn, KeeperAction, KeeperSource, TokenKeeper, TrueApiStand};
+use tokendance::crpt::{KeeperAction, KeeperSource, TokenKeeper};
 use tokendance::fake::{self, CrptFailure, Fake};
 use tokendance::oauth2::{Grant, SessionAction};
 use tokendance::{
-    gam, itc, AccessToken, Action, ClientSecret, Endpoint, Error, Flow, Input, Password, SignJob, Signature,
-    SignatureKind, Timestamp, TokenRequest, UsageError,
+    gam, itc, AccessToken, Action, Endpoint, Error, Flow, Input, Password, SignJob, Signature, SignatureKind,
+    Timestamp, TokenRequest, UsageError,
 };
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
@@ -296,24 +297,6 @@ fn bearer(request: &http::Request<Vec<u8>>) -> Option<String> {
 
 // ====================================================================
 // ITC: the Keycloak realm and its service.
-
-const REG_NO: &str = "AA12345678";
-
-fn itc_config() -> itc::Config {
-    itc::Config::new(
-        Endpoint::parse("https://realm.test/auth/realms/Staging").unwrap(),
-        Endpoint::parse("https://service.test/api/easy-register/").unwrap(),
-    )
-}
-
-fn itc_session() -> itc::Session {
-    itc::session(
-        &itc_config(),
-        itc::STAGING_TEST_USERNAME,
-        Password::new(itc::STAGING_TEST_PASSWORD),
-    )
-    .unwrap()
-}
 
 /// `fake::Keycloak` behind a proxy that answers its token endpoint with
 /// `hostile` while set; logs the grants asked for and the tokens the
@@ -836,18 +819,7 @@ fn a_typed_oauth_refusal_of_the_password_grant_ends_the_session() {
 // ====================================================================
 // CRPT: a KeeperSource over fake::Crpt.
 
-const CONN: &str = "11b1abc9-f4ee-47db-8a20-f80ac83504e8";
 const TEN_HOURS: u64 = 10 * 3600;
-
-fn sign_in() -> Result<ChallengeSignIn, Error> {
-    true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(CONN))
-}
-
-fn suz_ping() -> http::Request<Vec<u8>> {
-    http::Request::get("https://suzgrid.crpt.ru:16443/api/v2/pharma/ping?omsId=oms-1")
-        .body(Vec::new())
-        .unwrap()
-}
 
 /// Which request of a True API sign-in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1165,21 +1137,11 @@ fn a_call_dropped_during_its_sign_in_frees_the_ticket() {
 // ====================================================================
 // GAM: Reissue over fake::Gam.
 
-type MakeGam = Box<dyn FnMut() -> Result<TokenRequest, Error>>;
-
 fn gam_config() -> gam::Config {
     gam::Config::new(
         Endpoint::parse("https://iam.fake").unwrap(),
         Endpoint::parse("https://gateway.fake/oms").unwrap(),
     )
-}
-
-fn reissue() -> Reissue<MakeGam, TokenRequest> {
-    let config = gam_config();
-    let make: MakeGam = Box::new(move || {
-        gam::client_credentials(&config, "shop", ClientSecret::new("s3cret"), "orders:read")
-    });
-    Reissue::new(make)
 }
 
 /// `fake::Gam` behind a proxy that answers its token endpoint with
@@ -1256,7 +1218,7 @@ fn a_failed_reissue_leaves_the_call_its_valid_token_and_backs_off() {
             .prop_map(|(code, status)| Hostile::Typed { status, code }),
     ];
     let check = |(hostile, offset_ms, late_ms): &(Hostile, u64, u64)| {
-        let mut source = reissue();
+        let mut source = reissue(gam_config());
         let mut server = Gam::new();
         let mut now = T0;
         gam_call(&mut source, &mut now, &mut server).map_err(|e| format!("setup: {e}"))?;
@@ -1300,7 +1262,7 @@ fn a_failed_reissue_leaves_the_call_its_valid_token_and_backs_off() {
             return Err(format!("expired: the API saw {:?}", server.business_tokens));
         }
         // No token at all: the call fails, then the source waits.
-        let mut empty = reissue();
+        let mut empty = reissue(gam_config());
         server.token_requests = 0;
         let mut now = t;
         match gam_call(&mut empty, &mut now, &mut server) {

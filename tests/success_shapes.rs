@@ -23,6 +23,7 @@ use tokendance::crpt::{gis_mt, true_api, GisMtStand, KeeperSource, TokenKeeper, 
 use tokendance::{Action, Error, Flow, Input, ProtocolError};
 
 mod common;
+use common::holders::suz_ping;
 use common::steps::{mdlp_sign_in, signature, steps, Step, Step::*, KEY_ANSWER, MDLP_CODE_ANSWER, T0};
 use common::{draw, resp, Tally};
 
@@ -598,12 +599,6 @@ fn drive_keeper_call<S: tokendance::call::TokenSource>(
         };
     }
     (sent, Ok(()))
-}
-
-fn suz_ping() -> http::Request<Vec<u8>> {
-    http::Request::get("https://suzgrid.crpt.ru:16443/api/v2/pharma/ping?omsId=oms-1")
-        .body(Vec::new())
-        .unwrap()
 }
 
 /// A keeper for `conn-1` whose source signs in with `make`; `matches` says

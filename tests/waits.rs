@@ -32,14 +32,15 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 mod common;
+use common::holders::{itc_config, itc_session, reissue, sign_in, suz_ping, MakeGam, CONN, REG_NO};
 use common::pacing::{self, longest_pause};
+use common::steps::KEY_ANSWER;
 use common::{draw, kind, Tally};
 use tokendance::call::{Authorized, Reissue, Scheme};
-use tokendance::crpt::{true_api, ChallengeSignIn, KeeperAction, KeeperSource, TokenKeeper, TrueApiStand};
+use tokendance::crpt::{KeeperAction, KeeperSource, TokenKeeper};
 use tokendance::oauth2::SessionAction;
 use tokendance::{
-    gam, itc, Action, ClientSecret, Endpoint, Error, Flow, Input, Pacing, Password, RetryAfter, Signature,
-    Timestamp, TokenRequest, UsageError,
+    gam, itc, Action, Error, Flow, Input, Pacing, RetryAfter, Signature, Timestamp, TokenRequest, UsageError,
 };
 
 // ====================================================================
@@ -395,40 +396,6 @@ enum Attempt {
     Wait(Timestamp),
 }
 
-const CONN: &str = "11b1abc9-f4ee-47db-8a20-f80ac83504e8";
-const REG_NO: &str = "AA12345678";
-
-fn itc_config() -> itc::Config {
-    itc::Config::new(
-        Endpoint::parse("https://realm.test/auth/realms/Staging").unwrap(),
-        Endpoint::parse("https://service.test/api/easy-register/").unwrap(),
-    )
-}
-
-fn session() -> itc::Session {
-    itc::session(&itc_config(), "easy-register-test", Password::new("Test@123")).unwrap()
-}
-
-fn sign_in() -> Result<ChallengeSignIn, Error> {
-    true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(CONN))
-}
-
-fn suz_ping() -> http::Request<Vec<u8>> {
-    http::Request::get("https://suzgrid.crpt.ru:16443/api/v2/pharma/ping?omsId=oms-1")
-        .body(Vec::new())
-        .unwrap()
-}
-
-type MakeGam = Box<dyn FnMut() -> Result<TokenRequest, Error>>;
-
-fn reissue() -> Reissue<MakeGam, TokenRequest> {
-    let config = gam::Config::staging();
-    let make: MakeGam = Box::new(move || {
-        gam::client_credentials(&config, "shop", ClientSecret::new("s3cret"), "orders:read")
-    });
-    Reissue::new(make)
-}
-
 /// A token holder with no token, as one of the five [`Kind`]s.
 struct Holder {
     kind: Kind,
@@ -460,10 +427,10 @@ impl Holder {
     fn new(kind: Kind) -> Self {
         Holder {
             kind,
-            session: session(),
+            session: itc_session(),
             keeper: TokenKeeper::new(CONN),
             shared: Arc::new(Mutex::new(TokenKeeper::new(CONN))),
-            reissue: reissue(),
+            reissue: reissue(gam::Config::staging()),
             config: itc_config(),
             gam: gam::Config::staging(),
         }
@@ -533,21 +500,8 @@ impl Holder {
             },
             Kind::SessionCall => {
                 let mut call = itc::consumer(&self.config, REG_NO, &mut self.session).unwrap();
-                match call.start(t) {
-                    Ok(Action::Send(request)) => {
-                        let path = request.as_http().uri().path().to_owned();
-                        if !path.ends_with("/protocol/openid-connect/token") {
-                            return Err(format!("request: expected the token request, got {path}"));
-                        }
-                        match call.resume(t, Input::Response(failure.response())) {
-                            Err(err) => check_error(&err, failure).map(|()| Attempt::Failed),
-                            Ok(step) => Err(format!("error: the failing answer gave {}", kind(&step))),
-                        }
-                    }
-                    Ok(Action::Wait(until)) => Ok(Attempt::Wait(until)),
-                    Ok(step) => Err(format!("start: the call began with {}", kind(&step))),
-                    Err(err) => Err(format!("start: the call failed with {err}")),
-                }
+                let renewal = |path: &str| path.ends_with("/protocol/openid-connect/token");
+                fail_renewal(&mut call, t, failure, ("the token request", renewal), |_| Ok(()))
             }
             Kind::Keeper => match self.keeper.poll(t) {
                 KeeperAction::Renew(ticket) => {
@@ -563,39 +517,22 @@ impl Holder {
             Kind::KeeperSource => {
                 let source = KeeperSource::new(Arc::clone(&self.shared), sign_in);
                 let mut call = Authorized::new(source, suz_ping(), Scheme::SuzClientToken).unwrap();
-                match call.start(t) {
-                    Ok(Action::Send(key)) => {
-                        if !key.as_http().uri().path().ends_with("/auth/key") {
-                            return Err(format!(
-                                "request: expected the key request, got {}",
-                                key.as_http().uri()
-                            ));
-                        }
-                        let last = if failure.late {
-                            let challenge =
-                                http::Response::new(br#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#.to_vec());
-                            match call.resume(t, Input::Response(challenge)) {
-                                Ok(Action::Sign(_)) => {}
-                                other => return Err(format!("sign-in: no signature asked ({other:?})")),
-                            }
-                            let signature = Signature::from_der(vec![0x30, 0x80]);
-                            match call.resume(t, Input::Signature(signature)) {
-                                Ok(Action::Send(_)) => {}
-                                other => return Err(format!("sign-in: no exchange sent ({other:?})")),
-                            }
-                            call.resume(t, Input::Response(failure.response()))
-                        } else {
-                            call.resume(t, Input::Response(failure.response()))
-                        };
-                        match last {
-                            Err(err) => check_error(&err, failure).map(|()| Attempt::Failed),
-                            Ok(step) => Err(format!("error: the failing answer gave {}", kind(&step))),
-                        }
+                let renewal = |path: &str| path.ends_with("/auth/key");
+                fail_renewal(&mut call, t, failure, ("the key request", renewal), |call| {
+                    if !failure.late {
+                        return Ok(());
                     }
-                    Ok(Action::Wait(until)) => Ok(Attempt::Wait(until)),
-                    Ok(step) => Err(format!("start: the call began with {}", kind(&step))),
-                    Err(err) => Err(format!("start: the call failed with {err}")),
-                }
+                    let challenge = http::Response::new(KEY_ANSWER.as_bytes().to_vec());
+                    match call.resume(t, Input::Response(challenge)) {
+                        Ok(Action::Sign(_)) => {}
+                        other => return Err(format!("sign-in: no signature asked ({other:?})")),
+                    }
+                    let signature = Signature::from_der(vec![0x30, 0x80]);
+                    match call.resume(t, Input::Signature(signature)) {
+                        Ok(Action::Send(_)) => Ok(()),
+                        other => Err(format!("sign-in: no exchange sent ({other:?})")),
+                    }
+                })
             }
             Kind::Reissue => {
                 let body = serde_json::json!({"customerCode": "C-1"});
@@ -607,23 +544,39 @@ impl Holder {
                     &mut self.reissue,
                 )
                 .unwrap();
-                match call.start(t) {
-                    Ok(Action::Send(request)) => {
-                        let path = request.as_http().uri().path().to_owned();
-                        if path != "/oauth2/v3/token" {
-                            return Err(format!("request: expected the token request, got {path}"));
-                        }
-                        match call.resume(t, Input::Response(failure.response())) {
-                            Err(err) => check_error(&err, failure).map(|()| Attempt::Failed),
-                            Ok(step) => Err(format!("error: the failing answer gave {}", kind(&step))),
-                        }
-                    }
-                    Ok(Action::Wait(until)) => Ok(Attempt::Wait(until)),
-                    Ok(step) => Err(format!("start: the call began with {}", kind(&step))),
-                    Err(err) => Err(format!("start: the call failed with {err}")),
-                }
+                let renewal = |path: &str| path == "/oauth2/v3/token";
+                fail_renewal(&mut call, t, failure, ("the token request", renewal), |_| Ok(()))
             }
         }
+    }
+}
+
+/// Starts `call` at `t`: a `Wait` is the attempt; otherwise its first
+/// request must be the renewal (`renewal`: what it is, and the test of its
+/// path), which `lead_in` may carry on to a later request of the renewal
+/// before that one is answered with `failure`.
+fn fail_renewal<F: Flow>(
+    call: &mut F,
+    t: Timestamp,
+    failure: &Failure,
+    (what, renewal): (&str, fn(&str) -> bool),
+    lead_in: impl FnOnce(&mut F) -> Result<(), String>,
+) -> Result<Attempt, String> {
+    match call.start(t) {
+        Ok(Action::Send(request)) => {
+            let uri = request.as_http().uri();
+            if !renewal(uri.path()) {
+                return Err(format!("request: expected {what}, got {uri}"));
+            }
+            lead_in(call)?;
+            match call.resume(t, Input::Response(failure.response())) {
+                Err(err) => check_error(&err, failure).map(|()| Attempt::Failed),
+                Ok(step) => Err(format!("error: the failing answer gave {}", kind(&step))),
+            }
+        }
+        Ok(Action::Wait(until)) => Ok(Attempt::Wait(until)),
+        Ok(step) => Err(format!("start: the call began with {}", kind(&step))),
+        Err(err) => Err(format!("start: the call failed with {err}")),
     }
 }
 
@@ -1005,7 +958,7 @@ fn retry_now_ends_the_back_off_after_the_minimum_interval() {
 #[test]
 fn retry_now_keeps_single_flight() {
     // The session.
-    let mut s = session();
+    let mut s = itc_session();
     let SessionAction::Send(_) = s.poll(T0).unwrap() else {
         panic!("a fresh session sends the password grant");
     };
@@ -1095,6 +1048,16 @@ impl StepBack {
         }
         Ok((holder, t.saturating_sub(self.step)))
     }
+
+    /// [`StepBack::set_up`], then the poll at the instant `step` before: the
+    /// holder, that instant, and the end of the wait it announced there.
+    fn wait_after_the_step(&self) -> Result<(Holder, Timestamp, Timestamp), String> {
+        let (mut holder, back) = self.set_up()?;
+        match holder.attempt(back, &self.failure)? {
+            Attempt::Wait(until) => Ok((holder, back, until)),
+            Attempt::Failed => Err("no pause: after the step back it renews at once".into()),
+        }
+    }
 }
 
 /// Fail at `t` (the server may ask for a long wait), then poll at
@@ -1105,13 +1068,9 @@ impl StepBack {
 fn a_clock_stepped_back_never_lengthens_a_wait() {
     let mut tally = Tally::new("a_clock_stepped_back_never_lengthens_a_wait");
     tally.sample(500, steps_back(), |case| {
-        let (mut holder, back) = case.set_up()?;
+        let (mut holder, back, until) = case.wait_after_the_step()?;
         let step = case.step;
         let bound = longest_pause(&case.pacing);
-        let until = match holder.attempt(back, &case.failure)? {
-            Attempt::Wait(until) => until,
-            Attempt::Failed => return Err("no pause: after the step back it renews at once".into()),
-        };
         if until > back.saturating_add(bound) || until <= back {
             return Err(format!(
                 "unbounded: {step:?} back: waits {:?} from the new now, bound {bound:?}",
@@ -1150,13 +1109,9 @@ fn a_clock_stepped_back_never_lengthens_a_wait() {
 fn a_clock_stepped_back_never_lengthens_the_next_deadline() {
     let mut tally = Tally::new("a_clock_stepped_back_never_lengthens_the_next_deadline");
     tally.sample(500, steps_back(), |case| {
-        let (mut holder, back) = case.set_up()?;
+        let (holder, back, until) = case.wait_after_the_step()?;
         let step = case.step;
         let bound = longest_pause(&case.pacing);
-        let until = match holder.attempt(back, &case.failure)? {
-            Attempt::Wait(until) => until,
-            Attempt::Failed => return Err("no pause: after the step back it renews at once".into()),
-        };
         match holder.next_deadline() {
             Some(deadline) if deadline > back.saturating_add(bound) => Err(format!(
                 "deadline: {step:?} back: next_deadline {:?} from the new now (the wait: {:?}), bound {bound:?}",

@@ -1,6 +1,7 @@
 //! Helpers the test suites share.
 #![allow(dead_code)] // each suite uses part of it
 
+pub mod holders;
 pub mod leak_oracle;
 pub mod pacing;
 pub mod steps;
