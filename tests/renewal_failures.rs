@@ -22,6 +22,7 @@
 //! covers the class and not only the examples.
 #![cfg(feature = "fake")]
 
+use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -199,19 +200,23 @@ impl Hostile {
 /// Any status from 400 to 599 (the named ones more often) with any body
 /// of the table, sometimes with `Retry-After`.
 fn any_answer(bodies: usize) -> impl Strategy<Value = Hostile> {
-    (
-        prop_oneof![
-            2 => select(vec![400u16, 401, 403, 404, 429, 500, 502, 503]),
-            3 => 400u16..600,
-        ],
-        0..bodies,
-        proptest::option::of(0u64..=20),
-    )
-        .prop_map(|(status, body, retry_after)| Hostile::Answer {
+    let statuses = prop_oneof![
+        2 => select(vec![400u16, 401, 403, 404, 429, 500, 502, 503]),
+        3 => 400u16..600,
+    ];
+    answers(statuses, 0..bodies)
+}
+
+/// Answers with a status drawn from `statuses` and a body of the rows
+/// `bodies` (see [`Hostile::Answer`]), sometimes with `Retry-After`.
+fn answers(statuses: impl Strategy<Value = u16>, bodies: Range<usize>) -> impl Strategy<Value = Hostile> {
+    (statuses, bodies, proptest::option::of(0u64..=20)).prop_map(|(status, body, retry_after)| {
+        Hostile::Answer {
             status,
             body,
             retry_after,
-        })
+        }
+    })
 }
 
 /// The review's answers.
@@ -401,6 +406,21 @@ fn itc_with_token() -> (itc::Session, Itc, AccessToken) {
     (session, server, token)
 }
 
+/// A session that polled at `T0` and holds the realm's answer to its
+/// password grant (no call made).
+fn itc_granted() -> Result<(itc::Session, Itc), String> {
+    let mut session = itc_session();
+    let mut server = Itc::new();
+    let SessionAction::Send(first) = session.poll(T0).unwrap() else {
+        return Err("setup: no password grant".into());
+    };
+    let answer = server.real(T0, first);
+    session
+        .handle_response(T0, answer)
+        .map_err(|e| format!("setup: {e}"))?;
+    Ok((session, server))
+}
+
 #[derive(Debug)]
 struct WindowCase {
     hostile: Hostile,
@@ -540,19 +560,11 @@ fn non_oauth_refusal() -> impl Strategy<Value = Hostile> {
         Hostile::answer(400, JSON_EMPTY),
         Hostile::answer(401, JSON_EMPTY),
     ]);
-    let sampled = (
-        prop_oneof![
-            2 => select(vec![400u16, 401, 403, 404]),
-            3 => (400u16..500).prop_filter("retryable", |s| ![408, 429].contains(s)),
-        ],
-        0..BODIES.len(),
-        proptest::option::of(0u64..=20),
-    )
-        .prop_map(|(status, body, retry_after)| Hostile::Answer {
-            status,
-            body,
-            retry_after,
-        });
+    let statuses = prop_oneof![
+        2 => select(vec![400u16, 401, 403, 404]),
+        3 => (400u16..500).prop_filter("retryable", |s| ![408, 429].contains(s)),
+    ];
+    let sampled = answers(statuses, 0..BODIES.len());
     prop_oneof![1 => named, 3 => sampled]
 }
 
@@ -563,15 +575,7 @@ fn a_non_oauth_refusal_of_the_refresh_is_followed_by_the_password_grant() {
     let mut tally = Tally::new("a_non_oauth_refusal_of_the_refresh_is_followed_by_the_password_grant");
     let rows = (non_oauth_refusal(), 270_000u64..299_000);
     tally.sample(300, rows, |(hostile, offset_ms)| {
-        let mut session = itc_session();
-        let mut server = Itc::new();
-        let SessionAction::Send(first) = session.poll(T0).unwrap() else {
-            return Err("setup: no password grant".into());
-        };
-        let answer = server.real(T0, first);
-        session
-            .handle_response(T0, answer)
-            .map_err(|e| format!("setup: {e}"))?;
+        let (mut session, mut server) = itc_granted()?;
         let old = session.tokens().unwrap().access_token().clone();
         let t = at_ms(*offset_ms);
         let refresh = match session.poll(t) {
@@ -613,30 +617,13 @@ fn a_retryable_failure_of_the_refresh_sends_the_refresh_again_after_the_back_off
     let mut tally =
         Tally::new("a_retryable_failure_of_the_refresh_sends_the_refresh_again_after_the_back_off");
     let retryable = prop_oneof![
-        (
-            prop_oneof![Just(408u16), Just(429), 500u16..600],
-            0..BODIES.len(),
-            proptest::option::of(0u64..=20)
-        )
-            .prop_map(|(status, body, retry_after)| Hostile::Answer {
-                status,
-                body,
-                retry_after
-            }),
+        answers(prop_oneof![Just(408u16), Just(429), 500u16..600], 0..BODIES.len()),
         (400u16..600, BODIES.len()..BODIES.len() + RETRYABLE_OAUTH.len())
             .prop_map(|(status, body)| Hostile::answer(status, body)),
         Just(Hostile::Dropped),
     ];
     tally.sample(200, (retryable, 270_000u64..290_000), |(hostile, offset_ms)| {
-        let mut session = itc_session();
-        let mut server = Itc::new();
-        let SessionAction::Send(first) = session.poll(T0).unwrap() else {
-            return Err("setup: no password grant".into());
-        };
-        let answer = server.real(T0, first);
-        session
-            .handle_response(T0, answer)
-            .map_err(|e| format!("setup: {e}"))?;
+        let (mut session, _server) = itc_granted()?;
         let t = at_ms(*offset_ms);
         let Ok(SessionAction::Send(_refresh)) = session.poll(t) else {
             return Err("setup: no refresh".into());
@@ -679,19 +666,11 @@ fn untyped_answer() -> impl Strategy<Value = Hostile> {
         Hostile::answer(403, JSON_NO_ERROR),
         Hostile::answer(400, PLAIN),
     ]);
-    let sampled = (
-        prop_oneof![
-            3 => select(vec![401u16, 403, 404]),
-            2 => 400u16..600,
-        ],
-        0..BODIES.len() + RETRYABLE_OAUTH.len(),
-        proptest::option::of(0u64..=20),
-    )
-        .prop_map(|(status, body, retry_after)| Hostile::Answer {
-            status,
-            body,
-            retry_after,
-        });
+    let statuses = prop_oneof![
+        3 => select(vec![401u16, 403, 404]),
+        2 => 400u16..600,
+    ];
+    let sampled = answers(statuses, 0..BODIES.len() + RETRYABLE_OAUTH.len());
     prop_oneof![1 => named, 3 => sampled]
 }
 
