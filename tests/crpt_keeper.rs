@@ -15,7 +15,8 @@ use tokendance::fake::{self, Crpt, Fake};
 use tokendance::{drive, AccessToken, Error, Pacing, Timestamp, TokenSet, UsageError};
 
 mod common;
-use common::pacing::{self, holder_bound, longest_pause, millis, plus_ms, with_field};
+use common::keeper_model::{ModelledKeeper, Polled};
+use common::pacing::with_field;
 
 const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
@@ -989,240 +990,24 @@ fn kops() -> impl Strategy<Value = Vec<KOp>> {
     prop::collection::vec(any::<u64>(), 1..300).prop_map(|seeds| seeds.into_iter().map(kop_from).collect())
 }
 
-/// The model's token.
-#[derive(Clone, Debug)]
-struct Live {
-    name: String,
-    obtained: Timestamp,
-    expires: Option<Timestamp>,
-    version: u64,
-    refused: bool,
-}
-
-/// The model's renewal out.
-#[derive(Clone, Copy, Debug)]
-struct Out {
-    /// Tickets are numbered 1, 2, ... per keeper.
-    number: u64,
-    /// When it started, as the keeper measures: the earliest `now` seen
-    /// since, at a poll that found a renewal due.
-    since: Timestamp,
-}
-
-/// An independent model of one keeper: which token is live, which ticket
-/// is current, and bounds on its back-off. Durations are compared in whole
-/// milliseconds, as instants are.
-struct Model {
-    pacing: Pacing,
-    held: Option<Live>,
-    /// The highest version installed or adopted.
-    version: u64,
-    /// The last eight tokens refused, oldest first (the keeper remembers as many).
-    refused: Vec<String>,
-    out: Option<Out>,
-    issued: u64,
-    /// When the last ticket went out, re-anchored at every poll and report
-    /// with a time since, as the keeper re-anchors every instant it keeps.
-    last_low: Option<Timestamp>,
-    /// The back-off in force: when it started (re-anchored the same way) and
-    /// bounds on how long it lasts.
-    pause: Option<Pause>,
-    /// Every token minted, with the version it was installed with.
-    seen: Vec<(String, Option<u64>)>,
-    minted: u64,
-}
-
-impl Model {
-    fn new() -> Self {
-        Model {
-            pacing: Pacing::keeper(),
-            held: None,
-            version: 0,
-            refused: Vec::new(),
-            out: None,
-            issued: 0,
-            last_low: None,
-            pause: None,
-            seen: Vec::new(),
-            minted: 0,
-        }
-    }
-
-    fn mint(&mut self) -> String {
-        self.minted += 1;
-        format!("tok-{}", self.minted)
-    }
-
-    /// When the held token is to be renewed: `renew_margin` before expiry,
-    /// but not before half its life.
-    fn renew_at(&self, live: &Live) -> Option<Timestamp> {
-        let expires = live.expires?.as_unix_millis();
-        let half = expires.saturating_sub(live.obtained.as_unix_millis()) / 2;
-        let margin = millis(self.pacing.renew_margin).min(half);
-        Some(Timestamp::from_unix_millis(expires - margin))
-    }
-
-    fn due(&self, now: Timestamp) -> bool {
-        match &self.held {
-            None => true,
-            Some(live) if live.refused => true,
-            Some(live) => self.renew_at(live).is_some_and(|at| now >= at),
-        }
-    }
-
-    fn usable(&self, now: Timestamp) -> Option<&str> {
-        self.held
-            .as_ref()
-            .filter(|l| !l.refused && l.expires.is_none_or(|e| now < e))
-            .map(|l| l.name.as_str())
-    }
-
-    fn longest_pause(&self) -> u64 {
-        millis(longest_pause(&self.pacing))
-    }
-
-    /// The longest any wait may be, from the `now` it answers.
-    fn wait_bound(&self) -> u64 {
-        millis(holder_bound(&self.pacing))
-    }
-
-    /// A failure at `at`: bounds on the pause it starts.
-    fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
-        let server = retry_at.map_or(0, |r| {
-            r.as_unix_millis()
-                .saturating_sub(at.as_unix_millis())
-                .min(millis(self.pacing.max_server_wait))
-        });
-        self.pause = Some(Pause {
-            since: at,
-            low: millis(self.pacing.initial_backoff).max(server),
-            high: self.longest_pause(),
-        });
-    }
-
-    /// Whether the pause is certainly over at `now` (measured from its
-    /// start, as the keeper measures: a pause starting at `MAX` holds there;
-    /// never longer than the current pacing allows, which may have changed
-    /// since the failure).
-    fn pause_over(&self, now: Timestamp) -> bool {
-        let longest = self.longest_pause();
-        self.pause
-            .is_none_or(|p| millis(now.saturating_duration_since(p.since)) >= p.high.min(longest))
-    }
-
-    /// Whether the pause certainly still holds at `now`.
-    fn pause_holds(&self, now: Timestamp) -> bool {
-        let longest = self.longest_pause();
-        self.pause
-            .is_some_and(|p| millis(now.saturating_duration_since(p.since)) < p.low.min(longest))
-    }
-
-    /// A clock stepped back: every instant the keeper keeps happened "now"
-    /// at the latest.
-    fn reanchor(&mut self, now: Timestamp) {
-        if let Some(last) = self.last_low.as_mut() {
-            *last = (*last).min(now);
-        }
-        if let Some(pause) = self.pause.as_mut() {
-            pause.since = pause.since.min(now);
-        }
-        if let Some(out) = self.out.as_mut() {
-            out.since = out.since.min(now);
-        }
-    }
-
-    /// What the keeper learns at a poll before it decides: the clock as it
-    /// is now, and whether the renewal out was lost.
-    fn poll_seen(&mut self, now: Timestamp) {
-        self.reanchor(now);
-        if !self.due(now) {
-            return;
-        }
-        if let Some(out) = self.out {
-            if millis(now.saturating_duration_since(out.since)) >= millis(self.pacing.renewal_timeout) {
-                self.out = None;
-                self.failed_at(now, None);
-            }
-        }
-    }
-
-    fn renewed(&mut self, name: String, obtained: Timestamp, expires: Option<Timestamp>) {
-        self.version = self.version.saturating_add(1);
-        self.seen.push((name.clone(), Some(self.version)));
-        self.held = Some(Live {
-            name,
-            obtained,
-            expires,
-            version: self.version,
-            refused: false,
-        });
-        self.out = None;
-        self.pause = None;
-    }
-
-    /// The restore rule: adopted when nothing is held, or the version is
-    /// higher, or equal with another token while the held one was refused;
-    /// never the last token refused.
-    fn adopts(&self, name: &str, version: u64) -> bool {
-        if self.refused.iter().any(|r| r == name) {
-            return false;
-        }
-        match &self.held {
-            None => true,
-            Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
-        }
-    }
-}
-
-/// A back-off: when it started and the bounds of its length (ms).
-#[derive(Clone, Copy, Debug)]
-struct Pause {
-    since: Timestamp,
-    low: u64,
-    high: u64,
-}
-
 /// A ticket someone holds.
 struct Held {
     ticket: RenewalTicket,
     number: u64,
 }
 
-/// What a stale report must leave alone.
-fn fingerprint(k: &TokenKeeper) -> (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing) {
-    (
-        k.token().cloned(),
-        k.snapshot(),
-        k.renewing(),
-        k.next_deadline(),
-        *k.pacing(),
-    )
+/// Every token a run mints, with the version it was installed with.
+#[derive(Default)]
+struct Minted {
+    count: u64,
+    seen: Vec<(String, Option<u64>)>,
 }
 
-/// A ticket of a fresh keeper of `CONN`, numbered `number`.
-fn foreign_ticket(number: u64) -> RenewalTicket {
-    let pacing = Pacing {
-        min_interval: Duration::ZERO,
-        ..Pacing::keeper()
-    };
-    let mut other = TokenKeeper::with_pacing(CONN, pacing).unwrap();
-    let mut ticket = renew(other.poll(T0));
-    for _ in 1..number {
-        // An expired token is due at once: the next poll issues the next ticket.
-        other
-            .renewed(ticket, TokenSet::new(AccessToken::new("x"), T0, Some(T0)))
-            .unwrap();
-        ticket = renew(other.poll(T0));
+impl Minted {
+    fn mint(&mut self) -> String {
+        self.count += 1;
+        format!("tok-{}", self.count)
     }
-    ticket
-}
-
-/// What a poll answered, without the borrow.
-#[derive(Debug)]
-enum Polled {
-    Use(String),
-    Renew(RenewalTicket),
-    Wait(Timestamp),
 }
 
 /// Counts of what the runs reached, to check the generator covers the cases.
@@ -1240,12 +1025,14 @@ struct Reached {
     invalid_pacing: u64,
 }
 
+/// Runs `ops` on a keeper and its model (`common::keeper_model`), checking
+/// every answer and the keeper's state after each operation.
 fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), TestCaseError> {
-    let mut k = TokenKeeper::new(CONN);
-    let mut m = Model::new();
+    let mut k = ModelledKeeper::new(CONN);
     let mut now = T0;
     // Tickets out in callers' hands, current or not.
     let mut hands: Vec<Held> = Vec::new();
+    let mut minted = Minted::default();
     for op in ops {
         match op {
             KOp::Clock(c) => {
@@ -1256,92 +1043,18 @@ fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), 
             }
             KOp::Poll(n) => {
                 let _caller = n % callers;
-                let had = m.out;
-                m.poll_seen(now);
-                if had.is_some() && m.out.is_none() {
-                    reached.voided += 1;
-                }
-                let polled = match k.poll(now) {
-                    KeeperAction::UseToken(t) => Polled::Use(t.expose_secret().to_owned()),
-                    KeeperAction::Renew(t) => Polled::Renew(t),
-                    KeeperAction::Wait(until) => Polled::Wait(until),
-                };
-                let must_renew = m.out.is_none()
-                    && m.due(now)
-                    && m.pause_over(now)
-                    && m.last_low.is_none_or(|last| {
-                        millis(now.saturating_duration_since(last)) >= millis(m.pacing.min_interval)
-                    });
+                let (polled, lost) = k.poll(now).map_err(TestCaseError::fail)?;
+                reached.voided += u64::from(lost);
                 match polled {
                     Polled::Renew(ticket) => {
-                        // (a) one renewal out: the model's ticket was lost first.
-                        prop_assert!(
-                            m.out.is_none(),
-                            "a second ticket at {:?} while ticket {:?} is out (timeout {:?})",
-                            now,
-                            had,
-                            m.pacing.renewal_timeout
-                        );
-                        prop_assert!(m.due(now), "a ticket at {:?} while the token is not due", now);
-                        prop_assert!(
-                            m.last_low
-                                .is_none_or(|last| millis(now.saturating_duration_since(last))
-                                    >= millis(m.pacing.min_interval)),
-                            "a ticket at {:?} within min_interval of the last, at {:?}",
-                            now,
-                            m.last_low
-                        );
-                        prop_assert!(
-                            !m.pause_holds(now),
-                            "a ticket at {:?} during a back-off {:?}",
-                            now,
-                            m.pause
-                        );
-                        m.issued += 1;
-                        m.out = Some(Out {
-                            number: m.issued,
-                            since: now,
-                        });
-                        m.last_low = Some(now);
                         hands.push(Held {
                             ticket,
-                            number: m.issued,
+                            number: k.issued,
                         });
                         reached.tickets += 1;
                     }
-                    Polled::Use(name) => {
-                        prop_assert!(
-                            !must_renew,
-                            "no ticket at {:?} though nothing holds one back",
-                            now
-                        );
-                        // (b), (c): only the live token, unrefused and valid now.
-                        prop_assert_eq!(Some(name.as_str()), m.usable(now), "handed out at {:?}", now);
-                        reached.uses += 1;
-                    }
-                    Polled::Wait(until) => {
-                        prop_assert!(
-                            !must_renew,
-                            "no ticket at {:?} though nothing holds one back",
-                            now
-                        );
-                        prop_assert!(
-                            m.usable(now).is_none(),
-                            "waited at {:?} while {:?} is usable",
-                            now,
-                            m.usable(now)
-                        );
-                        // (c) every wait within its bound from now.
-                        let bound = plus_ms(now, m.wait_bound());
-                        prop_assert!(
-                            now <= until && until <= bound,
-                            "Wait({:?}) at {:?}: not within [now, {:?}]",
-                            until,
-                            now,
-                            bound
-                        );
-                        reached.waits += 1;
-                    }
+                    Polled::Use(_) => reached.uses += 1,
+                    Polled::Wait(_) => reached.waits += 1,
                 }
             }
             KOp::Renewed { pick, skew, life } => {
@@ -1349,80 +1062,45 @@ fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), 
                     continue;
                 }
                 let held = hands.remove(pick % hands.len());
-                let name = m.mint();
+                let name = minted.mint();
                 let (obtained, expires) = times(now, skew, life);
-                let before = fingerprint(&k);
-                let result = k.renewed(
-                    held.ticket,
-                    TokenSet::new(AccessToken::new(&name), obtained, expires),
-                );
-                if m.out.is_some_and(|o| o.number == held.number) {
-                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
-                    m.renewed(name, obtained, expires);
-                } else {
-                    // (d) an old ticket.
-                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
-                    prop_assert_eq!(fingerprint(&k), before, "a stale renewal changed the keeper");
-                    m.seen.push((name, None));
-                    reached.stale += 1;
-                }
+                let token = TokenSet::new(AccessToken::new(&name), obtained, expires);
+                let current = k
+                    .renewed(held.ticket, held.number, token)
+                    .map_err(TestCaseError::fail)?;
+                minted.seen.push((name, current.then_some(k.version)));
+                reached.stale += u64::from(!current);
             }
             KOp::Failed { pick, retry } => {
                 if hands.is_empty() {
                     continue;
                 }
                 let held = hands.remove(pick % hands.len());
-                let retry_at = retry_at(now, retry);
-                let before = fingerprint(&k);
-                let result = k.renewal_failed(held.ticket, now, retry_at);
-                if m.out.is_some_and(|o| o.number == held.number) {
-                    prop_assert_eq!(result, Ok(()), "the current ticket was refused");
-                    m.out = None;
-                    m.reanchor(now);
-                    m.failed_at(now, retry_at);
-                } else {
-                    prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
-                    prop_assert_eq!(fingerprint(&k), before, "a stale failure changed the keeper");
-                    reached.stale += 1;
-                }
+                let current = k
+                    .failed(now, held.ticket, held.number, retry_at(now, retry))
+                    .map_err(TestCaseError::fail)?;
+                reached.stale += u64::from(!current);
             }
             KOp::Abandoned { pick } => {
                 if hands.is_empty() {
                     continue;
                 }
                 let held = hands.remove(pick % hands.len());
-                let before = fingerprint(&k);
-                let result = k.renewal_abandoned(held.ticket);
-                match m.out.filter(|o| o.number == held.number) {
-                    Some(out) => {
-                        prop_assert_eq!(result, Ok(()), "the current ticket was refused");
-                        m.out = None;
-                        // Counted as failed when it started.
-                        m.failed_at(out.since, None);
-                    }
-                    None => {
-                        prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
-                        prop_assert_eq!(fingerprint(&k), before, "a stale abandon changed the keeper");
-                        reached.stale += 1;
-                    }
-                }
+                let current = k
+                    .abandoned(held.ticket, held.number)
+                    .map_err(TestCaseError::fail)?;
+                reached.stale += u64::from(!current);
             }
             KOp::Rejected(which) => {
+                let seen = &minted.seen;
                 let name = match which {
-                    Pick::Held => m.held.as_ref().map(|h| h.name.clone()),
-                    Pick::LastRefused => m.refused.last().cloned(),
-                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].0.clone()),
+                    Pick::Held => k.held.as_ref().map(|h| h.name.clone()),
+                    Pick::LastRefused => k.refused.last().cloned(),
+                    Pick::Seen(i) if !seen.is_empty() => Some(seen[i % seen.len()].0.clone()),
                     _ => None,
                 }
-                .unwrap_or_else(|| m.mint());
-                k.token_rejected(now, &AccessToken::new(&name));
-                if let Some(live) = m.held.as_mut().filter(|h| h.name == name) {
-                    live.refused = true;
-                    if m.refused.len() == 8 {
-                        m.refused.remove(0);
-                    }
-                    m.refused.push(name);
-                }
+                .unwrap_or_else(|| minted.mint());
+                k.rejected(now, &name).map_err(TestCaseError::fail)?;
             }
             KOp::Restore {
                 token,
@@ -1431,23 +1109,24 @@ fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), 
                 life,
                 other_connection,
             } => {
+                let seen = &minted.seen;
                 let known = match token {
-                    Pick::Held => m.held.as_ref().map(|h| (h.name.clone(), Some(h.version))),
-                    Pick::LastRefused => m.refused.last().cloned().map(|name| {
-                        let own = m.seen.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v);
+                    Pick::Held => k.held.as_ref().map(|h| (h.name.clone(), Some(h.version))),
+                    Pick::LastRefused => k.refused.last().cloned().map(|name| {
+                        let own = seen.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v);
                         (name, own)
                     }),
-                    Pick::Seen(i) if !m.seen.is_empty() => Some(m.seen[i % m.seen.len()].clone()),
+                    Pick::Seen(i) if !seen.is_empty() => Some(seen[i % seen.len()].clone()),
                     _ => None,
                 };
-                let (name, own) = known.unwrap_or_else(|| (m.mint(), None));
-                let held_version = m.held.as_ref().map_or(0, |h| h.version);
+                let (name, own) = known.unwrap_or_else(|| (minted.mint(), None));
+                let held_version = k.held.as_ref().map_or(0, |h| h.version);
                 let version = match version {
                     Version::Zero => 0,
                     Version::BelowHeld => held_version.saturating_sub(1),
                     Version::Held => held_version,
                     Version::AboveHeld => held_version.saturating_add(1),
-                    Version::AboveHighest => m.version.saturating_add(1),
+                    Version::AboveHighest => k.version.saturating_add(1),
                     Version::Max => u64::MAX,
                     Version::Own => own.unwrap_or(held_version),
                     Version::Any(v) => *v,
@@ -1458,138 +1137,36 @@ fn run_clocks(callers: usize, ops: &[KOp], reached: &mut Reached) -> Result<(), 
                 } else {
                     CONN
                 };
-                let before = fingerprint(&k);
-                let result = k.restore(Snapshot::new(
-                    connection,
-                    version,
-                    AccessToken::new(&name),
-                    obtained,
-                    expires,
-                ));
-                if *other_connection {
-                    prop_assert!(
-                        matches!(result, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
-                        "{:?}",
-                        result
-                    );
-                    prop_assert_eq!(
-                        fingerprint(&k),
-                        before,
-                        "another connection's snapshot changed the keeper"
-                    );
-                    continue;
-                }
-                let expected = m.adopts(&name, version);
-                prop_assert_eq!(
-                    result,
-                    Ok(expected),
-                    "restore of {} v{} against {:?} (refused {:?})",
-                    &name,
-                    version,
-                    &m.held,
-                    &m.refused
-                );
-                if expected {
-                    m.version = m.version.max(version);
-                    if !m.seen.iter().any(|(n, _)| *n == name) {
-                        m.seen.push((name.clone(), Some(version)));
+                let token = TokenSet::new(AccessToken::new(&name), obtained, expires);
+                match k
+                    .restore(connection, version, &token)
+                    .map_err(TestCaseError::fail)?
+                {
+                    None => {}
+                    Some(true) => {
+                        if !minted.seen.iter().any(|(n, _)| *n == name) {
+                            minted.seen.push((name, Some(version)));
+                        }
+                        reached.adopted += 1;
                     }
-                    m.held = Some(Live {
-                        name,
-                        obtained,
-                        expires,
-                        version,
-                        refused: false,
-                    });
-                    reached.adopted += 1;
-                } else {
-                    prop_assert_eq!(
-                        fingerprint(&k),
-                        before,
-                        "a snapshot not adopted changed the keeper"
-                    );
-                    reached.refused_restores += 1;
+                    Some(false) => reached.refused_restores += 1,
                 }
             }
             KOp::Foreign { same_number, how } => {
-                let number = if *same_number { m.issued.max(1) } else { 1 };
-                let ticket = foreign_ticket(number);
-                let before = fingerprint(&k);
-                let result = match how {
-                    0 => k.renewed(ticket, token("foreign", now, TEN_HOURS)),
-                    1 => k.renewal_failed(ticket, now, None),
-                    _ => k.renewal_abandoned(ticket),
-                };
-                // (d) another keeper's ticket, even of the same connection
-                // and with the number of this keeper's current one.
-                prop_assert_eq!(result, Err(Error::Usage(UsageError::StaleTicket)));
-                prop_assert_eq!(fingerprint(&k), before, "a foreign ticket changed the keeper");
+                // Another keeper's ticket, even of the same connection and
+                // with the number of this keeper's current one.
+                let number = if *same_number { k.issued.max(1) } else { 1 };
+                k.foreign(now, number, *how).map_err(TestCaseError::fail)?;
                 reached.stale += 1;
             }
-            KOp::RetryNow => {
-                k.retry_now();
-                m.pause = None;
-            }
+            KOp::RetryNow => k.retry_now(),
             KOp::SetPacing(changes) => {
-                let pacing = with_changes(*k.pacing(), changes);
-                let valid = pacing::is_valid(&pacing);
-                prop_assert_eq!(TokenKeeper::with_pacing(CONN, pacing).is_ok(), valid);
-                let before = fingerprint(&k);
-                match k.set_pacing(pacing) {
-                    Ok(()) => {
-                        prop_assert!(valid, "accepted {:?}", pacing);
-                        m.pacing = pacing;
-                    }
-                    Err(err) => {
-                        prop_assert!(!valid, "refused {:?}: {}", pacing, err);
-                        let invalid_config = matches!(err, Error::Usage(UsageError::InvalidConfig { .. }));
-                        prop_assert!(invalid_config, "{:?}", err);
-                        prop_assert_eq!(fingerprint(&k), before, "a refused pacing changed the keeper");
-                        reached.invalid_pacing += 1;
-                    }
-                }
+                let pacing = with_changes(*k.keeper.pacing(), changes);
+                let valid = k.set_pacing(pacing).map_err(TestCaseError::fail)?;
+                reached.invalid_pacing += u64::from(!valid);
             }
         }
-        // The keeper's state is the model's.
-        prop_assert_eq!(k.pacing(), &m.pacing);
-        prop_assert_eq!(k.renewing(), m.out.is_some(), "renewing, at {:?}", now);
-        if let Some(out) = m.out {
-            prop_assert_eq!(
-                k.next_deadline(),
-                out.since.saturating_add(m.pacing.renewal_timeout),
-                "the renewal's timeout"
-            );
-        }
-        let held = k.token().map(|t| {
-            (
-                t.access_token().expose_secret().to_owned(),
-                t.obtained_at(),
-                t.expires_at(),
-            )
-        });
-        let want = m.held.as_ref().map(|l| (l.name.clone(), l.obtained, l.expires));
-        prop_assert_eq!(held, want, "the token held");
-        prop_assert_eq!(
-            k.usable_token(now).map(AccessToken::expose_secret),
-            m.usable(now),
-            "the usable token at {:?}",
-            now
-        );
-        let shared = k.snapshot().map(|s| {
-            (
-                s.oms_connection().to_owned(),
-                s.version(),
-                s.token().expose_secret().to_owned(),
-                s.obtained_at(),
-                s.expires_at(),
-            )
-        });
-        let want = m
-            .held
-            .as_ref()
-            .filter(|l| !l.refused)
-            .map(|l| (CONN.to_owned(), l.version, l.name.clone(), l.obtained, l.expires));
-        prop_assert_eq!(shared, want, "the snapshot");
+        k.check(now).map_err(TestCaseError::fail)?;
     }
     Ok(())
 }

@@ -2,10 +2,12 @@
 //! `tests/fuzz_regressions.rs`, which includes this file by path and replays
 //! `fuzz/seeds/<target>/*` and the named regressions on stable.
 //!
-//! It uses only the crate's public API, `http`, `serde_json` and the shared
-//! echo oracle of the test suites (`tests/common/leak_oracle.rs`, included
-//! by path; it needs `url`), so that the same code runs under libFuzzer and
-//! under `cargo test`.
+//! It uses only the crate's public API, `http`, `serde_json` and code it
+//! shares with the test suites, included by path from `tests/common/`: the
+//! echo oracle (`leak_oracle.rs`; it needs `url`), the pacing rules
+//! (`pacing.rs`), the path and query oracle (`uri_oracle.rs`) and the
+//! keeper model (`keeper_model.rs`), so that the same code runs under
+//! libFuzzer and under `cargo test`.
 //!
 //! # Input formats
 //!
@@ -76,9 +78,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use tokendance::call::{Authorized, Reissue};
-use tokendance::crpt::{
-    self, mdlp, registration, GisMtStand, KeeperAction, Snapshot, TokenKeeper, TrueApiStand,
-};
+use tokendance::crpt::{self, mdlp, registration, GisMtStand, RenewalTicket, TrueApiStand};
 use tokendance::oauth2::{self, Grant, PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,
@@ -86,24 +86,32 @@ use tokendance::{
     Timestamp, TokenSet, UsageError,
 };
 
-/// The shared echo oracle of the test suites, independent of tokendance:
-/// it finds a secret in any normalised view of a printed text.
+// Code shared with the test suites, included by path: `std`, `url` (the
+// leak oracle's form decoding) and `tokendance` only.
+
+/// The echo oracle, independent of tokendance: it finds a secret in any
+/// normalised view of a printed text.
 #[allow(dead_code)]
 #[path = "../../tests/common/leak_oracle.rs"]
 mod leak_oracle;
 
-/// The pacing rules of the test suites, written from `Pacing`'s docs.
+/// The pacing rules, written from `Pacing`'s docs.
 #[allow(dead_code)]
 #[path = "../../tests/common/pacing.rs"]
 mod pacing;
 
-pub use pacing::holder_bound;
-/// The path and query oracle of the test suites: the segment rule and
-/// strict decoders.
+/// The path and query oracle: the segment rule and strict decoders.
 #[allow(dead_code)]
 #[path = "../../tests/common/uri_oracle.rs"]
 mod uri_oracle;
 
+/// The keeper model, beside a `TokenKeeper`.
+#[allow(dead_code)]
+#[path = "../../tests/common/keeper_model.rs"]
+mod keeper_model;
+
+use keeper_model::{ModelledKeeper, Polled as Kept};
+pub use pacing::holder_bound;
 use pacing::{least_pause_ms, longest_pause, millis, plus_ms, renew_at, with_field};
 use uri_oracle::{decode_segment, form_decode, segment_must_be_refused};
 
@@ -1925,461 +1933,20 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
 
 const CONNECTION: &str = "conn-1";
 
-/// The model's token.
-#[derive(Clone, Debug)]
-struct Live {
-    name: String,
-    obtained: Timestamp,
-    expires: Option<Timestamp>,
-    version: u64,
-    refused: bool,
+/// Panics with what broke a rule the shared models check.
+#[track_caller]
+fn checked<T>(result: Result<T, String>) -> T {
+    result.unwrap_or_else(|why| panic!("{why}"))
 }
 
-/// A `TokenKeeper` with an independent model beside it: which token is
-/// live (by version, never by clock), which ticket is current, and bounds
-/// on the back-off and the spacing of tickets.
-struct KeeperChecker {
-    keeper: TokenKeeper,
-    /// Every ticket handed out, with its number; `None` once reported.
-    tickets: Vec<Option<(tokendance::crpt::RenewalTicket, u64)>>,
-    held: Option<Live>,
-    /// The highest version installed or adopted.
-    version: u64,
-    /// The last eight tokens the API refused (the keeper remembers as
-    /// many): never adopted again.
-    refused: Vec<String>,
-    /// The current ticket's number and when its renewal started, as the
-    /// keeper measures it: re-anchored to the earliest `now` seen since (at
-    /// a poll or a report with a time), as the keeper re-anchors every
-    /// instant it keeps.
-    out: Option<(u64, Timestamp)>,
-    /// Tickets are numbered 1, 2, ... per keeper.
-    issued: u64,
-    /// When the last ticket went out, re-anchored the same way.
-    last_start: Option<Timestamp>,
-    /// The back-off: when it started (re-anchored the same way) and bounds
-    /// on its length, in milliseconds.
-    pause: Option<(Timestamp, u64, u64)>,
-}
-
-enum Kept {
-    Use(String),
-    Renew(tokendance::crpt::RenewalTicket),
-    Wait(Timestamp),
-}
-
-impl KeeperChecker {
-    fn new() -> Self {
-        KeeperChecker {
-            keeper: TokenKeeper::new(CONNECTION),
-            tickets: Vec::new(),
-            held: None,
-            version: 0,
-            refused: Vec::new(),
-            out: None,
-            issued: 0,
-            last_start: None,
-            pause: None,
-        }
+/// The ticket `pick` chooses among those handed out and not reported yet,
+/// with its number.
+fn take_ticket(tickets: &mut [Option<(RenewalTicket, u64)>], pick: u8) -> Option<(RenewalTicket, u64)> {
+    if tickets.is_empty() {
+        return None;
     }
-
-    fn pacing(&self) -> Pacing {
-        *self.keeper.pacing()
-    }
-
-    fn due(&self, now: Timestamp) -> bool {
-        match &self.held {
-            None => true,
-            Some(live) if live.refused => true,
-            Some(live) => live
-                .expires
-                .is_some_and(|e| now >= renew_at(live.obtained, e, self.pacing().renew_margin)),
-        }
-    }
-
-    fn usable(&self, now: Timestamp) -> Option<&str> {
-        self.held
-            .as_ref()
-            .filter(|l| !l.refused && l.expires.is_none_or(|e| now < e))
-            .map(|l| l.name.as_str())
-    }
-
-    /// A failure at `at`: bounds on the pause it starts.
-    fn failed_at(&mut self, at: Timestamp, retry_at: Option<Timestamp>) {
-        let pacing = self.pacing();
-        let least = plus_ms(at, least_pause_ms(at, &pacing, retry_at));
-        let low = millis(least.saturating_duration_since(at));
-        self.pause = Some((at, low, millis(longest_pause(&pacing))));
-    }
-
-    /// A clock stepped back: every instant the keeper keeps happened "now"
-    /// at the latest.
-    fn reanchor(&mut self, now: Timestamp) {
-        if let Some(last) = self.last_start.as_mut() {
-            *last = (*last).min(now);
-        }
-        if let Some((_, since)) = self.out.as_mut() {
-            *since = (*since).min(now);
-        }
-        if let Some((since, _, _)) = self.pause.as_mut() {
-            *since = (*since).min(now);
-        }
-    }
-
-    /// How long the pause has lasted at `now`, and its bounds as the current
-    /// pacing cuts them (it may have changed since the failure); `None`
-    /// without a pause.
-    fn pause_at(&self, now: Timestamp) -> Option<(u64, u64, u64)> {
-        let longest = millis(longest_pause(&self.pacing()));
-        self.pause.map(|(since, low, high)| {
-            (
-                millis(now.saturating_duration_since(since)),
-                low.min(longest),
-                high.min(longest),
-            )
-        })
-    }
-
-    /// The keeper's state is the model's.
-    fn check_state(&self, now: Timestamp) {
-        assert_eq!(
-            self.out.is_some(),
-            self.keeper.renewing(),
-            "model and keeper disagree"
-        );
-        if let Some((_, since)) = self.out {
-            assert_eq!(
-                self.keeper.next_deadline(),
-                since.saturating_add(self.pacing().renewal_timeout),
-                "the renewal's timeout"
-            );
-        }
-        let held = self.keeper.token().map(|t| {
-            (
-                t.access_token().expose_secret().to_owned(),
-                t.obtained_at(),
-                t.expires_at(),
-            )
-        });
-        let want = self
-            .held
-            .as_ref()
-            .map(|l| (l.name.clone(), l.obtained, l.expires));
-        assert_eq!(held, want, "the token held");
-        assert_eq!(
-            self.keeper.usable_token(now).map(AccessToken::expose_secret),
-            self.usable(now),
-            "the usable token at {now:?}"
-        );
-        let shared = self
-            .keeper
-            .snapshot()
-            .map(|s| (s.version(), s.token().expose_secret().to_owned()));
-        let want = self
-            .held
-            .as_ref()
-            .filter(|l| !l.refused)
-            .map(|l| (l.version, l.name.clone()));
-        assert_eq!(shared, want, "the snapshot (a refused token is not shared)");
-    }
-
-    fn poll(&mut self, now: Timestamp, report: &mut Report) {
-        let pacing = self.pacing();
-        // What the keeper learns at a poll, before it decides.
-        self.reanchor(now);
-        let had = self.out;
-        if self.due(now) {
-            if let Some((_, since)) = self.out {
-                if millis(now.saturating_duration_since(since)) >= millis(pacing.renewal_timeout) {
-                    // Lost: its ticket is void, and it counts as a failure.
-                    self.out = None;
-                    self.failed_at(now, None);
-                }
-            }
-        }
-        let spaced =
-            |last: Timestamp| millis(now.saturating_duration_since(last)) >= millis(pacing.min_interval);
-        let must_renew = self.out.is_none()
-            && self.due(now)
-            && self.pause_at(now).is_none_or(|(lasted, _, high)| lasted >= high)
-            && self.last_start.is_none_or(spaced);
-        let kept = match self.keeper.poll(now) {
-            KeeperAction::UseToken(t) => Kept::Use(t.expose_secret().to_owned()),
-            KeeperAction::Renew(ticket) => Kept::Renew(ticket),
-            KeeperAction::Wait(until) => Kept::Wait(until),
-        };
-        match kept {
-            Kept::Use(token) => {
-                assert!(!must_renew, "no ticket at {now:?} though nothing holds one back");
-                // Only the live token, never a refused one, valid now.
-                assert_eq!(
-                    Some(token.as_str()),
-                    self.usable(now),
-                    "the token handed out at {now:?}"
-                );
-            }
-            Kept::Wait(until) => {
-                assert!(!must_renew, "no ticket at {now:?} though nothing holds one back");
-                assert!(self.usable(now).is_none(), "Wait while a usable token is held");
-                let bound = now.saturating_add(holder_bound(&pacing));
-                assert!(
-                    now <= until && until <= bound,
-                    "Wait({until:?}) at {now:?} is not within [now, {bound:?}]"
-                );
-            }
-            Kept::Renew(ticket) => {
-                // One renewal out: a second ticket only once the first is
-                // lost, its age measured from the instants seen.
-                assert!(
-                    self.out.is_none(),
-                    "a second ticket at {now:?} while {had:?} is out (timeout {:?})",
-                    pacing.renewal_timeout
-                );
-                assert!(self.due(now), "a ticket at {now:?} for a token not due");
-                if let Some(last) = self.last_start {
-                    assert!(
-                        spaced(last),
-                        "a ticket at {now:?} within min_interval of the last (at {last:?})"
-                    );
-                }
-                if let Some((lasted, low, _)) = self.pause_at(now) {
-                    assert!(
-                        lasted >= low,
-                        "a ticket at {now:?} {lasted} ms into a back-off of at least {low} ms"
-                    );
-                }
-                self.issued += 1;
-                self.out = Some((self.issued, now));
-                self.last_start = Some(now);
-                self.tickets.push(Some((ticket, self.issued)));
-                report.sent += 1;
-            }
-        }
-        self.check_state(now);
-    }
-
-    /// The ticket `pick` chooses among those not reported yet, with whether it is current.
-    fn ticket(&mut self, pick: u8) -> Option<(tokendance::crpt::RenewalTicket, bool)> {
-        if self.tickets.is_empty() {
-            return None;
-        }
-        let index = usize::from(pick) % self.tickets.len();
-        let (ticket, number) = self.tickets[index].take()?;
-        Some((ticket, self.out.is_some_and(|(current, _)| current == number)))
-    }
-
-    /// What a refused report must leave as it was.
-    fn fingerprint(&self) -> (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing) {
-        (
-            self.keeper.token().cloned(),
-            self.keeper.snapshot(),
-            self.keeper.renewing(),
-            self.keeper.next_deadline(),
-            *self.keeper.pacing(),
-        )
-    }
-
-    fn stale(
-        &self,
-        result: Result<(), Error>,
-        before: (Option<TokenSet>, Option<Snapshot>, bool, Timestamp, Pacing),
-    ) {
-        assert!(
-            matches!(result, Err(Error::Usage(UsageError::StaleTicket))),
-            "a stale ticket gave {result:?}"
-        );
-        assert!(self.fingerprint() == before, "a stale ticket changed the keeper");
-    }
-
-    fn renewed(&mut self, now: Timestamp, pick: u8, token: TokenSet, report: &mut Report) {
-        let Some((ticket, current)) = self.ticket(pick) else {
-            return;
-        };
-        let before = self.fingerprint();
-        let result = self.keeper.renewed(ticket, token.clone());
-        if current {
-            assert!(result.is_ok(), "the current ticket was refused: {result:?}");
-            // A renewal's token is the live one, whatever the clocks said,
-            // with the next version.
-            self.version = self.version.saturating_add(1);
-            self.held = Some(Live {
-                name: token.access_token().expose_secret().to_owned(),
-                obtained: token.obtained_at(),
-                expires: token.expires_at(),
-                version: self.version,
-                refused: false,
-            });
-            self.out = None;
-            self.pause = None;
-            report.accepted += 1;
-        } else {
-            self.stale(result, before);
-        }
-        self.check_state(now);
-    }
-
-    fn failed(&mut self, now: Timestamp, pick: u8, retry_at: Option<Timestamp>, report: &mut Report) {
-        let Some((ticket, current)) = self.ticket(pick) else {
-            return;
-        };
-        let before = self.fingerprint();
-        let result = self.keeper.renewal_failed(ticket, now, retry_at);
-        if current {
-            assert!(result.is_ok(), "the current ticket was refused: {result:?}");
-            self.out = None;
-            self.reanchor(now);
-            self.failed_at(now, retry_at);
-            report.refused += 1;
-        } else {
-            self.stale(result, before);
-        }
-        self.check_state(now);
-    }
-
-    fn abandoned(&mut self, now: Timestamp, pick: u8) {
-        let Some((ticket, current)) = self.ticket(pick) else {
-            return;
-        };
-        let before = self.fingerprint();
-        let result = self.keeper.renewal_abandoned(ticket);
-        match self.out.filter(|_| current) {
-            Some((_, since)) => {
-                assert!(result.is_ok(), "the current ticket was refused: {result:?}");
-                self.out = None;
-                // Counted as failed when it started.
-                self.failed_at(since, None);
-            }
-            None => self.stale(result, before),
-        }
-        self.check_state(now);
-    }
-
-    /// A ticket of another keeper of the same connection, numbered `number`,
-    /// reported here: `how` 0 renewed, 1 failed, 2 abandoned.
-    fn foreign(&mut self, now: Timestamp, number: u64, how: u8) {
-        let pacing = Pacing {
-            min_interval: Duration::ZERO,
-            ..Pacing::keeper()
-        };
-        let mut other = TokenKeeper::with_pacing(CONNECTION, pacing).expect("a valid pacing");
-        let mut ticket = None;
-        for _ in 0..number.max(1) {
-            if let Some(t) = ticket.take() {
-                // An expired token is due at once: the next poll issues the next ticket.
-                let expired = TokenSet::new(AccessToken::new("foreign"), T0, Some(T0));
-                other.renewed(t, expired).expect("its own ticket");
-            }
-            match other.poll(T0) {
-                KeeperAction::Renew(t) => ticket = Some(t),
-                other => panic!("a fresh keeper did not renew: {other:?}"),
-            }
-        }
-        let ticket = ticket.expect("a ticket");
-        let before = self.fingerprint();
-        let token = TokenSet::new(AccessToken::new("foreign"), now, None);
-        let result = match how % 3 {
-            0 => self.keeper.renewed(ticket, token),
-            1 => self.keeper.renewal_failed(ticket, now, None),
-            _ => self.keeper.renewal_abandoned(ticket),
-        };
-        self.stale(result, before);
-        self.check_state(now);
-    }
-
-    fn rejected(&mut self, now: Timestamp, name: &str) {
-        self.keeper.token_rejected(now, &AccessToken::new(name));
-        if let Some(live) = self.held.as_mut().filter(|l| l.name == name) {
-            live.refused = true;
-            if self.refused.len() == 8 {
-                self.refused.remove(0);
-            }
-            self.refused.push(name.to_owned());
-        }
-        if self.held.as_ref().is_some_and(|l| l.name == name) {
-            assert!(
-                self.keeper.usable_token(now).is_none(),
-                "a rejected token is still usable"
-            );
-            assert!(self.keeper.snapshot().is_none(), "a rejected token is shared");
-        }
-        self.check_state(now);
-    }
-
-    /// The restore rule: adopted when nothing is held, or the version is
-    /// higher, or equal with another token while the held one was refused;
-    /// never the last token refused.
-    fn restore(&mut self, now: Timestamp, connection: &str, version: u64, token: &TokenSet) {
-        let name = token.access_token().expose_secret().to_owned();
-        let before = self.fingerprint();
-        let result = self.keeper.restore(Snapshot::new(
-            connection,
-            version,
-            token.access_token().clone(),
-            token.obtained_at(),
-            token.expires_at(),
-        ));
-        if connection != CONNECTION {
-            assert!(
-                matches!(result, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
-                "another connection's snapshot gave {result:?}"
-            );
-            assert!(
-                self.fingerprint() == before,
-                "another connection's snapshot changed the keeper"
-            );
-            return;
-        }
-        let adopts = !self.refused.contains(&name)
-            && match &self.held {
-                None => true,
-                Some(h) => version > h.version || (version == h.version && h.refused && h.name != name),
-            };
-        assert_eq!(
-            result,
-            Ok(adopts),
-            "restore of {name:?} v{version} against {:?} (refused {:?})",
-            self.held,
-            self.refused
-        );
-        if adopts {
-            self.version = self.version.max(version);
-            self.held = Some(Live {
-                name,
-                obtained: token.obtained_at(),
-                expires: token.expires_at(),
-                version,
-                refused: false,
-            });
-        } else {
-            assert!(
-                self.fingerprint() == before,
-                "a snapshot not adopted changed the keeper"
-            );
-        }
-        self.check_state(now);
-    }
-
-    fn set_pacing(&mut self, now: Timestamp, field: u8, d: Duration) {
-        let before = *self.keeper.pacing();
-        let pacing = with_field(before, usize::from(field), d);
-        let valid = pacing::is_valid(&pacing);
-        assert_eq!(TokenKeeper::with_pacing(CONNECTION, pacing).is_ok(), valid);
-        match self.keeper.set_pacing(pacing) {
-            Ok(()) => assert!(valid, "accepted {pacing:?}"),
-            Err(err) => {
-                assert!(!valid, "refused {pacing:?}: {err}");
-                assert!(matches!(err, Error::Usage(UsageError::InvalidConfig { .. })));
-                assert_eq!(self.keeper.pacing(), &before, "a refused pacing was kept");
-            }
-        }
-        self.check_state(now);
-    }
-
-    fn retry_now(&mut self, now: Timestamp) {
-        self.keeper.retry_now();
-        self.pause = None;
-        self.check_state(now);
-    }
+    let index = usize::from(pick) % tickets.len();
+    tickets[index].take()
 }
 
 fn token_from(b: &mut Bytes<'_>, now: Timestamp) -> TokenSet {
@@ -2404,7 +1971,9 @@ fn token_from(b: &mut Bytes<'_>, now: Timestamp) -> TokenSet {
 /// next deadline and poll, 9 `retry_now`, 10 abandoned, 11 a foreign
 /// ticket, 12 a named token refused.
 fn token_keeper_ops(data: &[u8], report: &mut Report) {
-    let mut k = KeeperChecker::new();
+    let mut k = ModelledKeeper::new(CONNECTION);
+    // Every ticket handed out, with its number; `None` once reported.
+    let mut tickets: Vec<Option<(RenewalTicket, u64)>> = Vec::new();
     let mut b = Bytes::new(data);
     let mut now = T0;
     for _ in 0..MAX_OPS {
@@ -2413,11 +1982,18 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
         }
         now = b.time(now);
         match b.byte() % 13 {
-            0 | 1 => k.poll(now, report),
+            0 | 1 => {
+                if let (Kept::Renew(ticket), _) = checked(k.poll(now)) {
+                    tickets.push(Some((ticket, k.issued)));
+                    report.sent += 1;
+                }
+            }
             2 => {
                 let pick = b.byte();
                 let token = token_from(&mut b, now);
-                k.renewed(now, pick, token, report);
+                if let Some((ticket, number)) = take_ticket(&mut tickets, pick) {
+                    report.accepted += usize::from(checked(k.renewed(ticket, number, token)));
+                }
             }
             3 => {
                 let pick = b.byte();
@@ -2425,11 +2001,13 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                     0 => None,
                     _ => Some(b.time(now)),
                 };
-                k.failed(now, pick, retry_at, report);
+                if let Some((ticket, number)) = take_ticket(&mut tickets, pick) {
+                    report.refused += usize::from(checked(k.failed(now, ticket, number, retry_at)));
+                }
             }
             4 => {
                 if let Some(name) = k.held.as_ref().map(|l| l.name.clone()) {
-                    k.rejected(now, &name);
+                    checked(k.rejected(now, &name));
                 }
             }
             5 => {
@@ -2448,7 +2026,7 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                 };
                 let token = token_from(&mut b, now);
                 let connection = if other { "conn-2" } else { CONNECTION };
-                k.restore(now, connection, version, &token);
+                checked(k.restore(connection, version, &token));
             }
             6 => {
                 if let Some(snapshot) = k.keeper.snapshot() {
@@ -2459,32 +2037,38 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                         "a snapshot of itself adopted"
                     );
                 }
-                k.check_state(now);
             }
             7 => {
                 let d = b.duration();
                 let field = b.byte();
-                k.set_pacing(now, field, d);
+                let pacing = with_field(*k.keeper.pacing(), usize::from(field), d);
+                checked(k.set_pacing(pacing));
             }
             8 => {
                 now = k.keeper.next_deadline();
-                k.poll(now, report);
+                if let (Kept::Renew(ticket), _) = checked(k.poll(now)) {
+                    tickets.push(Some((ticket, k.issued)));
+                    report.sent += 1;
+                }
             }
-            9 => k.retry_now(now),
+            9 => k.retry_now(),
             10 => {
                 let pick = b.byte();
-                k.abandoned(now, pick);
+                if let Some((ticket, number)) = take_ticket(&mut tickets, pick) {
+                    checked(k.abandoned(ticket, number));
+                }
             }
             11 => {
                 let how = b.byte();
                 let number = if how & 4 == 0 { k.issued } else { 1 };
-                k.foreign(now, number, how);
+                checked(k.foreign(now, number, how));
             }
             _ => {
                 let name = format!("tok-{}", b.byte());
-                k.rejected(now, &name);
+                checked(k.rejected(now, &name));
             }
         }
+        checked(k.check(now));
     }
 }
 

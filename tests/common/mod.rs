@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each suite uses part of it
 
 pub mod holders;
+pub mod keeper_model;
 pub mod leak_oracle;
 pub mod pacing;
 pub mod steps;
