@@ -1000,6 +1000,13 @@ where
     F::Output: Outcome,
 {
     let mut checked = Checked::new(flow, spec);
+    run_ops(data, |b, now| step(&mut checked, b, *now, report));
+}
+
+/// Runs at most [`MAX_OPS`] operations from `data`: each moves the clock by
+/// its time byte (see [`Bytes::time`]), then `op` reads its opcode and
+/// operands and runs it at that instant (and may move the clock on).
+fn run_ops(data: &[u8], mut op: impl FnMut(&mut Bytes<'_>, &mut Timestamp)) {
     let mut b = Bytes::new(data);
     let mut now = T0;
     for _ in 0..MAX_OPS {
@@ -1007,7 +1014,7 @@ where
             break;
         }
         now = b.time(now);
-        step(&mut checked, &mut b, now, report);
+        op(&mut b, &mut now);
     }
 }
 
@@ -1880,13 +1887,7 @@ impl SessionChecker {
 
 fn password_session_ops(data: &[u8], report: &mut Report) {
     let mut s = SessionChecker::new();
-    let mut b = Bytes::new(data);
-    let mut now = T0;
-    for _ in 0..MAX_OPS {
-        if b.is_empty() {
-            break;
-        }
-        now = b.time(now);
+    run_ops(data, |b, now| {
         let ended = s.session.has_ended();
         let op = b.byte() % 10;
         if !matches!(op, 0 | 1 | 8) {
@@ -1896,17 +1897,20 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
         }
         match op {
             0 | 1 => {
-                s.poll(now, report);
+                s.poll(*now, report);
             }
             2 | 3 => {
                 let response = b.response();
-                s.handle(now, response, report);
+                s.handle(*now, response, report);
             }
-            4 => s.transport_failed(now),
+            4 => s.transport_failed(*now),
             5 => {
-                s.session.unauthorized(now);
+                s.session.unauthorized(*now);
                 if let Some(tokens) = s.session.tokens() {
-                    assert!(!tokens.is_valid(now), "a token the server refused is still valid");
+                    assert!(
+                        !tokens.is_valid(*now),
+                        "a token the server refused is still valid"
+                    );
                 }
             }
             6 => {
@@ -1914,18 +1918,18 @@ fn password_session_ops(data: &[u8], report: &mut Report) {
                 let field = b.byte();
                 s.set_pacing(field, d);
             }
-            7 => s.fetch(&mut b, &mut now, report),
+            7 => s.fetch(b, now, report),
             8 => {
                 let deadline = s.session.next_deadline();
                 if let Some(deadline) = deadline {
-                    now = deadline;
-                    s.poll(now, report);
+                    *now = deadline;
+                    s.poll(*now, report);
                 }
             }
-            _ => s.retry_now(now),
+            _ => s.retry_now(*now),
         }
         assert!(!ended || s.session.has_ended(), "an ended session came back");
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -1974,15 +1978,14 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
     let mut k = ModelledKeeper::new(CONNECTION);
     // Every ticket handed out, with its number; `None` once reported.
     let mut tickets: Vec<Option<(RenewalTicket, u64)>> = Vec::new();
-    let mut b = Bytes::new(data);
-    let mut now = T0;
-    for _ in 0..MAX_OPS {
-        if b.is_empty() {
-            break;
+    run_ops(data, |b, clock| {
+        let op = b.byte() % 13;
+        if op == 8 {
+            *clock = k.keeper.next_deadline();
         }
-        now = b.time(now);
-        match b.byte() % 13 {
-            0 | 1 => {
+        let now = *clock;
+        match op {
+            0 | 1 | 8 => {
                 if let (Kept::Renew(ticket), _) = checked(k.poll(now)) {
                     tickets.push(Some((ticket, k.issued)));
                     report.sent += 1;
@@ -1990,7 +1993,7 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
             }
             2 => {
                 let pick = b.byte();
-                let token = token_from(&mut b, now);
+                let token = token_from(b, now);
                 if let Some((ticket, number)) = take_ticket(&mut tickets, pick) {
                     report.accepted += usize::from(checked(k.renewed(ticket, number, token)));
                 }
@@ -2024,7 +2027,7 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                     6 => held.saturating_sub(1),
                     _ => held.saturating_add(1),
                 };
-                let token = token_from(&mut b, now);
+                let token = token_from(b, now);
                 let connection = if other { "conn-2" } else { CONNECTION };
                 checked(k.restore(connection, version, &token));
             }
@@ -2044,13 +2047,6 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
                 let pacing = with_field(*k.keeper.pacing(), usize::from(field), d);
                 checked(k.set_pacing(pacing));
             }
-            8 => {
-                now = k.keeper.next_deadline();
-                if let (Kept::Renew(ticket), _) = checked(k.poll(now)) {
-                    tickets.push(Some((ticket, k.issued)));
-                    report.sent += 1;
-                }
-            }
             9 => k.retry_now(),
             10 => {
                 let pick = b.byte();
@@ -2069,7 +2065,7 @@ fn token_keeper_ops(data: &[u8], report: &mut Report) {
             }
         }
         checked(k.check(now));
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------
