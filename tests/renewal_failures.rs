@@ -795,6 +795,47 @@ fn a_typed_oauth_refusal_of_the_password_grant_ends_the_session() {
     tally.finish();
 }
 
+/// The name of a session's answer, without the borrow.
+fn kind_of_session(action: &SessionAction<'_>) -> &'static str {
+    match action {
+        SessionAction::UseToken(_) => "UseToken",
+        SessionAction::Send(_) => "Send",
+        SessionAction::Wait(_) => "Wait",
+    }
+}
+
+/// A typed OAuth code at a rate limit or a server failure says the server is
+/// in trouble, not that the credentials are wrong: the session backs off and
+/// sends the password grant again afterwards.
+#[test]
+fn a_typed_oauth_code_at_a_rate_limit_or_server_failure_backs_off() {
+    let mut tally = Tally::new("a_typed_oauth_code_at_a_rate_limit_or_server_failure_backs_off");
+    for code in TYPED_REFUSALS {
+        for status in [429u16, 500, 502, 503, 504, 599] {
+            let mut session = itc_session();
+            let result = match session.poll(T0) {
+                Ok(SessionAction::Send(_)) => {
+                    let response = Hostile::Typed { status, code }.response().unwrap();
+                    let refused = matches!(session.handle_response(T0, response), Err(Error::Server(_)));
+                    let later = session.next_deadline().unwrap_or(Timestamp::MAX);
+                    let ended = session.has_ended();
+                    let at_once = session.poll(T0).map(|a| kind_of_session(&a));
+                    let then = session.poll(later).map(|a| kind_of_session(&a));
+                    match (refused, ended, at_once, then) {
+                        (true, false, Ok("Wait"), Ok("Send")) => Ok(()),
+                        (refused, ended, at_once, then) => Err(format!(
+                            "refused {refused}, ended {ended}, at once {at_once:?}, at {later:?} {then:?}"
+                        )),
+                    }
+                }
+                other => Err(format!("setup: {other:?}")),
+            };
+            tally.check(format_args!("{status} {code}"), result);
+        }
+    }
+    tally.finish();
+}
+
 // ====================================================================
 // CRPT: a KeeperSource over fake::Crpt.
 
