@@ -735,3 +735,75 @@ fn crpt_flow_debug_names_the_state() {
     let _ = send(flow.start(T0));
     assert_eq!(format!("{flow:?}"), "MdlpSignIn(Authenticating)");
 }
+
+/// The answer to `/auth` at `answered`, the signature at `signed`: the flow
+/// sends the token request at once when the spacing has passed, and
+/// otherwise waits more than nothing and at most [`mdlp::SPACING`] from
+/// `signed`, however the clock moved in between (back by up to three days,
+/// to or from the edges of time), and sends when woken at that instant
+/// (before the end of time).
+#[test]
+fn mdlp_spacing_is_bounded_from_the_signature_whatever_the_clock_did() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let day_ms = 86_400_000u64;
+    let instant = prop_oneof![
+        (0u64..=4_000_000_000_000).prop_map(Timestamp::from_unix_millis),
+        Just(Timestamp::MAX),
+        Just(Timestamp::from_unix_millis(0)),
+    ];
+    let step = prop_oneof![
+        Just(0i64),
+        -(3 * day_ms as i64)..=3 * day_ms as i64,
+        -2_000i64..=2_000,
+    ];
+    let mut runner = TestRunner::new(Config::with_cases(500));
+    runner
+        .run(&(instant, step), |(answered, step)| {
+            let signed = if step < 0 {
+                answered.saturating_sub(std::time::Duration::from_millis(step.unsigned_abs()))
+            } else {
+                answered.saturating_add(std::time::Duration::from_millis(step as u64))
+            };
+            let mut flow = mdlp::sign_in(
+                &MdlpStand::Production.endpoint(),
+                client(),
+                "0A1B2C3D4E5F",
+                mdlp::Auth::SignedCode,
+                Some(CONN),
+            )
+            .unwrap();
+            send(flow.start(answered));
+            sign(flow.resume(answered, json_response(r#"{"code":"c"}"#)));
+            let der = Input::Signature(Signature::from_der(vec![0x30, 0x00]));
+            let spaced = signed.saturating_duration_since(answered) >= mdlp::SPACING;
+            match flow.resume(signed, der).unwrap() {
+                Action::Send(_) => prop_assert!(spaced, "sent {step} ms after the answer"),
+                Action::Wait(until) => {
+                    prop_assert!(!spaced, "waits although {step} ms passed");
+                    prop_assert!(
+                        until > signed || signed == Timestamp::MAX,
+                        "waits until {until:?} from {signed:?}"
+                    );
+                    prop_assert!(
+                        until <= signed.saturating_add(mdlp::SPACING),
+                        "waits {:?} from the signature, more than the spacing",
+                        until.saturating_duration_since(signed)
+                    );
+                    // At the end of time no instant comes after the answer:
+                    // the flow keeps spacing (documented on `space`).
+                    let out = flow.resume(until, Input::Timeout).unwrap();
+                    match out {
+                        Action::Send(_) => prop_assert!(until < Timestamp::MAX),
+                        Action::Wait(again) => {
+                            prop_assert!(again == Timestamp::MAX && until == Timestamp::MAX)
+                        }
+                        other => prop_assert!(false, "woken at {until:?}: {}", kind(&other)),
+                    }
+                }
+                other => prop_assert!(false, "after the signature: {}", kind(&other)),
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -31,7 +31,7 @@ use proptest::sample::select;
 
 mod common;
 use common::holders::{itc_config, itc_session, reissue, sign_in, suz_ping, MakeGam, CONN, REG_NO};
-use common::{kind, Tally};
+use common::{kind, session_kind, Tally};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
 use tokendance::crpt::{KeeperAction, KeeperSource, TokenKeeper};
 use tokendance::fake::{self, CrptFailure, Fake};
@@ -795,15 +795,6 @@ fn a_typed_oauth_refusal_of_the_password_grant_ends_the_session() {
     tally.finish();
 }
 
-/// The name of a session's answer, without the borrow.
-fn kind_of_session(action: &SessionAction<'_>) -> &'static str {
-    match action {
-        SessionAction::UseToken(_) => "UseToken",
-        SessionAction::Send(_) => "Send",
-        SessionAction::Wait(_) => "Wait",
-    }
-}
-
 /// A typed OAuth code at a rate limit or a server failure says the server is
 /// in trouble, not that the credentials are wrong: the session backs off and
 /// sends the password grant again afterwards.
@@ -819,8 +810,8 @@ fn a_typed_oauth_code_at_a_rate_limit_or_server_failure_backs_off() {
                     let refused = matches!(session.handle_response(T0, response), Err(Error::Server(_)));
                     let later = session.next_deadline().unwrap_or(Timestamp::MAX);
                     let ended = session.has_ended();
-                    let at_once = session.poll(T0).map(|a| kind_of_session(&a));
-                    let then = session.poll(later).map(|a| kind_of_session(&a));
+                    let at_once = session.poll(T0).map(|a| session_kind(&a));
+                    let then = session.poll(later).map(|a| session_kind(&a));
                     match (refused, ended, at_once, then) {
                         (true, false, Ok("Wait"), Ok("Send")) => Ok(()),
                         (refused, ended, at_once, then) => Err(format!(

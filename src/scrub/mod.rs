@@ -375,4 +375,26 @@ mod tests {
         assert!(s.echoes("MIIB/wY="));
         assert!(!s.echoes("308201"));
     }
+
+    /// The scan reaches the limit: an echo (plain or in a view) that ends
+    /// within the first `SCAN_LIMIT` bytes is found wherever it starts, after
+    /// filler of one-, two- and three-byte characters, and a multibyte
+    /// character straddling the limit is cut at its boundary.
+    #[test]
+    fn an_echo_that_ends_within_the_scan_limit_is_found() {
+        let s = scrubber();
+        for filler in ["a", "Ж", "€", " ", "\n"] {
+            for echo in [SECRET, "czNjcjN0OktleX4x", "s3cr3t%3AKey~1"] {
+                for slack in [0usize, 1, 2, 3, 500, 1024] {
+                    let room = SCAN_LIMIT - echo.len() - slack;
+                    let mut text = filler.repeat(room / filler.len());
+                    text.push_str(echo);
+                    text.push_str(&"Ж".repeat(4096));
+                    assert!(text.find(echo).is_some_and(|at| at + echo.len() <= SCAN_LIMIT));
+                    assert!(s.echoes(&text), "{echo} after {} bytes of {filler:?}", room);
+                    assert_eq!(s.shown(&text, 512), WITHHELD);
+                }
+            }
+        }
+    }
 }

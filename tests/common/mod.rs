@@ -97,6 +97,16 @@ pub fn kind<T>(action: &Action<T>) -> &'static str {
     }
 }
 
+/// The name of a session's answer, for failure messages (never the token).
+pub fn session_kind(action: &tokendance::oauth2::SessionAction<'_>) -> &'static str {
+    use tokendance::oauth2::SessionAction;
+    match action {
+        SessionAction::UseToken(_) => "UseToken",
+        SessionAction::Send(_) => "Send",
+        SessionAction::Wait(_) => "Wait",
+    }
+}
+
 /// The request of a `Send` step.
 #[track_caller]
 pub fn send<T>(step: Result<Action<T>, Error>) -> Outgoing {
