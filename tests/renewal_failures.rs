@@ -655,6 +655,72 @@ fn a_retryable_failure_of_the_refresh_sends_the_refresh_again_after_the_back_off
     tally.finish();
 }
 
+/// A typed OAuth refusal of the refresh, at every status a server or a
+/// proxy puts it on: a 4xx that is not a rate limit, or `invalid_grant` on
+/// a 2xx, sends the password grant at once; a rate limit or a server
+/// failure keeps the refresh token, and the refresh goes again at
+/// `next_deadline()`; any other code on a 2xx backs off the same way.
+#[test]
+fn a_typed_refusal_of_the_refresh_falls_back_or_backs_off_by_its_status() {
+    let mut tally = Tally::new("a_typed_refusal_of_the_refresh_falls_back_or_backs_off_by_its_status");
+    let t = at_ms(280_000);
+    for code in TYPED_REFUSALS {
+        for status in [
+            200u16, 400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504, 599,
+        ] {
+            let falls_back =
+                ((400..500).contains(&status) && status != 429) || (status == 200 && code == "invalid_grant");
+            let result = (|| {
+                let (mut session, _server) = itc_granted()?;
+                match session.poll(t) {
+                    Ok(SessionAction::Send(refresh))
+                        if form_field(refresh.as_http().body(), "grant_type").as_deref()
+                            == Some("refresh_token") => {}
+                    other => {
+                        return Err(format!(
+                            "setup: no refresh: {:?}",
+                            other.map(|a| session_kind(&a))
+                        ))
+                    }
+                }
+                let response = Hostile::Typed { status, code }.response().unwrap();
+                // A fallback is no error of the session's: its next request is.
+                match (falls_back, session.handle_response(t, response)) {
+                    (true, Ok(())) | (false, Err(Error::Server(_))) => {}
+                    (_, handled) => return Err(format!("handled: {handled:?}")),
+                }
+                let (at, expected) = if falls_back {
+                    (t, "password")
+                } else {
+                    match session.poll(t) {
+                        Ok(SessionAction::UseToken(_)) => {}
+                        other => return Err(format!("back-off: {:?}", other.map(|a| session_kind(&a)))),
+                    }
+                    let deadline = session.next_deadline().unwrap_or(Timestamp::MAX);
+                    if deadline <= t {
+                        return Err(format!("back-off: deadline {deadline:?} not after the failure"));
+                    }
+                    (deadline, "refresh_token")
+                };
+                match session.poll(at) {
+                    Ok(SessionAction::Send(next)) => {
+                        let grant = form_field(next.as_http().body(), "grant_type");
+                        (grant.as_deref() == Some(expected))
+                            .then_some(())
+                            .ok_or_else(|| format!("expected {expected}, sent {grant:?}"))
+                    }
+                    other => Err(format!(
+                        "expected {expected}: {:?}",
+                        other.map(|a| session_kind(&a))
+                    )),
+                }
+            })();
+            tally.check(format_args!("{status} {code}"), result);
+        }
+    }
+    tally.finish();
+}
+
 /// Bodies of refusals that do not name the credentials: [`BODIES`] and the
 /// OAuth codes that say "later".
 fn untyped_answer() -> impl Strategy<Value = Hostile> {

@@ -70,10 +70,12 @@ pub enum SessionAction<'a> {
 ///
 /// * It starts with the password grant, then refreshes
 ///   [`renew_margin`](Pacing::renew_margin) before the access token expires.
-/// * When a refresh is refused (any refusal that is not a rate limit or a
-///   server failure: Keycloak's `invalid_grant` "Token is not active", a
-///   proxy's plain-text 400) or the refresh token has expired, its next
-///   request is the password grant, at once.
+/// * When a refresh is refused (a 4xx that is not a rate limit, or an
+///   `invalid_grant` at a status that is not a server failure: Keycloak's
+///   "Token is not active", a proxy's plain-text 400) or the refresh token
+///   has expired, its next request is the password grant, at once. A rate
+///   limit or a server failure, whatever code it names, backs off and sends
+///   the refresh again.
 /// * When a refresh response carries no refresh token, the old one is kept.
 /// * It never has two requests in flight: while one is out, [`poll`](Self::poll)
 ///   returns the still-valid token or `Wait`.
@@ -446,21 +448,28 @@ impl PasswordSession {
     }
 }
 
+/// A rate limit or a server failure, whatever code the body names
+/// (`invalid_grant` on a 503 says the server is in trouble): the request
+/// is sent again after the back-off.
+fn server_in_trouble(refusal: &ServerError) -> bool {
+    refusal.is_retryable() || refusal.status.is_server_error()
+}
+
 /// Refusals of a refresh after which the refresh token is not tried again:
-/// all but rate limits and server failures (a proxy's plain 400 is no
-/// reason to send the same refresh again for an hour).
+/// a 4xx or an `invalid_grant` (at a 200 too), unless the server is in
+/// trouble. A proxy's plain 400 is no reason to send the same refresh
+/// again for an hour.
 fn refresh_refused(refusal: &ServerError) -> bool {
-    refusal.status.is_client_error() && !refusal.is_retryable()
-        || matches!(refusal.kind, ServerErrorKind::InvalidGrant)
+    !server_in_trouble(refusal)
+        && (refusal.status.is_client_error() || refusal.kind == ServerErrorKind::InvalidGrant)
 }
 
 /// Refusals of the password grant that end the session: those that name an
-/// OAuth error retrying cannot fix, at a status that is not a rate limit or
-/// a server failure. A proxy's or firewall's page (401, 403, 404 without an
-/// OAuth `error`) says nothing about the credentials; `invalid_grant` on a
-/// 503 says the server is in trouble.
+/// OAuth error retrying cannot fix, unless the server is in trouble. A
+/// proxy's or firewall's page (401, 403, 404 without an OAuth `error`) says
+/// nothing about the credentials.
 fn credentials_refused(refusal: &ServerError) -> bool {
-    if refusal.is_retryable() || refusal.status.is_server_error() {
+    if server_in_trouble(refusal) {
         return false;
     }
     let kind = refusal.code.as_deref().and_then(oauth_kind);
