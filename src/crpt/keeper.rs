@@ -62,7 +62,8 @@ pub struct TokenKeeper {
     /// of one keeper is refused by another of the same connection.
     id: u64,
     held: Option<Held>,
-    /// The highest version installed, restored or refused so far.
+    /// The highest version installed or restored so far: the next renewal
+    /// gets the one above it.
     version: u64,
     /// The last tokens the API refused (at most [`REMEMBERED_REFUSALS`]):
     /// never adopted again.
