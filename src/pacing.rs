@@ -44,7 +44,7 @@ pub struct Pacing {
     /// loops against a server that issues already-expired tokens).
     pub min_interval: Duration,
     /// The first pause after a failure; it doubles with each failure in a
-    /// row. Not zero.
+    /// row. At least [`Pacing::MIN_BACKOFF`].
     pub initial_backoff: Duration,
     /// The longest pause of the holder's own.
     pub max_backoff: Duration,
@@ -59,6 +59,11 @@ impl Pacing {
     /// below it, every poll would declare the renewal out lost and start
     /// another.
     pub const MIN_RENEWAL_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// The shortest accepted [`initial_backoff`](Self::initial_backoff):
+    /// instants are whole milliseconds, so a shorter pause would be none,
+    /// and a failure would be retried at the instant it happened.
+    pub const MIN_BACKOFF: Duration = Duration::from_millis(1);
 
     /// The longest accepted duration of any field: a day.
     pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -99,8 +104,9 @@ impl Pacing {
 
     /// Refuses values that would break single flight or the bounds on
     /// waiting: a renewal timeout under [`MIN_RENEWAL_TIMEOUT`](Self::MIN_RENEWAL_TIMEOUT),
-    /// a zero first back-off, a longest back-off below the first, any
-    /// duration over [`MAX_DURATION`](Self::MAX_DURATION).
+    /// a first back-off under [`MIN_BACKOFF`](Self::MIN_BACKOFF), a longest
+    /// back-off below the first, any duration over
+    /// [`MAX_DURATION`](Self::MAX_DURATION).
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |reason| Err(Error::Usage(UsageError::InvalidConfig { reason }));
         let all = [
@@ -117,8 +123,8 @@ impl Pacing {
         if self.renewal_timeout < Self::MIN_RENEWAL_TIMEOUT {
             return invalid("the renewal timeout is under a second: every poll would start a renewal");
         }
-        if self.initial_backoff.is_zero() {
-            return invalid("the first back-off is zero: failures would be retried in a loop");
+        if self.initial_backoff < Self::MIN_BACKOFF {
+            return invalid("the first back-off is under a millisecond: failures would be retried in a loop");
         }
         if self.max_backoff < self.initial_backoff {
             return invalid("the longest back-off is shorter than the first");
@@ -228,6 +234,32 @@ mod tests {
         ] {
             assert_eq!(pacing.validate(), Ok(()), "{pacing:?}");
         }
+    }
+
+    #[test]
+    fn a_back_off_under_a_millisecond_is_refused() {
+        for initial_backoff in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_micros(999),
+        ] {
+            let pacing = Pacing {
+                initial_backoff,
+                min_interval: Duration::ZERO,
+                ..Pacing::session()
+            };
+            assert!(pacing.validate().is_err(), "{initial_backoff:?}");
+        }
+        let least = Pacing {
+            initial_backoff: Pacing::MIN_BACKOFF,
+            min_interval: Duration::ZERO,
+            ..Pacing::session()
+        };
+        assert_eq!(least.validate(), Ok(()));
+        // The least pause holds at the instant of the failure.
+        let mut b = Backoff::default();
+        b.fail(at(100), &least, None);
+        assert!(b.until(at(100), &least).is_some());
     }
 
     #[test]

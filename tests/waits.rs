@@ -1133,6 +1133,8 @@ fn field() -> impl Strategy<Value = Duration> {
     prop_oneof![
         2 => select(vec![
             Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_micros(999),
             MS,
             Duration::from_millis(999),
             SEC,

@@ -48,7 +48,7 @@ pub fn is_valid(p: &Pacing) -> bool {
     let day = Duration::from_secs(86_400);
     fields(p).iter().all(|d| *d <= day)
         && p.renewal_timeout >= Duration::from_secs(1)
-        && !p.initial_backoff.is_zero()
+        && p.initial_backoff >= Duration::from_millis(1)
         && p.max_backoff >= p.initial_backoff
 }
 
@@ -87,12 +87,13 @@ pub fn renew_at(obtained: Timestamp, expires: Timestamp, margin: Duration) -> Ti
 
 /// The least a back-off started at `at` lasts, in milliseconds: the first
 /// pause, or the server's wait (asked as the instant `server`) cut to
-/// `max_server_wait` if longer.
+/// `max_server_wait` if longer; never less than a millisecond, the least
+/// step of a clock: a failure is never retried at its own instant.
 pub fn least_pause_ms(at: Timestamp, pacing: &Pacing, server: Option<Timestamp>) -> u64 {
     let asked = server.map_or(0, |r| {
         r.as_unix_millis()
             .saturating_sub(at.as_unix_millis())
             .min(millis(pacing.max_server_wait))
     });
-    millis(pacing.initial_backoff).max(asked)
+    millis(pacing.initial_backoff).max(1).max(asked)
 }
