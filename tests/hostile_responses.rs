@@ -299,7 +299,15 @@ fn error(step: Step, r: &Resp) -> Error {
         // to the password grant at once (`feed` checked it): its refusal is
         // no error of the session's. The password grant's refusal of the
         // same answer, read by the same classifier, stands in for it.
-        Outcome::Fallback if step == ItcRefresh && (400..500).contains(&r.status) => error(ItcPassword, r),
+        Outcome::Fallback if step == ItcRefresh && (400..500).contains(&r.status) => {
+            let stand_in = error(ItcPassword, r);
+            // A rate limit or a timeout must back off, never fall back.
+            assert!(
+                !stand_in.is_retryable(),
+                "{step:?}: fell back to the password grant after a retryable answer: {stand_in:?}"
+            );
+            stand_in
+        }
         other => panic!("{step:?}: expected an error, got {other:?}"),
     }
 }

@@ -216,7 +216,7 @@ impl Tally {
     }
 
     /// Prints the counts (per category) and a few examples; fails the test
-    /// if any case failed.
+    /// if any case failed, or if no case was checked.
     #[track_caller]
     pub fn finish(self) {
         let (report, failed) = self.report();
@@ -262,6 +262,12 @@ impl Tally {
             self.failures.len(),
             self.cases
         );
+        // A tally that checked nothing (an empty table, a filter that
+        // matches no step) proves nothing: it fails.
+        let empty = self.cases == 0;
+        if empty {
+            report.push_str("\n  no case was checked");
+        }
         for (name, count, _) in &categories {
             report.push_str(&format!("\n  {count} x {name}"));
         }
@@ -274,7 +280,7 @@ impl Tally {
                 println!("  FAIL [{label}] {why}");
             }
         }
-        (report, !self.failures.is_empty())
+        (report, empty || !self.failures.is_empty())
     }
 }
 
