@@ -1162,14 +1162,42 @@ fn nested_objects(depth: usize) -> String {
 }
 
 /// Every object is read for repeated keys, so nesting is bounded by
-/// serde_json's recursion limit (128): within it, an unknown field is
-/// skipped; beyond it, the body is refused, never a stack overflow.
+/// serde_json's recursion limit (128 levels, the body's own object
+/// included): below it, an unknown field is skipped; at it and beyond, the
+/// body is refused, never a stack overflow.
 #[test]
 fn deep_nesting_in_an_unknown_field_is_skipped_without_recursion() {
     for step in ALL {
         let body = step.ok_body();
         for deep in [nested_arrays(100), nested_objects(100)] {
             token(step, &json(200, format!(r#"{{"unknown":{deep},{}"#, &body[1..])));
+        }
+        // The edge, exactly: counting the body's own object, 127 levels are
+        // read and 128 (serde_json's recursion limit) refused, in arrays,
+        // objects and both mixed.
+        for depth in 120..=135 {
+            let mixed = format!("{}1{}", r#"[{"a":"#.repeat(depth / 2), "}]".repeat(depth / 2));
+            let mixed = if depth % 2 == 1 {
+                format!("[{mixed}]")
+            } else {
+                mixed
+            };
+            for (shape, deep) in [
+                ("arrays", nested_arrays(depth)),
+                ("objects", nested_objects(depth)),
+                ("mixed", mixed),
+            ] {
+                let doc = json(200, format!(r#"{{"unknown":{deep},{}"#, &body[1..]));
+                match feed(step, &doc) {
+                    Outcome::Token(_) => {
+                        assert!(depth < 127, "{step:?} {shape} {depth}: read past the limit")
+                    }
+                    Outcome::Err(Error::Protocol(_), _) => {
+                        assert!(depth >= 127, "{step:?} {shape} {depth}: refused within the limit")
+                    }
+                    other => panic!("{step:?} {shape} {depth}: {other:?}"),
+                }
+            }
         }
         for (depth, deep) in [
             (10_000, nested_arrays(10_000)),
