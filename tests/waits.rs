@@ -61,12 +61,12 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `unix` seconds as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`),
-/// weekday included.
-fn imf_fixdate(unix: u64) -> String {
+/// `unix` seconds as a civil date and time: weekday (0 = Monday), day,
+/// month (1–12), year, hours, minutes, seconds.
+fn civil(unix: u64) -> (usize, u64, u64, u64, u64, u64, u64) {
     let (days, rest) = (unix / 86_400, unix % 86_400);
     // 1970-01-01 was a Thursday.
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let weekday = ((days + 3) % 7) as usize;
     // Days to a civil date, counting years from March (H. Hinnant).
     let z = days + 719_468;
     let era = z / 146_097;
@@ -77,13 +77,51 @@ fn imf_fixdate(unix: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{weekday}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
-        MONTHS[(month - 1) as usize],
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    (weekday, day, month, year, rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// The three HTTP date forms RFC 9110 §5.6.7 asks recipients to read.
+#[derive(Clone, Copy, Debug)]
+enum DateForm {
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`.
+    Imf,
+    /// `Sunday, 06-Nov-94 08:49:37 GMT` (years 1970–2069 only).
+    Rfc850,
+    /// `Sun Nov  6 08:49:37 1994`.
+    Asctime,
+}
+
+/// The first second of 2070: two-digit RFC 850 years name 1970–2069.
+const RFC850_END: u64 = 3_155_760_000;
+
+/// `unix` seconds written in `form`.
+fn http_date(form: DateForm, unix: u64) -> String {
+    let (weekday, day, month, year, h, m, sec) = civil(unix);
+    let (long_day, month) = (WEEKDAYS[weekday], MONTHS[(month - 1) as usize]);
+    let short_day = &long_day[..3];
+    match form {
+        DateForm::Imf => format!("{short_day}, {day:02} {month} {year:04} {h:02}:{m:02}:{sec:02} GMT"),
+        DateForm::Rfc850 => format!(
+            "{long_day}, {day:02}-{month}-{:02} {h:02}:{m:02}:{sec:02} GMT",
+            year % 100
+        ),
+        DateForm::Asctime => format!("{short_day} {month} {day:>2} {h:02}:{m:02}:{sec:02} {year:04}"),
+    }
+}
+
+/// `unix` seconds as an IMF-fixdate, weekday included.
+fn imf_fixdate(unix: u64) -> String {
+    http_date(DateForm::Imf, unix)
 }
 
 /// A string of digits as a number, saturating at `u64::MAX` (as a wait of
@@ -127,6 +165,14 @@ impl RetryAfterCase {
     fn date(unix: u64) -> Self {
         RetryAfterCase {
             header: Some(imf_fixdate(unix)),
+            meaning: Meaning::Date(unix),
+        }
+    }
+
+    /// `unix` seconds in `form`.
+    fn dated(form: DateForm, unix: u64) -> Self {
+        RetryAfterCase {
+            header: Some(http_date(form, unix)),
             meaning: Meaning::Date(unix),
         }
     }
@@ -232,6 +278,11 @@ fn retry_after(now: Timestamp) -> impl Strategy<Value = RetryAfterCase> {
         1 => select(vec![0, LAST_DATE]).prop_map(RetryAfterCase::date),
         1 => select(MALFORMED.to_vec()).prop_map(|v| RetryAfterCase::ignored(Some(v))),
         1 => select(OBSOLETE.to_vec()).prop_map(RetryAfterCase::obsolete),
+        // The obsolete forms of any date they can name, the edges of
+        // RFC 850's two-digit years (1970 and 2069) included.
+        1 => prop_oneof![0..RFC850_END, Just(0), Just(RFC850_END - 1), Just(946_684_800)]
+            .prop_map(|unix| RetryAfterCase::dated(DateForm::Rfc850, unix)),
+        1 => (0..=LAST_DATE).prop_map(|unix| RetryAfterCase::dated(DateForm::Asctime, unix)),
         1 => Just(RetryAfterCase::ignored(None)),
     ]
 }
