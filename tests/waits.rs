@@ -394,18 +394,20 @@ impl Failure {
 }
 
 fn failure(now: Timestamp) -> impl Strategy<Value = Failure> {
-    (
-        select(vec![429u16, 503]),
-        0..BODIES.len(),
-        retry_after(now),
-        any::<bool>(),
-    )
-        .prop_map(|(status, body, retry, late)| Failure {
-            status,
-            body,
-            retry,
-            late,
-        })
+    // `Retry-After` is read on every refusal: rate limits, server failures,
+    // a timeout, a proxy's 4xx, and an OAuth "later" in a 200 (JSON bodies
+    // only there: another 200 body is no refusal but unreadable).
+    let status_and_body = prop_oneof![
+        4 => (select(vec![429u16, 503]), 0..BODIES.len()),
+        3 => (select(vec![408u16, 500, 502, 504, 599, 400, 401, 403, 404]), 0..BODIES.len()),
+        1 => (Just(200u16), select(vec![1usize, 2, 5])),
+    ];
+    (status_and_body, retry_after(now), any::<bool>()).prop_map(|((status, body), retry, late)| Failure {
+        status,
+        body,
+        retry,
+        late,
+    })
 }
 
 // ====================================================================
