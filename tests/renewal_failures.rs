@@ -916,6 +916,31 @@ enum SignInFailure {
     WrongSignature,
 }
 
+impl SignInFailure {
+    /// Checks that `err` is how a call reports this failure: the status of
+    /// the answer that failed (the fake's documented one), or `Aborted` for
+    /// a dropped connection.
+    fn check_error(&self, err: &Error) -> Result<(), String> {
+        let status = match self {
+            SignInFailure::Scripted(_, hostile) => return hostile.check_error(err),
+            SignInFailure::WrongSignature => 403,
+            SignInFailure::Fake(failure) => match failure {
+                CrptFailure::NginxNotFound => 404,
+                CrptFailure::BadGateway => 502,
+                CrptFailure::XmlUnauthorized => 401,
+                CrptFailure::EmptyNotAcceptable => 406,
+                CrptFailure::ErrorIn200 => 200,
+                CrptFailure::RateLimited => 429,
+                CrptFailure::SpringError | CrptFailure::SuzGlobalErrors => 400,
+                other => return Err(format!("harness: no status known for {other:?}")),
+            },
+        };
+        (err.status().map(|s| s.as_u16()) == Some(status))
+            .then_some(())
+            .ok_or_else(|| format!("error: {self:?} reported as {err}"))
+    }
+}
+
 const CRPT_FAILURES: [CrptFailure; 8] = [
     CrptFailure::NginxNotFound,
     CrptFailure::BadGateway,
@@ -1084,8 +1109,9 @@ fn a_failed_sign_in_leaves_the_call_the_keepers_valid_token() {
         // After expiry the failure is the call's.
         server.pings.clear();
         let mut now = at(TEN_HOURS).saturating_add(Duration::from_millis(*late_ms));
-        if let Ok(status) = ping(&keeper, &mut now, &mut server) {
-            return Err(format!("expired: the ping succeeded ({status})"));
+        match ping(&keeper, &mut now, &mut server) {
+            Ok(status) => return Err(format!("expired: the ping succeeded ({status})")),
+            Err(err) => failure.check_error(&err).map_err(|e| format!("expired: {e}"))?,
         }
         if !server.pings.is_empty() {
             return Err(format!("expired: pinged with {:?}", server.pings));
@@ -1093,8 +1119,9 @@ fn a_failed_sign_in_leaves_the_call_the_keepers_valid_token() {
         // A keeper with no token: the failure is the call's, and it backs off.
         let empty = Mutex::new(TokenKeeper::new(CONN));
         let mut now = t;
-        if let Ok(status) = ping(&empty, &mut now, &mut server) {
-            return Err(format!("empty: the ping succeeded ({status})"));
+        match ping(&empty, &mut now, &mut server) {
+            Ok(status) => return Err(format!("empty: the ping succeeded ({status})")),
+            Err(err) => failure.check_error(&err).map_err(|e| format!("empty: {e}"))?,
         }
         let mut empty = empty.lock().unwrap();
         match empty.poll(now) {
