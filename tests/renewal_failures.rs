@@ -549,6 +549,80 @@ fn a_failed_refresh_leaves_the_call_its_valid_token() {
     tally.finish();
 }
 
+/// The refresh, due 30 s before expiry, is refused with a typed OAuth code
+/// at a 4xx, and so is the password grant it falls back to: the session
+/// ends, yet every call until expiry gets the still-valid token without a
+/// request; after expiry a call is `Usage(Finished)` and sends nothing.
+#[test]
+fn a_typed_refusal_in_the_window_ends_the_session_and_the_token_serves_until_expiry() {
+    let mut tally =
+        Tally::new("a_typed_refusal_in_the_window_ends_the_session_and_the_token_serves_until_expiry");
+    for code in TYPED_REFUSALS {
+        for status in [400u16, 401, 403] {
+            for via in [Via::Consumer, Via::Profile, Via::Fetch] {
+                let result = (|| {
+                    let (mut session, mut server, old) = itc_with_token();
+                    server.hostile = Some(Hostile::Typed { status, code });
+                    let t = at_ms(275_000);
+                    let mut now = t;
+                    // The token a call used: handed out (fetch) or sent to the service.
+                    let used = |fetched: Option<AccessToken>, server: &Itc| -> Vec<String> {
+                        match fetched {
+                            Some(token) => vec![token.expose_secret().to_owned()],
+                            None => server.service_tokens.clone(),
+                        }
+                    };
+                    match itc_call(&mut session, &mut now, &mut server, via) {
+                        Ok(fetched) if used(fetched.clone(), &server) == [old.expose_secret()] => {}
+                        Ok(fetched) => {
+                            return Err(format!("token: the call used {:?}", used(fetched, &server)))
+                        }
+                        Err(err) => return Err(format!("reached: the call failed with {err}")),
+                    }
+                    if server.grants != ["refresh_token", "password"] {
+                        return Err(format!("grants: {:?}", server.grants));
+                    }
+                    if !session.has_ended() {
+                        return Err("ended: the refused password grant left the session running".into());
+                    }
+                    // Until expiry: the token, and no request.
+                    for ms in [275_000u64, 280_000, 299_999] {
+                        server.clear_logs();
+                        let mut now = at_ms(ms);
+                        let fetched = itc_call(&mut session, &mut now, &mut server, via)
+                            .map_err(|e| format!("serving: at {ms} ms the call failed with {e}"))?;
+                        if used(fetched, &server) != [old.expose_secret()] {
+                            return Err(format!("serving: at {ms} ms another token was used"));
+                        }
+                        if !server.grants.is_empty() {
+                            return Err(format!(
+                                "serving: at {ms} ms the session sent {:?}",
+                                server.grants
+                            ));
+                        }
+                    }
+                    // After expiry: finished, nothing sent.
+                    server.clear_logs();
+                    let mut now = at(300);
+                    match itc_call(&mut session, &mut now, &mut server, via) {
+                        Err(Error::Usage(UsageError::Finished)) => {}
+                        other => return Err(format!("expired: {:?}", other.map(|_| "a success"))),
+                    }
+                    if !server.grants.is_empty() || !server.service_tokens.is_empty() {
+                        return Err(format!(
+                            "expired: sent {:?}, served {:?}",
+                            server.grants, server.service_tokens
+                        ));
+                    }
+                    Ok(())
+                })();
+                tally.check(format_args!("{status} {code} {via:?}"), result);
+            }
+        }
+    }
+    tally.finish();
+}
+
 /// A 4xx that says nothing of being retryable (not 408 or 429), with a body
 /// that is no OAuth refusal: plain text, HTML, JSON without `error`.
 fn non_oauth_refusal() -> impl Strategy<Value = Hostile> {
