@@ -390,6 +390,20 @@ fn judge_header(
             "accepted a value that must be refused: sent {name}: {shown:?}"
         ));
     }
+    // A credential's header is marked sensitive, so that even `http`'s own
+    // `Debug` of the request hides it.
+    let credential = matches!(name, "authorization" | "clienttoken" | "x-registrationkey");
+    let all_sensitive = out
+        .as_http()
+        .headers()
+        .get_all(name)
+        .iter()
+        .all(|v| v.is_sensitive());
+    if credential && !all_sensitive {
+        return Err(format!(
+            "not sensitive: the credential header {name} is not marked sensitive"
+        ));
+    }
     if sent.len() == 1 && sent[0] == want.as_slice() {
         Ok(())
     } else {
