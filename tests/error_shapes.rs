@@ -430,6 +430,57 @@ fn check_worded(
     });
 }
 
+/// What a refusal keeps of a server's word, modelled here: every control
+/// character a space, whitespace trimmed from both ends, then at most
+/// `max` characters.
+fn kept(text: &str, max: usize) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.trim().chars().take(max).collect()
+}
+
+/// Text of any length up to `max`, with control characters (C0, DEL, C1,
+/// tabs and line breaks) among printable ones.
+fn wild_words(max: usize) -> impl Strategy<Value = String> {
+    let c = prop_oneof![
+        6 => proptest::char::any().prop_filter("printable", |c| !c.is_control()),
+        2 => proptest::char::range('\u{0}', '\u{1f}'),
+        1 => Just('\u{7f}'),
+        1 => proptest::char::range('\u{80}', '\u{9f}'),
+        1 => Just(' '),
+    ];
+    proptest::collection::vec(c, 1..=max).prop_map(|cs| cs.into_iter().collect())
+}
+
+/// The bounds and the control-character rule: codes and messages past
+/// their bounds (100 and `MAX_MESSAGE_CHARS` characters) and holding
+/// control characters come back as [`kept`] says.
+#[test]
+fn generated_words_are_bounded_and_printable() {
+    let strategy = (wild_words(160), wild_words(MAX_MESSAGE_CHARS + 200))
+        .prop_filter("words left after trimming", |(code, message)| {
+            !kept(code, 100).is_empty() && !kept(message, MAX_MESSAGE_CHARS).is_empty()
+        });
+    check_generated(
+        "1b. RFC 6749, any length, controls",
+        &all_steps(),
+        strategy,
+        |(code, message)| Generated {
+            statuses: &[400],
+            content_type: JSON,
+            body: format!(
+                r#"{{"error":{},"error_description":{}}}"#,
+                json_str(code),
+                json_str(message)
+            ),
+            code: Some(kept(code, 100)),
+            message: kept(message, MAX_MESSAGE_CHARS),
+        },
+    );
+}
+
 #[test]
 fn generated_rfc6749_words_come_back() {
     check_coded("1. RFC 6749, generated", &[400], "", |code, message| {
