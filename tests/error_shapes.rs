@@ -313,6 +313,60 @@ fn shapes() -> Vec<(&'static str, Vec<Fixed>)> {
                 "User with given credentials not found",
             )],
         ),
+        (
+            "14. code + error_message",
+            vec![fixed(
+                &[401, 400],
+                JSON,
+                r#"{"code":"AUTH_FAILED","error_message":"Wrong password"}"#,
+                Some("AUTH_FAILED"),
+                "Wrong password",
+            )],
+        ),
+        (
+            "15. violations with a field and a code",
+            vec![fixed(
+                &[400],
+                JSON,
+                r#"{"violations":[{"field":"username","message":"must not be blank","code":"NotBlank"}]}"#,
+                Some("NotBlank"),
+                "username: must not be blank",
+            )],
+        ),
+        (
+            "16. msg alone",
+            vec![fixed(&[400, 500], JSON, r#"{"msg":"Нэвтрэх нэр буруу"}"#, None, "Нэвтрэх нэр буруу")],
+        ),
+        (
+            "17. description alone",
+            vec![fixed(&[401, 400], JSON, r#"{"description":"Invalid client"}"#, None, "Invalid client")],
+        ),
+        (
+            "18. code + message",
+            vec![
+                fixed(
+                    &[400],
+                    JSON,
+                    r#"{"code":"E42","message":"quota exceeded"}"#,
+                    Some("E42"),
+                    "quota exceeded",
+                ),
+                // In a 200 too, but for MDLP's auth step and ITC's business
+                // replies, where a string `code` is the answer itself (the
+                // one-time code; `userNotFound`).
+                fixed(
+                    &[200],
+                    JSON,
+                    r#"{"code":"E42","message":"quota exceeded"}"#,
+                    Some("E42"),
+                    "quota exceeded",
+                )
+                .to(&all_steps()
+                    .into_iter()
+                    .filter(|s| !matches!(s, MdlpAuth | ItcProfile))
+                    .collect::<Vec<_>>()),
+            ],
+        ),
     ]
 }
 
