@@ -1065,6 +1065,17 @@ fn detectors_find_every_form() {
         for (form, encoded) in encodings(text) {
             let hidden = format!("prefix {encoded} suffix");
             assert!(find_encoded_leak(&hidden).is_some(), "{form} of {text:?}");
+            // As `Debug` prints it (line breaks as `\r\n`), and as `Display`
+            // does (control characters as spaces), behind a `=`.
+            for printed in [
+                format!("message: {encoded:?}"),
+                format!("x={}", encoded.replace(char::is_control, " ")),
+            ] {
+                assert!(
+                    find_encoded_leak(&printed).is_some(),
+                    "{form} of {text:?} in {printed:?}"
+                );
+            }
             // An encoded form inside a body printed as a byte list.
             let list = format!("{:?}", format!("password={encoded}&x=1").into_bytes());
             assert!(

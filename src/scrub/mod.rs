@@ -19,7 +19,8 @@
 //!   too), HTML entities (numeric and named), backslash escapes (`\uXXXX`,
 //!   `\xHH`, `\/`), quoted-printable `=XX`;
 //! * each of those with its runs of base64 (standard or URL-safe, at all
-//!   four alignments, also across line breaks), hex (either alignment, also
+//!   four alignments, also across white space: wrapped, or with its line
+//!   breaks folded to spaces), hex (either alignment, also
 //!   as `73:33:63` pairs) and decimal byte lists (`115, 51, 99`, signed as
 //!   Java prints bytes) decoded, then textually decoded again;
 //! * for secrets with at least [`SKELETON_MIN`] letters and digits, the
@@ -323,6 +324,13 @@ mod tests {
             "s3cr3t%253AKey~1",
             "s3cr3t=3AKey~1",
             "s 3 c r 3 t : K e y ~ 1",
+            // Pairs after a word or a `": "` (SUZ's `field: message`).
+            "password: 73:33:63:72:33:74:3a:4b:65:79:7e:31",
+            "refused: 73-33-63-72-33-74-3A-4B-65-79-7E-31",
+            "code 73 33 63 72 33 74 3a 4b 65 79 7e 31",
+            // Wrapped base64 whose line break became a space (an HTML title).
+            "czNjcjN0Ok tleX4x",
+            "was czNjcjN0Ok tleX4x (base64)",
         ] {
             assert!(scrubber().echoes(echo), "{echo:?}");
             assert_eq!(scrubber().shown(echo, 512), WITHHELD, "{echo:?}");

@@ -354,15 +354,17 @@ fn min_run(bytes: usize, symbols: usize, per_bytes: usize) -> usize {
 
 /// Views with every run of base64 symbols decoded, starting 0, 1, 2 and 3
 /// symbols into the run (a run may begin with text glued to the blob), in
-/// the text as it is and with its line breaks removed (wrapped base64).
+/// the text as it is and with its white space removed (wrapped base64,
+/// also when its line breaks were folded to spaces, as an HTML title's are).
 fn base64_runs_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
     let min = min_run(shortest, 4, 3);
     let member = |b: u8| base64_value(b).is_some();
-    // Line breaks only: removing spaces would glue every word into one run.
+    // Words glued to the blob this way only shift where it starts in its
+    // run, and every alignment is decoded.
     let compact: Vec<u8> = text
         .iter()
         .copied()
-        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .filter(|b| !b.is_ascii_whitespace())
         .collect();
     let sources: &[&[u8]] = if compact.len() == text.len() {
         &[text]
@@ -415,19 +417,46 @@ fn hex_runs_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
             }));
         }
     }
-    let separator = |b: u8| matches!(b, b':' | b'-' | b' ');
-    let separated = |b: u8| b.is_ascii_hexdigit() || separator(b);
+    let separated = |b: u8| b.is_ascii_hexdigit() || is_pair_separator(b);
     let min = min_run(shortest, 3, 1) - 1;
-    if text.iter().any(|&b| separator(b)) && has_run(text, separated, min) {
-        out.push(runs_replaced(text, separated, min, |run| {
-            let pairs: Vec<&[u8]> = run.split(|&b| separator(b)).collect();
-            if pairs.iter().all(|p| p.len() == 2) {
-                pairs.iter().filter_map(|p| hex_pair(p, 0)).collect()
-            } else {
-                run.to_vec()
-            }
-        }));
+    if text.iter().any(|&b| is_pair_separator(b)) && has_run(text, separated, min) {
+        out.push(runs_replaced(text, separated, min, separated_pairs_decoded));
     }
+}
+
+fn is_pair_separator(b: u8) -> bool {
+    matches!(b, b':' | b'-' | b' ')
+}
+
+/// A run of hex digits and separators with each stretch of two or more
+/// pairs joined by single separators (`73:33:63`) decoded, and the rest as
+/// it is: a word ending in hex letters glued to the pairs (`password: 73:…`
+/// is the run `d: 73:…`), a doubled separator, a longer group.
+fn separated_pairs_decoded(run: &[u8]) -> Vec<u8> {
+    let pieces: Vec<&[u8]> = run.split(|&b| is_pair_separator(b)).collect();
+    let mut out = Vec::with_capacity(run.len());
+    // Where the next piece starts in `run`.
+    let mut at = 0;
+    let mut i = 0;
+    while let Some(piece) = pieces.get(i) {
+        let stretch = pieces[i..].iter().take_while(|p| p.len() == 2).count();
+        if stretch >= 2 {
+            out.extend(pieces[i..i + stretch].iter().filter_map(|p| hex_pair(p, 0)));
+            // The pairs and the separators between them.
+            at += 3 * stretch - 1;
+            i += stretch;
+        } else {
+            out.extend_from_slice(piece);
+            at += piece.len();
+            i += 1;
+        }
+        // The separator after them, kept.
+        if let Some(&separator) = run.get(at) {
+            out.push(separator);
+            at += 1;
+        }
+    }
+    out
 }
 
 /// Views with lists of decimal bytes (`115, 51, 99`, `[115,51,99]`, Java's
@@ -515,6 +544,14 @@ mod tests {
             backslash_decoded(br"\ud83d\ude00"),
             Some("😀".as_bytes().to_vec())
         );
+    }
+
+    #[test]
+    fn separated_pairs_are_decoded_wherever_the_run_starts() {
+        assert_eq!(separated_pairs_decoded(b"73:33:63"), b"s3c");
+        assert_eq!(separated_pairs_decoded(b"d: 73:33:63 e"), b"d: s3c e");
+        assert_eq!(separated_pairs_decoded(b"de 73-33"), b"\xde\x73\x33");
+        assert_eq!(separated_pairs_decoded(b"abc:73::33"), b"abc:73::33");
     }
 
     #[test]

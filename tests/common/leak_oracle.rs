@@ -3,18 +3,28 @@
 //!
 //! Two halves:
 //! * [`encodings`]: every way a server might echo a secret back (the attacks
-//!   the suites plant);
+//!   the suites plant), among them every form the README promises: case
+//!   changes, invisible and fullwidth characters, percent (either hex case,
+//!   `%uXXXX`), form, HTML-entity, backslash and quoted-printable escapes,
+//!   base64 (standard and URL-safe, at every alignment, wrapped with CRLF),
+//!   hex (also `73:33:63`), the letters and digits alone, a separator after
+//!   every character, and compositions of three layers;
 //! * [`Oracle`]: built from every secret a flow knows, it finds any of them
 //!   in a printed text. It works in both directions, so that it is stronger
 //!   than either alone: the printed text is normalised into several views
 //!   (invisible format characters removed, fullwidth ASCII folded, HTML
-//!   entities decoded, case folded; then percent-, plus- and backslash
-//!   escapes decoded; then whitespace squeezed out; decimal byte lists read
-//!   back as bytes), and each view is
-//!   searched for forward-encoded forms of each secret (plain, percent
+//!   entities decoded, case folded; then decoded layer by layer until
+//!   nothing changes: `%XX`, `%uXXXX`, backslash escapes, HTML entities,
+//!   each way round for `+` as a space and for quoted-printable `=XX`;
+//!   decimal byte lists read back as bytes), each view also with its white
+//!   space squeezed out and as its letters and digits alone, and each view
+//!   is searched for forward-encoded forms of each secret (plain, percent
 //!   forms, the base64 characters that depend only on the secret at each of
-//!   the three alignments inside a longer blob, hex, byte lists, JSON and
-//!   backslash escapes).
+//!   the three alignments inside a longer blob, also in the squeezed views
+//!   (wrapped blobs), hex, also in separated pairs, byte lists, JSON and
+//!   backslash escapes, and, for secrets with at least
+//!   [`LETTERS_AND_DIGITS_MIN`] of them, the letters and digits alone in the
+//!   letters-and-digits views).
 //!
 //! Nothing here calls tokendance: an oracle that shared the crate's
 //! normalisation would share its blind spots.
@@ -25,6 +35,11 @@ use std::sync::Mutex;
 /// Forward forms shorter than this are not searched (they would match by
 /// chance); the plain secret always is.
 pub const MIN_FORM_LEN: usize = 8;
+
+/// Secrets with at least this many letters and digits are also found as
+/// their letters and digits alone, in a text's letters and digits (the
+/// README's promise).
+pub const LETTERS_AND_DIGITS_MIN: usize = 8;
 
 pub const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 pub const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -203,6 +218,74 @@ fn in_the_middle(s: &str, insert: char) -> String {
     out
 }
 
+/// `s` with `line_break` put after every `width` characters (a wrapped blob,
+/// as MIME and PEM wrap base64).
+pub fn wrapped(s: &str, width: usize, line_break: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .chunks(width.max(1))
+        .map(|line| line.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(line_break)
+}
+
+/// Every byte as two hex digits, the pairs joined by `separator` (`73:33:63`).
+pub fn hex_pairs(bytes: &[u8], upper: bool, separator: &str) -> String {
+    bytes
+        .iter()
+        .map(|b| hex(&[*b], upper))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// Quoted-printable (RFC 2045) tokens: one per byte, `=XX` (upper hex) for
+/// every byte `keep` refuses.
+fn quoted_printable_tokens(bytes: &[u8], keep: fn(u8) -> bool) -> Vec<String> {
+    bytes
+        .iter()
+        .map(|&b| {
+            if keep(b) && b != b'=' {
+                char::from(b).to_string()
+            } else {
+                format!("={}", hex(&[b], true))
+            }
+        })
+        .collect()
+}
+
+/// Quoted-printable: every byte `keep` refuses (and `=`) as `=XX`.
+pub fn quoted_printable(bytes: &[u8], keep: fn(u8) -> bool) -> String {
+    quoted_printable_tokens(bytes, keep).concat()
+}
+
+/// Quoted-printable with a soft line break (`=` CRLF) after half the bytes.
+pub fn quoted_printable_soft_break(bytes: &[u8], keep: fn(u8) -> bool) -> String {
+    let mut tokens = quoted_printable_tokens(bytes, keep);
+    tokens.insert(tokens.len() / 2, "=\r\n".to_owned());
+    tokens.concat()
+}
+
+/// Every UTF-16 unit as `%uXXXX` (what JavaScript's old `escape` writes
+/// for characters past U+00FF, here for every character).
+pub fn percent_u(s: &str) -> String {
+    s.encode_utf16().map(|unit| format!("%u{unit:04X}")).collect()
+}
+
+/// The letters and digits of `s` (Unicode's), in order.
+pub fn letters_and_digits(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// A separator after every character of `s`: a space, `.`, `-` and `_` in turn.
+fn separated(s: &str) -> String {
+    let mut out = String::new();
+    for (c, separator) in s.chars().zip([' ', '.', '-', '_'].iter().cycle()) {
+        out.push(c);
+        out.push(*separator);
+    }
+    out
+}
+
 fn prefixed(prefix: &[u8], secret: &[u8]) -> Vec<u8> {
     let mut v = prefix.to_vec();
     v.extend_from_slice(secret);
@@ -210,9 +293,17 @@ fn prefixed(prefix: &[u8], secret: &[u8]) -> Vec<u8> {
 }
 
 /// Every way a hostile server might echo `secret`, named.
+///
+/// The forms that only a secret with at least [`LETTERS_AND_DIGITS_MIN`]
+/// letters and digits is promised to be found in (its letters and digits
+/// alone, a separator after every character) are the plain secret for a
+/// shorter one, so that every secret has the same forms in the same order.
 pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
     let b = secret.as_bytes();
     let b64 = base64(b, B64_STD, true);
+    let alnum = letters_and_digits(secret);
+    let long = alnum.chars().count() >= LETTERS_AND_DIGITS_MIN;
+    let alnum_only = |b: u8| b.is_ascii_alphanumeric();
     vec![
         ("plain", secret.to_owned()),
         ("UPPER", secret.to_uppercase()),
@@ -302,6 +393,43 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
         (
             "Basic base64(user:secret)",
             format!("Basic {}", base64(&prefixed(b"user:", b), B64_STD, true)),
+        ),
+        (
+            "base64 wrapped with CRLF every 12 characters",
+            wrapped(&b64, 12, "\r\n"),
+        ),
+        ("hex pairs joined by ':'", hex_pairs(b, false, ":")),
+        ("HEX pairs joined by '-'", hex_pairs(b, true, "-")),
+        ("quoted-printable, every byte", quoted_printable(b, |_| false)),
+        (
+            "quoted-printable, letters and digits kept, a soft line break",
+            quoted_printable_soft_break(b, alnum_only),
+        ),
+        ("%uXXXX escapes", percent_u(secret)),
+        (
+            "letters and digits only",
+            if long { alnum.clone() } else { secret.to_owned() },
+        ),
+        (
+            "a separator after every character",
+            if long {
+                separated(secret)
+            } else {
+                secret.to_owned()
+            },
+        ),
+        (
+            "base64, then \\u escapes, then percent-encoded",
+            percent(json_u_escapes(&b64).as_bytes(), is_unreserved, None, true),
+        ),
+        (
+            "\\u escapes, then quoted-printable, then percent-encoded",
+            percent(
+                quoted_printable(json_u_escapes(secret).as_bytes(), alnum_only).as_bytes(),
+                is_unreserved,
+                None,
+                true,
+            ),
         ),
     ]
 }
@@ -441,7 +569,8 @@ fn decode_percent(s: &str, plus: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `\uXXXX` (with surrogate pairs), `\xHH`, and `\\`, `\/`, `\"` decoded.
+/// `\uXXXX` (with surrogate pairs), Rust's `\u{XXXX}`, `\xHH`, `\n`, `\r`,
+/// `\t`, and `\\`, `\/`, `\"` decoded.
 fn decode_backslashes(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -468,6 +597,20 @@ fn decode_backslashes(s: &str) -> String {
             out.push_str(&String::from_utf8_lossy(&bytes_run));
             bytes_run.clear();
             match chars.get(i + 1) {
+                Some('u') if chars.get(i + 2) == Some(&'{') => {
+                    // Rust's `\u{200b}`, as `{:?}` writes invisible characters.
+                    let digits = chars[i + 3..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_hexdigit())
+                        .count();
+                    if (1..=6).contains(&digits) && chars.get(i + 3 + digits) == Some(&'}') {
+                        if let Some(c) = hex_at(i + 3, digits).and_then(char::from_u32) {
+                            out.push(c);
+                            i += 4 + digits;
+                            continue;
+                        }
+                    }
+                }
                 Some('u') => {
                     if let Some(unit) = hex_at(i + 2, 4) {
                         let low = (chars.get(i + 6) == Some(&'\\') && chars.get(i + 7) == Some(&'u'))
@@ -492,6 +635,15 @@ fn decode_backslashes(s: &str) -> String {
                     i += 2;
                     continue;
                 }
+                Some(c @ ('n' | 'r' | 't')) => {
+                    out.push(match c {
+                        'n' => '\n',
+                        'r' => '\r',
+                        _ => '\t',
+                    });
+                    i += 2;
+                    continue;
+                }
                 _ => {}
             }
             out.push('\\');
@@ -505,6 +657,94 @@ fn decode_backslashes(s: &str) -> String {
     }
     out.push_str(&String::from_utf8_lossy(&bytes_run));
     out
+}
+
+/// A `%uXXXX` escape at the start of `s`: its UTF-16 unit.
+fn percent_u_at(s: &str) -> Option<u16> {
+    let b = s.as_bytes();
+    let escape = b.len() >= 6
+        && b[0] == b'%'
+        && matches!(b[1], b'u' | b'U')
+        && b[2..6].iter().all(u8::is_ascii_hexdigit);
+    // The six bytes are ASCII, so `s[2..6]` is at character boundaries.
+    escape.then(|| u16::from_str_radix(&s[2..6], 16).ok()).flatten()
+}
+
+/// `%uXXXX` decoded; a run of them is read as UTF-16 (surrogate pairs
+/// joined, a lone surrogate as U+FFFD).
+fn decode_percent_u(s: &str) -> String {
+    if !(s.contains("%u") || s.contains("%U")) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut units: Vec<u16> = Vec::new();
+    let mut rest = s;
+    loop {
+        if let Some(unit) = percent_u_at(rest) {
+            units.push(unit);
+            rest = &rest[6..];
+            continue;
+        }
+        out.extend(char::decode_utf16(units.drain(..)).map(|c| c.unwrap_or('\u{FFFD}')));
+        let mut chars = rest.chars();
+        match chars.next() {
+            Some(c) => {
+                out.push(c);
+                rest = chars.as_str();
+            }
+            None => return out,
+        }
+    }
+}
+
+/// Quoted-printable decoded: `=XX` (either hex case), and soft line breaks
+/// (`=` then white space to the line's end; printed, a line break may show
+/// as spaces, so `=` and the white space after it) removed. A run of `=XX`
+/// escapes is bytes, decoded as far as they read as UTF-8: `x=CANARY` is
+/// not `x`, byte 0xCA, `NARY` (a lone 0xCA is no text), and is left alone.
+fn decode_quoted_printable(s: &str) -> String {
+    if !s.contains('=') {
+        return s.to_owned();
+    }
+    let b = s.as_bytes();
+    let escape_at = |j: usize| -> Option<u8> {
+        if b.get(j) != Some(&b'=') {
+            return None;
+        }
+        let high = hex_value(*b.get(j + 1)?)?;
+        let low = hex_value(*b.get(j + 2)?)?;
+        Some((high << 4) | low)
+    };
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'=' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let blank = b[i + 1..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+        if blank > 0 {
+            i += 1 + blank;
+            continue;
+        }
+        let mut run = Vec::new();
+        while let Some(byte) = escape_at(i + 3 * run.len()) {
+            run.push(byte);
+        }
+        let good = match std::str::from_utf8(&run) {
+            Ok(_) => run.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        out.extend_from_slice(&run[..good]);
+        i += 3 * good;
+        if good < run.len() || run.is_empty() {
+            // Not an escape that reads as text: the `=` as it is.
+            out.push(b'=');
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Invisible characters removed, fullwidth folded, HTML entities decoded
@@ -567,34 +807,99 @@ fn decode_byte_lists(s: &str) -> String {
     out
 }
 
-/// Percent (with `+` as a space, then without) and backslash escapes
-/// decoded, each twice (for escapes escaped again: a JSON string holding
-/// `\\x41`), then normalised again.
-fn fully_decoded(normalised: &str) -> String {
-    let mut decoded = normalised.to_owned();
-    for plus in [true, false] {
-        decoded = decode_percent(&decoded, plus);
+/// How many rounds of decoding a decoded view takes at most (each round
+/// may peel several layers; three are promised).
+const DECODING_ROUNDS: usize = 6;
+
+/// `normalised` decoded layer by layer until nothing changes: each round
+/// decodes `%XX`, then `%uXXXX`, then backslash escapes, then (with
+/// `quoted_printable`) `=XX`, then HTML entities, so that the layers of a
+/// composition come off in whatever order they were put on. With `form`,
+/// the first round reads `+` as a space (as a form decoder reads the outer
+/// layer); `+` made by a later layer is kept.
+fn decoded(normalised: &str, form: bool, quoted_printable: bool) -> String {
+    let mut text = normalised.to_owned();
+    for round in 0..DECODING_ROUNDS {
+        let mut next = decode_percent(&text, form && round == 0);
+        next = decode_percent_u(&next);
+        next = decode_backslashes(&next);
+        if quoted_printable {
+            next = decode_quoted_printable(&next);
+        }
+        let next = normalise(&next);
+        if next == text {
+            break;
+        }
+        text = next;
     }
-    normalise(&decode_backslashes(&decode_backslashes(&decoded)))
+    text
 }
 
-/// The views of a printed text that are searched, each case-folded.
-fn views(printed: &str) -> Vec<(&'static str, String)> {
-    let normalised = normalise(printed);
-    let decoded = fully_decoded(&normalised);
-    let squeezed: String = normalised.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut views = vec![
-        ("as printed", printed.to_lowercase()),
-        ("normalised", normalised.to_lowercase()),
-        ("decoded", decoded.to_lowercase()),
-        ("squeezed", squeezed.to_lowercase()),
-    ];
+/// The ways a decoded view is made: its name, whether the outer layer is a
+/// form (`+` a space), whether quoted-printable is decoded. Each choice is
+/// also made the other way, since decoding destroys what it does not fit
+/// (a base64 `+`, the `=CA` of `password=CANARY`).
+const DECODINGS: [(&str, bool, bool); 4] = [
+    ("decoded", false, false),
+    ("form-decoded", true, false),
+    ("decoded with quoted-printable", false, true),
+    ("form-decoded with quoted-printable", true, true),
+];
+
+/// Which forms a view is searched for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ViewKind {
+    /// The text (case-folded).
+    Text,
+    /// The text without white space: wrapped blobs joined.
+    Squeezed,
+    /// The text's letters and digits alone.
+    Skeleton,
+}
+
+struct View {
+    name: String,
+    kind: ViewKind,
+    text: String,
+}
+
+/// The views of a printed text that are searched, each case-folded: the
+/// text as printed; normalised; decoded each way of [`DECODINGS`]; and the
+/// same for the decimal byte lists it prints (a request body), read back as
+/// bytes. Each but the first also squeezed and as letters and digits alone.
+fn views(printed: &str) -> Vec<View> {
+    let mut views: Vec<View> = Vec::new();
+    let mut add = |name: String, kind: ViewKind, text: String| {
+        if !views.iter().any(|v| v.kind == kind && v.text == text) {
+            views.push(View { name, kind, text });
+        }
+    };
+    add("as printed".to_owned(), ViewKind::Text, printed.to_lowercase());
+    let mut sources = vec![("", normalise(printed))];
     let lists = decode_byte_lists(printed);
     if !lists.is_empty() {
-        // A printed byte list holding an encoded secret (a request body).
-        let lists = normalise(&lists);
-        views.push(("byte list, as bytes", lists.to_lowercase()));
-        views.push(("byte list, decoded", fully_decoded(&lists).to_lowercase()));
+        sources.push(("byte list, ", normalise(&lists)));
+    }
+    for (prefix, normalised) in sources {
+        let mut texts = vec![(format!("{prefix}normalised"), normalised.clone())];
+        for (name, form, quoted_printable) in DECODINGS {
+            texts.push((
+                format!("{prefix}{name}"),
+                decoded(&normalised, form, quoted_printable),
+            ));
+        }
+        for (name, text) in texts {
+            let lower = text.to_lowercase();
+            let squeezed: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+            let skeleton = letters_and_digits(&lower);
+            add(format!("{name}, squeezed"), ViewKind::Squeezed, squeezed);
+            add(
+                format!("{name}, letters and digits"),
+                ViewKind::Skeleton,
+                skeleton,
+            );
+            add(name, ViewKind::Text, lower);
+        }
     }
     views
 }
@@ -602,13 +907,20 @@ fn views(printed: &str) -> Vec<(&'static str, String)> {
 // ---------------------------------------------------------------------------
 // The oracle.
 
-/// A forward form of a secret: its name, its case-folded text, and whether
-/// it is searched in the squeezed (whitespace-free) view only.
+/// A forward form of a secret: its name, its case-folded text, and the
+/// kinds of view it is searched in.
 struct Form {
     name: &'static str,
     text: String,
-    squeezed: bool,
+    kinds: &'static [ViewKind],
 }
+
+const TEXT: &[ViewKind] = &[ViewKind::Text];
+const SQUEEZED: &[ViewKind] = &[ViewKind::Squeezed];
+/// Blobs: as they are, and wrapped (line breaks printed as breaks, as
+/// `\r\n` escapes or as spaces).
+const TEXT_OR_SQUEEZED: &[ViewKind] = &[ViewKind::Text, ViewKind::Squeezed];
+const SKELETON: &[ViewKind] = &[ViewKind::Skeleton];
 
 struct Known {
     label: String,
@@ -616,44 +928,48 @@ struct Known {
 }
 
 fn forward_forms(secret: &[u8]) -> Vec<Form> {
-    let mut forms: Vec<(&'static str, String, bool)> = Vec::new();
+    let mut forms: Vec<(&'static str, String, &'static [ViewKind])> = Vec::new();
     let text = std::str::from_utf8(secret).ok();
     if let Some(s) = text {
-        forms.push(("plain", s.to_owned(), false));
+        forms.push(("plain", s.to_owned(), TEXT));
         let json = serde_json::to_string(s).unwrap_or_default();
         let json = json.trim_matches('"').to_owned();
-        forms.push(("JSON-escaped", json.clone(), false));
-        forms.push(("JSON-escaped with \\/", json.replace('/', "\\/"), false));
+        forms.push(("JSON-escaped", json.clone(), TEXT));
+        forms.push(("JSON-escaped with \\/", json.replace('/', "\\/"), TEXT));
         let debug = format!("{s:?}");
-        forms.push(("Rust {:?}-escaped", debug.trim_matches('"').to_owned(), false));
-        forms.push(("\\u escapes", json_u_escapes(s), false));
+        forms.push(("Rust {:?}-escaped", debug.trim_matches('"').to_owned(), TEXT));
+        forms.push(("\\u escapes", json_u_escapes(s), TEXT));
         let squeezed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        forms.push(("plain, whitespace squeezed", squeezed, true));
+        forms.push(("plain, whitespace squeezed", squeezed, SQUEEZED));
+        let alnum = letters_and_digits(&s.to_lowercase());
+        if alnum.chars().count() >= LETTERS_AND_DIGITS_MIN {
+            forms.push(("letters and digits alone", alnum, SKELETON));
+        }
     }
     forms.push((
         "percent-encoded (%20)",
         percent(secret, is_unreserved, None, false),
-        false,
+        TEXT,
     ));
     forms.push((
         "percent-encoded (+ for space)",
         percent(secret, is_unreserved, Some('+'), false),
-        false,
+        TEXT,
     ));
     forms.push((
         "form-urlencoded",
         percent(secret, is_form_safe, Some('+'), false),
-        false,
+        TEXT,
     ));
     forms.push((
         "encodeURIComponent",
         percent(secret, is_uri_component, None, false),
-        false,
+        TEXT,
     ));
     forms.push((
         "percent every byte",
         percent(secret, |_| false, None, false),
-        false,
+        TEXT,
     ));
     forms.push((
         "double percent-encoded",
@@ -663,7 +979,7 @@ fn forward_forms(secret: &[u8]) -> Vec<Form> {
             None,
             false,
         ),
-        false,
+        TEXT,
     ));
     const CORES: [(&str, &[u8; 64], usize); 6] = [
         ("base64 core at offset 0", B64_STD, 0),
@@ -674,27 +990,34 @@ fn forward_forms(secret: &[u8]) -> Vec<Form> {
         ("base64url core at offset 2", B64_URL, 2),
     ];
     for (name, alphabet, shift) in CORES {
-        forms.push((name, base64_core(secret, shift, alphabet), false));
+        forms.push((name, base64_core(secret, shift, alphabet), TEXT_OR_SQUEEZED));
     }
-    forms.push(("hex", hex(secret, false), false));
+    forms.push(("hex", hex(secret, false), TEXT));
     let decimal: Vec<String> = secret.iter().map(|b| b.to_string()).collect();
-    forms.push(("decimal byte list {:?}", decimal.join(", "), false));
-    forms.push(("decimal byte list {:#?}", decimal.join(",\n    "), false));
-    forms.push(("decimal byte list (any layout)", decimal.join(","), true));
+    forms.push(("decimal byte list {:?}", decimal.join(", "), TEXT));
+    forms.push(("decimal byte list {:#?}", decimal.join(",\n    "), TEXT));
+    forms.push(("decimal byte list (any layout)", decimal.join(","), SQUEEZED));
     let hex_list: Vec<String> = secret.iter().map(|b| format!("{b:x}")).collect();
-    forms.push(("hex byte list {:x?}", hex_list.join(", "), false));
+    forms.push(("hex byte list {:x?}", hex_list.join(", "), TEXT));
+    for (name, separator) in [
+        ("hex pairs joined by ':'", ":"),
+        ("hex pairs joined by '-'", "-"),
+        ("hex pairs joined by ' '", " "),
+    ] {
+        forms.push((name, hex_pairs(secret, false, separator), TEXT));
+    }
 
     let mut out: Vec<Form> = Vec::new();
-    for (name, text, squeezed) in forms {
+    for (name, text, kinds) in forms {
         let text = text.to_lowercase();
         let long_enough = text.chars().count() >= MIN_FORM_LEN || name == "plain";
         if text.is_empty() || !long_enough {
             continue;
         }
-        if out.iter().any(|f| f.text == text && f.squeezed == squeezed) {
+        if out.iter().any(|f| f.text == text && f.kinds == kinds) {
             continue;
         }
-        out.push(Form { name, text, squeezed });
+        out.push(Form { name, text, kinds });
     }
     out
 }
@@ -749,16 +1072,14 @@ impl Oracle {
         let views = views(printed);
         for known in &self.known {
             for form in &known.forms {
-                for (view, text) in &views {
-                    if form.squeezed != (*view == "squeezed") {
-                        continue;
-                    }
-                    if let Some(at) = text.find(&form.text) {
+                for view in views.iter().filter(|v| form.kinds.contains(&v.kind)) {
+                    if let Some(at) = view.text.find(&form.text) {
                         return Some(format!(
-                            "secret {} as {} in the {view} view: …{}…",
+                            "secret {} as {} in the {} view: …{}…",
                             known.label,
                             form.name,
-                            around(text, at, form.text.len())
+                            view.name,
+                            around(&view.text, at, form.text.len())
                         ));
                     }
                 }
