@@ -16,9 +16,6 @@ pub(crate) type ParseToken = fn(&Reply<'_>, Timestamp) -> Result<TokenSet, Error
 /// Gives a provider's refusals their documented kinds (status tables, messages).
 pub(crate) type RefineRefusal = fn(&mut ServerError);
 
-/// The most secrets one request carries (client secret, code, password, ...).
-const MAX_SECRETS: usize = 3;
-
 /// A flow of exactly one request that yields a [`TokenSet`].
 ///
 /// Transcript: `start` → `Send(request)`; `resume(Response)` → `Done(token)`
@@ -38,9 +35,8 @@ struct Ready {
 
 /// How to read the answer.
 struct Reading {
-    /// Secrets the request carries, scrubbed from any server message (unused
-    /// slots are empty strings, which allocate nothing).
-    secrets: [String; MAX_SECRETS],
+    /// Every secret the request carries, scrubbed from any server message.
+    secrets: Vec<String>,
     parse: ParseToken,
     refine: RefineRefusal,
 }
@@ -52,19 +48,15 @@ struct Awaiting {
 }
 
 impl TokenRequest {
-    /// `secrets` (at most three: client secret, code, password) are moved in,
-    /// not copied.
+    /// `secrets` (client secret, code, password, a verifier: any number) are
+    /// moved in, not copied.
     pub(crate) fn new(
         request: Outgoing,
         secrets: impl IntoIterator<Item = String>,
         parse: ParseToken,
         refine: RefineRefusal,
     ) -> Self {
-        let mut slots: [String; MAX_SECRETS] = Default::default();
-        for (slot, secret) in slots.iter_mut().zip(secrets) {
-            *slot = secret;
-        }
-        let secrets = slots;
+        let secrets = secrets.into_iter().collect();
         TokenRequest {
             machine: Machine::new(Ready {
                 request,
@@ -80,7 +72,7 @@ impl TokenRequest {
 
 impl Reading {
     fn token(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
-        let scrub = self.secrets.each_ref().map(String::as_str);
+        let scrub: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         let reply = classify(response, &scrub)?;
         (self.parse)(&reply, sent_at).map_err(|e| match e {
             Error::Server(mut refusal) => {
@@ -134,3 +126,58 @@ impl fmt::Debug for TokenRequest {
 
 /// Leaves a refusal's kind as the classifier found it.
 pub(crate) fn keep_refusal(_: &mut ServerError) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Flow;
+    use crate::oauth2::{token_from_reply, ZeroLifetime};
+
+    const SECRETS: [&str; 5] = [
+        "alpha-secret-1",
+        "bravo-secret-2",
+        "charlie-secret-3",
+        "delta-secret-4",
+        "echo-secret-5",
+    ];
+
+    fn request() -> TokenRequest {
+        let uri = http::Uri::from_static("https://auth.example/token");
+        TokenRequest::new(
+            Outgoing::post_form_to(uri, &[("grant_type", "client_credentials")]),
+            SECRETS.map(str::to_owned),
+            |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Expired),
+            keep_refusal,
+        )
+    }
+
+    fn refusal(message: &str) -> Error {
+        let body = serde_json::json!({"error": "invalid_client", "error_description": message});
+        let response = http::Response::builder()
+            .status(401)
+            .body(serde_json::to_vec(&body).unwrap())
+            .unwrap();
+        let mut flow = request();
+        assert!(matches!(
+            flow.start(Timestamp::from_unix_secs(1)),
+            Ok(Action::Send(_))
+        ));
+        flow.resume(Timestamp::from_unix_secs(1), Input::Response(response))
+            .unwrap_err()
+    }
+
+    /// Every secret handed in is scrubbed, however many there are (a fixed
+    /// array of three once dropped a fourth without a word).
+    #[test]
+    fn every_secret_is_scrubbed_however_many() {
+        for secret in SECRETS {
+            let error = refusal(&format!("client {secret} is unknown"));
+            for printed in [error.to_string(), format!("{error:?}")] {
+                assert!(!printed.contains(secret), "{secret} in {printed}");
+            }
+        }
+        // A message without a secret is shown, so the check above can fail.
+        let error = refusal("client is unknown");
+        assert!(error.to_string().contains("client is unknown"), "{error}");
+    }
+}
