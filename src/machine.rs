@@ -9,6 +9,9 @@
 //! * [`Input::Failed`] ends the flow with [`UsageError::Aborted`];
 //! * `Done` or any other error ends it for good: every later call is
 //!   [`UsageError::Finished`], so a failed flow can never send again.
+//!
+//! Flows that pass their steps on to a machine they do not own (a session's
+//! `Fetch`, an `Authorized` call) keep the same rules with a [`Gate`].
 
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{unexpected, Action, Input};
@@ -88,17 +91,11 @@ impl<I: Start> Machine<I> {
             Phase::Finished => return Err(Error::Usage(UsageError::Finished)),
             Phase::Running(state) => state.expects(),
         };
-        let matches = matches!(
-            (expected, &input),
-            (Expect::Response, Input::Response(_))
-                | (Expect::Signature, Input::Signature(_))
-                | (Expect::Timeout, Input::Timeout)
-        );
         if matches!(input, Input::Failed) {
             self.phase = Phase::Finished;
             return Err(Error::Usage(UsageError::Aborted));
         }
-        if !matches {
+        if !answers(expected, &input) {
             return Err(unexpected(expected, &input));
         }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
@@ -127,6 +124,67 @@ impl<I: Start> Machine<I> {
     }
 }
 
+/// Whether `input` is of the kind `expect` names (`Failed` is not: each
+/// caller decides what an abort means).
+fn answers(expect: Expect, input: &Input) -> bool {
+    matches!(
+        (expect, input),
+        (Expect::Response, Input::Response(_))
+            | (Expect::Signature, Input::Signature(_))
+            | (Expect::Timeout, Input::Timeout)
+    )
+}
+
+/// The same rules for a flow that passes its steps on to a machine it does
+/// not own (a [`Fetch`](crate::oauth2::Fetch) drives a session, an
+/// [`Authorized`](crate::call::Authorized) call a token source), whose state
+/// outlives the flow. What the flow waits for is read off each action it
+/// emits; unlike [`Machine`], `Input::Failed` is let through, because the
+/// machine behind the flow has to learn that its request failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Gate {
+    /// Not started.
+    New,
+    /// Started, waiting for this kind of input.
+    Waiting(Expect),
+    /// Done or failed: nothing more is accepted.
+    Finished,
+}
+
+impl Gate {
+    /// Whether `start` may run now.
+    pub(crate) fn admit_start(&self) -> Result<(), Error> {
+        match self {
+            Gate::New => Ok(()),
+            Gate::Waiting(_) => Err(Error::Usage(UsageError::AlreadyStarted)),
+            Gate::Finished => Err(Error::Usage(UsageError::Finished)),
+        }
+    }
+
+    /// Whether `input` may be passed on now; what the flow waited for when it
+    /// may. Refused input leaves the gate as it was.
+    pub(crate) fn admit(&self, input: &Input) -> Result<Expect, Error> {
+        match *self {
+            Gate::New => Err(Error::Usage(UsageError::NotStarted)),
+            Gate::Finished => Err(Error::Usage(UsageError::Finished)),
+            Gate::Waiting(expect) if matches!(input, Input::Failed) || answers(expect, input) => Ok(expect),
+            Gate::Waiting(expect) => Err(unexpected(expect, input)),
+        }
+    }
+
+    /// Records what the flow's next step waits for; `Done` or an error
+    /// finishes it for good.
+    pub(crate) fn settle<T>(&mut self, step: Result<Action<T>, Error>) -> Result<Action<T>, Error> {
+        *self = match &step {
+            Ok(Action::Send(_)) => Gate::Waiting(Expect::Response),
+            Ok(Action::Sign(_)) => Gate::Waiting(Expect::Signature),
+            Ok(Action::Wait(_)) => Gate::Waiting(Expect::Timeout),
+            Ok(Action::Done(_)) | Err(_) => Gate::Finished,
+        };
+        step
+    }
+}
+
 /// Implements [`Flow`](crate::Flow) for a public flow type whose `machine`
 /// field does the work, so every flow answers `start`/`resume` the same way.
 macro_rules! flow_via_machine {
@@ -152,3 +210,101 @@ macro_rules! flow_via_machine {
     };
 }
 pub(crate) use flow_via_machine;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Outgoing;
+    use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
+
+    fn inputs() -> [Input; 4] {
+        [
+            Input::Response(http::Response::new(Vec::new())),
+            Input::Signature(Signature::from_der(vec![0x30, 0])),
+            Input::Timeout,
+            Input::Failed,
+        ]
+    }
+
+    fn gates() -> [Gate; 5] {
+        [
+            Gate::New,
+            Gate::Waiting(Expect::Response),
+            Gate::Waiting(Expect::Signature),
+            Gate::Waiting(Expect::Timeout),
+            Gate::Finished,
+        ]
+    }
+
+    /// Every gate against every input, each answer checked against the rule
+    /// it implements, and a refused input leaves the gate as it was.
+    #[test]
+    fn the_gate_admits_what_the_rules_allow() {
+        for gate in gates() {
+            let started = gate.admit_start();
+            match gate {
+                Gate::New => assert!(started.is_ok()),
+                Gate::Waiting(_) => assert!(matches!(started, Err(Error::Usage(UsageError::AlreadyStarted)))),
+                Gate::Finished => assert!(matches!(started, Err(Error::Usage(UsageError::Finished)))),
+            }
+            for input in inputs() {
+                let admitted = gate.admit(&input);
+                let kind = input.kind();
+                match (gate, admitted) {
+                    (Gate::New, Err(Error::Usage(UsageError::NotStarted))) => {}
+                    (Gate::Finished, Err(Error::Usage(UsageError::Finished))) => {}
+                    (Gate::Waiting(expect), Ok(admitted)) => {
+                        assert_eq!(admitted, expect);
+                        assert!(
+                            matches!(input, Input::Failed) || answers(expect, &input),
+                            "{kind:?}"
+                        );
+                    }
+                    (
+                        Gate::Waiting(expect),
+                        Err(Error::Usage(UsageError::UnexpectedInput { expected, got })),
+                    ) => {
+                        assert_eq!((expected, got), (expect, kind));
+                        assert!(!matches!(input, Input::Failed) && !answers(expect, &input));
+                    }
+                    (gate, other) => panic!("{gate:?} admitted {kind:?} as {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// Each action leaves the gate waiting for the input that answers it;
+    /// `Done` and errors finish it, whatever it was.
+    #[test]
+    fn settling_records_what_the_action_waits_for() {
+        type Built = fn() -> Result<Action<()>, Error>;
+        let steps: [(Built, Gate); 5] = [
+            (
+                || Ok(Action::Send(Outgoing::from_http(http::Request::new(Vec::new())))),
+                Gate::Waiting(Expect::Response),
+            ),
+            (
+                || {
+                    let job = SignJob::new(b"x".to_vec(), SignatureKind::Detached, Purpose::MdlpCode);
+                    Ok(Action::Sign(job))
+                },
+                Gate::Waiting(Expect::Signature),
+            ),
+            (
+                || Ok(Action::Wait(Timestamp::EPOCH)),
+                Gate::Waiting(Expect::Timeout),
+            ),
+            (|| Ok(Action::Done(())), Gate::Finished),
+            (|| Err(Error::Usage(UsageError::Aborted)), Gate::Finished),
+        ];
+        for (step, after) in steps {
+            for before in gates() {
+                let mut gate = before;
+                let settled = gate.settle(step());
+                assert_eq!(gate, after, "{before:?}");
+                // The step itself is passed on unchanged.
+                assert_eq!(settled.is_ok(), step().is_ok());
+            }
+        }
+    }
+}

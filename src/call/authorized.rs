@@ -6,8 +6,9 @@ use std::fmt;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::StatusCode;
 
-use crate::error::{Error, Expect, ServerError, ServerErrorKind, UsageError};
-use crate::flow::{is_header_safe, sensitive_value, unexpected, Action, Flow, Input, Outgoing};
+use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
+use crate::flow::{is_header_safe, sensitive_value, Action, Flow, Input, Outgoing};
+use crate::machine::Gate;
 use crate::response::classify;
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
@@ -84,25 +85,21 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     parse: Parse<T>,
     refused: Refused,
     forbidden_means: Option<&'static str>,
+    /// The misuse rules: started once, input of the kind awaited.
+    gate: Gate,
     state: State,
     /// The first 401, returned if the source cannot renew.
     first_refusal: Option<ServerError>,
 }
 
+/// Whose step the call is at, once started (before and after, the gate says
+/// the rest).
 #[derive(Clone, PartialEq, Eq, Debug)]
 enum State {
-    New,
-    /// The source is getting a token and waits for this input.
-    Token {
-        retry: bool,
-        expect: Expect,
-    },
+    /// The source is getting a token (for the retry after a refusal, if `retry`).
+    Token { retry: bool },
     /// The request went out with this token.
-    Api {
-        retry: bool,
-        token: AccessToken,
-    },
-    Finished,
+    Api { retry: bool, token: AccessToken },
 }
 
 impl<S: TokenSource> Authorized<S> {
@@ -181,7 +178,8 @@ impl<S: TokenSource, T> Authorized<S, T> {
             parse,
             refused: |response| response.status() == StatusCode::UNAUTHORIZED,
             forbidden_means: None,
-            state: State::New,
+            gate: Gate::New,
+            state: State::Token { retry: false },
             first_refusal: None,
         }
     }
@@ -223,7 +221,6 @@ impl<S: TokenSource, T> Authorized<S, T> {
         retry: bool,
         step: Result<Action<AccessToken>, Error>,
     ) -> Result<Action<T>, Error> {
-        self.state = State::Finished;
         let action = match step {
             Ok(action) => action,
             // A source that cannot renew after a 401: the 401 is the answer.
@@ -233,17 +230,13 @@ impl<S: TokenSource, T> Authorized<S, T> {
             }
             Err(err) => return Err(err),
         };
-        let next = match action.done_or_pass() {
-            Ok(token) => return self.send(retry, token),
-            Err(next) => next,
-        };
-        let expect = match next {
-            Action::Send(_) => Expect::Response,
-            Action::Sign(_) => Expect::Signature,
-            _ => Expect::Timeout,
-        };
-        self.state = State::Token { retry, expect };
-        Ok(next)
+        match action.done_or_pass() {
+            Ok(token) => self.send(retry, token),
+            Err(next) => {
+                self.state = State::Token { retry };
+                Ok(next)
+            }
+        }
     }
 
     fn send(&mut self, retry: bool, token: AccessToken) -> Result<Action<T>, Error> {
@@ -266,7 +259,6 @@ impl<S: TokenSource, T> Authorized<S, T> {
         token: AccessToken,
         response: http::Response<Vec<u8>>,
     ) -> Result<Action<T>, Error> {
-        self.state = State::Finished;
         let scrub = [token.expose_secret()];
         let refused = (self.refused)(&response);
         let forbidden = response.status() == StatusCode::FORBIDDEN;
@@ -389,62 +381,38 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
     type Output = T;
 
     fn start(&mut self, now: Timestamp) -> Result<Action<T>, Error> {
-        match self.state {
-            State::New => {
-                let step = self.source.poll_token(now);
-                self.token_step(false, step)
-            }
-            State::Finished => Err(Error::Usage(UsageError::Finished)),
-            _ => Err(Error::Usage(UsageError::AlreadyStarted)),
-        }
+        self.gate.admit_start()?;
+        let step = self.source.poll_token(now);
+        let step = self.token_step(false, step);
+        self.gate.settle(step)
     }
 
     fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<T>, Error> {
-        match std::mem::replace(&mut self.state, State::Finished) {
-            State::New => {
-                self.state = State::New;
-                Err(Error::Usage(UsageError::NotStarted))
-            }
-            State::Finished => Err(Error::Usage(UsageError::Finished)),
-            State::Token { retry, expect } => {
-                if !answers(expect, &input) {
-                    self.state = State::Token { retry, expect };
-                    return Err(unexpected(expect, &input));
-                }
+        self.gate.admit(&input)?;
+        // The gate let the input through: the step ends in a new state or
+        // finishes the call.
+        let step = match std::mem::replace(&mut self.state, State::Token { retry: false }) {
+            // `Failed` goes to the source too: its request is what failed.
+            State::Token { retry } => {
                 let step = self.source.resume_token(now, input);
                 self.token_step(retry, step)
             }
             State::Api { retry, token } => match input {
                 Input::Response(response) => self.answer(now, retry, token, response),
-                Input::Failed => Err(Error::Usage(UsageError::Aborted)),
-                other => {
-                    let err = unexpected(Expect::Response, &other);
-                    self.state = State::Api { retry, token };
-                    Err(err)
-                }
+                _ => Err(Error::Usage(UsageError::Aborted)),
             },
-        }
+        };
+        self.gate.settle(step)
     }
-}
-
-/// Whether `input` answers an action that expects `expect` (`Failed` answers any).
-fn answers(expect: Expect, input: &Input) -> bool {
-    matches!(
-        (expect, input),
-        (_, Input::Failed)
-            | (Expect::Response, Input::Response(_))
-            | (Expect::Signature, Input::Signature(_))
-            | (Expect::Timeout, Input::Timeout)
-    )
 }
 
 impl<S: fmt::Debug, T> fmt::Debug for Authorized<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::New => "New",
-            State::Token { .. } => "GettingToken",
-            State::Api { .. } => "AwaitingApi",
-            State::Finished => "Finished",
+        let state = match (self.gate, &self.state) {
+            (Gate::New, _) => "New",
+            (Gate::Finished, _) => "Finished",
+            (Gate::Waiting(_), State::Token { .. }) => "GettingToken",
+            (Gate::Waiting(_), State::Api { .. }) => "AwaitingApi",
         };
         let target = self
             .request

@@ -6,8 +6,9 @@ use std::fmt;
 use url::Url;
 
 use crate::call::TokenSource;
-use crate::error::{Error, Expect, ServerError, ServerErrorKind, UsageError};
-use crate::flow::{unexpected, Action, Flow, Input, Outgoing};
+use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
+use crate::flow::{Action, Flow, Input, Outgoing};
+use crate::machine::Gate;
 use crate::pacing::{within, Backoff, Pacing};
 use crate::response::{classify, oauth_kind};
 use crate::secret::{AccessToken, Password};
@@ -443,7 +444,7 @@ impl PasswordSession {
     pub fn fetch(&mut self) -> Fetch<'_> {
         Fetch {
             session: self,
-            state: FetchState::New,
+            gate: Gate::New,
         }
     }
 }
@@ -546,60 +547,21 @@ impl TokenSource for PasswordSession {
 #[derive(Debug)]
 pub struct Fetch<'s> {
     session: &'s mut PasswordSession,
-    state: FetchState,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum FetchState {
-    New,
-    Expecting(Expect),
-    Finished,
-}
-
-impl Fetch<'_> {
-    /// Passes the session's step on, remembering what it waits for.
-    fn settle(&mut self, step: Result<Action<AccessToken>, Error>) -> Result<Action<AccessToken>, Error> {
-        self.state = match &step {
-            Ok(Action::Send(_)) => FetchState::Expecting(Expect::Response),
-            Ok(Action::Wait(_)) => FetchState::Expecting(Expect::Timeout),
-            Ok(Action::Sign(_)) => FetchState::Expecting(Expect::Signature),
-            Ok(Action::Done(_)) | Err(_) => FetchState::Finished,
-        };
-        step
-    }
+    gate: Gate,
 }
 
 impl Flow for Fetch<'_> {
     type Output = AccessToken;
 
     fn start(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        match self.state {
-            FetchState::New => {
-                let step = self.session.poll_token(now);
-                self.settle(step)
-            }
-            FetchState::Expecting(_) => Err(Error::Usage(UsageError::AlreadyStarted)),
-            FetchState::Finished => Err(Error::Usage(UsageError::Finished)),
-        }
+        self.gate.admit_start()?;
+        let step = self.session.poll_token(now);
+        self.gate.settle(step)
     }
 
     fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
-        let expect = match self.state {
-            FetchState::New => return Err(Error::Usage(UsageError::NotStarted)),
-            FetchState::Finished => return Err(Error::Usage(UsageError::Finished)),
-            FetchState::Expecting(expect) => expect,
-        };
-        let answers = matches!(
-            (expect, &input),
-            (_, Input::Failed)
-                | (Expect::Response, Input::Response(_))
-                | (Expect::Timeout, Input::Timeout)
-                | (Expect::Signature, Input::Signature(_))
-        );
-        if !answers {
-            return Err(unexpected(expect, &input));
-        }
+        self.gate.admit(&input)?;
         let step = self.session.resume_token(now, input);
-        self.settle(step)
+        self.gate.settle(step)
     }
 }
