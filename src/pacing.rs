@@ -195,6 +195,20 @@ impl Backoff {
         within(since, now, pause).then(|| since.saturating_add(pause))
     }
 
+    /// When a renewal may start, if not at `now`: the end of the pause in
+    /// force, else of the shortest interval since the last start.
+    pub(crate) fn next_start(
+        &mut self,
+        now: Timestamp,
+        pacing: &Pacing,
+        last_start: Option<Timestamp>,
+    ) -> Option<Timestamp> {
+        self.until(now, pacing).or_else(|| {
+            let last = last_start.filter(|&last| within(last, now, pacing.min_interval))?;
+            Some(last.saturating_add(pacing.min_interval))
+        })
+    }
+
     /// The end of the last pause, passed or not, as `pacing` bounds it.
     pub(crate) fn pending(&self, pacing: &Pacing) -> Option<Timestamp> {
         self.pause
@@ -260,6 +274,29 @@ mod tests {
         let mut b = Backoff::default();
         b.fail(at(100), &least, None);
         assert!(b.until(at(100), &least).is_some());
+    }
+
+    /// A renewal waits for the pause in force, then for the shortest
+    /// interval since the last start, whichever applies first; neither once
+    /// both have passed.
+    #[test]
+    fn a_start_waits_for_the_pause_then_the_interval() {
+        let pacing = Pacing {
+            min_interval: Duration::from_secs(10),
+            ..Pacing::session()
+        };
+        let mut b = Backoff::default();
+        assert_eq!(b.next_start(at(100), &pacing, None), None);
+        assert_eq!(b.next_start(at(100), &pacing, Some(at(95))), Some(at(105)));
+        assert_eq!(b.next_start(at(105), &pacing, Some(at(95))), None);
+        // The pause (1 s) ends before the interval: the interval still holds.
+        b.fail(at(100), &pacing, None);
+        assert_eq!(b.next_start(at(100), &pacing, Some(at(100))), Some(at(101)));
+        assert_eq!(b.next_start(at(101), &pacing, Some(at(100))), Some(at(110)));
+        // A server's longer wait comes first.
+        b.fail(at(101), &pacing, Some(RetryAfter::Delay(Duration::from_secs(60))));
+        assert_eq!(b.next_start(at(101), &pacing, Some(at(100))), Some(at(161)));
+        assert_eq!(b.next_start(at(161), &pacing, Some(at(100))), None);
     }
 
     #[test]

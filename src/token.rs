@@ -142,6 +142,20 @@ impl TokenSet {
     pub(crate) fn refuse(&mut self) {
         self.refused = true;
     }
+
+    /// The API refused `token`: if it is this set's, it is never handed out
+    /// again. A late refusal of a token already replaced changes nothing.
+    /// Whether it was this set's.
+    pub(crate) fn refuse_if_mine(&mut self, token: &AccessToken) -> bool {
+        let mine = self.access_token == *token;
+        self.refused |= mine;
+        mine
+    }
+
+    /// The access token, if it may be handed out at `now`.
+    pub(crate) fn valid_access(&self, now: Timestamp) -> Option<&AccessToken> {
+        self.is_valid(now).then_some(&self.access_token)
+    }
 }
 
 impl fmt::Debug for TokenSet {

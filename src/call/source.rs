@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::error::{Error, UsageError};
 use crate::flow::{Action, Flow, Input};
-use crate::pacing::{within, Backoff, Pacing};
+use crate::pacing::{Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -66,10 +66,9 @@ impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
 /// [`UsageError::TokenUnavailable`].
 impl TokenSource for TokenSet {
     fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        if self.is_valid(now) {
-            Ok(Action::Done(self.access_token().clone()))
-        } else {
-            Err(Error::Usage(UsageError::TokenUnavailable))
+        match self.valid_access(now) {
+            Some(token) => Ok(Action::Done(token.clone())),
+            None => Err(Error::Usage(UsageError::TokenUnavailable)),
         }
     }
 
@@ -79,9 +78,7 @@ impl TokenSource for TokenSet {
     }
 
     fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
-        if self.access_token() == token {
-            self.refuse();
-        }
+        self.refuse_if_mine(token);
     }
 }
 
@@ -170,10 +167,7 @@ where
 
     /// The token held, if it is valid at `now`.
     fn valid(&self, now: Timestamp) -> Option<AccessToken> {
-        self.token
-            .as_ref()
-            .filter(|t| t.is_valid(now))
-            .map(|t| t.access_token().clone())
+        self.token.as_ref()?.valid_access(now).cloned()
     }
 
     /// Keeps a finished flow's token, or passes its next action on; a
@@ -224,13 +218,8 @@ where
         }
         // A clock stepped back: every instant kept happened "now" at the latest.
         self.last_start = self.last_start.map(|t| t.min(now));
-        if let Some(until) = self.backoff.until(now, &self.pacing) {
+        if let Some(until) = self.backoff.next_start(now, &self.pacing, self.last_start) {
             return hold_or_wait(until);
-        }
-        if let Some(last) = self.last_start {
-            if within(last, now, self.pacing.min_interval) {
-                return hold_or_wait(last.saturating_add(self.pacing.min_interval));
-            }
         }
         // A flow left half-way by an abandoned call is dropped: a new one starts.
         let mut flow = (self.make)()?;
@@ -251,15 +240,9 @@ where
     }
 
     fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
-        forget_if_held(&mut self.token, token);
-    }
-}
-
-/// After the API refused `token`: if it is still the one held, it is not
-/// handed out again. A refusal of a token already replaced changes nothing.
-fn forget_if_held(held: &mut Option<TokenSet>, token: &AccessToken) {
-    if let Some(held) = held.as_mut().filter(|held| held.access_token() == token) {
-        held.refuse();
+        if let Some(held) = &mut self.token {
+            held.refuse_if_mine(token);
+        }
     }
 }
 

@@ -229,10 +229,7 @@ impl TokenKeeper {
 
     /// The token to hand out at `now`: held, not refused, not expired.
     pub fn usable_token(&self, now: Timestamp) -> Option<&AccessToken> {
-        self.held
-            .as_ref()
-            .filter(|h| h.token.is_valid(now))
-            .map(|h| h.token.access_token())
+        self.held.as_ref()?.token.valid_access(now)
     }
 
     /// Whether a renewal ticket is out.
@@ -267,13 +264,8 @@ impl TokenKeeper {
             self.renewal = Renewal::Idle;
             self.backoff.fail(now, &self.pacing, None);
         }
-        if let Some(until) = self.backoff.until(now, &self.pacing) {
+        if let Some(until) = self.backoff.next_start(now, &self.pacing, self.last_start) {
             return self.use_or_wait(now, until);
-        }
-        if let Some(last) = self.last_start {
-            if within(last, now, self.pacing.min_interval) {
-                return self.use_or_wait(now, last.saturating_add(self.pacing.min_interval));
-            }
         }
         self.last_ticket += 1;
         self.last_start = Some(now);
@@ -365,8 +357,7 @@ impl TokenKeeper {
     /// handed out again and the next poll renews; a late 401 for a token
     /// already replaced changes nothing.
     pub fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
-        if let Some(held) = self.held.as_mut().filter(|h| h.token.access_token() == token) {
-            held.token.refuse();
+        if self.held.as_mut().is_some_and(|h| h.token.refuse_if_mine(token)) {
             if self.refused.len() == REMEMBERED_REFUSALS {
                 self.refused.remove(0);
             }

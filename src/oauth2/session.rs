@@ -281,10 +281,7 @@ impl PasswordSession {
 
     /// The access token, if it is still valid at `now`.
     fn valid_token(&self, now: Timestamp) -> Option<&AccessToken> {
-        self.tokens
-            .as_ref()
-            .filter(|t| t.is_valid(now))
-            .map(TokenSet::access_token)
+        self.tokens.as_ref()?.valid_access(now)
     }
 
     /// When the held token should be renewed; `None` if no token is held,
@@ -532,9 +529,9 @@ impl TokenSource for PasswordSession {
         }
     }
 
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        if self.tokens().is_some_and(|held| held.access_token() == token) {
-            self.unauthorized(now);
+    fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
+        if let Some(held) = &mut self.tokens {
+            held.refuse_if_mine(token);
         }
     }
 }
