@@ -104,22 +104,16 @@ where
 {
     let mut action = flow.start(clock())?;
     loop {
-        let input = match action {
+        let outcome = match action {
             Action::Done(output) => return Ok(output),
-            Action::Send(request) => match send(request.into_http()) {
-                Ok(response) => Input::Response(response),
-                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Transport(e))),
-            },
-            Action::Sign(job) => match sign(&job) {
-                Ok(signature) => Input::Signature(signature),
-                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Signer(e))),
-            },
+            Action::Send(request) => Outcome::Sent(send(request.into_http())),
+            Action::Sign(job) => Outcome::Signed(sign(&job)),
             Action::Wait(until) => {
                 wait_until(until);
-                Input::Timeout
+                Outcome::Waited
             }
         };
-        action = flow.resume(clock(), input)?;
+        action = step(&mut flow, clock(), outcome)?;
     }
 }
 
@@ -144,26 +138,45 @@ where
 {
     let mut action = flow.start(clock())?;
     loop {
-        let input = match action {
+        let outcome = match action {
             Action::Done(output) => return Ok(output),
-            Action::Send(request) => match send(request.into_http()).await {
-                Ok(response) => Input::Response(response),
-                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Transport(e))),
-            },
-            Action::Sign(job) => match sign(job).await {
-                Ok(signature) => Input::Signature(signature),
-                Err(e) => return Err(abort(&mut flow, clock(), DriveError::Signer(e))),
-            },
+            Action::Send(request) => Outcome::Sent(send(request.into_http()).await),
+            Action::Sign(job) => Outcome::Signed(sign(job).await),
             Action::Wait(until) => {
                 wait_until(until).await;
-                Input::Timeout
+                Outcome::Waited
             }
         };
-        action = flow.resume(clock(), input)?;
+        action = step(&mut flow, clock(), outcome)?;
     }
 }
 
 /// Tells the flow its last action failed, then reports the caller's error.
+/// What carrying out an action came to, in either driver.
+enum Outcome<TE, SE> {
+    Sent(Result<http::Response<Vec<u8>>, TE>),
+    Signed(Result<Signature, SE>),
+    Waited,
+}
+
+/// The one step both drivers share: the outcome fed back to the flow, or,
+/// when the transport or signer failed, `Input::Failed` fed back and their
+/// error returned.
+fn step<F: Flow, TE, SE>(
+    flow: &mut F,
+    now: Timestamp,
+    outcome: Outcome<TE, SE>,
+) -> Result<Action<F::Output>, DriveError<TE, SE>> {
+    let input = match outcome {
+        Outcome::Sent(Ok(response)) => Input::Response(response),
+        Outcome::Signed(Ok(signature)) => Input::Signature(signature),
+        Outcome::Waited => Input::Timeout,
+        Outcome::Sent(Err(e)) => return Err(abort(flow, now, DriveError::Transport(e))),
+        Outcome::Signed(Err(e)) => return Err(abort(flow, now, DriveError::Signer(e))),
+    };
+    Ok(flow.resume(now, input)?)
+}
+
 fn abort<F: Flow, TE, SE>(flow: &mut F, now: Timestamp, err: DriveError<TE, SE>) -> DriveError<TE, SE> {
     // The flow answers `Aborted` (or backs off); the caller's error says more.
     let _ = flow.resume(now, Input::Failed);
