@@ -6,12 +6,12 @@ use std::fmt;
 use crate::error::{Error, Expect, ServerError};
 use crate::flow::{Action, Input, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
-use crate::response::{classify, Reply};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 
-/// Reads the token out of a classified reply, for a request sent at `sent_at`.
-pub(crate) type ParseToken = fn(&Reply<'_>, Timestamp) -> Result<TokenSet, Error>;
+/// Reads the token out of the answer to a request that carried the secrets
+/// (to scrub from a refusal) and was sent at the instant given.
+pub(crate) type ParseToken = fn(&http::Response<Vec<u8>>, &[&str], Timestamp) -> Result<TokenSet, Error>;
 
 /// Gives a provider's refusals their documented kinds (status tables, messages).
 pub(crate) type RefineRefusal = fn(&mut ServerError);
@@ -73,8 +73,7 @@ impl TokenRequest {
 impl Reading {
     fn token(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
         let scrub: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        let reply = classify(response, &scrub)?;
-        (self.parse)(&reply, sent_at).map_err(|e| match e {
+        (self.parse)(response, &scrub, sent_at).map_err(|e| match e {
             Error::Server(mut refusal) => {
                 (self.refine)(&mut refusal);
                 Error::Server(refusal)
@@ -131,7 +130,7 @@ pub(crate) fn keep_refusal(_: &mut ServerError) {}
 mod tests {
     use super::*;
     use crate::flow::Flow;
-    use crate::oauth2::{token_from_reply, ZeroLifetime};
+    use crate::oauth2::{token_from_response, ZeroLifetime};
 
     const SECRETS: [&str; 5] = [
         "alpha-secret-1",
@@ -146,7 +145,7 @@ mod tests {
         TokenRequest::new(
             Outgoing::post_form_to(uri, &[("grant_type", "client_credentials")]),
             SECRETS.map(str::to_owned),
-            |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Expired),
+            |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Expired),
             keep_refusal,
         )
     }

@@ -6,7 +6,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ServerError, ServerErrorKind};
 use crate::flow::is_header_safe;
 use crate::flow::{MediaType, Outgoing};
-use crate::response::{Reply, Scalar, TOKEN_IN_A_HEADER};
+use crate::response::{classify, fields, Scalar, TOKEN_IN_A_HEADER};
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -56,7 +56,16 @@ fn post(url: &Endpoint, body: &Body<'_>) -> Result<Outgoing, Error> {
     Outgoing::post_json(url.url().clone(), bytes, MediaType::Json)
 }
 
-fn parse(reply: &Reply<'_>, sent_at: Timestamp) -> Result<TokenSet, Error> {
+fields! {
+    /// The login answer's token, under `data`.
+    struct LoginAnswer {
+        data,
+    }
+    secrets: data;
+}
+
+fn parse(response: &http::Response<Vec<u8>>, scrub: &[&str], sent_at: Timestamp) -> Result<TokenSet, Error> {
+    let reply = classify::<LoginAnswer<'_>>(response, scrub)?;
     let body = reply.success()?;
     match &body.data {
         Some(Scalar::Object(data)) => match (&data.token, data.token_not_string) {

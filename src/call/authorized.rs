@@ -9,7 +9,7 @@ use http::StatusCode;
 use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::{is_header_safe, sensitive_value, Action, Flow, Input, Outgoing};
 use crate::machine::Gate;
-use crate::response::classify;
+use crate::response::{classify, NoFields};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 
@@ -290,7 +290,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
         if response.status().is_redirection() {
             // A followed redirect would replay the token; the classifier
             // reports it with the target's query and user info removed.
-            classify(&response, &scrub)?;
+            classify::<NoFields<'_>>(&response, &scrub)?;
         }
         // Other answers are the caller's: no size bound here (an API may
         // legitimately answer megabytes); typed calls bound what they parse.
@@ -319,7 +319,7 @@ impl<S, T> Authorized<S, T> {
 
 /// The refusal in a response, completed from its `WWW-Authenticate` challenge.
 fn challenged(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError {
-    let Ok(reply) = classify(response, scrub) else {
+    let Ok(reply) = classify::<NoFields<'_>>(response, scrub) else {
         // An oversized 401 is still a 401; its body is not read.
         return ServerError::new(response.status(), ServerErrorKind::Unauthorized);
     };

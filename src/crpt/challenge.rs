@@ -10,7 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
-use crate::response::classify;
+use crate::response::{classify, fields};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -24,6 +24,14 @@ use crate::token::TokenSet;
 pub struct ChallengeSignIn {
     machine: Machine<Paths>,
     oms_connection: Option<String>,
+}
+
+fields! {
+    /// The challenge: its id, and the random `data` to sign.
+    struct Challenge {
+        uuid,
+        data,
+    }
 }
 
 /// Where the two requests go, and what the signature is for.
@@ -93,7 +101,7 @@ impl Step for State {
     fn resume(self, now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
         match (self, input) {
             (State::Fetching { sign_in, purpose }, Input::Response(response)) => {
-                let reply = classify(&response, &[])?;
+                let reply = classify::<Challenge<'_>>(&response, &[])?;
                 let body = reply.success()?;
                 let uuid = reply.required_str(&body.uuid, "uuid")?.to_owned();
                 let data = reply.required_str(&body.data, "data")?;

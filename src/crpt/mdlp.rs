@@ -13,7 +13,7 @@ use crate::error::{Error, Expect, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
 use crate::pacing::within;
-use crate::response::{classify, Accept};
+use crate::response::{classify, fields, Accept};
 use crate::secret::{ClientSecret, Password};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::{secs, Timestamp};
@@ -182,6 +182,13 @@ pub fn sign_in(
     })
 }
 
+fields! {
+    /// The `auth` call's answer: the one-time `code` (data here, not a verdict).
+    struct AuthAnswer {
+        code,
+    }
+}
+
 #[derive(Serialize)]
 struct AuthBody<'a> {
     client_id: &'a str,
@@ -271,7 +278,7 @@ impl Step for State {
                     Auth::SignedCode => "",
                 };
                 let scrub = [secret.expose_secret(), password];
-                let reply = classify(&response, &scrub)?;
+                let reply = classify::<AuthAnswer<'_>>(&response, &scrub)?;
                 let body = reply.accept(Accept::OK_CODE_IS_DATA)?;
                 let code = reply.required_str(&body.code, "code")?.to_owned();
                 let answered_at = now;
@@ -331,7 +338,7 @@ impl Step for State {
                 Input::Timeout,
             ) => Ok(space(now, answered_at, request, carried)),
             (State::Exchanging { sent_at, carried }, Input::Response(response)) => {
-                let read = |reply: &crate::response::Reply<'_>| {
+                let read = |reply: &super::TokenReply<'_>| {
                     let body = reply.success()?;
                     let minutes = reply
                         .optional_count(&body.life_time, "life_time")?

@@ -192,11 +192,24 @@ pub fn mdlp_authorization(token: &AccessToken) -> Result<(HeaderName, HeaderValu
 /// How long GIS MT and True API tokens live.
 pub const CHALLENGE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 3600);
 
+crate::response::fields! {
+    /// A CRPT token answer: GIS MT's and True API's `token`, MDLP's with its
+    /// `life_time` in minutes.
+    struct TokenAnswer {
+        token,
+        life_time,
+    }
+    secrets: token;
+}
+
+/// A classified CRPT token answer.
+type TokenReply<'a> = crate::response::Reply<'a, TokenAnswer<'a>>;
+
 /// The `token` of a CRPT answer, living `lifetime` from `sent_at`. An answer
 /// without a token is a refusal when it carries error words, otherwise a
 /// protocol error naming `token`: never a success.
 fn token_from(
-    reply: &crate::response::Reply<'_>,
+    reply: &TokenReply<'_>,
     sent_at: crate::Timestamp,
     lifetime: std::time::Duration,
 ) -> Result<crate::TokenSet, Error> {
@@ -234,7 +247,7 @@ fn json_with_signature(key: &str, value: &str, signature_key: &str, signature: &
 /// of the signature the request carried (its base64 is among `secrets`).
 fn read_answer<T>(
     response: &http::Response<Vec<u8>>,
-    read: impl Fn(&crate::response::Reply<'_>) -> Result<T, Error>,
+    read: impl Fn(&TokenReply<'_>) -> Result<T, Error>,
     secrets: impl FnOnce() -> Vec<String>,
     signature: &[u8],
 ) -> Result<T, Error> {

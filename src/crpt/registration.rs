@@ -11,7 +11,17 @@ use crate::endpoint::{segment_problem, Endpoint};
 use crate::error::{Error, Expect, ProtocolError, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
-use crate::response::{classify_with, Secrets};
+use crate::response::{classify_with, fields, Secrets};
+
+fields! {
+    /// The registration's answer: its verdict, and the connection or the
+    /// reason it was refused.
+    struct Registered {
+        status,
+        omsConnection,
+        rejectionReason,
+    }
+}
 use crate::scrub::ServerText;
 use crate::secret::RegistrationKey;
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
@@ -193,7 +203,7 @@ impl Step for State {
                     .as_ref()
                     .map_or(("", &[][..]), |(b, s)| (b.as_str(), s.as_der()));
                 let scrub = [key.expose_secret(), base64];
-                let reply = classify_with(&response, Secrets::new(&scrub).with_bytes(der))?;
+                let reply = classify_with::<Registered<'_>>(&response, Secrets::new(&scrub).with_bytes(der))?;
                 let body = reply.success()?;
                 let outcome = match reply.required_str(&body.status, "status")? {
                     "SUCCESS" => {

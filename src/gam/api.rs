@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::flow::{header_value, MediaType, Outgoing};
-use crate::response::{classify, parse_success, Accept, Scalar};
+use crate::response::{classify, parse_success, Accept, NoFields, Scalar};
 use crate::scrub::ServerText;
 use crate::secret::AccessToken;
 
@@ -88,7 +88,7 @@ impl<T: DeserializeOwned> Envelope<T> {
     }
 
     fn read(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> Result<Self, Error> {
-        let reply = classify(response, scrub)?;
+        let reply = classify::<NoFields<'_>>(response, scrub)?;
         reply.accept(ENVELOPE)?;
         let raw: RawEnvelope<'_> = parse_success(response, scrub)?;
         // The envelope's texts are the server's words: printed scrubbed.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, UsageError};
 use crate::flow::Outgoing;
-use crate::oauth2::{token_from_reply, ZeroLifetime};
+use crate::oauth2::{token_from_response, ZeroLifetime};
 use crate::secret::ClientSecret;
 use crate::token_request::{keep_refusal, TokenRequest};
 
@@ -41,7 +41,7 @@ pub fn client_credentials(
     Ok(TokenRequest::new(
         request,
         [client_secret.into_exposed()],
-        |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Expired),
+        |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Expired),
         keep_refusal,
     ))
 }

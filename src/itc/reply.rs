@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::response::{classify, parse_success, Accept, Scalar};
+use crate::response::{classify, fields, parse_success, Accept, Scalar};
 use crate::scrub::ServerText;
 
 /// A citizen found by registry number (`GET …api/info/consumer/{regNo}`).
@@ -26,18 +26,14 @@ pub struct Consumer {
     pub family_name: Option<ServerText>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-#[allow(non_snake_case)]
-struct ConsumerBody<'a> {
-    #[serde(borrow)]
-    regNo: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    loginName: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    givenName: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    familyName: Option<Scalar<'a>>,
+fields! {
+    /// A consumer's record.
+    struct ConsumerBody {
+        regNo,
+        loginName,
+        givenName,
+        familyName,
+    }
 }
 
 impl Consumer {
@@ -69,12 +65,8 @@ impl Consumer {
         if response.status() == http::StatusCode::NOT_FOUND && !is_page(response) {
             return Ok(None);
         }
-        // Parsed twice: by the shared classifier (size, redirects, the
-        // status and field checks that recognise an error body), then into
-        // the typed fields.
-        let reply = classify(response, scrub)?;
-        reply.accept(Accept::OK)?;
-        let body: ConsumerBody<'_> = parse_success(response, scrub)?;
+        let reply = classify::<ConsumerBody<'_>>(response, scrub)?;
+        let body = reply.accept(Accept::OK)?;
         let scrubber = reply.scrubber();
         let text = |value: &str| ServerText::checked(value, &scrubber);
         Ok(Some(Consumer {
@@ -201,20 +193,16 @@ pub struct Reply {
     pub email: Option<ServerText>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-#[allow(non_snake_case)]
-struct ReplyBody<'a> {
-    #[serde(borrow)]
-    code: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    status: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    msg: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    loginName: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    email: Option<Scalar<'a>>,
+fields! {
+    /// An answer: its `code` and `status` (data here, not verdicts), its
+    /// message, and what a profile call adds.
+    struct ReplyBody {
+        code,
+        status,
+        msg,
+        loginName,
+        email,
+    }
 }
 
 impl Reply {
@@ -239,15 +227,14 @@ impl Reply {
     }
 
     pub(crate) fn read(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> Result<Reply, Error> {
-        let reply = classify(response, scrub)?;
+        let reply = classify::<ReplyBody<'_>>(response, scrub)?;
         // `code` and `status` are the answer itself here (`userNotFound`,
         // 201), not verdicts.
-        reply.accept(Accept {
+        let body = reply.accept(Accept {
             code_is_data: true,
             status_is_data: true,
             ..Accept::OK
         })?;
-        let body: ReplyBody<'_> = parse_success(response, scrub)?;
         let scrubber = reply.scrubber();
         let text = |value: &str| ServerText::checked(value, &scrubber);
         let code = match &body.code {

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::Outgoing;
-use crate::oauth2::{token_from_reply, ZeroLifetime};
+use crate::oauth2::{token_from_response, ZeroLifetime};
 use crate::secret::{AuthCode, ClientSecret};
 use crate::token_request::TokenRequest;
 
@@ -55,7 +55,7 @@ pub fn exchange_code(
     Ok(TokenRequest::new(
         request,
         [client_secret.into_exposed(), code.into_exposed()],
-        |reply, sent_at| token_from_reply(reply, sent_at, ZeroLifetime::Unknown),
+        |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Unknown),
         apply_status_table,
     ))
 }

@@ -6,5 +6,7 @@ mod response;
 mod session;
 
 pub use response::parse_token_response;
-pub(crate) use response::{token_from_reply, ZeroLifetime};
+#[cfg(test)]
+pub(crate) use response::TokenFields;
+pub(crate) use response::{token_from_response, ZeroLifetime};
 pub use session::{Fetch, Grant, PasswordSession, SessionAction, SessionConfig};

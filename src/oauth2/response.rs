@@ -1,7 +1,7 @@
 //! RFC 6749 §5.1 token responses, read leniently.
 
 use crate::error::Error;
-use crate::response::{classify, Reply};
+use crate::response::{classify, fields, Reply};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::{secs, Timestamp};
 use crate::token::TokenSet;
@@ -42,13 +42,35 @@ pub fn parse_token_response(
     response: &http::Response<Vec<u8>>,
     sent_at: Timestamp,
 ) -> Result<TokenSet, Error> {
-    let reply = classify(response, &[])?;
-    token_from_reply(&reply, sent_at, ZeroLifetime::Expired)
+    token_from_response(response, &[], sent_at, ZeroLifetime::Expired)
+}
+
+fields! {
+    /// A token answer's fields (RFC 6749 §5.1, Keycloak's refresh lifetime).
+    pub(crate) struct TokenFields {
+        access_token,
+        token_type,
+        expires_in,
+        refresh_token,
+        refresh_expires_in,
+        scope,
+    }
+    secrets: access_token, refresh_token;
+}
+
+/// The token in a response to a request that carried `scrub`.
+pub(crate) fn token_from_response(
+    response: &http::Response<Vec<u8>>,
+    scrub: &[&str],
+    sent_at: Timestamp,
+    zero: ZeroLifetime,
+) -> Result<TokenSet, Error> {
+    token_from_reply(&classify(response, scrub)?, sent_at, zero)
 }
 
 /// The token in a classified reply.
-pub(crate) fn token_from_reply(
-    reply: &Reply<'_>,
+fn token_from_reply(
+    reply: &Reply<'_, TokenFields<'_>>,
     sent_at: Timestamp,
     zero: ZeroLifetime,
 ) -> Result<TokenSet, Error> {

@@ -10,12 +10,12 @@ use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::{Action, Flow, Input, Outgoing};
 use crate::machine::Gate;
 use crate::pacing::{within, Backoff, Pacing};
-use crate::response::{classify, oauth_kind};
+use crate::response::oauth_kind;
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 
-use super::{token_from_reply, ZeroLifetime};
+use super::{token_from_response, ZeroLifetime};
 
 /// Where a [`PasswordSession`] gets its tokens: the token endpoint and the
 /// client id.
@@ -346,8 +346,7 @@ impl PasswordSession {
             refresh.map_or("", |r| r.expose_secret()),
             access.map_or("", |a| a.expose_secret()),
         ];
-        let parsed = classify(&response, &scrub)
-            .and_then(|reply| token_from_reply(&reply, sent_at, ZeroLifetime::Expired));
+        let parsed = token_from_response(&response, &scrub, sent_at, ZeroLifetime::Expired);
         match parsed {
             Ok(mut fresh) => {
                 if let Some(old) = &self.tokens {

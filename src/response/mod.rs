@@ -19,13 +19,16 @@
 //!    [scrubber](crate::scrub) first, with every secret the request carried
 //!    and every token the body holds.
 //!
-//! The body is parsed in a single pass into [`Body`], the union of every field
-//! any provider's auth endpoints use: by the reader in [`flat`] when it is a
-//! flat object (every token answer), by serde_json otherwise, with the same
-//! result either way. Each field is a [`Scalar`], which never fails to
-//! deserialize: a field of the wrong type is reported by the step that needs
-//! it, with its name and what was expected, and never with the value (which,
-//! in a 2xx body, may be a token).
+//! The body is parsed in a single pass into a [`Body`]: the [`ErrorFields`]
+//! every answer is read for, and the fields the flow declared for its own
+//! success with [`fields!`] (next to the flow: `TokenFields` in `oauth2`, the
+//! CRPT answers in `crpt`, …), so a new provider adds its fields without
+//! touching this module. The flat reader in [`flat`] reads it when the body
+//! is a flat object (every token answer), serde_json otherwise, through the
+//! same slots and with the same result. Each field is a [`Scalar`], which
+//! never fails to deserialize: a field of the wrong type is reported by the
+//! step that needs it, with its name and what was expected, and never with
+//! the value (which, in a 2xx body, may be a token).
 
 use std::borrow::Cow;
 
@@ -36,10 +39,12 @@ use crate::error::{Error, ProtocolError, ServerError, ServerErrorKind, MAX_MESSA
 use crate::flow::{has_edge_space, is_header_safe};
 use crate::scrub::{printable, Scrubber};
 
+mod fields;
 mod flat;
 mod retry_after;
 mod scalar;
 
+pub(crate) use fields::{fields, Body, Fields, NoFields};
 pub(crate) use retry_after::parse_retry_after;
 pub(crate) use scalar::Scalar;
 use scalar::{ObjectOnly, UniqueKeys};
@@ -56,75 +61,40 @@ const MAX_CODE_CHARS: usize = 100;
 pub(crate) const TOKEN_IN_A_HEADER: &str =
     "a token without control characters or spaces at either end (it goes back in a header)";
 
-/// Every top-level field any provider's auth endpoints use. Unknown fields
-/// are skipped without being stored.
-#[derive(Deserialize, Default, Debug, PartialEq)]
-#[serde(default)]
-#[allow(non_snake_case)]
-pub(crate) struct Body<'a> {
-    // OAuth2 / Keycloak token responses.
-    #[serde(borrow)]
-    pub access_token: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub token_type: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub expires_in: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub refresh_token: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub refresh_expires_in: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub scope: Option<Scalar<'a>>,
-    // CRPT: `token`, MDLP `life_time` and `code`, challenge `uuid` + `data`,
-    // registration `status`/`omsConnection`/`rejectionReason`; Astana `data.token`.
-    #[serde(borrow)]
-    pub token: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub life_time: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub uuid: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub data: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub omsConnection: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub rejectionReason: Option<Scalar<'a>>,
-    // Error shapes.
-    #[serde(borrow)]
-    pub error: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub error_description: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub error_message: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub error_code: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub code: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub description: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub message: Option<Scalar<'a>>,
-    /// ITC Easy Register's message field.
-    #[serde(borrow)]
-    pub msg: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub status: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub statusCode: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub success: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub globalErrors: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub fieldErrors: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    pub violations: Option<Scalar<'a>>,
-    /// RFC 9457 problem details, Django REST framework, FastAPI.
-    #[serde(borrow)]
-    pub detail: Option<Scalar<'a>>,
-    /// RFC 9457 problem details.
-    #[serde(borrow)]
-    pub title: Option<Scalar<'a>>,
+fields! {
+    /// The fields every answer is read for, whatever the flow: the error
+    /// shapes of every provider family, and the token fields any answer may
+    /// carry (a refusal that also holds a token, or quotes it, shows neither).
+    pub(crate) struct ErrorFields {
+        // Tokens: OAuth2, CRPT, Astana-plat's `data.token` (and CRPT's
+        // challenge `data`, scrubbed like them).
+        access_token,
+        refresh_token,
+        token,
+        data,
+        // RFC 6749, Keycloak, and the `error_message`/`code`/`description` family.
+        error,
+        error_description,
+        error_message,
+        error_code,
+        code,
+        description,
+        message,
+        /// ITC Easy Register's message field.
+        msg,
+        status,
+        statusCode,
+        success,
+        // Spring and SUZ validation errors.
+        globalErrors,
+        fieldErrors,
+        violations,
+        /// RFC 9457 problem details, Django REST framework, FastAPI.
+        detail,
+        /// RFC 9457 problem details.
+        title,
+    }
+    secrets: access_token, refresh_token, token, data;
 }
 
 /// What a flow accepts as a success: the statuses its provider documents,
@@ -178,10 +148,11 @@ impl<'a> Secrets<'a> {
     }
 }
 
-/// A response that passed the size, redirect and syntax checks.
-pub(crate) struct Reply<'a> {
+/// A response that passed the size, redirect and syntax checks, with the
+/// error fields and the flow's own fields `S` read.
+pub(crate) struct Reply<'a, S = NoFields<'a>> {
     pub status: StatusCode,
-    pub body: Body<'a>,
+    pub body: Body<'a, S>,
     /// The flat reader read the body, so no string in it holds a control
     /// character, and tokens need only their ends looked at.
     header_safe_strings: bool,
@@ -194,20 +165,21 @@ pub(crate) struct Reply<'a> {
     text_body: Option<String>,
 }
 
-/// Classifies a response. `scrub` lists the secrets the request carried, so
-/// that a server echoing one in its error message does not leak it.
-pub(crate) fn classify<'a>(
+/// Classifies a response, reading the fields `S` of the flow's success.
+/// `scrub` lists the secrets the request carried, so that a server echoing
+/// one in its error message does not leak it.
+pub(crate) fn classify<'a, S: Fields<'a>>(
     response: &'a http::Response<Vec<u8>>,
     scrub: &'a [&'a str],
-) -> Result<Reply<'a>, Error> {
+) -> Result<Reply<'a, S>, Error> {
     classify_with(response, Secrets::new(scrub))
 }
 
 /// [`classify`] with secrets that include bytes.
-pub(crate) fn classify_with<'a>(
+pub(crate) fn classify_with<'a, S: Fields<'a>>(
     response: &'a http::Response<Vec<u8>>,
     secrets: Secrets<'a>,
-) -> Result<Reply<'a>, Error> {
+) -> Result<Reply<'a, S>, Error> {
     let status = response.status();
     let bytes = checked_bytes(response, &secrets)?;
     let mut reply = Reply {
@@ -218,13 +190,12 @@ pub(crate) fn classify_with<'a>(
         secrets,
         text_body: None,
     };
-    // The body is read in place: a `Body` is two dozen fields, and each
-    // move of one cost as much as reading a short answer.
+    // The body is read in place, not moved: it is a few dozen words.
     if flat::read_flat_body(bytes, &mut reply.body).is_some() {
         flat::check_against_serde(bytes, &reply.body);
         reply.header_safe_strings = true;
     } else {
-        reply.body = match parse_object::<Body<'a>>(response, bytes, &secrets) {
+        reply.body = match parse_object::<Body<'a, S>>(response, bytes, &secrets) {
             Ok(body) => body,
             Err(e) if status.is_success() => return Err(e),
             // A refusal that is not JSON (an nginx page on 502, XML on 401,
@@ -304,29 +275,29 @@ pub(crate) fn parse_success<'a, T: Deserialize<'a>>(
     parse_object(response, bytes, &secrets)
 }
 
-impl<'a> Reply<'a> {
+impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// The body's success fields under [`Accept::OK`], what every token
     /// answer is held to.
-    pub(crate) fn success(&self) -> Result<&Body<'a>, Error> {
+    pub(crate) fn success(&self) -> Result<&S, Error> {
         self.accept(Accept::OK)
     }
 
     /// The body's success fields, or why it is none: the server's refusal
     /// for a non-2xx status or a body with a failure verdict, a protocol
     /// error for a 2xx the flow does not document.
-    pub(crate) fn accept(&self, accept: Accept) -> Result<&Body<'a>, Error> {
+    pub(crate) fn accept(&self, accept: Accept) -> Result<&S, Error> {
         if !self.status.is_success() || self.has_failure_marker(accept) {
             return Err(self.refusal().into());
         }
         if !accept.statuses.contains(&self.status.as_u16()) {
             return Err(ProtocolError::UnexpectedStatus { status: self.status }.into());
         }
-        Ok(&self.body)
+        Ok(&self.body.fields)
     }
 
     /// Markers that make a body a failure even with a 2xx status.
     fn has_failure_marker(&self, accept: Accept) -> bool {
-        let b = &self.body;
+        let b = &self.body.errors;
         let present = |s: &Option<Scalar<'_>>| s.as_ref().is_some_and(Scalar::is_substantial);
         let at_least_400 = |s: &Option<Scalar<'_>>| {
             s.as_ref()
@@ -355,7 +326,7 @@ impl<'a> Reply<'a> {
     /// (the one a step found mistyped: MDLP's `{"code": 5}` alone is a
     /// mistyped code, `{"code": 5, "description": …}` a refusal).
     fn has_error_words_besides(&self, field: &str) -> bool {
-        let b = &self.body;
+        let b = &self.body.errors;
         // Envelopes that state a success code (Astana-plat's `statusCode:
         // 200`, `"message": "Access token created"`) carry a message on every
         // answer: there it is no error word.
@@ -389,24 +360,16 @@ impl<'a> Reply<'a> {
     /// message that quotes it).
     pub(crate) fn scrubber(&self) -> Scrubber {
         let mut scrubber = self.secrets.scrubber();
-        let b = &self.body;
-        for token in [&b.access_token, &b.refresh_token, &b.token] {
-            if let Some(text) = token.as_ref().and_then(Scalar::as_str) {
-                scrubber.add(text);
-            }
-        }
-        if let Some(Scalar::Object(data)) = &b.data {
-            if let Some(token) = &data.token {
-                scrubber.add(token);
-            }
-        }
+        let mut add = |text: &str| scrubber.add(text);
+        self.body.errors.each_secret(&mut add);
+        self.body.fields.each_secret(&mut add);
         scrubber
     }
 
     /// The server's own code and message, raw, from whatever error shape
     /// the body has.
     pub(crate) fn refusal_words(&self) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
-        let b = &self.body;
+        let b = &self.body.errors;
         let substantial = |s: &&Option<Scalar<'a>>| s.as_ref().is_some_and(Scalar::is_substantial);
         // An object under `error` is one error (`{"error":{"code","message"}}`);
         // a list of errors gives its first entry's code.
@@ -780,7 +743,7 @@ mod tests {
             .status(status)
             .body(body.as_bytes().to_vec())
             .unwrap();
-        classify(&response, &[]).unwrap().refusal()
+        classify::<NoFields<'_>>(&response, &[]).unwrap().refusal()
     }
 
     #[test]
@@ -807,20 +770,16 @@ mod tests {
     #[test]
     fn negative_numbers_are_not_counts() {
         let response = http::Response::new(br#"{"expires_in":-5}"#.to_vec());
-        let reply = classify(&response, &[]).unwrap();
-        assert_eq!(
-            reply.body.expires_in.as_ref().and_then(Scalar::non_negative),
-            None
-        );
-        assert!(reply
-            .optional_count(&reply.body.expires_in, "expires_in")
-            .is_err());
+        let reply = classify::<crate::oauth2::TokenFields<'_>>(&response, &[]).unwrap();
+        let expires_in = &reply.body.fields.expires_in;
+        assert_eq!(expires_in.as_ref().and_then(Scalar::non_negative), None);
+        assert!(reply.optional_count(expires_in, "expires_in").is_err());
     }
 
     #[test]
     fn body_fields_stay_small() {
-        // Every field of `Body` is an `Option<Scalar>`; a `Body` is moved a
-        // few times per response, so its size is paid per round trip.
+        // Every field a reader keeps is an `Option<Scalar>`, read in place
+        // but initialised and dropped on every answer.
         assert!(std::mem::size_of::<Option<Scalar<'_>>>() <= 32);
     }
 

@@ -79,6 +79,16 @@ impl<'a> Scalar<'a> {
         }
     }
 
+    /// The credential a value holds: a string as it is, an object's string
+    /// `token` (Astana-plat's `data.token`).
+    pub(crate) fn secret_text(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            Scalar::Object(nested) => nested.token.as_deref(),
+            _ => None,
+        }
+    }
+
     /// A string value, borrowed.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {

@@ -1,0 +1,172 @@
+//! Which top-level fields of an answer are kept, declared once per reader.
+//!
+//! The classifier keeps the error fields of every provider family
+//! ([`ErrorFields`](super::ErrorFields)); each flow declares the fields of
+//! its own success next to itself with [`fields!`](crate::response::fields),
+//! and that one declaration is the struct, the slots both JSON readers (the
+//! flat one and serde's) fill, and the key list tests and fuzzers draw from.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::{ErrorFields, Scalar};
+
+/// The top-level fields one reader keeps, each an `Option<Scalar>` named as
+/// its JSON key. Implemented by [`fields!`](crate::response::fields).
+pub(crate) trait Fields<'a>: Default + fmt::Debug + PartialEq {
+    /// Every key kept, in declaration order.
+    #[cfg_attr(not(test), allow(dead_code))]
+    const KEYS: &'static [&'static str];
+
+    /// The field `key` fills, if it is kept.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<Scalar<'a>>>;
+
+    /// Hands every token-like value held to `add`, to be scrubbed from the
+    /// words of a refusal.
+    fn each_secret(&self, add: &mut dyn FnMut(&str));
+}
+
+/// Declares a struct of kept fields and implements [`Fields`] for it.
+///
+/// ```ignore
+/// fields! {
+///     /// A CRPT sign-in's answer.
+///     pub(crate) struct TokenAnswer { token }
+///     secrets: token;
+/// }
+/// ```
+///
+/// Each field is named as its JSON key (camelCase ones too). `secrets:`
+/// names the fields whose text is a credential: a refusal never shows it.
+macro_rules! fields {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident ),* $(,)?
+        }
+        $( secrets: $( $secret:ident ),* ; )?
+    ) => {
+        $(#[$meta])*
+        #[derive(Default, Debug, PartialEq)]
+        #[allow(non_snake_case)]
+        $vis struct $name<'a> {
+            $( $(#[$field_meta])* pub $field: Option<$crate::response::Scalar<'a>>, )*
+            _borrows: ::std::marker::PhantomData<&'a str>,
+        }
+
+        impl<'a> $crate::response::Fields<'a> for $name<'a> {
+            const KEYS: &'static [&'static str] = &[$( stringify!($field) ),*];
+
+            fn slot(&mut self, key: &str) -> Option<&mut Option<$crate::response::Scalar<'a>>> {
+                match key {
+                    $( stringify!($field) => Some(&mut self.$field), )*
+                    _ => None,
+                }
+            }
+
+            fn each_secret(&self, _add: &mut dyn FnMut(&str)) {
+                $($(
+                    if let Some(text) = self.$secret.as_ref().and_then($crate::response::Scalar::secret_text) {
+                        _add(text);
+                    }
+                )*)?
+            }
+        }
+    };
+}
+pub(crate) use fields;
+
+fields! {
+    /// No fields beyond the error fields: for answers read only as refusals
+    /// (a 401 of an API, a redirect).
+    pub(crate) struct NoFields {}
+}
+
+/// A body as the classifier reads it: the error fields every answer is
+/// checked for, and the fields of the flow's own success.
+#[derive(Default, Debug, PartialEq)]
+pub(crate) struct Body<'a, S> {
+    pub errors: ErrorFields<'a>,
+    pub fields: S,
+}
+
+impl<'a, S: Fields<'a>> Body<'a, S> {
+    /// Whether either set keeps `key`.
+    fn keeps(&mut self, key: &str) -> bool {
+        self.errors.slot(key).is_some() || self.fields.slot(key).is_some()
+    }
+
+    /// Stores `value` under `key` in each set that keeps it (`code` is both
+    /// a verdict and MDLP's answer, `status` both a verdict and ITC's).
+    /// Whether any does.
+    pub(super) fn put(&mut self, key: &str, value: Option<Scalar<'a>>) -> bool {
+        match (self.errors.slot(key), self.fields.slot(key)) {
+            (Some(error), Some(field)) => {
+                error.clone_from(&value);
+                *field = value;
+            }
+            (Some(slot), None) | (None, Some(slot)) => *slot = value,
+            (None, None) => return false,
+        }
+        true
+    }
+}
+
+/// Read with the same slots as the flat reader. Repeated keys are refused
+/// before (`UniqueKeys`), and unkept values are skipped unread.
+impl<'de, S: Fields<'de>> Deserialize<'de> for Body<'de, S> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<S>(PhantomData<S>);
+        impl<'de, S: Fields<'de>> Visitor<'de> for V<S> {
+            type Value = Body<'de, S>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut body = Body::<S>::default();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    if body.keeps(&key) {
+                        // serde reads `null` into an `Option` as `None`.
+                        let value = map.next_value::<Option<Scalar<'de>>>()?;
+                        body.put(&key, value);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                Ok(body)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// A key as sent, unescaped; borrowed when it had no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
