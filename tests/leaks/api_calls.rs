@@ -1,6 +1,9 @@
 //! Authorised API calls with fixed and renewable sources, their types and errors.
 
-use super::api_server::*;
+use super::api_server::{
+    api_answers, carried_token, gam_reissue, run_api_kind, suz_sign_in, ApiCall, ApiServer, ALL_API_CALLS,
+    FIRST_REFUSALS, ITC_FIRST_REFUSALS,
+};
 use super::*;
 
 #[test]
