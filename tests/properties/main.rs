@@ -1,7 +1,7 @@
 //! Property tests, in the style of quinn's `fuzz/fuzz_targets/streams.rs`:
 //! arbitrary operation sequences against every flow and the ITC session,
 //! with hostile responses and a monotone random clock; a 48-hour virtual-time
-//! run of the session against a scripted Keycloak; and properties of the
+//! run of the session against `fake::Keycloak`; and properties of the
 //! core value types (`Timestamp`, `TokenSet::renew_at`, `Signature`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,6 +20,8 @@ use tokendance::{
 mod one_shot;
 mod session;
 mod values;
+// Runs the session against `fake::Keycloak`.
+#[cfg(feature = "fake")]
 mod virtual_hours;
 
 /// Proptest's config with `cases` cases, keeping failures in
@@ -545,21 +547,4 @@ const PASSWORD: &str = "Test@123";
 
 fn new_session() -> PasswordSession {
     itc::session(&itc::Config::staging(), USER, Password::new(PASSWORD)).unwrap()
-}
-
-fn keycloak_ok(access: &str, expires_in: u64, refresh_expires_in: u64) -> http::Response<Vec<u8>> {
-    let body = json!({"access_token": access, "expires_in": expires_in, "refresh_token": format!("r-{access}"),
-        "refresh_expires_in": refresh_expires_in, "token_type": "bearer"});
-    http::Response::builder()
-        .status(200)
-        .body(serde_json::to_vec(&body).unwrap())
-        .unwrap()
-}
-
-fn keycloak_refusal(status: u16, error: &str) -> http::Response<Vec<u8>> {
-    let body = json!({"error": error, "error_description": "Token is not active"});
-    http::Response::builder()
-        .status(status)
-        .body(serde_json::to_vec(&body).unwrap())
-        .unwrap()
 }

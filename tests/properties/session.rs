@@ -1,6 +1,23 @@
-//! The ITC session against arbitrary operations: as a flow (`fetch`) and by hand, never two requests in flight.
+//! The ITC session under arbitrary operations: as a flow (`fetch`), by hand, one request in flight.
 
 use super::*;
+
+fn keycloak_ok(access: &str, expires_in: u64, refresh_expires_in: u64) -> http::Response<Vec<u8>> {
+    let body = json!({"access_token": access, "expires_in": expires_in, "refresh_token": format!("r-{access}"),
+        "refresh_expires_in": refresh_expires_in, "token_type": "bearer"});
+    http::Response::builder()
+        .status(200)
+        .body(serde_json::to_vec(&body).unwrap())
+        .unwrap()
+}
+
+fn keycloak_refusal(status: u16, error: &str) -> http::Response<Vec<u8>> {
+    let body = json!({"error": error, "error_description": "Token is not active"});
+    http::Response::builder()
+        .status(status)
+        .body(serde_json::to_vec(&body).unwrap())
+        .unwrap()
+}
 
 /// A session brought into one of several states at `t`.
 fn session_in_state(state: u8, t: Timestamp) -> PasswordSession {

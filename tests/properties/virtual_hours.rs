@@ -1,9 +1,7 @@
-//! 48 hours of virtual time: the session against a scripted Keycloak, checked against an independent schedule.
+//! 48 hours of virtual time: the session against `fake::Keycloak`, checked against an independent schedule.
 
 use super::*;
-
-// ---------------------------------------------------------------------------
-// 48 hours of virtual time against a scripted Keycloak.
+use tokendance::fake::{self, Fake};
 
 /// xorshift64*: a deterministic source of "sometimes" for the responder.
 struct Rng(u64);
@@ -24,6 +22,9 @@ fn rejects(n: u64) -> bool {
 }
 
 const ACCESS_LIFE: u64 = 300;
+/// The refresh life in the schedule: renewals every 270 s keep it from
+/// binding, so there (as in `fake::Keycloak`, which has no idle limit) only
+/// `SSO_MAX` ends a refresh token.
 const REFRESH_LIFE: u64 = 1800;
 /// Keycloak's "SSO Session Max" (2 h here): refresh tokens never outlive it.
 const SSO_MAX: u64 = 7_200;
@@ -40,25 +41,28 @@ struct Counts {
     refresh_rejected: u64,
 }
 
-/// A Keycloak realm: access 300 s, refresh 1800 s (never beyond the SSO
-/// session's 10 h), rejects some refreshes with `invalid_grant`.
+/// `fake::Keycloak` with Keycloak's "SSO Session Max" as its refresh life
+/// (the fake keeps a session's refresh deadline across refreshes), ending
+/// its sessions before the refreshes `rejects` picks (400 `invalid_grant`),
+/// and counting why each password grant came.
 struct Keycloak {
+    realm: fake::Keycloak,
     issued: u64,
-    session_start: Timestamp,
+    /// The refresh token last issued, and until when the realm takes it.
     refresh: Option<(String, Timestamp)>,
-    /// Every access token issued, with its expiry.
-    access: Vec<(String, Timestamp)>,
     refresh_attempts: u64,
     counts: Counts,
 }
 
 impl Keycloak {
     fn new() -> Self {
+        let mut realm = fake::Keycloak::itc_staging();
+        realm.access_lifetime = Duration::from_secs(ACCESS_LIFE);
+        realm.refresh_lifetime = Duration::from_secs(SSO_MAX);
         Keycloak {
+            realm,
             issued: 0,
-            session_start: Timestamp::EPOCH,
             refresh: None,
-            access: Vec::new(),
             refresh_attempts: 0,
             counts: Counts::default(),
         }
@@ -87,8 +91,6 @@ impl Keycloak {
                     None if self.issued > 0 => self.counts.password_after_refusal += 1,
                     None => {}
                 }
-                self.session_start = now;
-                self.issue(now)
             }
             "refresh_token" => {
                 let valid = self
@@ -100,36 +102,22 @@ impl Keycloak {
                 if rejects(self.refresh_attempts) {
                     self.counts.refresh_rejected += 1;
                     self.refresh = None;
-                    keycloak_refusal(400, "invalid_grant")
+                    self.realm.end_sessions();
                 } else {
                     self.counts.refresh_ok += 1;
-                    self.issue(now)
                 }
             }
             other => panic!("grant {other}"),
         }
-    }
-
-    fn issue(&mut self, now: Timestamp) -> http::Response<Vec<u8>> {
-        self.issued += 1;
-        let access = format!("access-{}", self.issued);
-        let session_left = self
-            .session_start
-            .saturating_add(Duration::from_secs(SSO_MAX))
-            .saturating_duration_since(now)
-            .as_secs();
-        let refresh_life = REFRESH_LIFE.min(session_left);
-        let refresh = format!("r-{access}");
-        self.refresh = Some((refresh, now.saturating_add(Duration::from_secs(refresh_life))));
-        self.access.push((
-            access.clone(),
-            now.saturating_add(Duration::from_secs(ACCESS_LIFE)),
-        ));
-        keycloak_ok(&access, ACCESS_LIFE, refresh_life)
-    }
-
-    fn expiry_of(&self, access: &str) -> Option<Timestamp> {
-        self.access.iter().find(|(a, _)| a == access).map(|(_, e)| *e)
+        let response = self.realm.handle(now, request);
+        if response.status() == 200 {
+            let body: Value = serde_json::from_slice(response.body()).unwrap();
+            let life = Duration::from_secs(body["refresh_expires_in"].as_u64().unwrap());
+            let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+            self.refresh = Some((refresh, now.saturating_add(life)));
+            self.issued += 1;
+        }
+        response
     }
 }
 
@@ -211,10 +199,10 @@ fn run_48_hours(latency_ms: u64, use_gap_ms: u64) -> (Counts, u64, u64) {
         }
         match s.poll(now).unwrap() {
             SessionAction::UseToken(token) => {
-                let expiry = server
-                    .expiry_of(token.expose_secret())
-                    .expect("a token Keycloak issued");
-                assert!(now < expiry, "UseToken with an expired token at {now:?}");
+                assert!(
+                    server.realm.accepts(now, token),
+                    "UseToken with a token Keycloak did not issue, or an expired one, at {now:?}"
+                );
                 uses += 1;
             }
             SessionAction::Send(request) => {
