@@ -1,0 +1,122 @@
+//! `fake::Crpt`: registration, MDLP codes, challenge sign-ins and what its Debug counts.
+
+use super::*;
+
+const CRPT: &str = "https://crpt.test";
+
+/// A SUZ registration with the demo key, the body signed (detached) or not.
+fn registration(query: &str, body: &str, signed: bool) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::post(format!("{CRPT}/api/v3/integration/connection{query}"))
+        .header("content-type", "application/json")
+        .header("x-registrationkey", tokendance::crpt::DEMO_REGISTRATION_KEY);
+    if signed {
+        let signature = fake::sign_as(body.as_bytes(), SignatureKind::Detached);
+        request = request.header("x-signature", signature.to_base64());
+    }
+    request.body(body.as_bytes().to_vec()).unwrap()
+}
+
+#[test]
+fn crpt_registration_needs_a_non_empty_oms_id() {
+    let mut crpt = Crpt::new();
+    let body = r#"{"address":"Moscow, 1 Leninskie Gory"}"#;
+    let rejected = (
+        200,
+        serde_json::json!({"status": "REJECTED", "rejectionReason": "omsId is required"}),
+    );
+    for query in ["", "?omsId=", "?other=1", "?other=1&omsId="] {
+        assert_eq!(
+            answer(&mut crpt, T0, &registration(query, body, true)),
+            rejected,
+            "{query}"
+        );
+    }
+    let (_, accepted) = answer(&mut crpt, T0, &registration("?omsId=42", body, true));
+    assert_eq!(accepted["status"], "SUCCESS", "{accepted}");
+}
+
+#[test]
+fn crpt_mdlp_auth_gives_codes_only_to_users_it_can_check() {
+    let mut crpt = Crpt::new();
+    crpt.set_mdlp_client("client", "secret");
+    crpt.add_mdlp_user("user@example.org", "pw");
+    let unknown = (
+        400,
+        serde_json::json!({
+            "timestamp": "2026-01-01T00:00:00.000+0000",
+            "status": 400,
+            "error": "Bad Request",
+            "message": "Unknown user or auth_type",
+        }),
+    );
+    let mut now = T0;
+    let mut auth = |user: &str, auth_type: &str| {
+        // A second apart, as MDLP wants its calls.
+        now = now.saturating_add(Duration::from_secs(1));
+        let body = serde_json::json!({
+            "client_id": "client",
+            "client_secret": "secret",
+            "user_id": user,
+            "auth_type": auth_type,
+        });
+        answer(
+            &mut crpt,
+            now,
+            &json_post(&format!("{CRPT}/api/v1/auth"), &body.to_string()),
+        )
+    };
+    // A signed code needs a certificate to check it against; a password
+    // login, a registered user.
+    assert_eq!(auth("", "SIGNED_CODE"), unknown);
+    assert_eq!(auth("nobody@example.org", "PASSWORD"), unknown);
+    assert!(auth("0123456789abcdef", "SIGNED_CODE").1["code"].is_string());
+    assert!(auth("user@example.org", "PASSWORD").1["code"].is_string());
+}
+
+/// A challenge sign-in at T0: fetch the challenge at `key_url`, sign its
+/// data with the fake signer, post it to `sign_in_url`.
+fn challenge_sign_in(crpt: &mut Crpt, key_url: &str, sign_in_url: &str) -> (u16, serde_json::Value) {
+    let challenge = http::Request::get(key_url).body(Vec::new()).unwrap();
+    let (_, challenge_body) = answer(crpt, T0, &challenge);
+    let signed = fake::sign_as(text(&challenge_body, "data").as_bytes(), SignatureKind::Attached);
+    let sign_in = serde_json::json!({"uuid": challenge_body["uuid"], "data": signed.to_base64()});
+    answer(crpt, T0, &json_post(sign_in_url, &sign_in.to_string()))
+}
+
+#[test]
+fn crpt_debug_counts_what_it_holds_and_drops_expired_tokens() {
+    let mut crpt = Crpt::new();
+    let body = r#"{"address":"Moscow, 1 Leninskie Gory"}"#;
+    let (_, registered) = answer(&mut crpt, T0, &registration("?omsId=42", body, true));
+    let connection = text(&registered, "omsConnection");
+    let sign_in = format!("{CRPT}/auth/simpleSignIn/{connection}");
+    let (status, token) = challenge_sign_in(&mut crpt, &format!("{CRPT}/auth/key"), &sign_in);
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(
+        format!("{crpt:?}"),
+        "Crpt { connections: 1, live_tokens: 1, tokens_issued: 1, failure: None, pharma: false, .. }"
+    );
+    // Any request at the token's expiry drops it; the count of issued ones stays.
+    let expiry = T0.saturating_add(crpt.challenge_token_lifetime);
+    let challenge = http::Request::get(format!("{CRPT}/auth/key"))
+        .body(Vec::new())
+        .unwrap();
+    assert_eq!(answer(&mut crpt, expiry, &challenge).0, 200);
+    assert_eq!(
+        format!("{crpt:?}"),
+        "Crpt { connections: 1, live_tokens: 0, tokens_issued: 1, failure: None, pharma: false, .. }"
+    );
+}
+
+#[test]
+fn crpt_true_api_sign_in_without_a_connection_issues_a_token() {
+    let mut crpt = Crpt::new();
+    let (status, body) = challenge_sign_in(
+        &mut crpt,
+        &format!("{CRPT}/api/v3/true-api/auth/key"),
+        &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn"),
+    );
+    assert_eq!(status, 200, "{body}");
+    // True API's token belongs to no connection.
+    assert!(crpt.accepts(T0, "", &AccessToken::new(text(&body, "token"))));
+}
