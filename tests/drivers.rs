@@ -21,6 +21,17 @@ fn t(secs: u64) -> Timestamp {
     Timestamp::from_unix_secs(secs)
 }
 
+/// The log of a flow that started at 1000 and got a signature, a timeout
+/// and a response, one clock reading apart.
+fn every_step_once() -> Vec<Seen> {
+    vec![
+        Seen::Start(t(1000)),
+        Seen::Resume(t(1001), InputKind::Signature),
+        Seen::Resume(t(1002), InputKind::Timeout),
+        Seen::Resume(t(1003), InputKind::Response),
+    ]
+}
+
 fn gam_flow() -> TokenRequest {
     gam::client_credentials(
         &gam::Config::staging(),
@@ -194,15 +205,7 @@ fn blocking_driver_runs_every_arm() {
     assert_eq!(signature.as_der(), &[0x30, 0x03, 1, 2, 3]);
     // The clock is read once per call into the flow, and each call gets a fresh reading.
     assert_eq!(reads.get(), 4);
-    assert_eq!(
-        flow.log,
-        vec![
-            Seen::Start(t(1000)),
-            Seen::Resume(t(1001), InputKind::Signature),
-            Seen::Resume(t(1002), InputKind::Timeout),
-            Seen::Resume(t(1003), InputKind::Response),
-        ]
-    );
+    assert_eq!(flow.log, every_step_once());
     // The token's life is counted from the `now` the request was emitted at.
     assert_eq!(token.obtained_at(), t(1002));
     assert_eq!(token.expires_at(), Some(t(1002 + 3600)));
@@ -440,15 +443,7 @@ async fn async_driver_gives_the_same_results() {
     assert_eq!(reads.get(), 4);
     assert_eq!(token.obtained_at(), t(1002));
     assert_eq!(token.expires_at(), Some(t(1002 + 3600)));
-    assert_eq!(
-        flow.log,
-        vec![
-            Seen::Start(t(1000)),
-            Seen::Resume(t(1001), InputKind::Signature),
-            Seen::Resume(t(1002), InputKind::Timeout),
-            Seen::Resume(t(1003), InputKind::Response),
-        ]
-    );
+    assert_eq!(flow.log, every_step_once());
 
     // Signer failure.
     let mut flow = Scripted::new();

@@ -68,6 +68,16 @@ impl World {
             self.endpoint("/itc/api/easy-register/"),
         )
     }
+
+    /// The staging test user's session, with `password`.
+    fn itc_session(&self, password: &str) -> tokendance::oauth2::PasswordSession {
+        itc::session(
+            &self.itc_config(),
+            itc::STAGING_TEST_USERNAME,
+            Password::new(password),
+        )
+        .unwrap()
+    }
 }
 
 fn server_kind<T>(result: &Result<T, DriveError<ureq::Error, NoSigner>>) -> Option<ServerErrorKind> {
@@ -80,12 +90,7 @@ fn server_kind<T>(result: &Result<T, DriveError<ureq::Error, NoSigner>>) -> Opti
 #[test]
 fn itc_session_refreshes_and_falls_back_over_http() {
     let world = World::new();
-    let mut session = itc::session(
-        &world.itc_config(),
-        itc::STAGING_TEST_USERNAME,
-        Password::new(itc::STAGING_TEST_PASSWORD),
-    )
-    .unwrap();
+    let mut session = world.itc_session(itc::STAGING_TEST_PASSWORD);
     let first = world.drive(session.fetch()).unwrap();
     assert!(world.fakes.lock().unwrap().itc.accepts(world.clock.now(), &first));
 
@@ -105,12 +110,7 @@ fn itc_session_refreshes_and_falls_back_over_http() {
 #[test]
 fn wrong_password_is_invalid_grant_over_http() {
     let world = World::new();
-    let mut session = itc::session(
-        &world.itc_config(),
-        itc::STAGING_TEST_USERNAME,
-        Password::new("nope"),
-    )
-    .unwrap();
+    let mut session = world.itc_session("nope");
     let result = world.drive(session.fetch());
     assert_eq!(server_kind(&result), Some(ServerErrorKind::InvalidGrant));
     assert!(session.has_ended());
@@ -184,6 +184,19 @@ fn gam_against(server: &LoopbackServer) -> tokendance::TokenRequest {
     .unwrap()
 }
 
+/// A GAM token request driven over ureq against `server`.
+fn drive_gam_against(
+    server: &LoopbackServer,
+) -> Result<tokendance::TokenSet, DriveError<ureq::Error, NoSigner>> {
+    drive::drive(
+        gam_against(server),
+        || START,
+        |request| ureq_send(&ureq_agent(), request),
+        drive::no_signer,
+        |_| {},
+    )
+}
+
 #[test]
 fn a_redirect_reaches_the_flow_and_is_refused() {
     let server = fixed(|| {
@@ -193,13 +206,7 @@ fn a_redirect_reaches_the_flow_and_is_refused() {
             .body(Vec::new())
             .unwrap()
     });
-    let result = drive::drive(
-        gam_against(&server),
-        || START,
-        |request| ureq_send(&ureq_agent(), request),
-        drive::no_signer,
-        |_| {},
-    );
+    let result = drive_gam_against(&server);
     match result {
         Err(DriveError::Flow(Error::Protocol(ProtocolError::Redirect { status, location }))) => {
             assert_eq!(status, 307);
@@ -212,13 +219,7 @@ fn a_redirect_reaches_the_flow_and_is_refused() {
 #[test]
 fn an_oversized_body_is_refused_unparsed() {
     let server = fixed(|| http::Response::new(vec![b'x'; tokendance::MAX_BODY * 2]));
-    let result = drive::drive(
-        gam_against(&server),
-        || START,
-        |request| ureq_send(&ureq_agent(), request),
-        drive::no_signer,
-        |_| {},
-    );
+    let result = drive_gam_against(&server);
     assert!(
         matches!(
             result,

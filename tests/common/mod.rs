@@ -5,6 +5,7 @@ pub mod holders;
 pub mod keeper_model;
 pub mod leak_oracle;
 pub mod pacing;
+pub mod printings;
 pub mod steps;
 pub mod uri_oracle;
 

@@ -51,10 +51,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::fmt::{Debug, Display};
+use std::fmt::Debug;
 use std::time::Duration;
 
 use common::leak_oracle::{base64, encodings, letters_and_digits, Oracle, B64_STD, LETTERS_AND_DIGITS_MIN};
+use common::printings::Printings;
 use common::{resp, Resp};
 use serde_json::{json, Value};
 use tokendance::call::{Authorized, Reissue, Scheme};
@@ -116,7 +117,7 @@ fn t_refresh() -> Timestamp {
 
 #[derive(Default)]
 struct Printed {
-    items: Vec<(String, String)>,
+    seen: Printings,
     errors: usize,
     outputs: usize,
     /// How many times the echo was served to the flow (a case whose echo
@@ -125,17 +126,20 @@ struct Printed {
     error: Option<Error>,
 }
 
+impl std::ops::Deref for Printed {
+    type Target = Printings;
+    fn deref(&self) -> &Printings {
+        &self.seen
+    }
+}
+
+impl std::ops::DerefMut for Printed {
+    fn deref_mut(&mut self) -> &mut Printings {
+        &mut self.seen
+    }
+}
+
 impl Printed {
-    fn debug<T: Debug + ?Sized>(&mut self, label: &str, value: &T) {
-        self.items.push((format!("{label} {{:?}}"), format!("{value:?}")));
-        self.items
-            .push((format!("{label} {{:#?}}"), format!("{value:#?}")));
-    }
-
-    fn display<T: Display + ?Sized>(&mut self, label: &str, value: &T) {
-        self.items.push((format!("{label} {{}}"), format!("{value}")));
-    }
-
     fn output<T: Debug + ?Sized>(&mut self, label: &str, value: &T) {
         self.outputs += 1;
         self.debug(label, value);

@@ -30,6 +30,7 @@ use std::fmt::{Debug, Display};
 use std::time::Duration;
 
 use common::leak_oracle::{base64, encodings, Oracle, B64_STD, B64_URL};
+use common::printings::Printings;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, drive, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow,
@@ -123,27 +124,24 @@ fn find_encoded_leak(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // The collector.
 
+/// Everything a test printed, with the printers of the crate's own types.
 #[derive(Default)]
-struct Seen {
-    items: Vec<(String, String)>,
+struct Seen(Printings);
+
+impl std::ops::Deref for Seen {
+    type Target = Printings;
+    fn deref(&self) -> &Printings {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Seen {
+    fn deref_mut(&mut self) -> &mut Printings {
+        &mut self.0
+    }
 }
 
 impl Seen {
-    fn debug<T: Debug + ?Sized>(&mut self, label: &str, value: &T) {
-        self.items.push((format!("{label} {{:?}}"), format!("{value:?}")));
-        self.items
-            .push((format!("{label} {{:#?}}"), format!("{value:#?}")));
-    }
-
-    fn display<T: Display + ?Sized>(&mut self, label: &str, value: &T) {
-        self.items.push((format!("{label} {{}}"), format!("{value}")));
-    }
-
-    fn both<T: Debug + Display + ?Sized>(&mut self, label: &str, value: &T) {
-        self.debug(label, value);
-        self.display(label, value);
-    }
-
     fn error(&mut self, label: &str, e: &Error) {
         self.both(label, e);
         assert!(!e.to_string().is_empty(), "{label}: empty Display");
