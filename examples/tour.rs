@@ -572,7 +572,8 @@ fn itc_api_tour(tour: &mut Tour, config: &itc::Config) -> Result<(), Box<dyn std
         itc::STAGING_TEST_USERNAME,
         Password::new(itc::STAGING_TEST_PASSWORD),
     )?;
-    let expiry = |session: &itc::Session| Some(session.tokens().and_then(TokenSet::expires_at));
+    let expiry =
+        |session: &tokendance::oauth2::PasswordSession| Some(session.tokens().and_then(TokenSet::expires_at));
 
     // The session has no token yet: the first call gets one, the others reuse it.
     let step = "consumer AA12345678 (first token)";

@@ -120,6 +120,7 @@
 #![forbid(unsafe_code)]
 
 pub mod astana_plat;
+mod base64;
 pub mod call;
 pub mod crpt;
 pub mod drive;
@@ -128,6 +129,7 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod flow;
+mod form;
 pub mod gam;
 pub mod itc;
 mod machine;

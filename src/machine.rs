@@ -72,7 +72,7 @@ impl<I: Start> Machine<I> {
 
     pub(crate) fn start(&mut self, now: Timestamp) -> Result<Action<<I::State as Step>::Output>, Error> {
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::New(initial) => self.settle(initial.start(now)),
+            Phase::New(initial) => self.enter(initial.start(now)),
             Phase::Running(state) => {
                 self.phase = Phase::Running(state);
                 Err(Error::Usage(UsageError::AlreadyStarted))
@@ -99,7 +99,7 @@ impl<I: Start> Machine<I> {
             return Err(unexpected(expected, &input));
         }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::Running(state) => self.settle(state.resume(now, input)),
+            Phase::Running(state) => self.enter(state.resume(now, input)),
             // Checked above: only a running machine gets here.
             other => {
                 self.phase = other;
@@ -109,7 +109,7 @@ impl<I: Start> Machine<I> {
     }
 
     /// Keeps the next state unless the flow is done or failed.
-    fn settle(
+    fn enter(
         &mut self,
         step: Result<Transition<I::State>, Error>,
     ) -> Result<Action<<I::State as Step>::Output>, Error> {
@@ -174,7 +174,7 @@ impl Gate {
 
     /// Records what the flow's next step waits for; `Done` or an error
     /// finishes it for good.
-    pub(crate) fn settle<T>(&mut self, step: Result<Action<T>, Error>) -> Result<Action<T>, Error> {
+    pub(crate) fn track<T>(&mut self, step: Result<Action<T>, Error>) -> Result<Action<T>, Error> {
         *self = match &step {
             Ok(Action::Send(_)) => Gate::Waiting(Expect::Response),
             Ok(Action::Sign(_)) => Gate::Waiting(Expect::Signature),
@@ -276,7 +276,7 @@ mod tests {
     /// Each action leaves the gate waiting for the input that answers it;
     /// `Done` and errors finish it, whatever it was.
     #[test]
-    fn settling_records_what_the_action_waits_for() {
+    fn tracking_records_what_the_action_waits_for() {
         type Built = fn() -> Result<Action<()>, Error>;
         let steps: [(Built, Gate); 5] = [
             (
@@ -300,10 +300,10 @@ mod tests {
         for (step, after) in steps {
             for before in gates() {
                 let mut gate = before;
-                let settled = gate.settle(step());
+                let tracked = gate.track(step());
                 assert_eq!(gate, after, "{before:?}");
                 // The step itself is passed on unchanged.
-                assert_eq!(settled.is_ok(), step().is_ok());
+                assert_eq!(tracked.is_ok(), step().is_ok());
             }
         }
     }

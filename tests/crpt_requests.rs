@@ -589,21 +589,21 @@ fn plain_http_mdlp_stands_need_the_explicit_opt_in() {
 #[test]
 fn token_header_helpers() {
     let token = AccessToken::new("58f908f1-832a-4ad0-93f4-bdafbf8eb55a");
-    let (name, value) = crpt::suz_client_token(&token).unwrap();
+    let (name, value) = tokendance::call::Scheme::SuzClientToken.header(&token).unwrap();
     assert_eq!(name.as_str(), "clienttoken");
     assert_eq!(value.to_str().unwrap(), "58f908f1-832a-4ad0-93f4-bdafbf8eb55a");
     assert!(value.is_sensitive());
     assert!(!format!("{value:?}").contains("58f908f1"));
 
     let jwt = AccessToken::new("eyJhbGciOi.eyJzdWIi.c2ln");
-    let (name, value) = crpt::mdlp_authorization(&jwt).unwrap();
+    let (name, value) = tokendance::call::Scheme::MdlpToken.header(&jwt).unwrap();
     assert_eq!(name, http::header::AUTHORIZATION);
     assert_eq!(value.to_str().unwrap(), "token eyJhbGciOi.eyJzdWIi.c2ln");
     assert!(value.is_sensitive());
 
     // They fit straight into a request.
     let mut req = http::Request::new(());
-    let (n, v) = crpt::suz_client_token(&token).unwrap();
+    let (n, v) = tokendance::call::Scheme::SuzClientToken.header(&token).unwrap();
     req.headers_mut().insert(n, v);
     assert_eq!(
         req.headers()["clientToken"],
@@ -614,11 +614,11 @@ fn token_header_helpers() {
     for bad in ["a\r\nx: y", "a\nb", "\u{0}"] {
         let t = AccessToken::new(bad);
         assert!(matches!(
-            crpt::suz_client_token(&t),
+            tokendance::call::Scheme::SuzClientToken.header(&t),
             Err(Error::Usage(UsageError::InvalidConfig { .. }))
         ));
         assert!(matches!(
-            crpt::mdlp_authorization(&t),
+            tokendance::call::Scheme::MdlpToken.header(&t),
             Err(Error::Usage(UsageError::InvalidConfig { .. }))
         ));
     }

@@ -330,7 +330,7 @@ fn form_request(url: &str, form: &[(&str, &str)], cookie: Option<String>) -> htt
 /// Polls the session by hand, sends its request and, instead of handing the
 /// response back, reports the transport as failed: the server acted on the
 /// request (a refresh token rotated) but the session never saw the answer.
-fn lose_one_response(peer: &Peer, session: &mut itc::Session) -> http::StatusCode {
+fn lose_one_response(peer: &Peer, session: &mut tokendance::oauth2::PasswordSession) -> http::StatusCode {
     let request = match session.poll(now()).expect("a live session") {
         SessionAction::Send(request) => request.into_http(),
         other => panic!("{}: expected a request to send, got {other:?}", peer.name),
@@ -454,7 +454,7 @@ async fn keycloak_mock_ended_session_falls_back_over_reqwest() {
 
 async fn fetch_async(
     client: &reqwest::Client,
-    session: &mut itc::Session,
+    session: &mut tokendance::oauth2::PasswordSession,
 ) -> Result<tokendance::AccessToken, DriveError<reqwest::Error, NoSigner>> {
     drive::drive_async(
         session.fetch(),

@@ -6,7 +6,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ServerError, ServerErrorKind};
 use crate::flow::is_header_safe;
 use crate::flow::{MediaType, Outgoing};
-use crate::response::{classify, fields, Scalar, TOKEN_IN_A_HEADER};
+use crate::response::{classify, fields, FieldValue, TOKEN_IN_A_HEADER};
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -68,7 +68,7 @@ fn parse(response: &http::Response<Vec<u8>>, scrub: &[&str], sent_at: Timestamp)
     let reply = classify::<LoginAnswer<'_>>(response, scrub)?;
     let body = reply.success()?;
     match &body.data {
-        Some(Scalar::Object(data)) => match (&data.token, data.token_not_string) {
+        Some(FieldValue::Object(data)) => match (&data.token, data.token_not_string) {
             (Some(token), _) if !token.is_empty() => {
                 if !is_header_safe(token) {
                     return Err(reply.malformed("data.token", TOKEN_IN_A_HEADER));
@@ -79,7 +79,7 @@ fn parse(response: &http::Response<Vec<u8>>, scrub: &[&str], sent_at: Timestamp)
             (None, true) => Err(reply.malformed("data.token", "a string")),
             (None, false) => Err(reply.missing("data.token")),
         },
-        None | Some(Scalar::Null) => Err(reply.missing("data.token")),
+        None | Some(FieldValue::Null) => Err(reply.missing("data.token")),
         Some(_) => Err(reply.malformed("data", "an object with a string `token`")),
     }
 }

@@ -384,7 +384,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
         self.gate.admit_start()?;
         let step = self.source.poll_token(now);
         let step = self.token_step(false, step);
-        self.gate.settle(step)
+        self.gate.track(step)
     }
 
     fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<T>, Error> {
@@ -402,7 +402,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
                 _ => Err(Error::Usage(UsageError::Aborted)),
             },
         };
-        self.gate.settle(step)
+        self.gate.track(step)
     }
 }
 

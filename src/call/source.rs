@@ -172,7 +172,7 @@ where
 
     /// Keeps a finished flow's token, or passes its next action on; a
     /// failure backs off and, while the held token is valid, hands it out.
-    fn settle(
+    fn renewal_step(
         &mut self,
         now: Timestamp,
         step: Result<Action<TokenSet>, Error>,
@@ -226,14 +226,14 @@ where
         let step = flow.start(now);
         self.running = Some(flow);
         self.last_start = Some(now);
-        self.settle(now, step)
+        self.renewal_step(now, step)
     }
 
     fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
         match self.running.as_mut() {
             Some(flow) => {
                 let step = flow.resume(now, input);
-                self.settle(now, step)
+                self.renewal_step(now, step)
             }
             None => self.poll_token(now),
         }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use url::Url;
 
-use super::{json_with_signature, read_answer, token_from, CHALLENGE_TOKEN_LIFETIME};
+use super::{json, read_answer, token_from, CHALLENGE_TOKEN_LIFETIME};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect};
 use crate::flow::{Action, Input, MediaType, Outgoing};
@@ -109,7 +109,7 @@ impl Step for State {
                 Ok((State::Signing { sign_in, uuid }, Action::Sign(job)))
             }
             (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
-                let body = json_with_signature("uuid", &uuid, "data", &signature);
+                let body = json::with_signature("uuid", &uuid, "data", &signature);
                 let request = Outgoing::post_json(sign_in, body, MediaType::JsonUtf8)?;
                 let state = State::Exchanging {
                     sent_at: now,

@@ -112,7 +112,7 @@ where
     }
 
     /// Reports the renewal's outcome to the keeper and passes its next action on.
-    fn settle(
+    fn renewal_step(
         &mut self,
         now: Timestamp,
         step: Result<Action<TokenSet>, Error>,
@@ -192,7 +192,7 @@ where
                 };
                 let step = flow.start(now);
                 self.renewal = Some((ticket, flow));
-                self.settle(now, step)
+                self.renewal_step(now, step)
             }
         }
     }
@@ -201,7 +201,7 @@ where
         match (self.renewal.as_mut(), input) {
             (Some((_, flow)), input) => {
                 let step = flow.resume(now, input);
-                self.settle(now, step)
+                self.renewal_step(now, step)
             }
             // Waiting for another caller's renewal, and the wait failed.
             (None, Input::Failed) => Err(Error::Usage(UsageError::Aborted)),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use super::{json_bytes, json_with_signature, read_answer, token_from};
+use super::{json, read_answer, token_from};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
@@ -120,7 +120,7 @@ impl Carried {
 /// With `oms_connection` the token is a SUZ `clientToken` for that connection
 /// (`POST {base}/api/v1/token/{omsConnection}`; asking again revokes the
 /// previous one); without it, a token for MDLP's own API, sent there as
-/// `Authorization: token …` ([`mdlp_authorization`](super::mdlp_authorization)).
+/// `Authorization: token …` ([`Scheme::MdlpToken`](crate::call::Scheme::MdlpToken)).
 /// The token lives `life_time` minutes, as the answer says.
 ///
 /// Transcript (`SIGNED_CODE`): `Send(POST /api/v1/auth)` → `Sign(Detached,
@@ -161,7 +161,7 @@ pub fn sign_in(
             reason: "MDLP needs a client id and a user id",
         }));
     }
-    let auth_body = json_bytes(&AuthBody {
+    let auth_body = json::bytes(&AuthBody {
         client_id: &client.id,
         client_secret: client.secret.expose_secret(),
         user_id,
@@ -198,7 +198,7 @@ struct AuthBody<'a> {
 }
 
 /// The password token request's body (the signed one is written by
-/// [`json_with_signature`]).
+/// [`json::with_signature`]).
 #[derive(Serialize)]
 struct TokenBody<'a> {
     code: &'a str,
@@ -298,7 +298,7 @@ impl Step for State {
                         Ok((state, Action::Sign(job)))
                     }
                     Auth::Password(password) => {
-                        let body = json_bytes(&TokenBody {
+                        let body = json::bytes(&TokenBody {
                             code: &code,
                             password: password.expose_secret(),
                         });
@@ -320,7 +320,7 @@ impl Step for State {
                 },
                 Input::Signature(signature),
             ) => {
-                let body = json_with_signature("code", &code, "signature", &signature);
+                let body = json::with_signature("code", &code, "signature", &signature);
                 let carried = Carried {
                     secret,
                     code,

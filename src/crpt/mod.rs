@@ -41,6 +41,7 @@
 
 mod challenge;
 pub mod gis_mt;
+mod json;
 mod keeper;
 mod keeper_source;
 pub mod mdlp;
@@ -51,9 +52,6 @@ pub use challenge::ChallengeSignIn;
 pub use keeper::{KeeperAction, RenewalTicket, Snapshot, TokenKeeper};
 pub use keeper_source::{KeeperHandle, KeeperSource, SignIn};
 
-use http::header::{HeaderName, HeaderValue};
-
-use crate::call::Scheme;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::secret::AccessToken;
@@ -162,33 +160,6 @@ impl SuzStand {
 /// The registration key every participant may use on the demo stand.
 pub const DEMO_REGISTRATION_KEY: &str = "4344d884-7f21-456c-981e-cd68e92391e8";
 
-/// The header SUZ reads its token from: `clientToken: {token}`, marked sensitive.
-///
-/// ```
-/// use tokendance::{crpt, AccessToken};
-/// let (name, value) = crpt::suz_client_token(&AccessToken::new("58f908f1"))?;
-/// assert_eq!(name, "clienttoken");
-/// assert_eq!(value, "58f908f1");
-/// assert!(value.is_sensitive());
-/// # Ok::<(), tokendance::Error>(())
-/// ```
-pub fn suz_client_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
-    Scheme::SuzClientToken.header(token)
-}
-
-/// The header MDLP's own API reads its token from: `Authorization: token {token}`
-/// (lower-case `token`, one space), marked sensitive.
-///
-/// ```
-/// use tokendance::{crpt, AccessToken};
-/// let (name, value) = crpt::mdlp_authorization(&AccessToken::new("58f908f1"))?;
-/// assert_eq!((name.as_str(), value.to_str().unwrap()), ("authorization", "token 58f908f1"));
-/// # Ok::<(), tokendance::Error>(())
-/// ```
-pub fn mdlp_authorization(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
-    Scheme::MdlpToken.header(token)
-}
-
 /// How long GIS MT and True API tokens live.
 pub const CHALLENGE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 3600);
 
@@ -203,7 +174,7 @@ crate::response::fields! {
 }
 
 /// A classified CRPT token answer.
-type TokenReply<'a> = crate::response::Reply<'a, TokenAnswer<'a>>;
+type TokenReply<'a> = crate::response::Classified<'a, TokenAnswer<'a>>;
 
 /// The `token` of a CRPT answer, living `lifetime` from `sent_at`. An answer
 /// without a token is a refusal when it carries error words, otherwise a
@@ -220,25 +191,6 @@ fn token_from(
         sent_at,
         Some(sent_at.saturating_add(lifetime)),
     ))
-}
-
-/// `{"<key>":<value as a JSON string>,"<signature_key>":"<base64>"}`, the
-/// body of a sign-in: the base64 is written straight into the body, without
-/// an intermediate string or an escape scan (base64 needs no escaping).
-fn json_with_signature(key: &str, value: &str, signature_key: &str, signature: &crate::Signature) -> Vec<u8> {
-    let der = signature.as_der();
-    let mut body = Vec::with_capacity(value.len() + der.len().div_ceil(3) * 4 + 32);
-    body.extend_from_slice(b"{\"");
-    body.extend_from_slice(key.as_bytes());
-    body.extend_from_slice(b"\":");
-    // A string always serialises.
-    let _ = serde_json::to_writer(&mut body, value);
-    body.extend_from_slice(b",\"");
-    body.extend_from_slice(signature_key.as_bytes());
-    body.extend_from_slice(b"\":\"");
-    crate::sign::base64_encode_into(&mut body, der);
-    body.extend_from_slice(b"\"}");
-    body
 }
 
 /// Reads a CRPT answer with `read`. The secrets the request carried are
@@ -259,16 +211,4 @@ fn read_answer<T>(
             let scrub: Vec<&str> = secrets.iter().map(String::as_str).collect();
             classify_with(response, Secrets::new(&scrub).with_bytes(signature)).and_then(|reply| read(&reply))
         })
-}
-
-/// Serialises a body once: these are the exact bytes sent (and, for the
-/// registration, signed). Structs of strings cannot fail to serialise.
-/// Room for 256 bytes up front: MDLP's bodies (ids, a secret, a code) run
-/// past `to_vec`'s 128 and would be copied to a second buffer.
-fn json_bytes(body: &impl serde::Serialize) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(256);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => bytes,
-        Err(_) => Vec::new(),
-    }
 }

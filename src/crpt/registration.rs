@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use url::Url;
 
-use super::json_bytes;
+use super::json;
 use crate::endpoint::{segment_problem, Endpoint};
 use crate::error::{Error, Expect, ProtocolError, UsageError};
 use crate::flow::{Action, Input, MediaType, Outgoing};
@@ -138,7 +138,7 @@ pub fn register(
     Ok(Registration {
         machine: Machine::new(Prepared {
             url,
-            body: json_bytes(&Body { address }),
+            body: json::bytes(&Body { address }),
             key,
             signing,
         }),

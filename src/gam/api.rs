@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::flow::{header_value, MediaType, Outgoing};
-use crate::response::{classify, parse_success, Accept, NoFields, Scalar};
+use crate::response::{classify, parse_success, Accept, FieldValue, NoFields};
 use crate::scrub::ServerText;
 use crate::secret::AccessToken;
 
@@ -53,11 +53,11 @@ pub struct Envelope<T> {
 #[serde(default)]
 struct RawEnvelope<'a> {
     #[serde(borrow)]
-    status: Option<Scalar<'a>>,
+    status: Option<FieldValue<'a>>,
     #[serde(borrow)]
-    message: Option<Scalar<'a>>,
+    message: Option<FieldValue<'a>>,
     #[serde(borrow)]
-    timestamp: Option<Scalar<'a>>,
+    timestamp: Option<FieldValue<'a>>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
 }
@@ -93,10 +93,10 @@ impl<T: DeserializeOwned> Envelope<T> {
         let raw: RawEnvelope<'_> = parse_success(response, scrub)?;
         // The envelope's texts are the server's words: printed scrubbed.
         let scrubber = reply.scrubber();
-        let text = |field: &Option<Scalar<'_>>| {
+        let text = |field: &Option<FieldValue<'_>>| {
             field
                 .as_ref()
-                .and_then(Scalar::text)
+                .and_then(FieldValue::text)
                 .map(|t| ServerText::checked(t, &scrubber))
         };
         let status = text(&raw.status).ok_or_else(|| reply.missing("status"))?;

@@ -1,7 +1,7 @@
 //! Mongolia's tax authority, "Easy Register" (ITC, ebarimt): a Keycloak realm
 //! issues tokens with the password grant for the public client `vatps`.
 //!
-//! Transcript of a [`Session`] over a day: `Send(POST …/protocol/openid-connect/token
+//! Transcript of a [`PasswordSession`](crate::oauth2::PasswordSession) over a day: `Send(POST …/protocol/openid-connect/token
 //! grant_type=password)` → token; 30 s before expiry `Send(grant_type=refresh_token)`
 //! → token; when Keycloak answers the refresh with `invalid_grant` ("Token is
 //! not active"), the next request is the password grant again.
@@ -31,7 +31,7 @@ mod session;
 
 pub use calls::{approve_qr, consumer, get_profile, ProfileQuery};
 pub use reply::{Code, Consumer, Reply};
-pub use session::{session, Session};
+pub use session::session;
 
 use crate::endpoint::Endpoint;
 

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::response::{classify, fields, parse_success, Accept, Scalar};
+use crate::response::{classify, fields, parse_success, Accept, FieldValue};
 use crate::scrub::ServerText;
 
 /// A citizen found by registry number (`GET …api/info/consumer/{regNo}`).
@@ -238,10 +238,10 @@ impl Reply {
         let scrubber = reply.scrubber();
         let text = |value: &str| ServerText::checked(value, &scrubber);
         let code = match &body.code {
-            Some(Scalar::Str(code)) if !code.is_empty() => {
+            Some(FieldValue::Str(code)) if !code.is_empty() => {
                 Code::known(code).unwrap_or_else(|| Code::Other(text(code)))
             }
-            None | Some(Scalar::Null) | Some(Scalar::Str(_)) => return Err(reply.missing("code")),
+            None | Some(FieldValue::Null) | Some(FieldValue::Str(_)) => return Err(reply.missing("code")),
             Some(_) => return Err(reply.malformed("code", "a string")),
         };
         Ok(Reply {
@@ -260,11 +260,11 @@ impl Reply {
         #[serde(default)]
         struct CodeOnly<'a> {
             #[serde(borrow)]
-            code: Option<Scalar<'a>>,
+            code: Option<FieldValue<'a>>,
         }
         response.status() == http::StatusCode::UNAUTHORIZED
             || (response.status().is_success()
                 && parse_success::<CodeOnly<'_>>(response, &[])
-                    .is_ok_and(|b| b.code.as_ref().and_then(Scalar::as_str) == Some("invalidToken")))
+                    .is_ok_and(|b| b.code.as_ref().and_then(FieldValue::as_str) == Some("invalidToken")))
     }
 }

@@ -6,14 +6,16 @@ use crate::secret::Password;
 
 use super::{Config, CLIENT_ID};
 
-/// The ITC session is the shared [`PasswordSession`] on the ITC realm.
-pub type Session = PasswordSession;
-
-/// A session for an Easy Register account on the realm of `config`.
+/// A session for an Easy Register account on the realm of `config`: the
+/// shared [`PasswordSession`], on the ITC realm and client.
 ///
 /// The token endpoint is `{realm}/protocol/openid-connect/token`, the client
 /// `vatps`, renewal 30 s before expiry (as public ITC clients do).
-pub fn session(config: &Config, username: impl Into<String>, password: Password) -> Result<Session, Error> {
+pub fn session(
+    config: &Config,
+    username: impl Into<String>,
+    password: Password,
+) -> Result<PasswordSession, Error> {
     let token_url = config.realm().join(&["protocol", "openid-connect", "token"])?;
     Ok(PasswordSession::new(
         SessionConfig::new(token_url, CLIENT_ID)?,

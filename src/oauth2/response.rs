@@ -1,7 +1,7 @@
 //! RFC 6749 §5.1 token responses, read leniently.
 
 use crate::error::Error;
-use crate::response::{classify, fields, Reply};
+use crate::response::{classify, fields, Classified};
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::{secs, Timestamp};
 use crate::token::TokenSet;
@@ -70,7 +70,7 @@ pub(crate) fn token_from_response(
 
 /// The token in a classified reply.
 fn token_from_reply(
-    reply: &Reply<'_, TokenFields<'_>>,
+    reply: &Classified<'_, TokenFields<'_>>,
     sent_at: Timestamp,
     zero: ZeroLifetime,
 ) -> Result<TokenSet, Error> {

@@ -552,12 +552,12 @@ impl Flow for Fetch<'_> {
     fn start(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
         self.gate.admit_start()?;
         let step = self.session.poll_token(now);
-        self.gate.settle(step)
+        self.gate.track(step)
     }
 
     fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
         self.gate.admit(&input)?;
         let step = self.session.resume_token(now, input);
-        self.gate.settle(step)
+        self.gate.track(step)
     }
 }

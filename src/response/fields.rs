@@ -13,9 +13,9 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{ErrorFields, Scalar};
+use super::{ErrorFields, FieldValue};
 
-/// The top-level fields one reader keeps, each an `Option<Scalar>` named as
+/// The top-level fields one reader keeps, each an `Option<FieldValue>` named as
 /// its JSON key. Implemented by [`fields!`](crate::response::fields).
 pub(crate) trait Fields<'a>: Default + fmt::Debug + PartialEq {
     /// Every key kept, in declaration order.
@@ -23,7 +23,7 @@ pub(crate) trait Fields<'a>: Default + fmt::Debug + PartialEq {
     const KEYS: &'static [&'static str];
 
     /// The field `key` fills, if it is kept.
-    fn slot(&mut self, key: &str) -> Option<&mut Option<Scalar<'a>>>;
+    fn slot(&mut self, key: &str) -> Option<&mut Option<FieldValue<'a>>>;
 
     /// Hands every token-like value held to `add`, to be scrubbed from the
     /// words of a refusal.
@@ -54,14 +54,14 @@ macro_rules! fields {
         #[derive(Default, Debug, PartialEq)]
         #[allow(non_snake_case)]
         $vis struct $name<'a> {
-            $( $(#[$field_meta])* pub $field: Option<$crate::response::Scalar<'a>>, )*
+            $( $(#[$field_meta])* pub $field: Option<$crate::response::FieldValue<'a>>, )*
             _borrows: ::std::marker::PhantomData<&'a str>,
         }
 
         impl<'a> $crate::response::Fields<'a> for $name<'a> {
             const KEYS: &'static [&'static str] = &[$( stringify!($field) ),*];
 
-            fn slot(&mut self, key: &str) -> Option<&mut Option<$crate::response::Scalar<'a>>> {
+            fn slot(&mut self, key: &str) -> Option<&mut Option<$crate::response::FieldValue<'a>>> {
                 match key {
                     $( stringify!($field) => Some(&mut self.$field), )*
                     _ => None,
@@ -70,7 +70,7 @@ macro_rules! fields {
 
             fn each_secret(&self, _add: &mut dyn FnMut(&str)) {
                 $($(
-                    if let Some(text) = self.$secret.as_ref().and_then($crate::response::Scalar::secret_text) {
+                    if let Some(text) = self.$secret.as_ref().and_then($crate::response::FieldValue::secret_text) {
                         _add(text);
                     }
                 )*)?
@@ -103,7 +103,7 @@ impl<'a, S: Fields<'a>> Body<'a, S> {
     /// Stores `value` under `key` in each set that keeps it (`code` is both
     /// a verdict and MDLP's answer, `status` both a verdict and ITC's).
     /// Whether any does.
-    pub(super) fn put(&mut self, key: &str, value: Option<Scalar<'a>>) -> bool {
+    pub(super) fn put(&mut self, key: &str, value: Option<FieldValue<'a>>) -> bool {
         match (self.errors.slot(key), self.fields.slot(key)) {
             (Some(error), Some(field)) => {
                 error.clone_from(&value);
@@ -133,7 +133,7 @@ impl<'de, S: Fields<'de>> Deserialize<'de> for Body<'de, S> {
                 while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     if body.keeps(&key) {
                         // serde reads `null` into an `Option` as `None`.
-                        let value = map.next_value::<Option<Scalar<'de>>>()?;
+                        let value = map.next_value::<Option<FieldValue<'de>>>()?;
                         body.put(&key, value);
                     } else {
                         map.next_value::<de::IgnoredAny>()?;

@@ -20,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use super::{Body, Fields, Scalar};
+use super::{Body, FieldValue, Fields};
 
 /// The most keys a body read here has (a token answer has about ten).
 const MAX_KEYS: usize = 16;
@@ -53,14 +53,14 @@ pub(super) fn read_flat_body<'a, S: Fields<'a>>(bytes: &'a [u8], body: &mut Body
             reader.skip_whitespace();
             reader.require(b':')?;
             reader.skip_whitespace();
-            let value = reader.scalar()?;
+            let value = reader.value()?;
             if count == MAX_KEYS || seen[..count].contains(&key) {
                 return None;
             }
             seen[count] = key;
             count += 1;
             // serde reads `null` into an `Option` as `None`.
-            body.put(key, Some(value).filter(|v| *v != Scalar::Null));
+            body.put(key, Some(value).filter(|v| *v != FieldValue::Null));
             reader.skip_whitespace();
             if reader.eat(b'}') {
                 break;
@@ -117,21 +117,21 @@ impl<'a> Reader<'a> {
 
     /// A string, a whole non-negative number that fits `u64`, a boolean or
     /// `null`; `None` for anything else.
-    fn scalar(&mut self) -> Option<Scalar<'a>> {
+    fn value(&mut self) -> Option<FieldValue<'a>> {
         match self.peek()? {
             b'"' => {
                 self.pos += 1;
-                self.string_rest().map(|s| Scalar::Str(Cow::Borrowed(s)))
+                self.string_rest().map(|s| FieldValue::Str(Cow::Borrowed(s)))
             }
             b'0'..=b'9' => self.whole_number(),
-            b't' => self.literal("true", Scalar::Bool(true)),
-            b'f' => self.literal("false", Scalar::Bool(false)),
-            b'n' => self.literal("null", Scalar::Null),
+            b't' => self.literal("true", FieldValue::Bool(true)),
+            b'f' => self.literal("false", FieldValue::Bool(false)),
+            b'n' => self.literal("null", FieldValue::Null),
             _ => None,
         }
     }
 
-    fn literal(&mut self, word: &str, value: Scalar<'a>) -> Option<Scalar<'a>> {
+    fn literal(&mut self, word: &str, value: FieldValue<'a>) -> Option<FieldValue<'a>> {
         let rest = self.text.as_bytes().get(self.pos..)?;
         rest.starts_with(word.as_bytes()).then(|| {
             self.pos += word.len();
@@ -142,7 +142,7 @@ impl<'a> Reader<'a> {
     /// JSON's `0 | [1-9][0-9]*`, at most 19 digits (so it fits `u64`, which
     /// is where serde_json would switch to a float). A fraction or exponent
     /// is left to serde_json: the caller finds no `,` or `}` after it.
-    fn whole_number(&mut self) -> Option<Scalar<'a>> {
+    fn whole_number(&mut self) -> Option<FieldValue<'a>> {
         let digits = self.text.as_bytes().get(self.pos..)?;
         let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
         if len > 19 || (len > 1 && digits.first() == Some(&b'0')) {
@@ -153,7 +153,7 @@ impl<'a> Reader<'a> {
             .iter()
             .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
         self.pos += len;
-        Some(Scalar::UInt(value))
+        Some(FieldValue::UInt(value))
     }
 }
 
@@ -161,9 +161,8 @@ impl<'a> Reader<'a> {
 /// byte in `bytes`.
 ///
 /// Whole 32-byte chunks are tested at once: a flag byte per input byte,
-/// then the 32 flags read as two `u128`s. That shape compiles to vector
-/// compares and one test per chunk; the same test written as a `fold` over
-/// `bool` compiled to byte shuffles and ran three times slower.
+/// then the 32 flags read as two `u128`s: a shape the compiler turns into
+/// vector compares and one test per chunk (a `fold` over `bool` is not).
 fn special_byte(bytes: &[u8]) -> Option<usize> {
     // Bitwise `|`, not `||`: branch-free, so each chunk's test vectorises.
     // Outside `0x20..0x7f` (controls, DEL, non-ASCII) in one compare.
@@ -189,7 +188,7 @@ fn special_byte(bytes: &[u8]) -> Option<usize> {
 /// What serde_json makes of `bytes`: the reference this reader must match.
 #[cfg(any(test, fuzzing))]
 fn read_by_serde<'a, S: Fields<'a>>(bytes: &'a [u8]) -> Option<Body<'a, S>> {
-    use super::scalar::{ObjectOnly, UniqueKeys};
+    use super::field_value::{ObjectOnly, UniqueKeys};
     serde_json::from_slice::<UniqueKeys>(bytes).ok()?;
     serde_json::from_slice::<ObjectOnly<Body<'a, S>>>(bytes)
         .ok()
@@ -259,22 +258,22 @@ mod tests {
             assert_eq!(fast, read_by_serde(body.as_bytes()), "{body}");
         }
         let fast: Read<'_> = flat_body(bodies[0].as_bytes()).unwrap_or_default();
-        let jwt = Some(Scalar::Str(Cow::Borrowed(jwt.as_str())));
+        let jwt = Some(FieldValue::Str(Cow::Borrowed(jwt.as_str())));
         assert_eq!(fast.fields.access_token, jwt);
         assert_eq!(
             fast.errors.access_token, jwt,
             "the token is also scrubbed from refusals"
         );
-        assert_eq!(fast.fields.expires_in, Some(Scalar::UInt(300)));
+        assert_eq!(fast.fields.expires_in, Some(FieldValue::UInt(300)));
         // A key both sets keep fills both.
         let both: Read<'_> = flat_body(br#"{"code":"E1","status":7}"#).unwrap_or_default();
         assert_eq!(
             (&both.fields.code, &both.errors.code),
-            (&both.errors.code, &Some(Scalar::Str(Cow::Borrowed("E1"))))
+            (&both.errors.code, &Some(FieldValue::Str(Cow::Borrowed("E1"))))
         );
         assert_eq!(
             (&both.fields.status, &both.errors.status),
-            (&Some(Scalar::UInt(7)), &Some(Scalar::UInt(7)))
+            (&Some(FieldValue::UInt(7)), &Some(FieldValue::UInt(7)))
         );
     }
 

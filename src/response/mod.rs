@@ -25,7 +25,7 @@
 //! CRPT answers in `crpt`, …), so a new provider adds its fields without
 //! touching this module. The flat reader in [`flat`] reads it when the body
 //! is a flat object (every token answer), serde_json otherwise, through the
-//! same slots and with the same result. Each field is a [`Scalar`], which
+//! same slots and with the same result. Each field is a [`FieldValue`], which
 //! never fails to deserialize: a field of the wrong type is reported by the
 //! step that needs it, with its name and what was expected, and never with
 //! the value (which, in a 2xx body, may be a token).
@@ -39,15 +39,15 @@ use crate::error::{Error, ProtocolError, ServerError, ServerErrorKind, MAX_MESSA
 use crate::flow::{has_edge_space, is_header_safe};
 use crate::scrub::{printable, Scrubber};
 
+mod field_value;
 mod fields;
 mod flat;
 mod retry_after;
-mod scalar;
 
+pub(crate) use field_value::FieldValue;
+use field_value::{ObjectOnly, UniqueKeys};
 pub(crate) use fields::{fields, Body, Fields, NoFields};
 pub(crate) use retry_after::parse_retry_after;
-pub(crate) use scalar::Scalar;
-use scalar::{ObjectOnly, UniqueKeys};
 
 /// The largest response body any flow parses, in bytes. Larger bodies are
 /// refused with [`ProtocolError::BodyTooLarge`]; transports may cap their
@@ -150,7 +150,7 @@ impl<'a> Secrets<'a> {
 
 /// A response that passed the size, redirect and syntax checks, with the
 /// error fields and the flow's own fields `S` read.
-pub(crate) struct Reply<'a, S = NoFields<'a>> {
+pub(crate) struct Classified<'a, S = NoFields<'a>> {
     pub status: StatusCode,
     pub body: Body<'a, S>,
     /// The flat reader read the body, so no string in it holds a control
@@ -171,7 +171,7 @@ pub(crate) struct Reply<'a, S = NoFields<'a>> {
 pub(crate) fn classify<'a, S: Fields<'a>>(
     response: &'a http::Response<Vec<u8>>,
     scrub: &'a [&'a str],
-) -> Result<Reply<'a, S>, Error> {
+) -> Result<Classified<'a, S>, Error> {
     classify_with(response, Secrets::new(scrub))
 }
 
@@ -179,10 +179,10 @@ pub(crate) fn classify<'a, S: Fields<'a>>(
 pub(crate) fn classify_with<'a, S: Fields<'a>>(
     response: &'a http::Response<Vec<u8>>,
     secrets: Secrets<'a>,
-) -> Result<Reply<'a, S>, Error> {
+) -> Result<Classified<'a, S>, Error> {
     let status = response.status();
     let bytes = checked_bytes(response, &secrets)?;
-    let mut reply = Reply {
+    let mut reply = Classified {
         status,
         body: Body::default(),
         header_safe_strings: false,
@@ -264,7 +264,7 @@ fn parse_object<'a, T: Deserialize<'a>>(
 }
 
 /// A 2xx body as the JSON object `T`, after the size and redirect checks
-/// (for typed API answers; `T`'s fields should be [`Scalar`]s or
+/// (for typed API answers; `T`'s fields should be [`FieldValue`]s or
 /// containers that accept any JSON, so that no value reaches an error).
 pub(crate) fn parse_success<'a, T: Deserialize<'a>>(
     response: &'a http::Response<Vec<u8>>,
@@ -275,7 +275,7 @@ pub(crate) fn parse_success<'a, T: Deserialize<'a>>(
     parse_object(response, bytes, &secrets)
 }
 
-impl<'a, S: Fields<'a>> Reply<'a, S> {
+impl<'a, S: Fields<'a>> Classified<'a, S> {
     /// The body's success fields under [`Accept::OK`], what every token
     /// answer is held to.
     pub(crate) fn success(&self) -> Result<&S, Error> {
@@ -298,10 +298,10 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// Markers that make a body a failure even with a 2xx status.
     fn has_failure_marker(&self, accept: Accept) -> bool {
         let b = &self.body.errors;
-        let present = |s: &Option<Scalar<'_>>| s.as_ref().is_some_and(Scalar::is_substantial);
-        let at_least_400 = |s: &Option<Scalar<'_>>| {
+        let present = |s: &Option<FieldValue<'_>>| s.as_ref().is_some_and(FieldValue::is_substantial);
+        let at_least_400 = |s: &Option<FieldValue<'_>>| {
             s.as_ref()
-                .and_then(Scalar::non_negative)
+                .and_then(FieldValue::non_negative)
                 .is_some_and(|n| n >= 400)
         };
         present(&b.error)
@@ -332,7 +332,7 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
         // answer: there it is no error word.
         let says_ok = [&b.statusCode, &b.status]
             .iter()
-            .filter_map(|s| s.as_ref().and_then(Scalar::non_negative))
+            .filter_map(|s| s.as_ref().and_then(FieldValue::non_negative))
             .any(|n| (200..300).contains(&n));
         let lenient = Accept {
             statuses: &[],
@@ -352,7 +352,7 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
                 && words
                     .iter()
                     .filter(|(name, _)| *name != field)
-                    .any(|(_, s)| s.as_ref().is_some_and(Scalar::is_substantial)))
+                    .any(|(_, s)| s.as_ref().is_some_and(FieldValue::is_substantial)))
     }
 
     /// Every secret of this exchange: what the request carried and the
@@ -370,7 +370,7 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// the body has.
     pub(crate) fn refusal_words(&self) -> (Option<Cow<'a, str>>, Option<Cow<'a, str>>) {
         let b = &self.body.errors;
-        let substantial = |s: &&Option<Scalar<'a>>| s.as_ref().is_some_and(Scalar::is_substantial);
+        let substantial = |s: &&Option<FieldValue<'a>>| s.as_ref().is_some_and(FieldValue::is_substantial);
         // An object under `error` is one error (`{"error":{"code","message"}}`);
         // a list of errors gives its first entry's code.
         let code = [&b.error, &b.error_code, &b.code]
@@ -378,17 +378,17 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
             .filter(substantial)
             .filter_map(|s| s.as_ref())
             .find_map(|s| match s {
-                Scalar::Object(_) | Scalar::Array(_) => s.nested_code(),
+                FieldValue::Object(_) | FieldValue::Array(_) => s.nested_code(),
                 _ => s.text(),
             })
             .or_else(|| {
                 [&b.globalErrors, &b.fieldErrors, &b.violations, &b.detail]
                     .into_iter()
                     .filter_map(|s| s.as_ref())
-                    .find_map(Scalar::nested_code)
+                    .find_map(FieldValue::nested_code)
             });
         let nested_error = match &b.error {
-            error @ Some(Scalar::Object(_) | Scalar::Array(_)) => error,
+            error @ Some(FieldValue::Object(_) | FieldValue::Array(_)) => error,
             _ => &None,
         };
         let message = [
@@ -407,7 +407,7 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
         .into_iter()
         .filter(substantial)
         .filter_map(|s| s.as_ref())
-        .find_map(Scalar::text)
+        .find_map(FieldValue::text)
         .or_else(|| self.text_body.clone().map(Cow::Owned));
         (code, message)
     }
@@ -468,13 +468,13 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// with error words is a refusal (MDLP's `{"code": 5, "description": …}`).
     pub(crate) fn required_str<'s>(
         &self,
-        value: &'s Option<Scalar<'a>>,
+        value: &'s Option<FieldValue<'a>>,
         field: &'static str,
     ) -> Result<&'s str, Error> {
         match value {
-            None | Some(Scalar::Null) => Err(self.missing(field)),
-            Some(Scalar::Str(s)) if !s.is_empty() => Ok(s),
-            Some(Scalar::Str(_)) => Err(self.missing(field)),
+            None | Some(FieldValue::Null) => Err(self.missing(field)),
+            Some(FieldValue::Str(s)) if !s.is_empty() => Ok(s),
+            Some(FieldValue::Str(_)) => Err(self.missing(field)),
             Some(_) if self.has_error_words_besides(field) => Err(self.refusal().into()),
             Some(_) => Err(self.malformed(field, "a string")),
         }
@@ -484,7 +484,7 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// exactly as it is ([`is_header_safe`]), since every token is sent in one.
     pub(crate) fn required_token<'s>(
         &self,
-        value: &'s Option<Scalar<'a>>,
+        value: &'s Option<FieldValue<'a>>,
         field: &'static str,
     ) -> Result<&'s str, Error> {
         let token = self.required_str(value, field)?;
@@ -503,13 +503,13 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// An optional string field; `null` and `""` count as absent.
     pub(crate) fn optional_str<'s>(
         &self,
-        value: &'s Option<Scalar<'a>>,
+        value: &'s Option<FieldValue<'a>>,
         field: &'static str,
     ) -> Result<Option<&'s str>, Error> {
         match value {
-            None | Some(Scalar::Null) => Ok(None),
-            Some(Scalar::Str(s)) if s.is_empty() => Ok(None),
-            Some(Scalar::Str(s)) => Ok(Some(s)),
+            None | Some(FieldValue::Null) => Ok(None),
+            Some(FieldValue::Str(s)) if s.is_empty() => Ok(None),
+            Some(FieldValue::Str(s)) => Ok(Some(s)),
             Some(_) => Err(self.malformed(field, "a string")),
         }
     }
@@ -517,11 +517,11 @@ impl<'a, S: Fields<'a>> Reply<'a, S> {
     /// An optional non-negative count (number or numeric string); `null` is absent.
     pub(crate) fn optional_count(
         &self,
-        value: &Option<Scalar<'a>>,
+        value: &Option<FieldValue<'a>>,
         field: &'static str,
     ) -> Result<Option<u64>, Error> {
         match value {
-            None | Some(Scalar::Null) => Ok(None),
+            None | Some(FieldValue::Null) => Ok(None),
             Some(s) => s
                 .non_negative()
                 .map(Some)
@@ -542,11 +542,11 @@ fn shown(text: &str, max_chars: usize) -> String {
 
 /// Whether a `success` field says the answer failed: `false`, `"false"`,
 /// `0`, `"0"`, `"no"` (any case).
-fn says_false(value: &Scalar<'_>) -> bool {
+fn says_false(value: &FieldValue<'_>) -> bool {
     match value {
-        Scalar::Bool(b) => !b,
-        Scalar::UInt(0) => true,
-        Scalar::Str(s) => ["false", "0", "no"]
+        FieldValue::Bool(b) => !b,
+        FieldValue::UInt(0) => true,
+        FieldValue::Str(s) => ["false", "0", "no"]
             .iter()
             .any(|f| s.trim().eq_ignore_ascii_case(f)),
         _ => false,
@@ -555,17 +555,17 @@ fn says_false(value: &Scalar<'_>) -> bool {
 
 /// Whether a `code` next to a success says success: `0`, 200 to 299,
 /// `"success"`, `"ok"`, `true` (strings in any case); `null` is no code.
-fn says_success(value: &Scalar<'_>) -> bool {
+fn says_success(value: &FieldValue<'_>) -> bool {
     match value {
-        Scalar::Null | Scalar::Bool(true) => true,
-        Scalar::UInt(n) => *n == 0 || (200..300).contains(n),
-        Scalar::Str(s) => {
+        FieldValue::Null | FieldValue::Bool(true) => true,
+        FieldValue::UInt(n) => *n == 0 || (200..300).contains(n),
+        FieldValue::Str(s) => {
             let s = s.trim();
             s.is_empty()
                 || ["success", "ok", "true"]
                     .iter()
                     .any(|w| s.eq_ignore_ascii_case(w))
-                || scalar::parse_non_negative(s).is_some_and(|n| n == 0 || (200..300).contains(&n))
+                || field_value::parse_non_negative(s).is_some_and(|n| n == 0 || (200..300).contains(&n))
         }
         _ => false,
     }
@@ -772,20 +772,20 @@ mod tests {
         let response = http::Response::new(br#"{"expires_in":-5}"#.to_vec());
         let reply = classify::<crate::oauth2::TokenFields<'_>>(&response, &[]).unwrap();
         let expires_in = &reply.body.fields.expires_in;
-        assert_eq!(expires_in.as_ref().and_then(Scalar::non_negative), None);
+        assert_eq!(expires_in.as_ref().and_then(FieldValue::non_negative), None);
         assert!(reply.optional_count(expires_in, "expires_in").is_err());
     }
 
     #[test]
     fn body_fields_stay_small() {
-        // Every field a reader keeps is an `Option<Scalar>`, read in place
+        // Every field a reader keeps is an `Option<FieldValue>`, read in place
         // but initialised and dropped on every answer.
-        assert!(std::mem::size_of::<Option<Scalar<'_>>>() <= 32);
+        assert!(std::mem::size_of::<Option<FieldValue<'_>>>() <= 32);
     }
 
     #[test]
     fn numbers_saturate_and_refuse_negatives() {
-        use scalar::parse_non_negative;
+        use field_value::parse_non_negative;
         assert_eq!(parse_non_negative("18446744073709551616"), Some(u64::MAX));
         assert_eq!(parse_non_negative("3600"), Some(3600));
         assert_eq!(parse_non_negative("3600.9"), Some(3600));

@@ -232,7 +232,7 @@ fn assert_wrong_input<F: Flow>(call: &mut F, input: Input, expected: Expect, got
 }
 
 /// The ITC session with its password grant answered.
-fn itc_session_with_token(access: &str, refresh: &str) -> itc::Session {
+fn itc_session_with_token(access: &str, refresh: &str) -> tokendance::oauth2::PasswordSession {
     let mut session = itc::session(
         &itc::Config::staging(),
         "easy-register-test",

@@ -22,7 +22,7 @@ pub fn itc_config() -> itc::Config {
 }
 
 /// A session of the staging test user on [`itc_config`].
-pub fn itc_session() -> itc::Session {
+pub fn itc_session() -> tokendance::oauth2::PasswordSession {
     itc::session(
         &itc_config(),
         itc::STAGING_TEST_USERNAME,

@@ -103,7 +103,7 @@ fn simulate(processes: usize, callers: usize, seed: u64) -> (u64, u64, u64) {
                     crpt.accepts(now, CONN, t),
                     "process {p} used a dead token at {now:?}"
                 );
-                let (name, value) = tokendance::crpt::suz_client_token(t).unwrap();
+                let (name, value) = tokendance::call::Scheme::SuzClientToken.header(t).unwrap();
                 assert_eq!(name, "clienttoken");
                 assert!(value.is_sensitive());
             }

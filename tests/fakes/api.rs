@@ -14,7 +14,7 @@ fn itc_config() -> itc::Config {
 }
 
 /// A session for the guide's staging test account.
-fn demo_session(config: &itc::Config) -> itc::Session {
+fn demo_session(config: &itc::Config) -> tokendance::oauth2::PasswordSession {
     itc::session(
         config,
         itc::STAGING_TEST_USERNAME,
@@ -82,7 +82,7 @@ fn easy_register_answers_as_the_guide_says() {
     );
     assert_eq!(unknown.unwrap().code, itc::Code::UserNotFound);
 
-    let approve = |qr: &str, session: &mut itc::Session, server: &mut Keycloak| {
+    let approve = |qr: &str, session: &mut tokendance::oauth2::PasswordSession, server: &mut Keycloak| {
         let call = itc::approve_qr(&config, fake::ITC_TEST_LOGIN_NAME, qr, session).unwrap();
         run(server, call).0.unwrap().code
     };

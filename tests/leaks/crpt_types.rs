@@ -38,13 +38,15 @@ fn crpt_types_redact() {
     }
     // Header helpers.
     let at = AccessToken::new(ACCESS);
-    let (name, value) = crpt::suz_client_token(&at).unwrap();
+    let (name, value) = tokendance::call::Scheme::SuzClientToken.header(&at).unwrap();
     assert!(value.is_sensitive());
     seen.debug("clientToken header", &(name, value));
-    let (name, value) = crpt::mdlp_authorization(&at).unwrap();
+    let (name, value) = tokendance::call::Scheme::MdlpToken.header(&at).unwrap();
     assert!(value.is_sensitive());
     seen.debug("authorization header", &(name, value));
-    let e = crpt::suz_client_token(&AccessToken::new(format!("{ACCESS}\n"))).unwrap_err();
+    let e = tokendance::call::Scheme::SuzClientToken
+        .header(&AccessToken::new(format!("{ACCESS}\n")))
+        .unwrap_err();
     seen.error("bad token header", &e);
     // Outcomes.
     seen.debug(

@@ -259,7 +259,10 @@ fn a_proxy_refusal_of_the_password_grant_backs_off_and_the_session_goes_on() {
 #[test]
 fn a_typed_oauth_refusal_of_the_password_grant_ends_the_session() {
     let mut tally = Tally::new("a_typed_oauth_refusal_of_the_password_grant_ends_the_session");
-    let ended = |session: &mut itc::Session, err: Result<(), Error>, code: &str| -> Result<(), String> {
+    let ended = |session: &mut tokendance::oauth2::PasswordSession,
+                 err: Result<(), Error>,
+                 code: &str|
+     -> Result<(), String> {
         match err {
             Err(Error::Server(refusal)) if refusal.code.as_deref() == Some(code) => {}
             other => return Err(format!("error: {other:?}")),

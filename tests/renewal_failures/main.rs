@@ -373,7 +373,7 @@ enum Via {
 /// An Easy Register call, checked for the service's answer; or, via
 /// `fetch`, the token the session hands out.
 fn itc_call(
-    session: &mut itc::Session,
+    session: &mut tokendance::oauth2::PasswordSession,
     now: &mut Timestamp,
     server: &mut Itc,
     via: Via,
@@ -401,7 +401,7 @@ fn itc_call(
 
 /// A session holding the token of a first call at `T0` (it expires at
 /// `T0 + 300 s`, is due for renewal from `T0 + 270 s`).
-fn itc_with_token() -> (itc::Session, Itc, AccessToken) {
+fn itc_with_token() -> (tokendance::oauth2::PasswordSession, Itc, AccessToken) {
     let mut session = itc_session();
     let mut server = Itc::new();
     let mut now = T0;
@@ -414,7 +414,7 @@ fn itc_with_token() -> (itc::Session, Itc, AccessToken) {
 
 /// A session that polled at `T0` and holds the realm's answer to its
 /// password grant (no call made).
-fn itc_granted() -> Result<(itc::Session, Itc), String> {
+fn itc_granted() -> Result<(tokendance::oauth2::PasswordSession, Itc), String> {
     let mut session = itc_session();
     let mut server = Itc::new();
     let SessionAction::Send(first) = session.poll(T0).unwrap() else {

@@ -94,7 +94,7 @@ enum Attempt {
 /// A token holder with no token, as one of the five [`Kind`]s.
 struct Holder {
     kind: Kind,
-    session: itc::Session,
+    session: tokendance::oauth2::PasswordSession,
     keeper: TokenKeeper,
     shared: Arc<Mutex<TokenKeeper>>,
     reissue: Reissue<MakeGam, TokenRequest>,

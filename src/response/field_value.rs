@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// from the body when possible), containers are skipped except for the few
 /// nested fields providers use (`data.token`, an error list's first entry).
 #[derive(Clone, PartialEq, Debug)]
-pub(crate) enum Scalar<'a> {
+pub(crate) enum FieldValue<'a> {
     Str(Cow<'a, str>),
     UInt(u64),
     Int(i64),
@@ -25,7 +25,7 @@ pub(crate) enum Scalar<'a> {
     Array(Box<Nested<'a>>),
 }
 
-/// What the classifier keeps of an object or an array. Boxed in [`Scalar`]:
+/// What the classifier keeps of an object or an array. Boxed in [`FieldValue`]:
 /// success bodies rarely nest, and every field of a body stays 32 bytes.
 #[derive(Clone, PartialEq, Debug, Default)]
 pub(crate) struct Nested<'a> {
@@ -56,25 +56,25 @@ impl<'a> Nested<'a> {
     }
 }
 
-impl<'a> Scalar<'a> {
+impl<'a> FieldValue<'a> {
     /// The value as text: strings as they are, numbers and booleans
     /// printed, containers by their message.
     pub(crate) fn text(&self) -> Option<Cow<'a, str>> {
         match self {
-            Scalar::Str(s) => Some(s.clone()),
-            Scalar::UInt(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Int(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Float(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Scalar::Object(nested) | Scalar::Array(nested) => nested.message(),
-            Scalar::Null => None,
+            FieldValue::Str(s) => Some(s.clone()),
+            FieldValue::UInt(n) => Some(Cow::Owned(n.to_string())),
+            FieldValue::Int(n) => Some(Cow::Owned(n.to_string())),
+            FieldValue::Float(n) => Some(Cow::Owned(n.to_string())),
+            FieldValue::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            FieldValue::Object(nested) | FieldValue::Array(nested) => nested.message(),
+            FieldValue::Null => None,
         }
     }
 
     /// A container's own error code (`globalErrors[0].errorCode`).
     pub(crate) fn nested_code(&self) -> Option<Cow<'a, str>> {
         match self {
-            Scalar::Object(nested) | Scalar::Array(nested) => nested.code.clone(),
+            FieldValue::Object(nested) | FieldValue::Array(nested) => nested.code.clone(),
             _ => None,
         }
     }
@@ -83,8 +83,8 @@ impl<'a> Scalar<'a> {
     /// `token` (Astana-plat's `data.token`).
     pub(crate) fn secret_text(&self) -> Option<&str> {
         match self {
-            Scalar::Str(s) => Some(s),
-            Scalar::Object(nested) => nested.token.as_deref(),
+            FieldValue::Str(s) => Some(s),
+            FieldValue::Object(nested) => nested.token.as_deref(),
             _ => None,
         }
     }
@@ -92,7 +92,7 @@ impl<'a> Scalar<'a> {
     /// A string value, borrowed.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
-            Scalar::Str(s) => Some(s),
+            FieldValue::Str(s) => Some(s),
             _ => None,
         }
     }
@@ -101,9 +101,9 @@ impl<'a> Scalar<'a> {
     /// an empty string or container.
     pub(crate) fn is_substantial(&self) -> bool {
         match self {
-            Scalar::Null | Scalar::Bool(false) => false,
-            Scalar::Str(s) => !s.trim().is_empty(),
-            Scalar::Array(nested) => nested.len > 0,
+            FieldValue::Null | FieldValue::Bool(false) => false,
+            FieldValue::Str(s) => !s.trim().is_empty(),
+            FieldValue::Array(nested) => nested.len > 0,
             _ => true,
         }
     }
@@ -112,11 +112,11 @@ impl<'a> Scalar<'a> {
     /// Values beyond `u64` saturate; fractions are truncated.
     pub(crate) fn non_negative(&self) -> Option<u64> {
         match self {
-            Scalar::UInt(n) => Some(*n),
+            FieldValue::UInt(n) => Some(*n),
             // `Int` holds only negatives: serde_json reads others as `UInt`.
             // `as` saturates for floats; JSON has no NaN or infinity.
-            Scalar::Float(f) if *f >= 0.0 => Some(*f as u64),
-            Scalar::Str(s) => parse_non_negative(s.trim()),
+            FieldValue::Float(f) if *f >= 0.0 => Some(*f as u64),
+            FieldValue::Str(s) => parse_non_negative(s.trim()),
             _ => None,
         }
     }
@@ -133,7 +133,7 @@ pub(crate) fn parse_non_negative(s: &str) -> Option<u64> {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for FieldValue<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ScalarVisitor(std::marker::PhantomData))
     }
@@ -181,49 +181,49 @@ impl<'a> Ranked<'a> {
 }
 
 impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
-    type Value = Scalar<'a>;
+    type Value = FieldValue<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Bool(v))
+        Ok(FieldValue::Bool(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::UInt(v))
+        Ok(FieldValue::UInt(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Int(v))
+        Ok(FieldValue::Int(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Scalar::Float(v))
+        Ok(FieldValue::Float(v))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
+        Ok(FieldValue::Str(Cow::Borrowed(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+        Ok(FieldValue::Str(Cow::Owned(v.to_owned())))
     }
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
+        Ok(FieldValue::Str(Cow::Owned(v)))
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
+        Ok(FieldValue::Null)
     }
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Null)
+        Ok(FieldValue::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Scalar::deserialize(d)
+        FieldValue::deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut len = 0usize;
         let mut first: Option<Nested<'a>> = None;
-        while let Some(item) = seq.next_element::<Scalar<'a>>()? {
+        while let Some(item) = seq.next_element::<FieldValue<'a>>()? {
             len += 1;
             if first.is_none() {
                 first = match item {
-                    Scalar::Object(nested) | Scalar::Array(nested) if nested.text.is_some() => {
+                    FieldValue::Object(nested) | FieldValue::Array(nested) if nested.text.is_some() => {
                         Some(Nested { len: 0, ..*nested })
                     }
                     other => other.text().map(|text| Nested {
@@ -233,7 +233,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
                 };
             }
         }
-        Ok(Scalar::Array(Box::new(Nested {
+        Ok(FieldValue::Array(Box::new(Nested {
             len,
             ..first.unwrap_or_default()
         })))
@@ -247,23 +247,23 @@ impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let rank = |keys: &[&str]| keys.iter().position(|k| *k == key);
             if key == "token" {
-                let value = map.next_value::<Scalar<'a>>()?;
-                token_not_string = !matches!(value, Scalar::Str(_) | Scalar::Null);
+                let value = map.next_value::<FieldValue<'a>>()?;
+                token_not_string = !matches!(value, FieldValue::Str(_) | FieldValue::Null);
                 token = value.as_str().map(|s| Cow::Owned(s.to_owned()));
             } else if key == "loc" {
                 let Joined(path) = map.next_value()?;
                 field.offer(FIELD_KEYS.len() - 1, path.map(Cow::Owned));
             } else if let Some(r) = rank(&MESSAGE_KEYS) {
-                text.offer(r, map.next_value::<Scalar<'a>>()?.text());
+                text.offer(r, map.next_value::<FieldValue<'a>>()?.text());
             } else if let Some(r) = rank(&CODE_KEYS) {
-                code.offer(r, map.next_value::<Scalar<'a>>()?.text());
+                code.offer(r, map.next_value::<FieldValue<'a>>()?.text());
             } else if let Some(r) = rank(&FIELD_KEYS) {
-                field.offer(r, map.next_value::<Scalar<'a>>()?.text());
+                field.offer(r, map.next_value::<FieldValue<'a>>()?.text());
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(Scalar::Object(Box::new(Nested {
+        Ok(FieldValue::Object(Box::new(Nested {
             len: 0,
             token,
             token_not_string,
@@ -288,7 +288,7 @@ impl<'de> Deserialize<'de> for Joined {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Joined, A::Error> {
                 let mut parts = Vec::new();
-                while let Some(part) = seq.next_element::<Scalar<'de>>()? {
+                while let Some(part) = seq.next_element::<FieldValue<'de>>()? {
                     parts.extend(part.text().map(Cow::into_owned));
                 }
                 Ok(Joined((!parts.is_empty()).then(|| parts.join("."))))
