@@ -92,7 +92,7 @@ use tokendance::{
 /// The echo oracle, independent of tokendance: it finds a secret in any
 /// normalised view of a printed text.
 #[allow(dead_code)]
-#[path = "../../tests/common/leak_oracle.rs"]
+#[path = "../../tests/common/leak_oracle/mod.rs"]
 mod leak_oracle;
 
 /// The pacing rules, written from `Pacing`'s docs.
