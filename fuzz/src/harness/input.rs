@@ -158,6 +158,36 @@ pub trait Opcode: Copy + PartialEq + std::fmt::Debug {
     fn byte(self) -> u8;
 }
 
+/// The time step an operation starts with, as [`Bytes::time`] reads it:
+/// one byte (see [`time`] for their names), or a jump to an instant.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Time {
+    /// A time byte.
+    Byte(u8),
+    /// To this instant (in Unix milliseconds): [`time::AT_NEXT_8_BYTES`]
+    /// and eight bytes.
+    At(u64),
+}
+
+impl From<u8> for Time {
+    fn from(byte: u8) -> Self {
+        Time::Byte(byte)
+    }
+}
+
+impl Time {
+    /// Appends the bytes that stand for this step.
+    pub fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Time::Byte(byte) => out.push(byte),
+            Time::At(millis) => {
+                out.push(time::AT_NEXT_8_BYTES);
+                out.extend_from_slice(&millis.to_le_bytes());
+            }
+        }
+    }
+}
+
 /// Time bytes (see [`Bytes::time`]): the top two bits pick the kind of
 /// step, the low six its size.
 pub mod time {
@@ -186,6 +216,8 @@ pub mod time {
     pub const AT_EPOCH: u8 = JUMP << 6;
     /// To `Timestamp::MAX`.
     pub const AT_MAX: u8 = JUMP << 6 | 1;
+    /// To the instant in the next eight bytes (little endian).
+    pub const AT_NEXT_8_BYTES: u8 = JUMP << 6 | 3;
 
     /// `n` quarter seconds ahead (`n` < 64).
     pub const fn ahead_quarters(n: u8) -> u8 {

@@ -134,7 +134,7 @@ pub use self::{
     checked::{Checked, Spec, WaitRule},
     checks::{secret_shown, Outcome},
     flow_ops::FlowOp,
-    input::{time, Bytes, Opcode},
+    input::{time, Bytes, Opcode, Time},
     keeper::KeeperOp,
     ops::{Hole, Ops, N300, N3600_STR, N_MAX, N_NULL},
     pacing::holder_bound,
