@@ -17,7 +17,7 @@ pub enum Hole<'a> {
     /// An `S` hole from bytes as a fuzzer found them, read as lossy UTF-8
     /// (fewer than 48).
     Bytes(&'a [u8]),
-    /// An `N` hole: a number shape (see `Bytes::json_number`).
+    /// An `N` hole whose shape byte (see `Bytes::json_number`) needs no value.
     N(u8),
     /// An `N` hole whose shape byte reads its value from eight more bytes.
     Wide(u8, u64),
@@ -88,7 +88,13 @@ impl Ops {
                 self.0.push(len.expect("a string hole shorter than 48 bytes"));
                 self.0.extend_from_slice(bytes);
             }
-            Hole::N(shape) => self.0.push(shape),
+            Hole::N(shape) => {
+                assert!(
+                    shape >> 4 < 5,
+                    "number shape {shape:#x} reads a value: use Hole::Wide"
+                );
+                self.0.push(shape);
+            }
             Hole::Wide(shape, value) => {
                 assert!(
                     shape >> 4 >= 5,

@@ -43,7 +43,8 @@ pub const LOCATION: u8 = 0x40;
 pub const VARIANT: u8 = 0x80;
 
 /// The body-kind byte of an operation's response from which on it picks a
-/// [`Template`] (see [`Template::from_kind`]) rather than reading a raw body.
+/// [`Template`] (`kind - TEMPLATE_KIND`, modulo their number) rather than
+/// reading a raw body.
 pub const TEMPLATE_KIND: u8 = 0x80;
 
 /// JSON bodies for operation responses: in [`Template::text`], `S` is a
@@ -140,28 +141,14 @@ impl Template {
         }
     }
 
-    /// The template a body-kind byte at or above [`TEMPLATE_KIND`] picks:
-    /// `0x80..=0xEF` the first 16 by `% 16` (as before the API-call
-    /// templates existed, so recorded inputs keep their meaning), except
-    /// `0xE0..=0xEF`, which pick the later ones.
+    /// The template a body-kind byte at or above [`TEMPLATE_KIND`] picks.
     pub fn from_kind(kind: u8) -> Template {
-        let k = usize::from(kind - TEMPLATE_KIND);
-        let index = if (0x60..0x70).contains(&k) {
-            16 + (k - 0x60) % (Template::ALL.len() - 16)
-        } else {
-            k % 16
-        };
-        Template::ALL[index]
+        Template::ALL[usize::from(kind - TEMPLATE_KIND) % Template::ALL.len()]
     }
 
     /// The body-kind byte that picks this template.
     pub fn kind(self) -> u8 {
-        let index = self as u8;
-        if index < 16 {
-            TEMPLATE_KIND + index
-        } else {
-            0xE0 + (index - 16)
-        }
+        TEMPLATE_KIND + self as u8
     }
 }
 

@@ -164,7 +164,11 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
                 FlowOp::Response,
                 200,
                 Template::GamError,
-                &[Hole::N(0x50), Hole::S("Customer not found"), Hole::S("CUS_404")],
+                &[
+                    Hole::Wide(0x50, 400),
+                    Hole::S("Customer not found"),
+                    Hole::S("CUS_404"),
+                ],
             )
             .done(),
     ));
@@ -219,7 +223,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
                     FlowOp::Response,
                     400,
                     Template::AstanaStatus,
-                    &[Hole::N(0x50), Hole::S("Endpoint not found")],
+                    &[Hole::Wide(0x50, 400), Hole::S("Endpoint not found")],
                 )
                 .done(),
         ));
