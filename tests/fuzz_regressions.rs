@@ -1,19 +1,27 @@
 //! The fuzz targets on stable: every seed in `fuzz/seeds/<target>/` and every
 //! input a fuzzer ever flagged, replayed through the same harness the
-//! libFuzzer targets use (`fuzz/src/harness.rs`, included by path), so the
+//! libFuzzer targets use (`fuzz/src/harness/`, included by path), so the
 //! invariants listed there are checked by `cargo test`.
 //!
 //! A crash found by `cargo fuzz run <target>` becomes a named test below:
-//! `regression(target, bytes)` with the bytes of the artifact (see
-//! `fuzz/README.md`).
+//! `regression(target, bytes)` with the artifact written out: a parse input
+//! with `encode_parse`, an operation sequence with the harness's `Ops`
+//! builder (so that a change of the byte layout cannot silently change what
+//! it tests; see `fuzz/README.md`).
 
-#[path = "../fuzz/src/harness.rs"]
+#[path = "../fuzz/src/harness/mod.rs"]
 mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use harness::{Report, TARGETS};
+use harness::time::{
+    ahead_quarters, ahead_squared_minutes, AT_EPOCH, AT_MAX, BACK_5S, NOW, PLUS_1H, PLUS_1MIN, PLUS_1S,
+};
+use harness::{
+    encode_parse, target_names, FlowOp, Hole, KeeperOp, Ops, Report, Template, Time, JSON, LOCATION, N300,
+    RETRY_AFTER,
+};
 
 fn seeds_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("seeds")
@@ -24,12 +32,38 @@ fn regression(target: &str, data: &[u8]) -> Report {
     harness::run(target, data)
 }
 
+/// `start` at `start_at`, then a second later a 200 from
+/// `Template::ScopedToken` (the scope regressions' shape): the token, the
+/// expiry, the scope.
+fn scoped_token(start_at: u8, flags: u8, holes: [Hole<'_>; 3]) -> Ops {
+    Ops::new(&[]).op(start_at, FlowOp::Start, &[]).tpl_flags(
+        PLUS_1S,
+        FlowOp::Response,
+        200,
+        flags,
+        Template::ScopedToken,
+        &holes,
+    )
+}
+
+/// `start` (the token request of `authorized_ops`), answered at once with
+/// `token`, valid for 300 s.
+fn token_answered(token: &str) -> Ops {
+    Ops::new(&[]).op(NOW, FlowOp::Start, &[]).tpl(
+        NOW,
+        FlowOp::Response,
+        200,
+        Template::Bearer,
+        &[Hole::S(token), Hole::N(N300)],
+    )
+}
+
 /// Every file of every target's seed directory, replayed; each target has
 /// seeds, and together they reach acceptance and refusal.
 #[test]
 fn every_seed_replays() {
     let mut totals: BTreeMap<&str, (usize, Report)> = BTreeMap::new();
-    for target in TARGETS {
+    for target in target_names() {
         let dir = seeds_dir().join(target);
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let (files, total) = totals.entry(target).or_default();
@@ -90,10 +124,10 @@ fn every_target_has_a_fuzz_binary() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut expected: Vec<String> = TARGETS.iter().map(|t| format!("{t}.rs")).collect();
+    let mut expected: Vec<String> = target_names().map(|t| format!("{t}.rs")).collect();
     expected.sort();
     assert_eq!(files, expected);
-    for target in TARGETS {
+    for target in target_names() {
         assert!(
             manifest.contains(&format!("name = \"{target}\"")),
             "{target} not in fuzz/Cargo.toml"
@@ -116,7 +150,7 @@ fn an_unknown_target_is_refused() {
 /// Empty and one-byte inputs are valid for every target.
 #[test]
 fn tiny_inputs_run_everywhere() {
-    for target in TARGETS {
+    for target in target_names() {
         for data in [&b""[..], &[0], &[0xff], &[0xc1, 0x08]] {
             regression(target, data);
         }
@@ -142,7 +176,7 @@ fn regression_secret_echo_with_a_control_character() {
             br#"{"error":"invalid_grant","error_description":"open\nsesame\r42"}"#,
         ),
     ] {
-        let report = regression(target, &harness::encode_parse(400, 0x01, body));
+        let report = regression(target, &encode_parse(400, JSON, body));
         assert_eq!(report.refused, 1, "{target}");
     }
 }
@@ -152,9 +186,20 @@ fn regression_secret_echo_with_a_control_character() {
 /// character, JSON-escaped as `\u0018`) printed `HTTP 400: open sesame 42`.
 #[test]
 fn regression_astana_ops_password_echo_with_a_control_character() {
-    let data =
-        b"\x00\x00\x00\x00\x01\x10\x01\x8a\x00\xffopen\x18sesame 42\x00\x00\x00\x00\x00\xff\xff\x04\x00";
-    let report = regression("astana_ops", data);
+    let data = Ops::new(&[0]) // the password login
+        .op(NOW, FlowOp::Start, &[])
+        .tpl(
+            NOW,
+            FlowOp::Response,
+            400,
+            Template::AstanaStatus,
+            &[Hole::N(0x00), Hole::S("open\u{18}sesame 42\u{0}")],
+        )
+        .op(NOW, FlowOp::Start, &[])
+        .op(NOW, FlowOp::Start, &[])
+        .op(Time::At(1_279), FlowOp::Start, &[])
+        .done();
+    let report = regression("astana_ops", &data);
     assert_eq!((report.sent, report.refused, report.accepted), (1, 1, 0));
 }
 
@@ -166,8 +211,21 @@ fn regression_astana_ops_password_echo_with_a_control_character() {
 /// status since, so it is 200 here to keep reaching the scope.)
 #[test]
 fn regression_gam_ops_scope_repeats_the_token() {
-    let data = b"\x00\x00\x04\x01\x00\x00\xbe\x3f,,,,,,,,,,\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xb6\xb6\xbe\xff\xff\xd2\xd2\xef\x5b\x00\xd2\xd2\xda\xd2\xd2\xd2,,,,,,,,,,,,,,\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\x30\xd2\xbe\xbe\xbe\xbe\xff\xff\xff\xff";
-    let report = regression("gam_ops", data);
+    // The artifact's token and scope, as the fuzzer wrote them (not UTF-8).
+    let token = b",,,,,,,,,,\xd2\xd2\xd2\xd2\xd2";
+    let scope = b"[\x00\xd2\xd2\xda\xd2\xd2\xd2,,,,,,,,,,,,,,\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd2\xd20\xd2\xbe\xbe\xbe\xbe\xff\xff\xff\xff";
+    let data = scoped_token(
+        NOW,
+        0, // no content type
+        // expires_in: a 64-bit number as a string (shape 0xd2).
+        [
+            Hole::Bytes(token),
+            Hole::Wide(0xd2, 0xd2d2_ffff_beb6_b6d2),
+            Hole::Bytes(scope),
+        ],
+    )
+    .done();
+    let report = regression("gam_ops", &data);
     assert_eq!((report.sent, report.accepted), (1, 1));
 }
 
@@ -175,9 +233,27 @@ fn regression_gam_ops_scope_repeats_the_token() {
 /// MonPay token whose scope is its own text.
 #[test]
 fn regression_monpay_ops_scope_repeats_the_token() {
-    let mut data = b"\x00\x00\x04\x01\x00\x21".to_vec();
-    data.extend_from_slice(&[0xfe; 68]);
-    data.extend_from_slice(b"\x00\x8f\x04mp-1");
+    let text = [0xfe; 14];
+    let data = scoped_token(
+        NOW,
+        JSON,
+        // expires_in: a 64-bit number with zeros after it, as a string (shape 0xfe).
+        [
+            Hole::Bytes(&text),
+            Hole::Wide(0xfe, u64::from_le_bytes([0xfe; 8])),
+            Hole::Bytes(&text),
+        ],
+    )
+    // Another answer after Done: refused as Finished.
+    .tpl_flags(
+        Time::At(u64::from_le_bytes([0xfe; 8])),
+        FlowOp::Response,
+        415,
+        6 | RETRY_AFTER | 3 << 4 | LOCATION, // problem+json, a huge Retry-After
+        Template::ScopedToken,
+        &[Hole::Bytes(&text), Hole::N(0x00), Hole::S("\u{4}mp-1")],
+    )
+    .done();
     let report = regression("monpay_ops", &data);
     assert_eq!((report.sent, report.accepted), (1, 1));
 }
@@ -192,18 +268,40 @@ fn regression_monpay_ops_scope_repeats_the_token() {
 /// renewal, obtained "earlier" by the clocks, is the token served.
 #[test]
 fn regression_token_keeper_ops_renewal_older_than_a_restored_token() {
-    let artifact = b"\x00\x05\x22scope\x22\x00\x00\x21\x05\x07\x00\x00\x00\x07\x07\x00\x00\x00\x00\x03\x00\x01\xc1\x48\x00\x00\x07\x00\x07\x01\xc1\x08\x41\x85\x3d";
-    regression("token_keeper_ops", artifact);
-    // now: restore (same connection, version 0, obtained +1 h, 10 h life,
-    // "tok-1"); the 401; poll (a ticket); renewed ("tok-2" obtained now,
-    // 10 h); a minute later, poll (tok-2 is used).
-    let data = [
-        0x00, 5, 0, 0, 0x48, 1, 6, 1, // restore
-        0x00, 4, // the held token refused
-        0x00, 0, // poll: Renew
-        0x00, 2, 0, 0x00, 1, 6, 2, // renewed
-        0x41, 0, // poll: UseToken(tok-2)
-    ];
+    // A token operand: a time byte, a shape (bits 0-1: 1 expires a duration
+    // after, 3 a duration before; bit 2: a refresh token), a duration index
+    // (0: zero, 5: an hour, 6: 10 h, 7: `Duration::MAX`), a name byte.
+    // Restore operands: a connection byte (0: this keeper's), a version
+    // selector (0: version 0, 3: one below the keeper's), a token. Pacing:
+    // a duration index, a field.
+    // What the artifact means now: a restore of an already expired token,
+    // pacing changes to the extremes, a renewal failure and a foreign ticket.
+    let artifact = Ops::new(&[])
+        .op(
+            NOW,
+            KeeperOp::Restore,
+            &[0, 3, ahead_squared_minutes(35), 3 | 4, 0, 101],
+        )
+        .op(ahead_quarters(34), KeeperOp::Poll, &[])
+        .op(NOW, KeeperOp::SetPacing, &[5, 7])
+        .op(NOW, KeeperOp::Poll, &[])
+        .op(NOW, KeeperOp::SetPacing, &[7, 0])
+        .op(NOW, KeeperOp::Poll, &[])
+        .op(NOW, KeeperOp::Failed, &[0, 1, AT_MAX])
+        .op(PLUS_1H, KeeperOp::Poll, &[])
+        .op(NOW, KeeperOp::SetPacing, &[0, 7])
+        .op(ahead_quarters(1), KeeperOp::Foreign, &[8])
+        .op(PLUS_1MIN, KeeperOp::Failed, &[0, 0])
+        .done();
+    regression("token_keeper_ops", &artifact);
+    let data = Ops::new(&[])
+        // "tok-1", obtained 64 minutes ahead, for 10 h, version 0.
+        .op(NOW, KeeperOp::Restore, &[0, 0, PLUS_1H, 1, 6, 1])
+        .op(NOW, KeeperOp::HeldRejected, &[]) // the 401
+        .op(NOW, KeeperOp::Poll, &[]) // a ticket
+        .op(NOW, KeeperOp::Renewed, &[0, NOW, 1, 6, 2]) // "tok-2", obtained now, for 10 h
+        .op(PLUS_1MIN, KeeperOp::Poll, &[]) // tok-2 is used
+        .done();
     let report = regression("token_keeper_ops", &data);
     assert_eq!((report.sent, report.accepted), (1, 1), "{report:?}");
 }
@@ -215,9 +313,36 @@ fn regression_token_keeper_ops_renewal_older_than_a_restored_token() {
 /// is 200 here, as in the scope regression above.)
 #[test]
 fn regression_token_text_inside_other_debug_fields() {
-    let gam = b"\x00\x00\x04\x41\x00\x00\xbe\x05\x30\xbe\xb6\xff\xff\xff\xff\xff\xff\xff\xff\xff\xb6\xb6\xb6\xb6\x47\xb6\xb6\xb6\x00\x00\x00\xbe\xff\x24\xff\xb6\xb6\xb6\xb6\x47\xb6\xb6\xb6\x00\x00\x00\xbe\xff\x24\xd2\xd2\xef\x5b\x00\xd2\xd2\xd2\xd2\xd2\xff\xff\xff";
-    let monpay = b"\x67\x00\x04\x01\x00\xf5\xbe\x1118446744073709551616\xee\xee\xee\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xee\xee\xee\x2d\x3d";
-    for (target, data) in [("gam_ops", &gam[..]), ("monpay_ops", &monpay[..])] {
+    let scope = b"\xb6G\xb6\xb6\xb6\x00\x00\x00\xbe\xff$\xff\xb6\xb6\xb6\xb6G\xb6\xb6\xb6\x00\x00\x00\xbe\xff$\xd2\xd2\xef[\x00\xd2\xd2\xd2\xd2\xd2\xff\xff";
+    let gam = scoped_token(
+        NOW,
+        0, // no content type
+        // expires_in: null (shape 0xff, a 64-bit value read first).
+        [
+            Hole::Bytes(b"0\xbe\xb6\xff\xff"),
+            Hole::Wide(0xff, 0xb6b6_ffff_ffff_ffff),
+            Hole::Bytes(scope),
+        ],
+    )
+    .op(AT_EPOCH, FlowOp::Start, &[])
+    .done();
+    let monpay = scoped_token(
+        ahead_squared_minutes(39),
+        5 | LOCATION, // text/plain
+        // expires_in: 3600 with zeros after it, as a string (shape 0x36).
+        [Hole::S("18446744073709551"), Hole::N(0x36), Hole::S("6")],
+    )
+    .tpl_flags(
+        Time::At(18_446_744_073_709_547_246),
+        FlowOp::Response,
+        422,
+        7 | RETRY_AFTER | 3 << 4 | LOCATION, // a bogus content type, a huge Retry-After
+        Template::Empty,
+        &[],
+    )
+    .op(Time::At(17_220_477_813_456_895), FlowOp::Start, &[])
+    .done();
+    for (target, data) in [("gam_ops", &gam), ("monpay_ops", &monpay)] {
         let report = regression(target, data);
         assert_eq!((report.sent, report.accepted), (1, 1), "{target}");
     }
@@ -229,8 +354,17 @@ fn regression_token_text_inside_other_debug_fields() {
 /// responses now refuse tokens a header cannot carry, as malformed.
 #[test]
 fn regression_authorized_ops_token_with_a_control_character() {
-    let data = b"\x00\x00\x00\x01\x00\x01\x80\x03\x00\x4a\x79\x20\x04\x00\x00\x65\x01\x00\x01\x80\x03\x65\x79\x4a\x20\x04\x01\x11\x01\x00\x19\x00\x7b";
-    let report = regression("authorized_ops", data);
+    let data = token_answered("\u{0}Jy")
+        .op(PLUS_1S, FlowOp::Start, &[])
+        .raw(
+            NOW,
+            FlowOp::Response,
+            201,
+            0,
+            b"eyJ \x04\x01\x11\x01\x00\x19\x00{",
+        )
+        .done();
+    let report = regression("authorized_ops", &data);
     assert_eq!((report.sent, report.refused, report.accepted), (1, 1, 0));
 }
 
@@ -241,8 +375,21 @@ fn regression_authorized_ops_token_with_a_control_character() {
 /// (`gam_ops` checks the token request's scrubbing).
 #[test]
 fn regression_authorized_ops_api_words_that_look_like_the_client_secret() {
-    let data = b"\x00\x00\x00\x01\x00\x01\x80\x03\x65\x3b\x4a\x20\x04\x01\x00\x01\x8d\x50\x12\x43\x75\x73\x74\x6f\x6d\x65\x72\x20\x6e\x6f\x74\x20\x66\x6f\x5c\x75\x64\x38\x30\x30\x75\x6e\x64\x07\x43\x55\x53\x63\x6c\x69\x65\x6e\x74\x20\x73\x65\x63\x72\x65\x74\x20\x37\x5f\x34\x30\x01\x00\x00\x00\x00\x00\x00\x11\x34";
-    let report = regression("authorized_ops", data);
+    let data = token_answered("e;J")
+        .tpl(
+            PLUS_1S,
+            FlowOp::Response,
+            200,
+            Template::GamError,
+            &[
+                // status: the artifact's 64-bit number
+                Hole::Wide(0x50, 0x656d_6f74_7375_4312),
+                Hole::S(" not fo\\ud800und\u{7}C"),
+                Hole::S("Sclient secret 7_40\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{11}4"),
+            ],
+        )
+        .done();
+    let report = regression("authorized_ops", &data);
     assert_eq!((report.sent, report.refused), (2, 1));
 }
 
@@ -253,8 +400,8 @@ fn regression_authorized_ops_api_words_that_look_like_the_client_secret() {
 /// scrubbed like `message`.
 #[test]
 fn regression_gam_envelope_data_echoes_the_token() {
-    let data = b"\x00\x01{\"status\":200,\"data\":\"...\xef\xbb\xbfapi token 11\"}";
-    let report = regression("gam_envelope_response", data);
+    let body = "{\"status\":200,\"data\":\"...\u{feff}api token 11\"}";
+    let report = regression("gam_envelope_response", &encode_parse(200, JSON, body.as_bytes()));
     assert_eq!(report.accepted, 1, "{report:?}");
 }
 
@@ -269,15 +416,19 @@ fn regression_gam_envelope_data_echoes_the_token() {
 /// again, for `Reissue`, the session and a fixed `TokenSet` alike.
 #[test]
 fn regression_authorized_ops_refused_token_sent_again_after_the_clock_steps_back() {
-    let mut data = vec![0x00, 0x00]; // start: the token request
-    data.extend_from_slice(&[0x00, 0x01, 0x00, 0x01, 0x80, 0x03]); // 200, template 0
-    data.extend_from_slice(b"eyJ");
-    data.push(0x20); // expires_in 300: the API request
-    let body = br#"{"error":"invalid_token"}"#;
-    data.extend_from_slice(&[0x04, 0x01, 17, 0x01, 0x00]); // +1 s: 401, raw body
-    data.extend_from_slice(&u16::try_from(body.len()).unwrap().to_le_bytes());
-    data.extend_from_slice(body); // then the token request again
-    data.extend_from_slice(&[0x85, 0x06]); // 5 s back: Failed
+    // The token request, answered: the API request goes.
+    let data = token_answered("eyJ")
+        // A second later the API refuses the token: the token request goes again.
+        .raw(
+            PLUS_1S,
+            FlowOp::Response,
+            401,
+            JSON,
+            br#"{"error":"invalid_token"}"#,
+        )
+        // On a clock 5 s behind, that request fails.
+        .op(BACK_5S, FlowOp::Failed, &[])
+        .done();
     regression("authorized_ops", &data);
 }
 

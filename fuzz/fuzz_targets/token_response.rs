@@ -1,5 +1,6 @@
 #![no_main]
-//! See `fuzz/src/harness.rs` (`token_response`) for the input format and the invariants.
+//! See `fuzz/src/harness/parse_targets.rs` (`token_response`) for the input format
+//! and `fuzz/src/harness/mod.rs` for the invariants.
 
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 //! and how long a holder may pause or wait. Durations are compared in whole
 //! milliseconds, as instants move.
 //!
-//! Shared by the suites and the fuzz harness (`fuzz/src/harness.rs`
+//! Shared by the suites and the fuzz harness (`fuzz/src/harness/mod.rs`
 //! includes this file by path), so it uses only `std` and `tokendance`.
 
 use std::time::Duration;

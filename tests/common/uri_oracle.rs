@@ -5,7 +5,7 @@
 //! where RFC 3986 or the form encoding leaves them alone, everything else a
 //! `%XX` escape).
 //!
-//! Shared by the suites and the fuzz harness (`fuzz/src/harness.rs`
+//! Shared by the suites and the fuzz harness (`fuzz/src/harness/mod.rs`
 //! includes this file, and the leak oracle beside it, by path), so it uses
 //! only `std`.
 
