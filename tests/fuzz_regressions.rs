@@ -19,8 +19,8 @@ use harness::time::{
     ahead_quarters, ahead_squared_minutes, AT_EPOCH, AT_MAX, BACK_5S, NOW, PLUS_1H, PLUS_1MIN, PLUS_1S,
 };
 use harness::{
-    encode_parse, target_names, FlowOp, Hole, KeeperOp, Ops, Report, Template, Time, JSON, LOCATION, N300,
-    RETRY_AFTER,
+    encode_parse, target_names, FlowOp, Hole, KeeperOp, Ops, Report, Template, Time, HTML, JSON, LOCATION,
+    N300, RETRY_AFTER,
 };
 
 fn seeds_dir() -> PathBuf {
@@ -179,6 +179,22 @@ fn regression_secret_echo_with_a_control_character() {
         let report = regression(target, &encode_parse(400, JSON, body));
         assert_eq!(report.refused, 1, "{target}");
     }
+}
+
+/// Found by `mdlp_token_response` (crash-6d61a581…): a 401 page whose
+/// `<code>` shows MDLP's client secret as dash-joined hex pairs glued to
+/// other hex digits (`9856d-64-6c-…`, the `6d` of `m` ending a longer group)
+/// printed it: the scrubber decoded only chains of whole pairs.
+#[test]
+fn regression_mdlp_secret_as_hex_pairs_glued_to_other_digits() {
+    // Byte for byte the artifact's body (`\xd4` makes it not UTF-8).
+    let body = b"\x07\0\0\0\0\0\0\0rsion=,\"\"scope\"on=,\"\"scope\"er\xd4ror><aon=,\x008scope\"er\xd4ror>\
+        <code>9856d-64-6c-70-20-73-65-63-72-65-74-20-33pe\"er\xd4ror><code>985</code><*error>";
+    let report = regression(
+        "mdlp_token_response",
+        &encode_parse(401, HTML | RETRY_AFTER | 0x20 | LOCATION, body),
+    );
+    assert_eq!(report.refused, 1);
 }
 
 /// Found by `astana_ops` (crash-cdb9f8d3…): the Astana-plat refusal template

@@ -428,33 +428,50 @@ fn is_pair_separator(b: u8) -> bool {
     matches!(b, b':' | b'-' | b' ')
 }
 
-/// A run of hex digits and separators with each stretch of two or more
-/// pairs joined by single separators (`73:33:63`) decoded, and the rest as
-/// it is: a word ending in hex letters glued to the pairs (`password: 73:…`
-/// is the run `d: 73:…`), a doubled separator, a longer group.
+/// A run of hex digits and separators with each chain of two or more pairs
+/// joined by single separators (`73:33:63`) decoded, and the rest as it is:
+/// a word ending in hex letters before the pairs (`password: 73:…` is the
+/// run `d: 73:…`), a doubled separator. A longer group at either end of a
+/// chain lends it the two digits on its side (`9856d-64-6c` is `985` then
+/// the pairs `6d 64 6c`): an echo glued to other hex digits is still found.
 fn separated_pairs_decoded(run: &[u8]) -> Vec<u8> {
     let pieces: Vec<&[u8]> = run.split(|&b| is_pair_separator(b)).collect();
-    let mut out = Vec::with_capacity(run.len());
-    // Where the next piece starts in `run`.
+    // The separator after each piece: pieces are one separator apart.
+    let mut separators = Vec::with_capacity(pieces.len());
     let mut at = 0;
-    let mut i = 0;
-    while let Some(piece) = pieces.get(i) {
-        let stretch = pieces[i..].iter().take_while(|p| p.len() == 2).count();
-        if stretch >= 2 {
-            out.extend(pieces[i..i + stretch].iter().filter_map(|p| hex_pair(p, 0)));
-            // The pairs and the separators between them.
-            at += 3 * stretch - 1;
-            i += stretch;
+    for piece in &pieces {
+        at += piece.len();
+        separators.push(run.get(at).copied());
+        at += 1;
+    }
+    let mut out = Vec::with_capacity(run.len());
+    let mut k = 0;
+    // Digits at the start of `pieces[k]` a chain already took.
+    let mut taken = 0;
+    while let Some(whole) = pieces.get(k) {
+        let piece = whole.get(taken..).unwrap_or_default();
+        let pairs_after = pieces[k + 1..].iter().take_while(|p| p.len() == 2).count();
+        let end = k + 1 + pairs_after;
+        let glued_end = pieces.get(end).is_some_and(|p| p.len() > 2);
+        let chain = 1 + pairs_after + usize::from(glued_end);
+        if piece.len() >= 2 && chain >= 2 {
+            let (raw, first) = piece.split_at(piece.len() - 2);
+            out.extend_from_slice(raw);
+            out.extend(hex_pair(first, 0));
+            out.extend(pieces[k + 1..end].iter().filter_map(|p| hex_pair(p, 0)));
+            if glued_end {
+                // The rest of the longer group may begin a chain of its own.
+                out.extend(hex_pair(pieces[end], 0));
+                (k, taken) = (end, 2);
+                continue;
+            }
+            k = end - 1;
         } else {
             out.extend_from_slice(piece);
-            at += piece.len();
-            i += 1;
         }
-        // The separator after them, kept.
-        if let Some(&separator) = run.get(at) {
-            out.push(separator);
-            at += 1;
-        }
+        out.extend(separators[k]);
+        k += 1;
+        taken = 0;
     }
     out
 }
@@ -551,7 +568,15 @@ mod tests {
         assert_eq!(separated_pairs_decoded(b"73:33:63"), b"s3c");
         assert_eq!(separated_pairs_decoded(b"d: 73:33:63 e"), b"d: s3c e");
         assert_eq!(separated_pairs_decoded(b"de 73-33"), b"\xde\x73\x33");
-        assert_eq!(separated_pairs_decoded(b"abc:73::33"), b"abc:73::33");
+        // A doubled separator ends a chain; a longer group lends its digits.
+        assert_eq!(separated_pairs_decoded(b"ab:73::33"), b"\xab\x73::33");
+        assert_eq!(separated_pairs_decoded(b"73::33"), b"73::33");
+        assert_eq!(separated_pairs_decoded(b"9856d-64-6c"), b"985mdl");
+        assert_eq!(separated_pairs_decoded(b"64-6c-70ab"), b"dlpab");
+        assert_eq!(separated_pairs_decoded(b"0064-6c-70ab:1"), b"00dlpab:1");
+        assert_eq!(separated_pairs_decoded(b"abc"), b"abc");
+        assert_eq!(separated_pairs_decoded(b"a:b:c"), b"a:b:c");
+        assert_eq!(separated_pairs_decoded(b""), b"");
     }
 
     #[test]

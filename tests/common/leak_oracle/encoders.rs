@@ -356,6 +356,10 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
         ),
         ("hex pairs joined by ':'", hex_pairs(b, false, ":")),
         ("HEX pairs joined by '-'", hex_pairs(b, true, "-")),
+        (
+            "hex pairs joined by '-', glued to hex digits on both sides",
+            format!("9a5{}b7", hex_pairs(b, false, "-")),
+        ),
         ("quoted-printable, every byte", quoted_printable(b, |_| false)),
         (
             "quoted-printable, letters and digits kept, a soft line break",
