@@ -1,6 +1,7 @@
 //! Helpers the test suites share.
 #![allow(dead_code)] // each suite uses part of it
 
+pub mod flows;
 pub mod holders;
 pub mod keeper_model;
 pub mod leak_oracle;

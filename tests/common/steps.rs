@@ -7,13 +7,14 @@
 //! steps; the SUZ registration. The typed API calls: `itc::consumer`,
 //! `itc::get_profile`, `itc::approve_qr`, `gam::post` and `gam::get`.
 
-use tokendance::crpt::{gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand};
+use tokendance::crpt::{mdlp, registration, MdlpStand, SuzStand};
 use tokendance::oauth2::SessionAction;
 use tokendance::{
-    astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input,
-    Password, RegistrationKey, Signature, Timestamp, TokenSet,
+    gam, itc, AccessToken, Action, ClientSecret, Error, Flow, Input, Password, RegistrationKey, Signature,
+    Timestamp, TokenSet,
 };
 
+use super::flows::{token_flow, Canaries};
 use super::{kind, resp};
 
 /// The instant every step is driven at.
@@ -130,6 +131,22 @@ pub fn mdlp_sign_in(conn: Option<&str>) -> Result<mdlp::MdlpSignIn, Error> {
     )
 }
 
+/// The secrets `step`'s flow is built with (GAM and MonPay each have a
+/// client secret of their own).
+fn canaries(step: Step) -> Canaries {
+    Canaries {
+        password: ASTANA_PASSWORD,
+        client_secret: if step == MonPayToken {
+            MONPAY_SECRET
+        } else {
+            GAM_SECRET
+        },
+        code: MONPAY_CODE,
+        mdlp_secret: MDLP_SECRET,
+        mdlp_password: MDLP_PASSWORD,
+    }
+}
+
 /// Feeds `response` to `step` (driven there with valid answers): `Ok` if
 /// the step takes it as a success (the flow goes on, or is done), the error
 /// otherwise.
@@ -143,39 +160,17 @@ pub fn feed(step: Step, response: http::Response<Vec<u8>>) -> Result<(), Error> 
             };
             session.handle_response(T0, response)
         }
-        GamToken | MonPayToken | AstanaLogin => {
-            let mut flow = match step {
-                GamToken => gam::client_credentials(
-                    &gam::Config::staging(),
-                    "partner-app",
-                    ClientSecret::new(GAM_SECRET),
-                    "iam:user-password:update",
-                ),
-                MonPayToken => monpay::exchange_code(
-                    &monpay::Config::test(),
-                    "client",
-                    ClientSecret::new(MONPAY_SECRET),
-                    AuthCode::new(MONPAY_CODE),
-                    "https://shop.example/back",
-                ),
-                _ => astana_plat::login_password(
-                    &Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap(),
-                    "user",
-                    Password::new(ASTANA_PASSWORD),
-                ),
-            }
-            .unwrap();
-            expect_send(flow.start(T0), "token request");
-            flow.resume(T0, Input::Response(response)).map(drop)
-        }
-        GisMtKey | GisMtSignIn | TrueApiKey | TrueApiSignIn => {
-            let mut flow = match step {
-                GisMtKey | GisMtSignIn => gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some("conn-1")),
-                _ => true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-1")),
-            }
-            .unwrap();
-            expect_send(flow.start(T0), "key request");
-            if matches!(step, GisMtKey | TrueApiKey) {
+        GamToken | MonPayToken | AstanaLogin | GisMtKey | GisMtSignIn | TrueApiKey | TrueApiSignIn => {
+            let name = match step {
+                GamToken => "gam",
+                MonPayToken => "monpay",
+                AstanaLogin => "astana password",
+                GisMtKey | GisMtSignIn => "gis mt",
+                _ => "true api",
+            };
+            let mut flow = (token_flow(name).build)(&canaries(step)).unwrap();
+            expect_send(flow.start(T0), "the first request");
+            if !matches!(step, GisMtSignIn | TrueApiSignIn) {
                 return flow.resume(T0, Input::Response(response)).map(drop);
             }
             match flow.resume(T0, json_200(KEY_ANSWER)) {

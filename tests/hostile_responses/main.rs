@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::StatusCode;
-use tokendance::astana_plat::{self, LoginError};
+use tokendance::astana_plat::LoginError;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
-    gam, itc, monpay, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input, Password, ProtocolError,
-    RetryAfter, ServerError, ServerErrorKind, Timestamp, TokenRequest, TokenSet, UsageError, MAX_BODY,
-    MAX_MESSAGE_CHARS,
+    itc, Action, Error, Flow, Input, Password, ProtocolError, RetryAfter, ServerError, ServerErrorKind,
+    Timestamp, TokenSet, UsageError, MAX_BODY, MAX_MESSAGE_CHARS,
 };
 
 // The files of this crate take the harness below with `use super::*`.
@@ -69,6 +68,7 @@ use Step::*;
 // `hostile_responses/common.rs`.
 #[path = "../common/mod.rs"]
 mod common;
+use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
 use common::{resp, Resp};
 
 const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];
@@ -90,10 +90,9 @@ impl Step {
 
     /// A valid success body for this step, with the token [`TOKEN`].
     fn ok_body(self) -> String {
-        if self.is_astana() {
-            format!(r#"{{"statusCode":200,"message":"Access token created","data":{{"token":"{TOKEN}"}}}}"#)
-        } else {
-            format!(r#"{{"access_token":"{TOKEN}","expires_in":3600,"token_type":"Bearer"}}"#)
+        match self {
+            ItcPassword | ItcRefresh => Success::OAuth.body(TOKEN),
+            _ => token_flow(self.table_name()).success.body(TOKEN),
         }
     }
 }
@@ -122,30 +121,28 @@ enum Outcome {
     Err(Error, After),
 }
 
-fn url() -> Endpoint {
-    Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap()
+impl Step {
+    /// The entry of the shared flow table a one-request step drives.
+    fn table_name(self) -> &'static str {
+        match self {
+            Gam => "gam",
+            MonPay => "monpay",
+            AstanaPassword => "astana password",
+            AstanaCert => "astana certificate",
+            ItcPassword | ItcRefresh => unreachable!("not a one-shot flow"),
+        }
+    }
 }
 
-fn one_shot(step: Step) -> TokenRequest {
-    match step {
-        Gam => gam::client_credentials(
-            &gam::Config::staging(),
-            "partner-app",
-            ClientSecret::new(GAM_SECRET),
-            "iam:user-password:update",
-        ),
-        MonPay => monpay::exchange_code(
-            &monpay::Config::test(),
-            "client",
-            ClientSecret::new(MONPAY_SECRET),
-            AuthCode::new(MONPAY_CODE),
-            "https://shop.example/back",
-        ),
-        AstanaPassword => astana_plat::login_password(&url(), "user", Password::new(ASTANA_PASSWORD)),
-        AstanaCert => astana_plat::login_certificate(&url()),
-        ItcPassword | ItcRefresh => unreachable!("not a one-shot flow"),
-    }
-    .unwrap()
+fn one_shot(step: Step) -> BoxedTokenFlow {
+    let canaries = Canaries {
+        password: ASTANA_PASSWORD,
+        client_secret: if step == MonPay { MONPAY_SECRET } else { GAM_SECRET },
+        code: MONPAY_CODE,
+        mdlp_secret: "",
+        mdlp_password: "",
+    };
+    (token_flow(step.table_name()).build)(&canaries).unwrap()
 }
 
 fn grant_of(out: &tokendance::Outgoing) -> String {

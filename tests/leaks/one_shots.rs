@@ -1,6 +1,7 @@
 //! One-request flows (GAM, MonPay, Astana-plat) against a server that echoes their secrets.
 
 use super::*;
+use common::flows::{one_request_flows, BoxedTokenFlow, Canaries, Success, TokenFlow};
 
 /// A description of one answer, with the secrets the request carried and
 /// the raw request body available for echoing.
@@ -213,98 +214,55 @@ fn scripted_answers(e: &Echo<'_>, astana: bool) -> Vec<(&'static str, http::Resp
     answers
 }
 
+/// A one-request flow of the shared table, built with one set of canaries.
 struct OneShot {
-    name: &'static str,
-    build: fn() -> TokenRequest,
+    name: String,
+    flow: &'static TokenFlow,
+    canaries: Canaries,
     /// Secrets the request carries (to be echoed, and to be found in its body).
-    secrets: &'static [&'static str],
+    secrets: Vec<&'static str>,
     astana: bool,
 }
 
-fn one_shots() -> Vec<OneShot> {
-    fn astana_url() -> Endpoint {
-        Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap()
+impl OneShot {
+    fn build(&self) -> BoxedTokenFlow {
+        (self.flow.build)(&self.canaries).unwrap()
     }
-    vec![
-        OneShot {
-            name: "gam",
-            build: || {
-                gam::client_credentials(
-                    &gam::Config::staging(),
-                    "client-one",
-                    ClientSecret::new(CLIENT_SECRET),
-                    "s:a s:b",
-                )
-                .unwrap()
-            },
-            secrets: &[CLIENT_SECRET],
-            astana: false,
-        },
-        OneShot {
-            name: "gam (secret needing encoding)",
-            build: || {
-                gam::client_credentials(
-                    &gam::Config::production(),
-                    "client-one",
-                    ClientSecret::new(CLIENT_SECRET_SPECIAL),
-                    "s:a",
-                )
-                .unwrap()
-            },
-            secrets: &[CLIENT_SECRET_SPECIAL],
-            astana: false,
-        },
-        OneShot {
-            name: "monpay",
-            build: || {
-                monpay::exchange_code(
-                    &monpay::Config::test(),
-                    "client-two",
-                    ClientSecret::new(CLIENT_SECRET),
-                    AuthCode::new(AUTH_CODE),
-                    "https://shop.example/back",
-                )
-                .unwrap()
-            },
-            secrets: &[CLIENT_SECRET, AUTH_CODE],
-            astana: false,
-        },
-        OneShot {
-            name: "monpay (secret needing encoding)",
-            build: || {
-                monpay::exchange_code(
-                    &monpay::Config::production(),
-                    "client-two",
-                    ClientSecret::new(CLIENT_SECRET_SPECIAL),
-                    AuthCode::new(AUTH_CODE),
-                    "https://shop.example/back?x=1",
-                )
-                .unwrap()
-            },
-            secrets: &[CLIENT_SECRET_SPECIAL, AUTH_CODE],
-            astana: false,
-        },
-        OneShot {
-            name: "astana password",
-            build: || astana_plat::login_password(&astana_url(), "login-one", Password::new(PW)).unwrap(),
-            secrets: &[PW],
-            astana: true,
-        },
-        OneShot {
-            name: "astana password (needing encoding)",
-            build: || {
-                astana_plat::login_password(&astana_url(), "login-one", Password::new(PW_SPECIAL)).unwrap()
-            },
-            secrets: &[PW_SPECIAL],
-            astana: true,
-        },
-        OneShot {
-            name: "astana certificate",
-            build: || astana_plat::login_certificate(&astana_url()).unwrap(),
-            secrets: &[],
-            astana: true,
-        },
-    ]
+}
+
+/// Every one-request flow, with plain canaries and with canaries that need
+/// encoding in a form or JSON body.
+fn one_shots() -> Vec<OneShot> {
+    let plain = Canaries {
+        password: PW,
+        client_secret: CLIENT_SECRET,
+        code: AUTH_CODE,
+        mdlp_secret: MDLP_SECRET,
+        mdlp_password: MDLP_PW,
+    };
+    let special = Canaries {
+        password: PW_SPECIAL,
+        client_secret: CLIENT_SECRET_SPECIAL,
+        ..plain
+    };
+    let mut shots = Vec::new();
+    for flow in one_request_flows() {
+        for (canaries, variant) in [(plain, ""), (special, " (secrets needing encoding)")] {
+            let secrets = (flow.carries)(&canaries);
+            if !variant.is_empty() && secrets == (flow.carries)(&plain) {
+                // Nothing of this flow's needs encoding.
+                continue;
+            }
+            shots.push(OneShot {
+                name: format!("{}{variant}", flow.name),
+                flow,
+                canaries,
+                secrets,
+                astana: flow.success == Success::Astana,
+            });
+        }
+    }
+    shots
 }
 
 fn run_one_shot(
@@ -314,7 +272,7 @@ fn run_one_shot(
     answer: http::Response<Vec<u8>>,
 ) -> Result<TokenSet, Error> {
     let label = format!("{} / {scenario}", shot.name);
-    let mut flow = (shot.build)();
+    let mut flow = shot.build();
     seen.debug(&format!("{label}: flow before start"), &flow);
 
     // resume before start
@@ -328,7 +286,7 @@ fn run_one_shot(
         panic!("{label}: expected Send")
     };
     seen.outgoing(&format!("{label}: request"), &out);
-    assert_body_carries(&label, out.as_http().body(), shot.secrets);
+    assert_body_carries(&label, out.as_http().body(), &shot.secrets);
     seen.debug(&format!("{label}: flow awaiting"), &flow);
 
     // Wrong inputs leave the flow unchanged; their errors name kinds only.
@@ -365,14 +323,14 @@ fn one_request_flows_never_print_a_canary() {
     let mut seen = Seen::default();
     for shot in one_shots() {
         let raw_body = {
-            let mut f = (shot.build)();
+            let mut f = shot.build();
             let Ok(Action::Send(out)) = f.start(now0()) else {
                 panic!()
             };
             String::from_utf8(out.into_http().into_body()).unwrap()
         };
         let echo = Echo {
-            secrets: shot.secrets,
+            secrets: &shot.secrets,
             raw_body: &raw_body,
         };
         let mut successes = 0;
@@ -402,7 +360,7 @@ fn one_request_flows_never_print_a_canary() {
         assert_eq!(successes, 1, "{}", shot.name);
 
         // The transport failed: Aborted.
-        let mut flow = (shot.build)();
+        let mut flow = shot.build();
         let _ = flow.start(now0()).unwrap();
         let e = flow.resume(now0(), Input::Failed).unwrap_err();
         assert_eq!(e, Error::Usage(UsageError::Aborted));
@@ -410,7 +368,7 @@ fn one_request_flows_never_print_a_canary() {
         seen.debug(&format!("{}: aborted flow", shot.name), &flow);
 
         // Through the blocking driver: success, refusal and transport error.
-        let flow = (shot.build)();
+        let flow = shot.build();
         let answer = scripted_answers(&echo, shot.astana).swap_remove(1).1;
         let r = drive::drive(
             flow,
@@ -424,7 +382,7 @@ fn one_request_flows_never_print_a_canary() {
         );
         let err = r.unwrap_err();
         seen.both(&format!("{}: drive error", shot.name), &err);
-        let flow = (shot.build)();
+        let flow = shot.build();
         let err = drive::drive(
             flow,
             now0,

@@ -23,7 +23,7 @@ pub enum WaitRule {
 }
 
 /// What a flow may do.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Spec {
     host: &'static str,
     /// The API host of an authorised call (its token requests go to `host`).
@@ -31,7 +31,7 @@ pub struct Spec {
     max_sends: usize,
     sign: Option<SignatureKind>,
     /// The secrets the flow's requests carry: nothing it prints may show them.
-    secrets: &'static [&'static str],
+    secrets: Vec<&'static str>,
     pub(super) wait: WaitRule,
     /// `Failed` may not end the flow: a token source that still holds a
     /// valid token hands it out instead of the failure (and an authorised
@@ -43,14 +43,14 @@ pub(super) fn spec(
     host: &'static str,
     max_sends: usize,
     sign: Option<SignatureKind>,
-    secrets: &'static [&'static str],
+    secrets: &[&'static str],
 ) -> Spec {
     Spec {
         host,
         api_host: None,
         max_sends,
         sign,
-        secrets,
+        secrets: secrets.to_vec(),
         wait: WaitRule::Never,
         failed_may_go_on: false,
     }
@@ -118,7 +118,7 @@ where
 
     /// The flow as it prints itself, after every call.
     fn check_flow(&self) {
-        check_printed("a flow's Debug", &format!("{:?}", self.flow), self.spec.secrets);
+        check_printed("a flow's Debug", &format!("{:?}", self.flow), &self.spec.secrets);
     }
 
     pub(super) fn start(&mut self, now: Timestamp, report: &mut Report) -> Option<Action<F::Output>> {
@@ -216,7 +216,7 @@ where
             Ok(action) => Some(self.seen(now, action, report)),
             Err(err) => {
                 assert_eq!(kind, InputKind::Response, "{kind:?} input failed: {err:?}");
-                check_refusal(&err, self.spec.secrets, report);
+                check_refusal(&err, &self.spec.secrets, report);
                 self.error_at = Some(now);
                 self.phase = Phase::Finished;
                 None
@@ -226,7 +226,7 @@ where
 
     /// Checks an action and moves the model on.
     fn seen(&mut self, now: Timestamp, action: Action<F::Output>, report: &mut Report) -> Action<F::Output> {
-        check_printed("an action's Debug", &format!("{action:?}"), self.spec.secrets);
+        check_printed("an action's Debug", &format!("{action:?}"), &self.spec.secrets);
         self.phase = match &action {
             Action::Send(request) => {
                 self.sends += 1;
@@ -285,7 +285,7 @@ where
                 self.dones += 1;
                 assert_eq!(self.dones, 1, "Done twice");
                 output.check(self.last_send_at);
-                check_printed("a Done value's Debug", &format!("{output:?}"), self.spec.secrets);
+                check_printed("a Done value's Debug", &format!("{output:?}"), &self.spec.secrets);
                 report.accepted += 1;
                 Phase::Finished
             }

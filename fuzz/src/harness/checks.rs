@@ -12,7 +12,7 @@ use super::{leak_oracle, Report, API_TOKEN, SECRETS};
 thread_local! {
     /// One oracle per list of secrets, made again now and then so that its
     /// cache of judged texts stays small over a fuzzing run.
-    static ORACLES: RefCell<Vec<(&'static [&'static str], leak_oracle::Oracle, u32)>> =
+    static ORACLES: RefCell<Vec<(Vec<&'static str>, leak_oracle::Oracle, u32)>> =
         const { RefCell::new(Vec::new()) };
 }
 
@@ -20,7 +20,7 @@ thread_local! {
 /// handed out) shows one of `secrets` in any form the oracle knows: plain,
 /// case-folded, whitespace squeezed, percent-, form-, HTML-, backslash-,
 /// base64-, hex- or byte-list-encoded.
-pub(super) fn check_printed(what: &str, printed: &str, secrets: &'static [&'static str]) {
+pub(super) fn check_printed(what: &str, printed: &str, secrets: &[&'static str]) {
     if secrets.is_empty() {
         return;
     }
@@ -29,7 +29,7 @@ pub(super) fn check_printed(what: &str, printed: &str, secrets: &'static [&'stat
         let at = match oracles.iter().position(|(known, _, _)| *known == secrets) {
             Some(at) => at,
             None => {
-                oracles.push((secrets, leak_oracle::Oracle::new(secrets, &[]), 0));
+                oracles.push((secrets.to_vec(), leak_oracle::Oracle::new(secrets, &[]), 0));
                 oracles.len() - 1
             }
         };
@@ -52,7 +52,7 @@ pub(super) fn check_printed(what: &str, printed: &str, secrets: &'static [&'stat
 /// to other bytes. A base64 hit counts when a run of the text decodes (at
 /// one of its four alignments) to the secret's bytes; a run that only
 /// looks like a core is masked and the text judged again.
-fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&str]) -> Option<String> {
+fn find_secret(oracle: &leak_oracle::Oracle, printed: &str, secrets: &[&'static str]) -> Option<String> {
     oracle.find(printed)?;
     // Judged as the oracle's normalised view has it, so that the runs it
     // matched are there to mask (an invisible character splits a run).
@@ -111,7 +111,7 @@ fn run_decodes_to(text: &[u8], at: usize, secret: &[u8]) -> bool {
 /// Masks every run of `text` that looks like a secret's base64 core (with
 /// its case or folded) but does not decode to the secret; false if there
 /// is none, or one decodes to it (an echo).
-fn mask_base64_look_alikes(text: &mut String, secrets: &[&str]) -> bool {
+fn mask_base64_look_alikes(text: &mut String, secrets: &[&'static str]) -> bool {
     let mut masked = false;
     for secret in secrets {
         for alphabet in [leak_oracle::B64_STD, leak_oracle::B64_URL] {
@@ -145,7 +145,7 @@ pub fn secret_shown(printed: &str) -> Option<String> {
 }
 
 /// An error must say something and must not print a secret the request carried.
-pub(super) fn check_error(err: &Error, secrets: &'static [&'static str]) {
+pub(super) fn check_error(err: &Error, secrets: &[&'static str]) {
     let shown = err.to_string();
     assert!(!shown.is_empty(), "an error with an empty Display: {err:?}");
     check_printed("an error's Display", &shown, secrets);
@@ -153,7 +153,7 @@ pub(super) fn check_error(err: &Error, secrets: &'static [&'static str]) {
 }
 
 /// A refused response: `Server` or `Protocol`, never `Usage`.
-pub(super) fn check_refusal(err: &Error, secrets: &'static [&'static str], report: &mut Report) {
+pub(super) fn check_refusal(err: &Error, secrets: &[&'static str], report: &mut Report) {
     check_error(err, secrets);
     assert!(
         matches!(err, Error::Server(_) | Error::Protocol(_)),

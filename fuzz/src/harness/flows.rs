@@ -2,13 +2,11 @@
 //! with the [`Spec`] of what it may do.
 
 use tokendance::call::{Authorized, Reissue};
-use tokendance::crpt::{self, mdlp, registration, GisMtStand, TrueApiStand};
-use tokendance::{
-    astana_plat, gam, itc, monpay, AccessToken, AuthCode, ClientSecret, Endpoint, Error, Pacing, Password,
-    RegistrationKey, Signature, SignatureKind, TokenSet,
-};
+use tokendance::crpt::{self, registration};
+use tokendance::{gam, itc, AccessToken, Error, Pacing, RegistrationKey, Signature, SignatureKind, TokenSet};
 
 use super::checked::{spec, Spec, WaitRule};
+use super::flow_table::{token_flow, BoxedTokenFlow, Canaries};
 use super::pacing::holder_bound;
 use super::{
     API_TOKEN, AUTH_CODE, CLIENT_SECRET, MDLP_PASSWORD, MDLP_SECRET, PASSWORD, REGISTRATION_KEY, T0,
@@ -16,83 +14,59 @@ use super::{
 
 pub(super) const HOST_ITC: &str = "st.auth.itc.gov.mn";
 const HOST_GAM: &str = "iam-staging.gam.vn";
-const HOST_MONPAY: &str = "z-wallet.monpay.mn";
-const HOST_ASTANA: &str = "astana-plat.example";
-const HOST_GIS_MT: &str = "demo.lp.crpt.tech";
-const HOST_TRUE_API: &str = "int01.gismt.crpt.tech";
-const HOST_MDLP: &str = "api.sb.mdlp.crpt.ru";
 const HOST_SUZ: &str = "intuot.crpt.ru";
 
-pub(super) fn gam_flow() -> (tokendance::TokenRequest, Spec) {
-    let flow = gam::client_credentials(
-        &gam::Config::staging(),
-        "partner-app",
-        ClientSecret::new(CLIENT_SECRET),
-        "iam:user-password:update",
-    )
-    .expect("valid GAM flow");
-    (flow, spec(HOST_GAM, 1, None, &[CLIENT_SECRET]))
-}
+/// The harness's secrets, as the shared flow table takes them.
+const CANARIES: Canaries = Canaries {
+    password: PASSWORD,
+    client_secret: CLIENT_SECRET,
+    code: AUTH_CODE,
+    mdlp_secret: MDLP_SECRET,
+    mdlp_password: MDLP_PASSWORD,
+};
 
-pub(super) fn monpay_flow() -> (tokendance::TokenRequest, Spec) {
-    let flow = monpay::exchange_code(
-        &monpay::Config::test(),
-        "client",
-        ClientSecret::new(CLIENT_SECRET),
-        AuthCode::new(AUTH_CODE),
-        "https://shop.example/back",
-    )
-    .expect("valid MonPay flow");
-    (flow, spec(HOST_MONPAY, 1, None, &[CLIENT_SECRET, AUTH_CODE]))
-}
-
-pub(super) fn astana_flow(password: bool) -> (tokendance::TokenRequest, Spec) {
-    let url = Endpoint::parse("https://astana-plat.example/api/auth/login").expect("valid URL");
-    if password {
-        let flow = astana_plat::login_password(&url, "user", Password::new(PASSWORD)).expect("valid flow");
-        (flow, spec(HOST_ASTANA, 1, None, &[PASSWORD]))
-    } else {
-        let flow = astana_plat::login_certificate(&url).expect("valid flow");
-        (flow, spec(HOST_ASTANA, 1, None, &[]))
+/// The table's flow `name`, built with the harness's secrets, and what it may do.
+fn table_flow(name: &str) -> (BoxedTokenFlow, Spec) {
+    let entry = token_flow(name);
+    let flow = (entry.build)(&CANARIES).expect("valid flow");
+    let mut spec = spec(
+        entry.host,
+        entry.requests,
+        entry.signature,
+        &(entry.carries)(&CANARIES),
+    );
+    if let Some(spacing) = entry.spacing {
+        spec.wait = WaitRule::AfterAnswer(spacing);
     }
-}
-
-pub(super) fn challenge_flow(true_api: bool) -> (crpt::ChallengeSignIn, Spec) {
-    let attached = Some(SignatureKind::Attached);
-    if true_api {
-        let flow =
-            crpt::true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some("conn-1")).expect("valid flow");
-        (flow, spec(HOST_TRUE_API, 2, attached, &[]))
-    } else {
-        let flow = crpt::gis_mt::sign_in(&GisMtStand::Demo.endpoint(), Some("conn-1")).expect("valid flow");
-        (flow, spec(HOST_GIS_MT, 2, attached, &[]))
-    }
-}
-
-pub(super) fn mdlp_flow(password: bool) -> (mdlp::MdlpSignIn, Spec) {
-    let client = mdlp::Client {
-        id: "7df0d06f".into(),
-        secret: ClientSecret::new(MDLP_SECRET),
-    };
-    let (auth, secrets): (_, &'static [&'static str]) = if password {
-        (
-            mdlp::Auth::Password(Password::new(MDLP_PASSWORD)),
-            &[MDLP_SECRET, MDLP_PASSWORD],
-        )
-    } else {
-        (mdlp::Auth::SignedCode, &[MDLP_SECRET])
-    };
-    let flow = mdlp::sign_in(
-        &crpt::MdlpStand::Sandbox.endpoint(),
-        client,
-        "user@example.org",
-        auth,
-        Some("conn-1"),
-    )
-    .expect("valid MDLP flow");
-    let mut spec = spec(HOST_MDLP, 2, Some(SignatureKind::Detached), secrets);
-    spec.wait = WaitRule::AfterAnswer(mdlp::SPACING);
     (flow, spec)
+}
+
+pub(super) fn gam_flow() -> (BoxedTokenFlow, Spec) {
+    table_flow("gam")
+}
+
+pub(super) fn monpay_flow() -> (BoxedTokenFlow, Spec) {
+    table_flow("monpay")
+}
+
+pub(super) fn astana_flow(password: bool) -> (BoxedTokenFlow, Spec) {
+    table_flow(if password {
+        "astana password"
+    } else {
+        "astana certificate"
+    })
+}
+
+pub(super) fn challenge_flow(true_api: bool) -> (BoxedTokenFlow, Spec) {
+    table_flow(if true_api { "true api" } else { "gis mt" })
+}
+
+pub(super) fn mdlp_flow(password: bool) -> (BoxedTokenFlow, Spec) {
+    table_flow(if password {
+        "mdlp password"
+    } else {
+        "mdlp signed code"
+    })
 }
 
 pub(super) fn registration_flow(unsigned: bool) -> (registration::Registration, Spec) {
@@ -156,13 +130,12 @@ pub(super) fn gam_envelope_call() -> (GamEnvelopeCall<TokenSet>, Spec) {
     (call, spec(HOST_GAM_API, 1, None, &[API_TOKEN]))
 }
 
-type GamSource =
-    Reissue<Box<dyn FnMut() -> Result<tokendance::TokenRequest, Error>>, tokendance::TokenRequest>;
+type GamSource = Reissue<Box<dyn FnMut() -> Result<BoxedTokenFlow, Error>>, BoxedTokenFlow>;
 
 /// A GAM call whose token comes from a client-credentials flow, run again
 /// after a 401: token request, call, token request, call.
 pub(super) fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
-    let make: Box<dyn FnMut() -> Result<tokendance::TokenRequest, Error>> = Box::new(|| Ok(gam_flow().0));
+    let make: Box<dyn FnMut() -> Result<BoxedTokenFlow, Error>> = Box::new(|| Ok(gam_flow().0));
     let call = gam::get(
         &gam::Config::staging(),
         "SHOP01",

@@ -114,6 +114,11 @@ mod uri_oracle;
 #[path = "../../../tests/common/keeper_model.rs"]
 mod keeper_model;
 
+/// The token flows, listed once for the test suites and the harness.
+#[allow(dead_code)]
+#[path = "../../../tests/common/flows.rs"]
+mod flow_table;
+
 mod checked;
 mod checks;
 mod flow_ops;
