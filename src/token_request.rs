@@ -6,6 +6,7 @@ use std::fmt;
 use crate::error::{Error, Expect, ServerError};
 use crate::flow::{Action, Input, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::scrub::Scrubber;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 
@@ -75,7 +76,13 @@ impl Reading {
         let scrub: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         (self.parse)(response, &scrub, sent_at).map_err(|e| match e {
             Error::Server(mut refusal) => {
+                let code = refusal.code.clone();
                 (self.refine)(&mut refusal);
+                // A code the provider's table gave is printed before the
+                // server's message: the two together may spell a secret.
+                if let Some(given) = refusal.code.as_deref().filter(|_| refusal.code != code) {
+                    Scrubber::new(scrub.iter().copied()).withhold_message_after(given, &mut refusal.message);
+                }
                 Error::Server(refusal)
             }
             other => other,

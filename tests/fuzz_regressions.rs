@@ -181,6 +181,18 @@ fn regression_secret_echo_with_a_control_character() {
     }
 }
 
+/// Found by `monpay_ops` (crash-59f28983…): a 401 whose body says
+/// `secret 7…` got MonPay's table code `unauthorized_client`, and `Display`
+/// printed `unauthorized_client: secret 7`, the client secret `client secret
+/// 7` put back together from the crate's code and the server's words.
+#[test]
+fn regression_monpay_table_code_joined_to_the_message_spells_the_secret() {
+    for body in [&b"secret 7"[..], b"Rcltnei secret 7\x85\x85/\x00DCTED"] {
+        let report = regression("monpay_response", &encode_parse(401, 0, body));
+        assert_eq!(report.refused, 1);
+    }
+}
+
 /// Found by `mdlp_token_response` (crash-6d61a581…): a 401 page whose
 /// `<code>` shows MDLP's client secret as dash-joined hex pairs glued to
 /// other hex digits (`9856d-64-6c-…`, the `6d` of `m` ending a longer group)

@@ -170,6 +170,20 @@ impl Scrubber {
         }
     }
 
+    /// Withholds `message` if, joined to a `code` the crate itself gave the
+    /// refusal (a provider's status table), it echoes a secret: the code is
+    /// the crate's words and stays, the server's words go.
+    pub(crate) fn withhold_message_after(&self, code: &str, message: &mut Option<String>) {
+        let joined = |text: &str| {
+            [": ", ""]
+                .iter()
+                .any(|sep| self.echoes(&format!("{code}{sep}{text}")))
+        };
+        if message.as_deref().is_some_and(joined) {
+            *message = Some(WITHHELD.to_owned());
+        }
+    }
+
     /// The fewest bytes any secret takes in a decoded view: encoded runs
     /// shorter than its encoding need not be decoded.
     fn shortest(&self) -> usize {
@@ -365,6 +379,31 @@ mod tests {
         let mut message = Some("Invalid user credentials".to_owned());
         scrubber().withhold_fields(&mut [&mut code, &mut message]);
         assert_eq!(code.as_deref(), Some("invalid_grant"));
+    }
+
+    /// A code the crate gave a refusal, printed before the server's message,
+    /// never completes a secret the message holds the rest of, wherever the
+    /// secret is split; a message that completes nothing stays as it was.
+    #[test]
+    fn a_given_code_and_the_message_never_spell_a_secret_together() {
+        let s = scrubber();
+        for split in 1..SECRET.len() {
+            let (head, rest) = SECRET.split_at(split);
+            for code in [format!("x_{head}"), head.to_owned()] {
+                let mut message = Some(rest.to_owned());
+                s.withhold_message_after(&code, &mut message);
+                assert_eq!(message.as_deref(), Some(WITHHELD), "{code:?} + {rest:?}");
+            }
+        }
+        for (code, text) in [
+            ("unauthorized_client", "wrong key"),
+            ("s3cr3t", "is fine"),
+            ("", ""),
+        ] {
+            let mut message = Some(text.to_owned());
+            s.withhold_message_after(code, &mut message);
+            assert_eq!(message.as_deref(), Some(text));
+        }
     }
 
     #[test]

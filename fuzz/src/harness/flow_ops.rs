@@ -7,8 +7,10 @@ use tokendance::{Flow, Input, Timestamp};
 
 use super::checked::{Checked, Spec};
 use super::checks::Outcome;
+use super::flow_table::TOKEN_FLOWS;
 use super::flows::{
     astana_flow, authorized_call, challenge_flow, gam_flow, mdlp_flow, monpay_flow, registration_flow,
+    table_entry_flow,
 };
 use super::input::{Bytes, Opcode};
 use super::{Report, MAX_OPS, T0};
@@ -72,6 +74,15 @@ pub(super) fn crpt_challenge_ops(data: &[u8], report: &mut Report) {
 pub(super) fn mdlp_ops(data: &[u8], report: &mut Report) {
     let mut b = Bytes::new(data);
     flow_ops(mdlp_flow(b.byte() & 1 == 1), b.rest(), report);
+}
+
+/// `token_flow_ops`: byte 0 picks a flow of the shared table (modulo its
+/// length), so that every token flow listed there, a new provider's too, is
+/// fuzzed without a target of its own.
+pub(super) fn token_flow_ops(data: &[u8], report: &mut Report) {
+    let mut b = Bytes::new(data);
+    let entry = &TOKEN_FLOWS[usize::from(b.byte()) % TOKEN_FLOWS.len()];
+    flow_ops(table_entry_flow(entry), b.rest(), report);
 }
 
 /// `suz_registration_ops`: byte 0 bit 0 picks a signed (clear) or an

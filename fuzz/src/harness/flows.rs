@@ -6,7 +6,7 @@ use tokendance::crpt::{self, registration};
 use tokendance::{gam, itc, AccessToken, Error, Pacing, RegistrationKey, Signature, SignatureKind, TokenSet};
 
 use super::checked::{spec, Spec, WaitRule};
-use super::flow_table::{token_flow, BoxedTokenFlow, Canaries};
+use super::flow_table::{token_flow, BoxedTokenFlow, Canaries, TokenFlow};
 use super::pacing::holder_bound;
 use super::{
     API_TOKEN, AUTH_CODE, CLIENT_SECRET, MDLP_PASSWORD, MDLP_SECRET, PASSWORD, REGISTRATION_KEY, T0,
@@ -27,7 +27,11 @@ const CANARIES: Canaries = Canaries {
 
 /// The table's flow `name`, built with the harness's secrets, and what it may do.
 fn table_flow(name: &str) -> (BoxedTokenFlow, Spec) {
-    let entry = token_flow(name);
+    table_entry_flow(token_flow(name))
+}
+
+/// `entry`'s flow, built with the harness's secrets, and what it may do.
+pub(super) fn table_entry_flow(entry: &TokenFlow) -> (BoxedTokenFlow, Spec) {
     let flow = (entry.build)(&CANARIES).expect("valid flow");
     let mut spec = spec(
         entry.host,

@@ -192,6 +192,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("gam_envelope_response", parse_targets::gam_envelope_response),
     ("authorized_ops", flow_ops::authorized_ops),
     ("path_segments", paths::path_segments),
+    ("token_flow_ops", flow_ops::token_flow_ops),
 ];
 
 /// The names of [`TARGETS`], in its order.

@@ -6,6 +6,7 @@
 mod bodies;
 
 use super::flow_ops::FlowOp;
+use super::flow_table::TOKEN_FLOWS;
 use super::input::time::{
     ahead_squared_minutes, AT_EPOCH, AT_MAX, BACK_36H, BACK_5S, NOW, PLUS_1H, PLUS_1MIN, PLUS_1S,
 };
@@ -229,6 +230,25 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ));
     }
     out.push(("astana_ops", "aborted".into(), aborted(&[0])));
+    // Every flow of the shared table: its documented success (the first
+    // answer of a one-request flow), misuse, and an abort.
+    for (index, entry) in TOKEN_FLOWS.iter().enumerate() {
+        let pick = [u8::try_from(index).expect("fewer than 256 flows")];
+        let name = entry.name.replace(' ', "_");
+        if entry.is_one_request() {
+            let body = entry.success.body("eyJ-table-token");
+            out.push((
+                "token_flow_ops",
+                format!("{name}_ok"),
+                Ops::new(&pick)
+                    .op(NOW, FlowOp::Start, &[])
+                    .raw(PLUS_1S, FlowOp::Response, 200, JSON, body.as_bytes())
+                    .done(),
+            ));
+        }
+        out.push(("token_flow_ops", format!("{name}_misuse"), misuse(&pick)));
+        out.push(("token_flow_ops", format!("{name}_aborted"), aborted(&pick)));
+    }
     // CRPT challenge sign-ins.
     for (variant, name) in [(0u8, "gis_mt"), (1, "true_api")] {
         out.push((
