@@ -135,8 +135,9 @@ mod tests {
             let theirs: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
             assert_eq!(encoded(&text), theirs, "{b:#x}");
         }
-        // One byte to escape at every position around the 16-byte chunks.
-        for len in 1..50 {
+        // One byte to escape at every position around the 16-byte chunks
+        // (under miri, around the first chunk only: it interprets each case).
+        for len in 1..if cfg!(miri) { 20 } else { 50 } {
             for at in 0..len {
                 let mut text = "a".repeat(len);
                 text.replace_range(at..=at, ":");
