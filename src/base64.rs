@@ -57,9 +57,7 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Decodes standard base64, skipping ASCII whitespace. Padding is optional
 /// but, when present, must be at the end and complete the last quantum.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
+    let mut out = Unpacker::with_capacity(text.len() / 4 * 3);
     let mut symbols = 0usize;
     let mut padding = 0usize;
     for byte in text.bytes() {
@@ -82,13 +80,7 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
             _ => return None,
         };
         symbols += 1;
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
+        out.push(value);
     }
     let rest = symbols % 4;
     if rest == 1 || (padding > 0 && !(rest + padding).is_multiple_of(4)) || padding > 2 {
@@ -96,7 +88,38 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     }
     // Leftover bits must be zero in canonical base64; accept either way as
     // signers differ, but never invent bytes.
-    Some(out)
+    Some(out.bytes)
+}
+
+/// Bytes from 6-bit symbol values, each byte as its eighth bit arrives (a
+/// partial quantum gives the bytes it completes, never more).
+pub(crate) struct Unpacker {
+    acc: u32,
+    bits: u32,
+    /// The bytes completed so far.
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Unpacker {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Unpacker {
+            acc: 0,
+            bits: 0,
+            bytes: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Takes one symbol's value (`0..64`).
+    pub(crate) fn push(&mut self, value: u8) {
+        self.acc = (self.acc << 6) | u32::from(value);
+        self.bits += 6;
+        if self.bits >= 8 {
+            self.bits -= 8;
+            // The byte is the accumulator's top eight bits; the rest stay.
+            self.bytes.push((self.acc >> self.bits) as u8);
+            self.acc &= (1 << self.bits) - 1;
+        }
+    }
 }
 
 #[cfg(test)]

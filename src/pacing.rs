@@ -146,6 +146,27 @@ impl Default for Pacing {
     }
 }
 
+/// `pacing()` and `set_pacing()` for a type that keeps its [`Pacing`] in a
+/// `pacing` field; `$doc` says what it paces. A new pacing is validated
+/// before it replaces the old one.
+macro_rules! pacing_accessors {
+    ($doc:literal) => {
+        #[doc = $doc]
+        pub fn pacing(&self) -> &$crate::Pacing {
+            &self.pacing
+        }
+
+        /// Changes the pacing; refused (and nothing changed) if it does not
+        /// [validate](crate::Pacing::validate).
+        pub fn set_pacing(&mut self, pacing: $crate::Pacing) -> Result<(), $crate::Error> {
+            pacing.validate()?;
+            self.pacing = pacing;
+            Ok(())
+        }
+    };
+}
+pub(crate) use pacing_accessors;
+
 /// Failures in a row and the pause they earned, kept as its start and
 /// length (not its end), so that a pause that starts at `Timestamp::MAX`
 /// is still a pause.

@@ -19,8 +19,8 @@ use harness::time::{
     ahead_quarters, ahead_squared_minutes, AT_EPOCH, AT_MAX, BACK_5S, NOW, PLUS_1H, PLUS_1MIN, PLUS_1S,
 };
 use harness::{
-    encode_parse, target_names, FlowOp, Hole, KeeperOp, Ops, Report, Template, Time, HTML, JSON, LOCATION,
-    N300, RETRY_AFTER,
+    encode_parse, target_names, FlowOp, Hole, KeeperOp, Ops, Report, SessionOp, Template, Time, HTML, JSON,
+    LOCATION, N300, RETRY_AFTER,
 };
 
 fn seeds_dir() -> PathBuf {
@@ -179,6 +179,32 @@ fn regression_secret_echo_with_a_control_character() {
         let report = regression(target, &encode_parse(400, JSON, body));
         assert_eq!(report.refused, 1, "{target}");
     }
+}
+
+/// Found by `password_session_ops` (crash-14243425…): a refresh answered 500
+/// `invalid_grant` "Token is not active". The session backs off and keeps its
+/// refresh token, as documented for a server failure whatever the code; the
+/// harness's own rule still expected the password grant at once.
+#[test]
+fn regression_password_session_ops_invalid_grant_at_500_backs_off() {
+    let bearer = [Hole::S("a-1"), Hole::N(N300), Hole::S("r-1"), Hole::N(0x30 | 1)];
+    let refused = [Hole::S("invalid_grant"), Hole::S("Token is not active")];
+    let ops = Ops::new(&[])
+        .op(NOW, SessionOp::Poll, &[])
+        .tpl(
+            PLUS_1S,
+            SessionOp::Handle,
+            200,
+            Template::BearerWithRefresh,
+            &bearer,
+        )
+        .op(NOW, SessionOp::Poll, &[])
+        .op(NOW, SessionOp::PollAtDeadline, &[])
+        .tpl(NOW, SessionOp::Handle, 500, Template::OAuthError, &refused)
+        .op(NOW, SessionOp::Poll, &[])
+        .done();
+    let report = regression("password_session_ops", &ops);
+    assert!(report.refused >= 1, "{report:?}");
 }
 
 /// Found by `monpay_ops` (crash-59f28983…): a 401 whose body says

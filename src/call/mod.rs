@@ -54,3 +54,4 @@ mod source;
 
 pub use authorized::{Authorized, Scheme};
 pub use source::{Reissue, TokenSource};
+pub(crate) use source::{RenewalStep, TokenStep};

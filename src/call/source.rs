@@ -36,29 +36,31 @@ pub trait TokenSource {
     fn token_rejected(&mut self, now: Timestamp, token: &AccessToken);
 }
 
-impl<S: TokenSource + ?Sized> TokenSource for &mut S {
-    fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        (**self).poll_token(now)
-    }
-    fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
-        (**self).resume_token(now, input)
-    }
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        (**self).token_rejected(now, token)
-    }
+/// A step of a renewal flow, as a source gets it back.
+pub(crate) type RenewalStep = Result<Action<TokenSet>, Error>;
+
+/// A step of a source, as a call gets it back.
+pub(crate) type TokenStep = Result<Action<AccessToken>, Error>;
+
+/// A source behind a pointer is a source: a call can borrow one, or own a
+/// boxed one of any type.
+macro_rules! forward_token_source {
+    ($($pointer:ty),*) => {$(
+        impl<S: TokenSource + ?Sized> TokenSource for $pointer {
+            fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
+                (**self).poll_token(now)
+            }
+            fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
+                (**self).resume_token(now, input)
+            }
+            fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
+                (**self).token_rejected(now, token)
+            }
+        }
+    )*};
 }
 
-impl<S: TokenSource + ?Sized> TokenSource for Box<S> {
-    fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        (**self).poll_token(now)
-    }
-    fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
-        (**self).resume_token(now, input)
-    }
-    fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
-        (**self).token_rejected(now, token)
-    }
-}
+forward_token_source!(&mut S, Box<S>);
 
 /// A token obtained once, that nothing can renew (a MonPay token, a token
 /// restored from a file). Once it has expired or been refused,
@@ -146,18 +148,7 @@ where
         self.token.as_ref()
     }
 
-    /// How the source paces its flows.
-    pub fn pacing(&self) -> &Pacing {
-        &self.pacing
-    }
-
-    /// Changes the pacing; refused (and nothing changed) if it does not
-    /// [validate](Pacing::validate).
-    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
-        pacing.validate()?;
-        self.pacing = pacing;
-        Ok(())
-    }
+    crate::pacing::pacing_accessors!("How the source paces its flows.");
 
     /// Ends a back-off now (an operator pressed "retry now"): the next
     /// poll runs the flow again.
@@ -172,11 +163,7 @@ where
 
     /// Keeps a finished flow's token, or passes its next action on; a
     /// failure backs off and, while the held token is valid, hands it out.
-    fn renewal_step(
-        &mut self,
-        now: Timestamp,
-        step: Result<Action<TokenSet>, Error>,
-    ) -> Result<Action<AccessToken>, Error> {
+    fn renewal_step(&mut self, now: Timestamp, step: RenewalStep) -> TokenStep {
         match step.map(Action::done_or_pass) {
             Ok(Ok(token)) => {
                 self.running = None;

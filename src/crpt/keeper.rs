@@ -204,18 +204,7 @@ impl TokenKeeper {
         Ok(keeper)
     }
 
-    /// How the keeper paces renewals.
-    pub fn pacing(&self) -> &Pacing {
-        &self.pacing
-    }
-
-    /// Changes the pacing; refused (and nothing changed) if it does not
-    /// [validate](Pacing::validate).
-    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
-        pacing.validate()?;
-        self.pacing = pacing;
-        Ok(())
-    }
+    crate::pacing::pacing_accessors!("How the keeper paces renewals.");
 
     /// The connection this keeper is for.
     pub fn oms_connection(&self) -> &str {

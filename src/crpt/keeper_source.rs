@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::call::TokenSource;
+use crate::call::{RenewalStep, TokenSource, TokenStep};
 use crate::error::{Error, UsageError};
 use crate::flow::{Action, Flow, Input};
 use crate::secret::AccessToken;
@@ -112,11 +112,7 @@ where
     }
 
     /// Reports the renewal's outcome to the keeper and passes its next action on.
-    fn renewal_step(
-        &mut self,
-        now: Timestamp,
-        step: Result<Action<TokenSet>, Error>,
-    ) -> Result<Action<AccessToken>, Error> {
+    fn renewal_step(&mut self, now: Timestamp, step: RenewalStep) -> TokenStep {
         match step.map(Action::done_or_pass) {
             Ok(Ok(token)) => {
                 let access = token.access_token().clone();

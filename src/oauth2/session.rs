@@ -154,18 +154,7 @@ impl PasswordSession {
         &self.config
     }
 
-    /// How the session paces itself.
-    pub fn pacing(&self) -> &Pacing {
-        &self.pacing
-    }
-
-    /// Changes the pacing; refused (and nothing changed) if it does not
-    /// [validate](Pacing::validate).
-    pub fn set_pacing(&mut self, pacing: Pacing) -> Result<(), Error> {
-        pacing.validate()?;
-        self.pacing = pacing;
-        Ok(())
-    }
+    crate::pacing::pacing_accessors!("How the session paces itself.");
 
     /// The current tokens, fresh or not.
     pub fn tokens(&self) -> Option<&TokenSet> {

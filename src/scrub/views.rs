@@ -4,6 +4,8 @@
 
 use std::hash::{Hash, Hasher};
 
+use crate::base64::Unpacker;
+
 /// Views made of one text, at most: enough for every composition of the
 /// encodings above that a server plausibly applies, and a bound on the work.
 const MAX_VIEWS: usize = 96;
@@ -386,19 +388,11 @@ fn base64_runs_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
 /// Decodes symbols four at a time; a last partial quantum gives the bytes
 /// it completes. Padding ends the run before this is called.
 fn base64_decode_lenient(run: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(run.len() / 4 * 3 + 2);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
+    let mut out = Unpacker::with_capacity(run.len() / 4 * 3 + 2);
     for value in run.iter().filter_map(|&b| base64_value(b)) {
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
+        out.push(value);
     }
-    out
+    out.bytes
 }
 
 /// Views with every run of hex digits decoded, from its first digit and

@@ -359,13 +359,18 @@ impl SessionChecker {
                             self.paused_from(now, err.retry_after().map(|r| r.deadline(now)));
                         }
                         if let (Grant::Refresh, Error::Server(refusal)) = (grant, &err) {
-                            // Any non-retryable 4xx to a refresh falls back to
-                            // the password grant (handle answers Ok).
+                            // Any non-retryable 4xx to a refresh, or an
+                            // `invalid_grant` at a status that is not a rate
+                            // limit or a server failure, falls back to the
+                            // password grant (handle answers Ok). At 429 or
+                            // 5xx the session backs off and keeps the refresh
+                            // token, whatever code the body names.
+                            let in_trouble = refusal.is_retryable() || refusal.status.is_server_error();
                             let non_retryable_4xx =
                                 refusal.status.is_client_error() && !refusal.is_retryable();
                             let invalid_grant = refusal.kind == tokendance::ServerErrorKind::InvalidGrant;
                             assert!(
-                                !non_retryable_4xx && !invalid_grant,
+                                in_trouble || (!non_retryable_4xx && !invalid_grant),
                                 "a refused refresh did not fall back: {refusal:?}"
                             );
                         }
