@@ -207,6 +207,35 @@ fn regression_password_session_ops_invalid_grant_at_500_backs_off() {
     assert!(report.refused >= 1, "{report:?}");
 }
 
+/// Found by `astana_password_response` and `gam_ops` in a longer local run:
+/// the password's base64 lower-cased and broken by NUL bytes in a 500 page
+/// (`…grb3blbibzzxnhbw\0…\0ugndp…`), and the client secret percent-encoded
+/// right after a `%2` (`%2client%20secret%207…`, which a decoder reads as
+/// `,lient secret 7`). Both were printed.
+#[test]
+fn regression_base64_without_its_case_and_percent_after_a_stray_escape() {
+    let lowered = b"\x01\xad\"n tsoi \x1a.ctived_grb3blbibzzxnhbw\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+        ugndp|ion\xe2:\"Token ia.ctive\"}";
+    let report = regression("astana_password_response", &encode_parse(500, 0x59, lowered));
+    assert_eq!(report.refused, 1);
+    let report = regression(
+        "gam_response",
+        &encode_parse(405, 0, b"%2client%20secret%2072%\"code\""),
+    );
+    assert_eq!(report.refused, 1);
+}
+
+/// Found by `gam_response` in a local run: the client secret as dash-joined
+/// hex pairs with a BOM inside the run (`65-\u{feff}6e`), which split it in
+/// two for the decoder; the text without its invisible characters is a view
+/// of its own now.
+#[test]
+fn regression_gam_hex_pairs_broken_by_a_bom() {
+    let body = "atusCo63-6c-69-65-\u{feff}6e-74-20-73-65-63-72-65-74-20-37st\u{15}\0\0\0Cod\0d\0\0";
+    let report = regression("gam_response", &encode_parse(400, 0x74, body.as_bytes()));
+    assert_eq!(report.refused, 1);
+}
+
 /// Found by `monpay_ops` (crash-59f28983…): a 401 whose body says
 /// `secret 7…` got MonPay's table code `unauthorized_client`, and `Display`
 /// printed `unauthorized_client: secret 7`, the client secret `client secret

@@ -71,6 +71,17 @@ struct Needle {
     folded: String,
     /// Its letters and digits, when it has at least [`SKELETON_MIN`].
     skeleton: Option<String>,
+    /// Its base64, in both alphabets and at every alignment inside a longer
+    /// blob, as the letters-and-digits view of a case-folded text shows it:
+    /// the symbols the secret alone decides, when there are enough of them
+    /// ([`BASE64_SKELETON_MIN`]). A server that lower-cases its message
+    /// still shows the secret to anyone who tries the cases.
+    base64_skeletons: Vec<String>,
+    /// Its percent-encoded forms, folded, compared with the texts as they
+    /// are: a decoder can be led astray by the byte before an escape
+    /// (`%2client%20secret` reads as `,lient secret`), a search for the
+    /// encoded secret cannot.
+    percent_forms: Vec<String>,
     /// Found only as a whole view (a short secret).
     whole_only: bool,
     /// The secret's own bytes, compared with the decoded views as they are
@@ -106,6 +117,12 @@ impl Scrubber {
         self.needles.push(Needle {
             folded: trimmed.to_owned(),
             skeleton: (skeleton.chars().count() >= SKELETON_MIN).then_some(skeleton),
+            base64_skeletons: base64_skeletons(secret.as_bytes()),
+            percent_forms: if whole_only {
+                Vec::new()
+            } else {
+                percent_forms(secret, trimmed)
+            },
             whole_only,
             raw: Vec::new(),
         });
@@ -119,6 +136,9 @@ impl Scrubber {
             self.needles.push(Needle {
                 folded: String::new(),
                 skeleton: None,
+                // Its base64 text, added as a text secret, has its own skeleton.
+                base64_skeletons: Vec::new(),
+                percent_forms: Vec::new(),
                 whole_only: false,
                 raw: secret.to_vec(),
             });
@@ -131,7 +151,10 @@ impl Scrubber {
             return false;
         }
         let text = text.get(..floor_boundary(text, SCAN_LIMIT)).unwrap_or(text);
-        let skeletons = self.needles.iter().any(|n| n.skeleton.is_some());
+        let skeletons = self
+            .needles
+            .iter()
+            .any(|n| n.skeleton.is_some() || !n.base64_skeletons.is_empty());
         views(text.as_bytes(), self.shortest())
             .iter()
             .any(|view| self.found_in(view, skeletons))
@@ -217,7 +240,11 @@ impl Scrubber {
                 return folded.trim() == needle.folded;
             }
             folded.contains(needle.folded.as_str())
-                || matches!((&needle.skeleton, &skeleton), (Some(n), Some(s)) if s.contains(n.as_str()))
+                || needle.percent_forms.iter().any(|p| folded.contains(p.as_str()))
+                || skeleton.as_ref().is_some_and(|s| {
+                    needle.skeleton.as_ref().is_some_and(|n| s.contains(n.as_str()))
+                        || needle.base64_skeletons.iter().any(|b| s.contains(b.as_str()))
+                })
         })
     }
 }
@@ -278,7 +305,7 @@ fn fold(text: &str) -> String {
 
 /// Characters that print as nothing: what a server (or an attacker) can
 /// slip into an echo without changing how it reads.
-fn is_invisible(c: char) -> bool {
+pub(super) fn is_invisible(c: char) -> bool {
     matches!(
         u32::from(c),
         0x00AD
@@ -304,6 +331,62 @@ fn is_invisible(c: char) -> bool {
 /// Letters and digits only.
 fn skeleton_of(folded: &str) -> String {
     folded.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// [`Needle::percent_forms`] of `secret` (folded: `folded`): each byte
+/// outside the unreserved set as `%XX`, the set as RFC 3986 has it and as
+/// JavaScript's `encodeURIComponent` does, with a space as `%20` or `+`;
+/// the forms that differ from the secret.
+fn percent_forms(secret: &str, folded: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for keeps_marks in [false, true] {
+        for plus in [false, true] {
+            let mut form = String::with_capacity(secret.len() * 3);
+            for &b in secret.trim().as_bytes() {
+                let kept = b.is_ascii_alphanumeric()
+                    || matches!(b, b'-' | b'.' | b'_' | b'~')
+                    || (keeps_marks && matches!(b, b'!' | b'*' | b'\'' | b'(' | b')'));
+                match b {
+                    _ if kept => form.push(char::from(b.to_ascii_lowercase())),
+                    b' ' if plus => form.push('+'),
+                    _ => form.push_str(&format!("%{b:02x}")),
+                }
+            }
+            if form != folded && !out.contains(&form) {
+                out.push(form);
+            }
+        }
+    }
+    out
+}
+
+/// Fewer letters and digits than this in a secret's base64 are too common
+/// to look for without their case.
+const BASE64_SKELETON_MIN: usize = 12;
+
+/// [`Needle::base64_skeletons`] of `secret`: for each of the three ways it
+/// can sit in a longer blob, the base64 symbols only its own bits decide,
+/// folded and without `+ / - _` (the letters-and-digits view drops them, in
+/// either alphabet).
+fn base64_skeletons(secret: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for before in 0..3usize {
+        let mut bytes = vec![0u8; before];
+        bytes.extend_from_slice(secret);
+        let encoded = crate::base64::encode(&bytes);
+        let first = (8 * before).div_ceil(6);
+        let last = 8 * (before + secret.len()) / 6;
+        let core = encoded.get(first..last).unwrap_or_default();
+        let skeleton: String = core
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if skeleton.len() >= BASE64_SKELETON_MIN && !out.contains(&skeleton) {
+            out.push(skeleton);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -404,6 +487,49 @@ mod tests {
             s.withhold_message_after(code, &mut message);
             assert_eq!(message.as_deref(), Some(text));
         }
+    }
+
+    /// A secret's base64 with its case changed, broken by spaces or control
+    /// characters, inside a longer blob at any alignment, in either
+    /// alphabet, is found; base64 of something else with the same case
+    /// treatment is not.
+    #[test]
+    fn base64_without_its_case_is_found() {
+        let secret = "open sesame 42";
+        let s = Scrubber::new([secret]);
+        for before in ["", "x", "xy", "xyz"] {
+            let blob = crate::base64::encode(format!("{before}{secret}!").as_bytes());
+            for shown in [
+                blob.to_lowercase(),
+                blob.to_uppercase(),
+                blob.replace('+', "-").replace('/', "_").to_lowercase(),
+                format!(
+                    "{}\0\0 {}",
+                    &blob[..blob.len() / 2].to_lowercase(),
+                    &blob[blob.len() / 2..].to_lowercase()
+                ),
+            ] {
+                assert!(s.echoes(&format!("error: {shown}")), "{before:?}: {shown}");
+            }
+        }
+        let other = crate::base64::encode(b"open sesame 99 and more").to_lowercase();
+        assert!(!s.echoes(&other), "{other}");
+    }
+
+    /// A percent-encoded secret is found even where the byte before an
+    /// escape makes a decoder read another one (`%2c` out of `%2client`).
+    #[test]
+    fn percent_forms_are_found_where_decoding_goes_astray() {
+        let s = Scrubber::new(["client secret 7", "s3cr3t:Key~1"]);
+        for echo in [
+            "HTTP 405: %2client%20secret%2072%",
+            "%3client+secret+7",
+            "x%2As3cr3t%3AKey~1",
+            "x%2As3cr3t%3aKey%7E1",
+        ] {
+            assert!(s.echoes(echo), "{echo}");
+        }
+        assert!(!s.echoes("%2client%20secret%20"), "half a secret");
     }
 
     #[test]

@@ -16,13 +16,26 @@ const MAX_DEPTH: usize = 3;
 /// A textual decoding: `None` when it changes nothing.
 type Decoding = fn(&[u8]) -> Option<Vec<u8>>;
 
-const TEXTUAL: [Decoding; 5] = [
+const TEXTUAL: [Decoding; 6] = [
+    invisibles_removed,
     percent_decoded,
     form_decoded,
     html_decoded,
     backslash_decoded,
     quoted_printable_decoded,
 ];
+
+/// The text without its invisible format characters (zero-width spaces, a
+/// BOM, soft hyphens), so that one inside an encoded run does not break it.
+fn invisibles_removed(text: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(text).ok()?;
+    text.chars().any(super::is_invisible).then(|| {
+        text.chars()
+            .filter(|&c| !super::is_invisible(c))
+            .collect::<String>()
+            .into_bytes()
+    })
+}
 
 /// A binary decoding: adds the views it makes, decoding only runs long
 /// enough to hold a secret of the given number of bytes.

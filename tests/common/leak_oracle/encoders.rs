@@ -346,6 +346,11 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
             "base64, percent-encoded",
             percent(b64.as_bytes(), is_unreserved, None, true),
         ),
+        ("base64, lower-cased", b64.to_lowercase()),
+        (
+            "percent-encoded after a stray '%2'",
+            format!("%2{}", percent(b, is_unreserved, None, false)),
+        ),
         (
             "Basic base64(user:secret)",
             format!("Basic {}", base64(&prefixed(b"user:", b), B64_STD, true)),
