@@ -37,7 +37,7 @@ struct Ready {
 /// How to read the answer.
 struct Reading {
     /// Every secret the request carries, scrubbed from any server message.
-    secrets: Vec<String>,
+    secrets: Carried,
     parse: ParseToken,
     refine: RefineRefusal,
 }
@@ -57,7 +57,7 @@ impl TokenRequest {
         parse: ParseToken,
         refine: RefineRefusal,
     ) -> Self {
-        let secrets = secrets.into_iter().collect();
+        let secrets = Carried::new(secrets);
         TokenRequest {
             machine: Machine::new(Ready {
                 request,
@@ -71,10 +71,56 @@ impl TokenRequest {
     }
 }
 
+/// The secrets a request carries: the first few in place (a request
+/// carries one to three, and holding them costs no allocation), any number
+/// after them.
+struct Carried {
+    first: [String; 3],
+    more: Vec<String>,
+}
+
+impl Carried {
+    fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        let mut carried = Carried {
+            first: Default::default(),
+            more: Vec::new(),
+        };
+        let mut secrets = secrets.into_iter();
+        for (slot, secret) in carried.first.iter_mut().zip(secrets.by_ref()) {
+            *slot = secret;
+        }
+        // Whatever did not fit: never dropped.
+        carried.more.extend(secrets);
+        carried
+    }
+
+    /// Calls `f` with every secret (unused slots are empty strings, which
+    /// the scrubber skips).
+    fn as_list<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        let first = self.first.each_ref().map(String::as_str);
+        if self.more.is_empty() {
+            return f(&first);
+        }
+        let all: Vec<&str> = first
+            .into_iter()
+            .chain(self.more.iter().map(String::as_str))
+            .collect();
+        f(&all)
+    }
+}
+
 impl Reading {
     fn token(&self, response: &http::Response<Vec<u8>>, sent_at: Timestamp) -> Result<TokenSet, Error> {
-        let scrub: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        (self.parse)(response, &scrub, sent_at).map_err(|e| match e {
+        self.secrets.as_list(|scrub| self.read(response, scrub, sent_at))
+    }
+
+    fn read(
+        &self,
+        response: &http::Response<Vec<u8>>,
+        scrub: &[&str],
+        sent_at: Timestamp,
+    ) -> Result<TokenSet, Error> {
+        (self.parse)(response, scrub, sent_at).map_err(|e| match e {
             Error::Server(mut refusal) => {
                 let code = refusal.code.clone();
                 (self.refine)(&mut refusal);

@@ -19,11 +19,10 @@ use super::{ErrorFields, FieldValue};
 /// its JSON key. Implemented by [`fields!`](crate::response::fields).
 pub(crate) trait Fields<'a>: Default + fmt::Debug + PartialEq {
     /// Every key kept, in declaration order.
-    #[cfg_attr(not(test), allow(dead_code))]
     const KEYS: &'static [&'static str];
 
-    /// The field `key` fills, if it is kept.
-    fn slot(&mut self, key: &str) -> Option<&mut Option<FieldValue<'a>>>;
+    /// The field `key` fills, if it is kept, and its place in [`KEYS`](Self::KEYS).
+    fn slot(&mut self, key: &str) -> Option<(usize, &mut Option<FieldValue<'a>>)>;
 
     /// Hands every token-like value held to `add`, to be scrubbed from the
     /// words of a refusal.
@@ -61,9 +60,12 @@ macro_rules! fields {
         impl<'a> $crate::response::Fields<'a> for $name<'a> {
             const KEYS: &'static [&'static str] = &[$( stringify!($field) ),*];
 
-            fn slot(&mut self, key: &str) -> Option<&mut Option<$crate::response::FieldValue<'a>>> {
+            fn slot(&mut self, key: &str) -> Option<(usize, &mut Option<$crate::response::FieldValue<'a>>)> {
                 match key {
-                    $( stringify!($field) => Some(&mut self.$field), )*
+                    $( stringify!($field) => Some((
+                        const { $crate::response::key_index(Self::KEYS, stringify!($field)) },
+                        &mut self.$field,
+                    )), )*
                     _ => None,
                 }
             }
@@ -95,6 +97,10 @@ pub(crate) struct Body<'a, S> {
 }
 
 impl<'a, S: Fields<'a>> Body<'a, S> {
+    /// Every kept key has a bit of a `u64`: the error fields' first, then
+    /// the flow's (refused at compile time if they do not fit).
+    const FITS: () = assert!(ErrorFields::KEYS.len() + S::KEYS.len() <= 64);
+
     /// Whether either set keeps `key`.
     fn keeps(&mut self, key: &str) -> bool {
         self.errors.slot(key).is_some() || self.fields.slot(key).is_some()
@@ -102,18 +108,46 @@ impl<'a, S: Fields<'a>> Body<'a, S> {
 
     /// Stores `value` under `key` in each set that keeps it (`code` is both
     /// a verdict and MDLP's answer, `status` both a verdict and ITC's).
-    /// Whether any does.
-    pub(super) fn put(&mut self, key: &str, value: Option<FieldValue<'a>>) -> bool {
+    /// The key's bit, if any set keeps it (to find a repeated key).
+    pub(super) fn put(&mut self, key: &str, value: Option<FieldValue<'a>>) -> Option<u64> {
+        let () = Self::FITS;
+        let flow_bit = |i: usize| 1u64 << (ErrorFields::KEYS.len() + i);
         match (self.errors.slot(key), self.fields.slot(key)) {
-            (Some(error), Some(field)) => {
+            (Some((e, error)), Some((f, field))) => {
                 error.clone_from(&value);
                 *field = value;
+                Some(1 << e | flow_bit(f))
             }
-            (Some(slot), None) | (None, Some(slot)) => *slot = value,
-            (None, None) => return false,
+            (Some((e, slot)), None) => {
+                *slot = value;
+                Some(1 << e)
+            }
+            (None, Some((f, slot))) => {
+                *slot = value;
+                Some(flow_bit(f))
+            }
+            (None, None) => None,
         }
-        true
     }
+}
+
+/// Where `key` is in `keys` (at compile time: the macro's slots).
+pub(crate) const fn key_index(keys: &[&str], key: &str) -> usize {
+    let mut i = 0;
+    while i < keys.len() {
+        let (a, b) = (keys[i].as_bytes(), key.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("a key outside the list")
 }
 
 /// Read with the same slots as the flat reader. Repeated keys are refused

@@ -22,8 +22,8 @@ use std::borrow::Cow;
 
 use super::{Body, FieldValue, Fields};
 
-/// The most keys a body read here has (a token answer has about ten).
-const MAX_KEYS: usize = 16;
+/// The most keys that fill no field a body read here has.
+const MAX_KEYS: usize = 8;
 
 /// `bytes` as a flat object, or `None` when serde_json must decide.
 #[cfg(test)]
@@ -39,10 +39,12 @@ pub(super) fn read_flat_body<'a, S: Fields<'a>>(bytes: &'a [u8], body: &mut Body
     // whole body makes this reader stricter, never looser.
     let text = std::str::from_utf8(bytes).ok()?;
     let mut reader = Reader { text, pos: 0 };
-    // Every key read, kept or not, to refuse a repeated one: the classifier
-    // refuses any repeated key. A body with more keys is left to serde.
-    let mut seen: [&str; MAX_KEYS] = [""; MAX_KEYS];
-    let mut count = 0;
+    // The kept keys read, one bit each; the others, to refuse a repeated
+    // one of those too (the classifier refuses any repeated key). Token
+    // answers have two or three others; more are left to serde.
+    let mut seen = 0u64;
+    let mut others: [&str; MAX_KEYS] = [""; MAX_KEYS];
+    let mut other_count = 0;
     reader.skip_whitespace();
     reader.require(b'{')?;
     reader.skip_whitespace();
@@ -54,13 +56,16 @@ pub(super) fn read_flat_body<'a, S: Fields<'a>>(bytes: &'a [u8], body: &mut Body
             reader.require(b':')?;
             reader.skip_whitespace();
             let value = reader.value()?;
-            if count == MAX_KEYS || seen[..count].contains(&key) {
-                return None;
-            }
-            seen[count] = key;
-            count += 1;
             // serde reads `null` into an `Option` as `None`.
-            body.put(key, Some(value).filter(|v| *v != FieldValue::Null));
+            match body.put(key, Some(value).filter(|v| *v != FieldValue::Null)) {
+                Some(bits) if seen & bits != 0 => return None,
+                Some(bits) => seen |= bits,
+                None if other_count == MAX_KEYS || others[..other_count].contains(&key) => return None,
+                None => {
+                    others[other_count] = key;
+                    other_count += 1;
+                }
+            }
             reader.skip_whitespace();
             if reader.eat(b'}') {
                 break;
