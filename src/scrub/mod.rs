@@ -468,6 +468,7 @@ mod tests {
     /// never completes a secret the message holds the rest of, wherever the
     /// secret is split; a message that completes nothing stays as it was.
     #[test]
+    #[cfg_attr(miri, ignore = "many full scans of every view: minutes under miri")]
     fn a_given_code_and_the_message_never_spell_a_secret_together() {
         let s = scrubber();
         for split in 1..SECRET.len() {
@@ -494,6 +495,7 @@ mod tests {
     /// alphabet, is found; base64 of something else with the same case
     /// treatment is not.
     #[test]
+    #[cfg_attr(miri, ignore = "many full scans of every view: minutes under miri")]
     fn base64_without_its_case_is_found() {
         let secret = "open sesame 42";
         let s = Scrubber::new([secret]);
@@ -519,6 +521,7 @@ mod tests {
     /// A percent-encoded secret is found even where the byte before an
     /// escape makes a decoder read another one (`%2c` out of `%2client`).
     #[test]
+    #[cfg_attr(miri, ignore = "many full scans of every view: minutes under miri")]
     fn percent_forms_are_found_where_decoding_goes_astray() {
         let s = Scrubber::new(["client secret 7", "s3cr3t:Key~1"]);
         for echo in [
