@@ -63,7 +63,10 @@ macro_rules! fields {
             fn slot(&mut self, key: &str) -> Option<(usize, &mut Option<$crate::response::FieldValue<'a>>)> {
                 match key {
                     $( stringify!($field) => Some((
-                        const { $crate::response::key_index(Self::KEYS, stringify!($field)) },
+                        const {
+                            $crate::response::key_index(Self::KEYS, stringify!($field))
+                                .expect("KEYS lists every field the macro declares")
+                        },
                         &mut self.$field,
                     )), )*
                     _ => None,
@@ -131,8 +134,9 @@ impl<'a, S: Fields<'a>> Body<'a, S> {
     }
 }
 
-/// Where `key` is in `keys` (at compile time: the macro's slots).
-pub(crate) const fn key_index(keys: &[&str], key: &str) -> usize {
+/// Where `key` is in `keys`: the macro numbers its slots with it at compile
+/// time, where a key outside the list would fail the build.
+pub(crate) const fn key_index(keys: &[&str], key: &str) -> Option<usize> {
     let mut i = 0;
     while i < keys.len() {
         let (a, b) = (keys[i].as_bytes(), key.as_bytes());
@@ -142,12 +146,12 @@ pub(crate) const fn key_index(keys: &[&str], key: &str) -> usize {
                 j += 1;
             }
             if j == a.len() {
-                return i;
+                return Some(i);
             }
         }
         i += 1;
     }
-    panic!("a key outside the list")
+    None
 }
 
 /// Read with the same slots as the flat reader. Repeated keys are refused

@@ -150,7 +150,7 @@ impl<'a> Secrets<'a> {
 
 /// A response that passed the size, redirect and syntax checks, with the
 /// error fields and the flow's own fields `S` read.
-pub(crate) struct Classified<'a, S = NoFields<'a>> {
+pub(crate) struct Classified<'a, S> {
     pub status: StatusCode,
     pub body: Body<'a, S>,
     /// The flat reader read the body, so no string in it holds a control

@@ -101,8 +101,9 @@ pub fn astana_url() -> Endpoint {
     Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap()
 }
 
-/// An MDLP sign-in with `canaries`, by password or by a signed code.
-pub fn mdlp_flow(c: &Canaries, by_password: bool) -> Result<mdlp::MdlpSignIn, Error> {
+/// An MDLP sign-in with `canaries`, by password or by a signed code, for the
+/// connection `conn`.
+pub fn mdlp_flow(c: &Canaries, by_password: bool, conn: Option<&str>) -> Result<mdlp::MdlpSignIn, Error> {
     let auth = if by_password {
         mdlp::Auth::Password(Password::new(c.mdlp_password))
     } else {
@@ -117,7 +118,7 @@ pub fn mdlp_flow(c: &Canaries, by_password: bool) -> Result<mdlp::MdlpSignIn, Er
         client,
         "user@example.org",
         auth,
-        Some("conn-1"),
+        conn,
     )
 }
 
@@ -212,7 +213,7 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         signature: None,
         success: Success::Mdlp,
         spacing: Some(mdlp::SPACING),
-        build: |c| mdlp_flow(c, true).map(boxed),
+        build: |c| mdlp_flow(c, true, Some("conn-1")).map(boxed),
         carries: |c| vec![c.mdlp_secret, c.mdlp_password],
     },
     TokenFlow {
@@ -222,7 +223,7 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         signature: Some(SignatureKind::Detached),
         success: Success::Mdlp,
         spacing: Some(mdlp::SPACING),
-        build: |c| mdlp_flow(c, false).map(boxed),
+        build: |c| mdlp_flow(c, false, Some("conn-1")).map(boxed),
         carries: |c| vec![c.mdlp_secret],
     },
 ];

@@ -7,14 +7,14 @@
 //! steps; the SUZ registration. The typed API calls: `itc::consumer`,
 //! `itc::get_profile`, `itc::approve_qr`, `gam::post` and `gam::get`.
 
-use tokendance::crpt::{mdlp, registration, MdlpStand, SuzStand};
+use tokendance::crpt::{mdlp, registration, SuzStand};
 use tokendance::oauth2::SessionAction;
 use tokendance::{
-    gam, itc, AccessToken, Action, ClientSecret, Error, Flow, Input, Password, RegistrationKey, Signature,
-    Timestamp, TokenSet,
+    gam, itc, AccessToken, Action, Error, Flow, Input, Password, RegistrationKey, Signature, Timestamp,
+    TokenSet,
 };
 
-use super::flows::{token_flow, Canaries};
+use super::flows::{mdlp_flow, token_flow, Canaries};
 use super::{kind, resp};
 
 /// The instant every step is driven at.
@@ -119,16 +119,7 @@ pub fn api_token() -> TokenSet {
 
 /// An MDLP password sign-in for the connection `conn`.
 pub fn mdlp_sign_in(conn: Option<&str>) -> Result<mdlp::MdlpSignIn, Error> {
-    mdlp::sign_in(
-        &MdlpStand::Sandbox.endpoint(),
-        mdlp::Client {
-            id: "7df0d06f".into(),
-            secret: ClientSecret::new(MDLP_SECRET),
-        },
-        "user@example.org",
-        mdlp::Auth::Password(Password::new(MDLP_PASSWORD)),
-        conn,
-    )
+    mdlp_flow(&canaries(MdlpAuth), true, conn)
 }
 
 /// The secrets `step`'s flow is built with (GAM and MonPay each have a

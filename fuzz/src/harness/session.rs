@@ -224,32 +224,21 @@ impl SessionChecker {
             !ended || matches!(polled, Polled::Use(_)),
             "an ended session did not just serve its token"
         );
+        let why_send = if fallback.is_some() {
+            "a refused refresh"
+        } else {
+            "retry_now"
+        };
         let sent = match polled {
             Polled::Use(token) => {
-                assert!(
-                    !must_send,
-                    "no request at {now:?} after {}",
-                    if fallback.is_some() {
-                        "a refused refresh"
-                    } else {
-                        "retry_now"
-                    }
-                );
+                assert!(!must_send, "no request at {now:?} after {why_send}");
                 let held = self.session.tokens().expect("UseToken without a token");
                 assert_eq!(held.access_token().expose_secret(), token);
                 assert!(held.is_valid(now), "UseToken with an expired token");
                 false
             }
             Polled::Wait(until) => {
-                assert!(
-                    !must_send,
-                    "no request at {now:?} after {}",
-                    if fallback.is_some() {
-                        "a refused refresh"
-                    } else {
-                        "retry_now"
-                    }
-                );
+                assert!(!must_send, "no request at {now:?} after {why_send}");
                 let bound = now.saturating_add(holder_bound(&pacing));
                 assert!(
                     now <= until && until <= bound,
