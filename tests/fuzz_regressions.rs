@@ -565,3 +565,17 @@ fn the_secret_check_tells_base64_echoes_from_look_alikes() {
         assert!(harness::secret_shown(printed).is_some(), "{printed}");
     }
 }
+
+/// Found by CI's `itc_consumer_response` (crash-643551d9…): a 422 whose text
+/// was `apitoken`, junk, a lone surrogate escape `\ud800`, junk and `11`
+/// printed the API token `api token 11`: the scrubber left the unpaired
+/// escape as it was, and its hex digits split the letters and digits.
+#[test]
+fn regression_itc_consumer_token_split_by_a_lone_surrogate_escape() {
+    for body in [&b"apitoken\xd5\xd5\\ud800\xd5%\xd511"[..], b"apitoken\\udfff11"] {
+        let report = regression("itc_consumer_response", &encode_parse(422, 0xff, body));
+        assert_eq!(report.refused, 1);
+    }
+    let artifact = b"\xff\xff\xff\0\x03\xfb\xff\xff\xff\xff\xff\xffapitoken\xd5\xff\\ud800\xd5%\xf811\xff\x8f\0mdlp61:70:69:20:2}]";
+    regression("itc_consumer_response", &encode_parse(422, 0xff, artifact));
+}

@@ -132,17 +132,20 @@ fn hex_quad(bytes: &[u8], at: usize) -> Option<u32> {
 
 /// Appends the character of a `\uXXXX` or `%uXXXX` escape at `bytes[at..]`
 /// (after its `u`), joining surrogate pairs; returns how many bytes it read.
+/// A surrogate without its partner is U+FFFD, as lenient decoders show it:
+/// left as an escape, its hex digits would split the letters around it.
 fn push_utf16_escape(bytes: &[u8], at: usize, lead: u8, out: &mut Vec<u8>) -> Option<usize> {
-    let unit = hex_quad(bytes, at)?;
-    let (c, len) = if (0xD800..0xDC00).contains(&unit)
+    let unit = u16::try_from(hex_quad(bytes, at)?).ok()?;
+    let paired = (0xD800..0xDC00).contains(&unit)
         && bytes.get(at + 4) == Some(&lead)
-        && bytes.get(at + 5) == Some(&b'u')
-    {
-        let low = hex_quad(bytes, at + 6)?;
-        let c = char::decode_utf16([unit as u16, low as u16]).next()?.ok()?;
-        (c, 10)
-    } else {
-        (char::from_u32(unit)?, 4)
+        && bytes.get(at + 5) == Some(&b'u');
+    let low = if paired { hex_quad(bytes, at + 6) } else { None };
+    let (c, len) = match low.and_then(|low| u16::try_from(low).ok()) {
+        Some(low) if (0xDC00..0xE000).contains(&low) => (char::decode_utf16([unit, low]).next()?.ok()?, 10),
+        _ => (
+            char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER),
+            4,
+        ),
     };
     let mut buf = [0u8; 4];
     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -567,6 +570,20 @@ mod tests {
         assert_eq!(
             backslash_decoded(br"\ud83d\ude00"),
             Some("😀".as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_escape_is_the_replacement_character() {
+        let replaced = |text: &str| Some(text.replace('?', "\u{FFFD}").into_bytes());
+        assert_eq!(backslash_decoded(br"ab\ud800cd"), replaced("ab?cd"));
+        assert_eq!(backslash_decoded(br"ab\udfffcd"), replaced("ab?cd"));
+        assert_eq!(backslash_decoded(br"ab\udbff\u0020cd"), replaced("ab? cd"));
+        assert_eq!(backslash_decoded(br"\ud800\ud800"), replaced("??"));
+        assert_eq!(percent_decoded(b"ab%uD800cd"), replaced("ab?cd"));
+        assert_eq!(
+            percent_decoded(b"%uD83D%uDE00"),
+            Some("\u{1F600}".as_bytes().to_vec())
         );
     }
 

@@ -242,6 +242,17 @@ fn separated(s: &str) -> String {
     out
 }
 
+/// `s` with the separators, in turn, after each character: escapes that
+/// decode to no letter or digit (a lone surrogate is U+FFFD).
+fn interleave_str(s: &str, separators: &[&str]) -> String {
+    let mut out = String::new();
+    for (c, separator) in s.chars().zip(separators.iter().cycle()) {
+        out.push(c);
+        out.push_str(separator);
+    }
+    out
+}
+
 fn prefixed(prefix: &[u8], secret: &[u8]) -> Vec<u8> {
     let mut v = prefix.to_vec();
     v.extend_from_slice(secret);
@@ -379,6 +390,14 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
             "a separator after every character",
             if long {
                 separated(secret)
+            } else {
+                secret.to_owned()
+            },
+        ),
+        (
+            "lone surrogate escapes between its characters",
+            if long {
+                interleave_str(secret, &["\\ud800", "%uDFFF", "\\uDBFF\\u0020"])
             } else {
                 secret.to_owned()
             },
