@@ -265,7 +265,9 @@ fn html_entity(rest: &[u8]) -> Option<(char, usize)> {
             return None;
         }
         let text = std::str::from_utf8(rest.get(digits_at..digits_at + digits)?).ok()?;
-        let c = char::from_u32(u32::from_str_radix(text, radix).ok()?)?;
+        // A surrogate or a number past Unicode is U+FFFD in HTML5, not text
+        // whose digits would split the letters around it.
+        let c = char::from_u32(u32::from_str_radix(text, radix).ok()?).unwrap_or(char::REPLACEMENT_CHARACTER);
         return Some((c, semicolon(digits_at + digits)));
     }
     let name_len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
@@ -581,6 +583,7 @@ mod tests {
         assert_eq!(backslash_decoded(br"ab\udbff\u0020cd"), replaced("ab? cd"));
         assert_eq!(backslash_decoded(br"\ud800\ud800"), replaced("??"));
         assert_eq!(percent_decoded(b"ab%uD800cd"), replaced("ab?cd"));
+        assert_eq!(html_decoded(b"ab&#xD800;cd&#1114112;"), replaced("ab?cd?"));
         assert_eq!(
             percent_decoded(b"%uD83D%uDE00"),
             Some("\u{1F600}".as_bytes().to_vec())

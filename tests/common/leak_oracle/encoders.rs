@@ -395,9 +395,12 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
             },
         ),
         (
-            "lone surrogate escapes between its characters",
+            "lone surrogate escapes and references between its characters",
             if long {
-                interleave_str(secret, &["\\ud800", "%uDFFF", "\\uDBFF\\u0020"])
+                interleave_str(
+                    secret,
+                    &["\\ud800", "%uDFFF", "\\uDBFF\\u0020", "&#xD800;", "&#56320;"],
+                )
             } else {
                 secret.to_owned()
             },

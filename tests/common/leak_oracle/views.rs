@@ -47,7 +47,8 @@ fn entity(body: &str) -> Option<char> {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => num.parse::<u32>().ok()?,
         };
-        return char::from_u32(code);
+        // HTML5: a surrogate or a number past Unicode is U+FFFD.
+        return Some(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
     }
     let lower = body.to_ascii_lowercase();
     match lower.as_str() {
