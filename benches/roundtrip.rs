@@ -450,6 +450,24 @@ fn main() {
         );
     }
 
+    // Instruction counts (see benches/instructions.sh): one contestant, a
+    // given number of rounds, no timing and no report. Under callgrind the
+    // difference between two round counts is what the rounds cost, whatever
+    // the machine is doing meanwhile.
+    if let Ok(name) = std::env::var("ROUNDTRIP_ONLY") {
+        let rounds: usize = std::env::var("ROUNDTRIP_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(ROUNDS);
+        let Some(c) = contestants.iter_mut().find(|c| c.name == name) else {
+            panic!("no contestant named {name:?}")
+        };
+        for _ in 0..rounds {
+            (c.run)(c.bodies.iter().map(|b| response(b)).collect());
+        }
+        return;
+    }
+
     // Interleaved rounds: every contestant once per round, order rotating.
     let count = contestants.len();
     for round in 0..(WARMUP + ROUNDS) {

@@ -8,6 +8,7 @@
 /// Most values (grant types, client ids, JWTs, UUIDs) need no escaping and
 /// are copied in one piece; others run by run of plain bytes, not byte by
 /// byte as `url`'s encoder yields them.
+#[inline]
 pub(crate) fn push_form_encoded(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut rest = text.as_bytes();
@@ -29,6 +30,7 @@ pub(crate) fn push_form_encoded(out: &mut Vec<u8>, text: &str) {
 /// How many bytes at the start of `bytes` the form encoding leaves as they
 /// are: 16 at a time while whole chunks are plain (a fold without an early
 /// exit, which vectorises; a JWT is plain throughout), then byte by byte.
+#[inline]
 fn plain_prefix_len(bytes: &[u8]) -> usize {
     let mut len = 0;
     for chunk in bytes.chunks_exact(16) {

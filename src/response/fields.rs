@@ -21,6 +21,11 @@ pub(crate) trait Fields<'a>: Default + fmt::Debug + PartialEq {
     /// Every key kept, in declaration order.
     const KEYS: &'static [&'static str];
 
+    /// The keys that the error fields keep too, a bit per place in
+    /// [`KEYS`](Self::KEYS) (`code` is MDLP's answer and a verdict): only
+    /// those are looked up twice.
+    const SHARED: u64;
+
     /// The field `key` fills, if it is kept, and its place in [`KEYS`](Self::KEYS).
     fn slot(&mut self, key: &str) -> Option<(usize, &mut Option<FieldValue<'a>>)>;
 
@@ -59,7 +64,9 @@ macro_rules! fields {
 
         impl<'a> $crate::response::Fields<'a> for $name<'a> {
             const KEYS: &'static [&'static str] = &[$( stringify!($field) ),*];
+            const SHARED: u64 = $crate::response::shared_keys(Self::KEYS, $crate::response::ErrorFields::KEYS);
 
+            #[inline]
             fn slot(&mut self, key: &str) -> Option<(usize, &mut Option<$crate::response::FieldValue<'a>>)> {
                 match key {
                     $( stringify!($field) => Some((
@@ -112,26 +119,45 @@ impl<'a, S: Fields<'a>> Body<'a, S> {
     /// Stores `value` under `key` in each set that keeps it (`code` is both
     /// a verdict and MDLP's answer, `status` both a verdict and ITC's).
     /// The key's bit, if any set keeps it (to find a repeated key).
+    #[inline]
     pub(super) fn put(&mut self, key: &str, value: Option<FieldValue<'a>>) -> Option<u64> {
         let () = Self::FITS;
         let flow_bit = |i: usize| 1u64 << (ErrorFields::KEYS.len() + i);
-        match (self.errors.slot(key), self.fields.slot(key)) {
-            (Some((e, error)), Some((f, field))) => {
-                error.clone_from(&value);
+        // Most keys of an answer are its flow's own: one lookup for those.
+        match self.fields.slot(key) {
+            Some((f, field)) if S::SHARED & 1 << f == 0 => {
                 *field = value;
-                Some(1 << e | flow_bit(f))
-            }
-            (Some((e, slot)), None) => {
-                *slot = value;
-                Some(1 << e)
-            }
-            (None, Some((f, slot))) => {
-                *slot = value;
                 Some(flow_bit(f))
             }
-            (None, None) => None,
+            Some((f, field)) => {
+                let mut bits = flow_bit(f);
+                if let Some((e, error)) = self.errors.slot(key) {
+                    error.clone_from(&value);
+                    bits |= 1 << e;
+                }
+                *field = value;
+                Some(bits)
+            }
+            None => self.errors.slot(key).map(|(e, slot)| {
+                *slot = value;
+                1 << e
+            }),
         }
     }
+}
+
+/// Which of `keys` are also in `others`, a bit per place in `keys` (at
+/// most 64 places: [`Body`] asserts it).
+pub(crate) const fn shared_keys(keys: &[&str], others: &[&str]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < keys.len() && i < 64 {
+        if key_index(others, keys[i]).is_some() {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+    bits
 }
 
 /// Where `key` is in `keys`: the macro numbers its slots with it at compile

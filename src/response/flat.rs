@@ -219,7 +219,7 @@ pub(super) fn check_against_serde<'a, S: Fields<'a>>(_bytes: &'a [u8], _body: &B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response::{fields, ErrorFields};
+    use crate::response::{fields, ErrorFields, NoFields};
     use proptest::prelude::*;
 
     fields! {
@@ -241,6 +241,35 @@ mod tests {
     /// The reader either gives up or agrees with serde_json.
     fn agrees(bytes: &[u8]) -> bool {
         flat_body::<Sample<'_>>(bytes).is_none_or(|body| read_by_serde(bytes) == Some(body))
+    }
+
+    /// A key both sets keep fills both (a token, which a refusal must not
+    /// show either; `code`; `status`); a flow's own key, only the flow's
+    /// field; and each has its own bit, so a repeat of either is found.
+    #[test]
+    fn shared_keys_fill_both_sets() {
+        assert_eq!(Sample::SHARED, 0b1101, "access_token, code and status");
+        assert_eq!(NoFields::SHARED, 0);
+        let body = flat_body::<Sample<'_>>(br#"{"code":"E1","expires_in":5,"error":"x"}"#).unwrap();
+        assert_eq!(body.errors.code, Some(FieldValue::Str("E1".into())));
+        assert_eq!(body.fields.code, Some(FieldValue::Str("E1".into())));
+        assert_eq!(body.fields.expires_in, Some(FieldValue::UInt(5)));
+        assert_eq!(body.errors.error, Some(FieldValue::Str("x".into())));
+        assert_eq!(body.fields.status, None);
+        let mut body = Read::default();
+        let code = body.put("code", None).unwrap();
+        let expiry = body.put("expires_in", None).unwrap();
+        let error = body.put("error", None).unwrap();
+        assert_eq!(code.count_ones(), 2);
+        assert_eq!((code & expiry, code & error, expiry & error), (0, 0, 0));
+        assert_eq!([expiry, error].map(u64::count_ones), [1, 1]);
+        assert_eq!(body.put("not-kept", None), None);
+        for repeated in [
+            &br#"{"code":1,"code":2}"#[..],
+            br#"{"expires_in":1,"expires_in":2}"#,
+        ] {
+            assert!(flat_body::<Sample<'_>>(repeated).is_none());
+        }
     }
 
     #[test]

@@ -46,7 +46,7 @@ mod retry_after;
 
 pub(crate) use field_value::FieldValue;
 use field_value::{ObjectOnly, UniqueKeys};
-pub(crate) use fields::{fields, key_index, Body, Fields, NoFields};
+pub(crate) use fields::{fields, key_index, shared_keys, Body, Fields, NoFields};
 pub(crate) use retry_after::parse_retry_after;
 
 /// The largest response body any flow parses, in bytes. Larger bodies are
