@@ -342,6 +342,10 @@ pub enum UsageError {
     /// new token (for MonPay: a new authorization code).
     #[error("no usable token, and this token source cannot obtain one")]
     TokenUnavailable,
+    /// A store answer that does not answer the operation it names (`Swapped`
+    /// for a read, `Found` for a swap): nothing was changed.
+    #[error("the store answer does not fit the operation")]
+    UnexpectedStoreAnswer,
     /// A signature given as base64 is not valid base64.
     #[error("the signature is not valid base64")]
     InvalidSignatureEncoding,

@@ -128,6 +128,7 @@ mod endpoint;
 mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod fleet;
 mod flow;
 mod form;
 pub mod gam;

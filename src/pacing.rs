@@ -195,6 +195,15 @@ impl Backoff {
         self.pause = Some((now, own.max(asked)));
     }
 
+    /// A back-off that has already seen `failures` in a row (a fleet
+    /// record's count), with no pause in force yet.
+    pub(crate) fn with_failures(failures: u32) -> Self {
+        Backoff {
+            failures,
+            pause: None,
+        }
+    }
+
     /// A success: the next failure starts from the first pause again.
     pub(crate) fn succeed(&mut self) {
         *self = Backoff::default();

@@ -1,0 +1,44 @@
+//! One token for a whole fleet: processes that share a key (a CRPT
+//! `omsConnection`, an ITC account, a GAM client) share one token record in
+//! a store, and renew it once for all of them.
+//!
+//! CRPT keeps one live token per connection and revokes the previous one on
+//! every sign-in, so workers that sign in on their own revoke each other's
+//! tokens; Keycloak refresh-token rotation locks out a second process that
+//! refreshes the same refresh token. A [`FleetKeeper`] per process, all on
+//! one [`Record`] in a store, makes the fleet renew once:
+//!
+//! * the keeper is sans-IO: it asks for store operations
+//!   ([`FleetAction::Store`]: read, or compare-and-set on the record's
+//!   version) as flows ask for HTTP requests, and takes their answers;
+//! * the store only needs an atomic compare-and-set on one key.
+//!   [`MemoryStore`] is one in memory (for one process, and the reference
+//!   every adapter must match);
+//! * the record's JSON is documented in [`record`](self::Record) with a
+//!   format version, so a process in another language can join.
+//!
+//! What the protocol guarantees, and what it assumes:
+//!
+//! * **One renewal at a time.** A lease is taken by compare-and-set and
+//!   lasts [`renewal_timeout`](crate::Pacing::renewal_timeout) on the
+//!   holder's clock; others treat it as live until its end plus
+//!   [`skew`](FleetSettings::skew) on theirs. While any two clocks differ
+//!   by at most `skew`, no two leases overlap in real time.
+//! * **Fencing.** The holder confirms its lease in the store, with
+//!   [`fence_margin`](FleetSettings::fence_margin) left, right before the
+//!   request that issues a token. A holder paused between that check and
+//!   the request itself is not fenced (no store can stop a request already
+//!   decided); keep the fence margin above your longest pause there.
+//! * **Never over a newer record.** Every write names the version it read;
+//!   a holder paused past its lease finds the version moved and publishes
+//!   nothing.
+//! * **Crashes.** A holder that dies is replaced when its lease ends (plus
+//!   skew); its record is left as it was.
+
+mod keeper;
+mod record;
+mod store;
+
+pub use keeper::{Fence, FleetAction, FleetKeeper, FleetSettings, FleetTicket};
+pub use record::{Lease, Record, RecordError, SharedToken, MAX_NAME_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT};
+pub use store::{MemoryStore, StoreAnswer, StoreError, StoreOp, StoreOpKind};
