@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use tokendance::crpt::{KeeperAction, TokenKeeper};
 use tokendance::oauth2::SessionAction;
-use tokendance::{itc, AccessToken, Password, Timestamp, TokenSet};
+use tokendance::{itc, AccessToken, Password, TokenSet};
+
+mod common;
+use common::time::T0;
 
 struct Counting;
 
@@ -39,8 +42,6 @@ fn allocations_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let value = f();
     (value, ALLOCATIONS.with(Cell::get) - before)
 }
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
 
 #[test]
 fn the_counter_counts() {

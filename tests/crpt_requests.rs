@@ -6,6 +6,7 @@
 use http::Method;
 
 mod common;
+use common::time::T0;
 use common::{assert_request, kind, send, sign, Header};
 use tokendance::crpt::{
     self, gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand,
@@ -16,7 +17,6 @@ use tokendance::{
     SignJob, Signature, SignatureKind, Timestamp, UsageError,
 };
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const OMS_ID: &str = "cdf12109-10d3-11e6-8b6f-0050569977a1";
 const CONN: &str = "11b1abc9-f4ee-47db-8a20-f80ac83504e8";
 /// A connection id holding every character that could change a path.

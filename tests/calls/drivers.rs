@@ -70,7 +70,7 @@ fn blocking_driver_runs_an_itc_call_through_the_retry() {
     .unwrap();
     assert_eq!(consumer.login_name, "12345678901");
     // The session's one-second pause before the refresh was waited out.
-    assert_eq!((waits.get(), now.get()), (1, secs(1)));
+    assert_eq!((waits.get(), now.get()), (1, at(1)));
     let sent = &canned.sent;
     assert_eq!(sent.len(), 4);
     assert_eq!(sent[0].uri(), ITC_TOKEN_URL);
@@ -87,7 +87,7 @@ fn blocking_driver_reports_a_lost_api_request() {
     let call = itc::consumer(&itc::Config::staging(), "AA12345678", &mut session).unwrap();
     let err = drive::drive(
         call,
-        || secs(10),
+        || at(10),
         |_| Err(std::io::Error::other("connection reset")),
         drive::no_signer,
         |_| {},
@@ -95,7 +95,7 @@ fn blocking_driver_reports_a_lost_api_request() {
     .unwrap_err();
     assert!(matches!(err, drive::DriveError::Transport(_)), "{err:?}");
     // The token was not blamed for a transport failure.
-    assert!(session.tokens().unwrap().is_valid(secs(10)));
+    assert!(session.tokens().unwrap().is_valid(at(10)));
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn async_driver_runs_an_itc_call_through_the_retry() {
     let call = itc::get_profile(&config, &query, &mut session_source).unwrap();
     let reply = drive::drive_async(
         call,
-        || secs(10),
+        || at(10),
         |request| {
             made.set(made.get() + 1);
             let response = canned.answer(request);

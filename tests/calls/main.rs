@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 // From `tests/calls/`, a plain `mod common;` would look for `calls/common.rs`.
 #[path = "../common/mod.rs"]
 mod common;
+use common::time::{at, T0};
 use common::{done, failed, resp, send, sign, wait, Header};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
 use tokendance::crpt::{true_api, KeeperSource, TokenKeeper, TrueApiStand};
@@ -37,12 +38,6 @@ mod schemes;
 mod sources;
 mod statuses;
 mod uris;
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
-
-fn secs(n: u64) -> Timestamp {
-    T0.saturating_add(Duration::from_secs(n))
-}
 
 /// A token that never expires and cannot be renewed.
 fn fixed(token: &str) -> TokenSet {

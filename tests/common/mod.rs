@@ -8,6 +8,7 @@ pub mod leak_oracle;
 pub mod pacing;
 pub mod printings;
 pub mod steps;
+pub mod time;
 pub mod uri_oracle;
 
 use http::{Method, Version};

@@ -56,6 +56,7 @@ use std::time::Duration;
 
 use common::leak_oracle::{base64, encodings, letters_and_digits, Oracle, B64_STD, LETTERS_AND_DIGITS_MIN};
 use common::printings::Printings;
+use common::time::T0;
 use common::{resp, Resp};
 use serde_json::{json, Value};
 use tokendance::call::{Authorized, Reissue, Scheme};
@@ -103,13 +104,9 @@ fn sig_b64() -> String {
     base64(SIG_DER, B64_STD, true)
 }
 
-fn t0() -> Timestamp {
-    Timestamp::from_unix_secs(1_700_000_000)
-}
-
 /// Past the ITC token's renewal time (it lives 300 s, renewed 30 s before).
 fn t_refresh() -> Timestamp {
-    t0().saturating_add(Duration::from_secs(280))
+    T0.saturating_add(Duration::from_secs(280))
 }
 
 // ---------------------------------------------------------------------------

@@ -31,9 +31,6 @@ mod token_fields;
 
 // ------------------------------------------------------------ the harness
 
-const T0_SECS: u64 = 1_700_000_000;
-const T0: Timestamp = Timestamp::from_unix_secs(T0_SECS);
-
 /// The token every 2xx body carries: it must never appear in an error.
 const TOKEN: &str = "SECRET-TOKEN-7f3a";
 const ITC_PASSWORD: &str = "itc-pass-Ж&=+ 1";
@@ -69,6 +66,7 @@ use Step::*;
 #[path = "../common/mod.rs"]
 mod common;
 use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
+use common::time::{T0, T0_SECS};
 use common::{resp, Resp};
 
 const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];

@@ -260,7 +260,7 @@ fn run_api_call<F: Flow + Debug>(
     server: &mut ApiServer,
     record: fn(&mut Seen, &str, &F::Output),
 ) -> Result<(), Error> {
-    let mut now = now0();
+    let mut now = T0;
     seen.debug(&format!("{label}: call new"), &call);
     let mut step = call.start(now);
     let result = loop {

@@ -30,7 +30,7 @@ fn itc_session_never_prints_a_canary() {
         let mut s = itc_session(pw);
         seen.debug("session new", &s);
         seen.debug("session config", s.config());
-        let t0 = now0();
+        let t0 = T0;
         let out = poll_send(&mut seen, "password grant", &mut s, t0);
         assert_body_carries("password grant", out.as_http().body(), &[pw]);
         let raw = String::from_utf8(out.into_http().into_body()).unwrap();
