@@ -14,33 +14,17 @@ use tokendance::{
     Flow, Input, InputKind, Password, Timestamp, TokenSet, UsageError,
 };
 
+// From `tests/transcripts/`, a plain `mod common;` would look for
+// `transcripts/common.rs`.
+#[path = "../common/mod.rs"]
+mod common;
 mod fetch;
 mod itc_failures;
 mod itc_renewal;
 mod one_shot;
 
-const T0_SECS: u64 = 1_700_000_000;
-
-/// `T0 + s` seconds.
-fn at(s: u64) -> Timestamp {
-    Timestamp::from_unix_secs(T0_SECS + s)
-}
-
-/// A time relative to `T0`, as the transcripts print it.
-fn rel(t: Timestamp) -> String {
-    if t == Timestamp::MAX {
-        return "MAX".to_owned();
-    }
-    if t == Timestamp::EPOCH {
-        return "epoch".to_owned();
-    }
-    let ms = t.as_unix_millis() as i128 - i128::from(T0_SECS) * 1000;
-    if ms % 1000 == 0 {
-        format!("+{}s", ms / 1000)
-    } else {
-        format!("+{ms}ms")
-    }
-}
+// Times print as `common::time::rel` prints them, the format every transcript shares.
+use common::time::{at, rel};
 
 fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
     http::Response::builder()
