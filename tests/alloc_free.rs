@@ -11,6 +11,7 @@ use tokendance::oauth2::SessionAction;
 use tokendance::{itc, AccessToken, Password, TokenSet};
 
 mod common;
+use common::keycloak;
 use common::time::T0;
 
 struct Counting;
@@ -60,9 +61,8 @@ fn a_fresh_itc_token_is_answered_without_allocating() {
     let SessionAction::Send(_) = session.poll(T0).unwrap() else {
         panic!("a grant first")
     };
-    let body = br#"{"access_token":"eyJ.a","expires_in":300,"refresh_token":"eyJ.r","refresh_expires_in":1800,"token_type":"bearer"}"#;
     session
-        .handle_response(T0, http::Response::new(body.to_vec()))
+        .handle_response(T0, keycloak::token("eyJ.a", "eyJ.r"))
         .unwrap();
     for seconds in [0, 1, 100, 269] {
         let now = T0.saturating_add(Duration::from_secs(seconds));

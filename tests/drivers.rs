@@ -10,6 +10,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod common;
+use common::keycloak;
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::oauth2::PasswordSession;
 use tokendance::{
@@ -342,12 +344,6 @@ fn itc_session() -> PasswordSession {
     itc::session(&itc::Config::staging(), "user", Password::new("pw")).unwrap()
 }
 
-fn keycloak_response() -> http::Response<Vec<u8>> {
-    http::Response::new(
-        br#"{"access_token":"kc","expires_in":300,"refresh_token":"r","refresh_expires_in":1800}"#.to_vec(),
-    )
-}
-
 #[test]
 fn transport_error_makes_a_session_back_off() {
     let mut session = itc_session();
@@ -373,7 +369,7 @@ fn transport_error_makes_a_session_back_off() {
         || now.get(),
         |_| {
             sends += 1;
-            Ok::<_, Down>(keycloak_response())
+            Ok::<_, Down>(keycloak::token("kc", "r"))
         },
         drive::no_signer,
         |until| {
@@ -553,7 +549,7 @@ fn async_driver_future_is_send_with_send_parts() {
             async move {
                 c.fetch_add(1, Ordering::SeqCst);
                 drop(req);
-                Ok::<_, Down>(keycloak_response())
+                Ok::<_, Down>(keycloak::token("kc", "r"))
             }
         },
         drive::no_signer_async,

@@ -111,12 +111,7 @@ const ITC_SERVICE: &str = "https://st-service.itc.gov.mn/api/easy-register/";
 
 /// A Keycloak token answer.
 fn keycloak(access: &str, refresh: &str) -> Input {
-    json_answer(
-        200,
-        serde_json::json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-            "refresh_expires_in": 1800, "token_type": "bearer", "not-before-policy": 0,
-            "session_state": "s-1", "scope": "profile email"}),
-    )
+    Input::Response(common::keycloak::token(access, refresh))
 }
 
 fn gam_token(access: &str) -> Input {

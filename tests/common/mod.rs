@@ -4,6 +4,7 @@
 pub mod flows;
 pub mod holders;
 pub mod keeper_model;
+pub mod keycloak;
 pub mod leak_oracle;
 pub mod pacing;
 pub mod printings;

@@ -54,6 +54,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::Duration;
 
+use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, letters_and_digits, Oracle, B64_STD, LETTERS_AND_DIGITS_MIN};
 use common::printings::Printings;
 use common::time::T0;
@@ -176,11 +177,7 @@ fn json_resp(status: u16, value: Value) -> Resp {
 }
 
 fn keycloak_token(access: &str, refresh: &str) -> Resp {
-    json_resp(
-        200,
-        json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-               "refresh_expires_in": 1800, "token_type": "bearer", "scope": "profile email"}),
-    )
+    json_resp(200, token_body(access, refresh, 300, 1800))
 }
 
 fn consumer_body() -> Value {

@@ -165,11 +165,9 @@ fn itc_session(step: Step) -> PasswordSession {
     };
     assert_eq!(grant_of(&out), "password");
     if step == ItcRefresh {
-        let body = format!(
-            r#"{{"access_token":"{HELD_ACCESS}","expires_in":300,"token_type":"bearer",
-                "refresh_token":"{REFRESH}","refresh_expires_in":1800}}"#
-        );
-        session.handle_response(T0, json(200, body).build()).unwrap();
+        session
+            .handle_response(T0, common::keycloak::token(HELD_ACCESS, REFRESH))
+            .unwrap();
         let SessionAction::Send(out) = session.poll(step.sent_at()).unwrap() else {
             panic!("expected the refresh")
         };

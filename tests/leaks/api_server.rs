@@ -236,11 +236,7 @@ impl ApiServer {
             return if sign_in {
                 json(200, json!({"token": access}))
             } else {
-                json(
-                    200,
-                    json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-                           "refresh_expires_in": 1800, "token_type": "Bearer"}),
-                )
+                json(200, token_body(access, refresh, 300, 1800))
             };
         }
         // The API: the token really is on the wire.

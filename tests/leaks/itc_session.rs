@@ -2,13 +2,11 @@
 
 use super::*;
 
+/// Common's Keycloak answer, its `session_state` a canary too.
 fn keycloak_token(access: &str, refresh: &str) -> http::Response<Vec<u8>> {
-    json(
-        200,
-        serde_json::json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-            "refresh_expires_in": 1800, "token_type": "bearer", "not-before-policy": 0,
-            "session_state": REFRESH_2, "scope": "profile email"}),
-    )
+    let mut body = token_body(access, refresh, 300, 1800);
+    body["session_state"] = REFRESH_2.into();
+    json(200, body)
 }
 
 fn poll_send(seen: &mut Seen, label: &str, s: &mut PasswordSession, now: Timestamp) -> tokendance::Outgoing {

@@ -29,6 +29,7 @@ mod common;
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
+use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, Oracle, B64_STD, B64_URL};
 use common::printings::Printings;
 use common::time::T0;

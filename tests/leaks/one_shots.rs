@@ -29,12 +29,13 @@ fn scripted_answers(e: &Echo<'_>, shape: Success) -> Vec<(&'static str, http::Re
         .join(" ");
     let success = match shape {
         // Every token-like field a Keycloak answer has, each a canary.
-        Success::OAuth => json(
-            200,
-            json!({"access_token": ACCESS, "expires_in": 300, "refresh_token": REFRESH,
-                   "refresh_expires_in": 1800, "token_type": "Bearer", "scope": "openid profile",
-                   "session_state": REFRESH_2, "id_token": ACCESS_2}),
-        ),
+        Success::OAuth => {
+            let mut body = token_body(ACCESS, REFRESH, 300, 1800);
+            body["session_state"] = REFRESH_2.into();
+            body["id_token"] = ACCESS_2.into();
+            body["scope"] = "openid profile".into();
+            json(200, body)
+        }
         other => json(200, serde_json::from_str(&other.body(ACCESS)).unwrap()),
     };
     // A message whose echoed secret straddles the 512-character bound.

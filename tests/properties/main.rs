@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
 
+use common::keycloak;
 use common::time::T0;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{

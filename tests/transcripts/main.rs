@@ -24,27 +24,17 @@ mod itc_renewal;
 mod one_shot;
 
 // Times print as `common::time::rel` prints them, the format every transcript shares.
+use common::keycloak::{response, token_body, token_body_without_refresh};
 use common::time::{at, rel};
 
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
-
-/// A Keycloak token response.
+/// A Keycloak token response (common's builder), with the refresh token
+/// and its lifetime when the realm gives one: the transcripts vary both.
 fn keycloak(access: &str, expires_in: u64, refresh: Option<(&str, u64)>) -> http::Response<Vec<u8>> {
-    let mut body = serde_json::json!({
-        "access_token": access, "expires_in": expires_in, "token_type": "bearer",
-        "not-before-policy": 0, "session_state": "5d0e", "scope": "profile email",
-    });
-    if let Some((r, r_in)) = refresh {
-        body["refresh_token"] = r.into();
-        body["refresh_expires_in"] = r_in.into();
-    }
-    response(200, &body.to_string())
+    let body = match refresh {
+        Some((r, r_in)) => token_body(access, r, expires_in, r_in),
+        None => token_body_without_refresh(access, expires_in),
+    };
+    response(200, body.to_string())
 }
 
 /// `Send POST /path grant_type=… [refresh_token=…]` for forms, `… authType=N` for JSON.
