@@ -8,6 +8,7 @@ pub mod keycloak;
 pub mod leak_oracle;
 pub mod pacing;
 pub mod printings;
+pub mod scripted;
 pub mod steps;
 pub mod time;
 pub mod uri_oracle;

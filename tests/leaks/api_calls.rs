@@ -24,7 +24,7 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
             let refused = ["401", "403", "302"].iter().any(|p| name.starts_with(p));
             let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
             assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
-            assert_eq!(server.api_calls, 1, "a fixed token is never retried");
+            assert_eq!(server.api_calls(), 1, "a fixed token is never retried");
         }
     }
     seen.assert_clean(3_000);
@@ -46,8 +46,8 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             for kind in [ApiCall::GamPost, ApiCall::GamGet, ApiCall::Raw(Scheme::Bearer)] {
                 let mut server = ApiServer::new(plan.clone(), kind.success());
                 let result = run_api_kind(&mut seen, "reissue", kind, gam_reissue(secret), &mut server);
-                assert_eq!(server.issued, 2, "{kind:?} {scenario}: one new token");
-                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                assert_eq!(server.issued(), 2, "{kind:?} {scenario}: one new token");
+                assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
                 if scenario == 0 {
                     result.unwrap();
                     retried_to_success += 1;
@@ -60,7 +60,7 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
                 let mut session = itc_session(pw);
                 let mut server = ApiServer::new(itc_plan.clone(), kind.success());
                 let result = run_api_kind(&mut seen, "itc session", kind, &mut session, &mut server);
-                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
                 seen.debug("itc session after the call", &session);
                 if scenario == 0 {
                     result.unwrap();
@@ -77,7 +77,7 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             let source = KeeperSource::new(&keeper, suz_sign_in);
             let result = run_api_kind(&mut seen, "shared keeper", kind, source, &mut server);
             seen.debug("shared keeper after the call", &keeper);
-            assert_eq!(server.issued, 2);
+            assert_eq!(server.issued(), 2);
             let mut keeper = TokenKeeper::new(CRPT_CONN);
             let mut server = ApiServer::new(plan.clone(), kind.success());
             let source = KeeperSource::new(&mut keeper, suz_sign_in);

@@ -32,6 +32,7 @@ use std::time::Duration;
 use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, Oracle, B64_STD, B64_URL};
 use common::printings::Printings;
+use common::scripted::Scripted;
 use common::time::T0;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{

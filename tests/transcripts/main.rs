@@ -3,7 +3,6 @@
 //! and the whole sequence is compared with a constant.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 
 use http::header::CONTENT_TYPE;
@@ -25,6 +24,7 @@ mod one_shot;
 
 // Times print as `common::time::rel` prints them, the format every transcript shares.
 use common::keycloak::{response, token_body, token_body_without_refresh};
+use common::scripted::Scripted;
 use common::time::{at, rel};
 
 /// A Keycloak token response (common's builder), with the refresh token
