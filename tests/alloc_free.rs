@@ -4,7 +4,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::time::Duration;
 
 use tokendance::crpt::{KeeperAction, TokenKeeper};
 use tokendance::oauth2::SessionAction;
@@ -12,7 +11,7 @@ use tokendance::{itc, AccessToken, Password, TokenSet};
 
 mod common;
 use common::keycloak;
-use common::time::T0;
+use common::time::{at, T0};
 
 struct Counting;
 
@@ -65,18 +64,13 @@ fn a_fresh_itc_token_is_answered_without_allocating() {
         .handle_response(T0, keycloak::token("eyJ.a", "eyJ.r"))
         .unwrap();
     for seconds in [0, 1, 100, 269] {
-        let now = T0.saturating_add(Duration::from_secs(seconds));
+        let now = at(seconds);
         let (fresh, n) = allocations_of(|| matches!(session.poll(now), Ok(SessionAction::UseToken(_))));
         assert!(fresh, "at +{seconds} s");
         assert_eq!(n, 0, "allocations at +{seconds} s");
     }
     // Once due, the answer is a request, which of course allocates.
-    let (due, n) = allocations_of(|| {
-        matches!(
-            session.poll(T0.saturating_add(Duration::from_secs(270))),
-            Ok(SessionAction::Send(_))
-        )
-    });
+    let (due, n) = allocations_of(|| matches!(session.poll(at(270)), Ok(SessionAction::Send(_))));
     assert!(due);
     assert!(n > 0);
 }
@@ -87,11 +81,7 @@ fn a_fresh_suz_token_is_answered_without_allocating() {
     let KeeperAction::Renew(ticket) = keeper.poll(T0) else {
         panic!("a renewal first")
     };
-    let token = TokenSet::new(
-        AccessToken::new("58f908f1"),
-        T0,
-        Some(T0.saturating_add(Duration::from_secs(36_000))),
-    );
+    let token = TokenSet::new(AccessToken::new("58f908f1"), T0, Some(at(36_000)));
     keeper.renewed(ticket, token).unwrap();
     let (fresh, n) = allocations_of(|| matches!(keeper.poll(T0), KeeperAction::UseToken(_)));
     assert!(fresh);

@@ -61,7 +61,7 @@ mod limits;
 mod malformed;
 mod shapes;
 
-use common::time::T0;
+use common::time::{at, T0};
 use common::{resp, Resp};
 
 const TOKEN_STEPS: [Step; 4] = [GisMtSignIn, TrueApiSignIn, MdlpTokenSigned, MdlpTokenPassword];
@@ -196,7 +196,7 @@ fn json(status: u16, body: impl AsRef<[u8]>) -> Resp {
 /// The instant the step's request goes out (the MDLP token call waits a second).
 fn sent_at(step: Step) -> Timestamp {
     match step {
-        MdlpTokenSigned | MdlpTokenPassword => T0.saturating_add(Duration::from_secs(1)),
+        MdlpTokenSigned | MdlpTokenPassword => at(1),
         _ => T0,
     }
 }

@@ -25,7 +25,7 @@ mod review;
 
 use common::keeper_model::{ModelledKeeper, Polled};
 use common::pacing::with_field;
-use common::time::{at, secs, T0};
+use common::time::{at, at_ms, secs, T0};
 
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const TEN_HOURS: Duration = Duration::from_secs(36_000);

@@ -109,13 +109,7 @@ fn suz_sign_in() -> Result<crpt::ChallengeSignIn, Error> {
 /// A keeper holding [`ACCESS`]; after a 401 it signs in again (and gets [`ACCESS`]).
 fn run_raw_keeper(scheme: Scheme, echo: &Resp) -> Printed {
     let mut keeper = TokenKeeper::new(CONN);
-    let snapshot = Snapshot::new(
-        CONN,
-        1,
-        AccessToken::new(ACCESS),
-        T0,
-        Some(T0.saturating_add(Duration::from_secs(36_000))),
-    );
+    let snapshot = Snapshot::new(CONN, 1, AccessToken::new(ACCESS), T0, Some(at(36_000)));
     assert_eq!(keeper.restore(snapshot), Ok(true));
     let mut p = {
         let source = KeeperSource::new(&mut keeper, suz_sign_in);

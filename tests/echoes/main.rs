@@ -52,12 +52,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::time::Duration;
 
 use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, letters_and_digits, Oracle, B64_STD, LETTERS_AND_DIGITS_MIN};
 use common::printings::Printings;
-use common::time::T0;
+use common::time::{at, T0};
 use common::{resp, Resp};
 use serde_json::{json, Value};
 use tokendance::call::{Authorized, Reissue, Scheme};
@@ -107,7 +106,7 @@ fn sig_b64() -> String {
 
 /// Past the ITC token's renewal time (it lives 300 s, renewed 30 s before).
 fn t_refresh() -> Timestamp {
-    T0.saturating_add(Duration::from_secs(280))
+    at(280)
 }
 
 // ---------------------------------------------------------------------------

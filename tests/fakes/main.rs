@@ -19,7 +19,7 @@ mod keycloak;
 mod monpay;
 mod router;
 
-use common::time::T0;
+use common::time::{at, T0};
 const TOKEN_PATH: &str = "https://realm.test/auth/realms/Staging/protocol/openid-connect/token";
 
 fn form(url: &str, pairs: &[(&str, &str)]) -> http::Request<Vec<u8>> {

@@ -66,7 +66,7 @@ use Step::*;
 #[path = "../common/mod.rs"]
 mod common;
 use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
-use common::time::{T0, T0_SECS};
+use common::time::{at, T0, T0_SECS};
 use common::{resp, Resp};
 
 const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];
@@ -81,7 +81,7 @@ impl Step {
     /// The `now` of the step that sends the request.
     fn sent_at(self) -> Timestamp {
         match self {
-            ItcRefresh => T0.saturating_add(Duration::from_secs(270)),
+            ItcRefresh => at(270),
             _ => T0,
         }
     }
@@ -236,7 +236,7 @@ fn feed(step: Step, r: &Resp) -> Outcome {
                     let SessionAction::Send(out) = session.poll(deadline).unwrap() else {
                         panic!("{step:?}: nothing sent after the back-off")
                     };
-                    let refresh_alive = deadline < T0.saturating_add(Duration::from_secs(1800));
+                    let refresh_alive = deadline < at(1800);
                     if step == ItcRefresh && refresh_alive {
                         assert_eq!(grant_of(&out), "refresh_token");
                         assert_eq!(refresh_of(&out).as_deref(), Some(REFRESH));

@@ -172,7 +172,7 @@ fn expected_counts(latency: u64) -> Counts {
 /// Drives the session for 48 hours by jumping to `next_deadline()`, to the
 /// arrival of a response, or to an application's use of the token.
 fn run_48_hours(latency_ms: u64, use_gap_ms: u64) -> (Counts, u64, u64) {
-    let end = T0.saturating_add(Duration::from_secs(HOURS_48));
+    let end = at(HOURS_48);
     let latency = Duration::from_millis(latency_ms);
     let mut server = Keycloak::new();
     let mut s = new_session();
