@@ -11,7 +11,6 @@ use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
 
 use common::keycloak;
-use common::time::{at, T0};
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,

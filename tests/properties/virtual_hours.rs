@@ -1,6 +1,7 @@
 //! 48 hours of virtual time: the session against `fake::Keycloak`, checked against an independent schedule.
 
 use super::*;
+use common::time::{at, T0};
 use tokendance::fake::{self, Fake};
 
 /// xorshift64*: a deterministic source of "sometimes" for the responder.
