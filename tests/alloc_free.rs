@@ -4,11 +4,14 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::time::Duration;
 
 use tokendance::crpt::{KeeperAction, TokenKeeper};
 use tokendance::oauth2::SessionAction;
-use tokendance::{itc, AccessToken, Password, Timestamp, TokenSet};
+use tokendance::{itc, AccessToken, Password, TokenSet};
+
+mod common;
+use common::keycloak;
+use common::time::{at, T0};
 
 struct Counting;
 
@@ -40,8 +43,6 @@ fn allocations_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (value, ALLOCATIONS.with(Cell::get) - before)
 }
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
-
 #[test]
 fn the_counter_counts() {
     let (_, n) = allocations_of(|| vec![1u8; 10]);
@@ -59,23 +60,17 @@ fn a_fresh_itc_token_is_answered_without_allocating() {
     let SessionAction::Send(_) = session.poll(T0).unwrap() else {
         panic!("a grant first")
     };
-    let body = br#"{"access_token":"eyJ.a","expires_in":300,"refresh_token":"eyJ.r","refresh_expires_in":1800,"token_type":"bearer"}"#;
     session
-        .handle_response(T0, http::Response::new(body.to_vec()))
+        .handle_response(T0, keycloak::token("eyJ.a", "eyJ.r"))
         .unwrap();
     for seconds in [0, 1, 100, 269] {
-        let now = T0.saturating_add(Duration::from_secs(seconds));
+        let now = at(seconds);
         let (fresh, n) = allocations_of(|| matches!(session.poll(now), Ok(SessionAction::UseToken(_))));
         assert!(fresh, "at +{seconds} s");
         assert_eq!(n, 0, "allocations at +{seconds} s");
     }
     // Once due, the answer is a request, which of course allocates.
-    let (due, n) = allocations_of(|| {
-        matches!(
-            session.poll(T0.saturating_add(Duration::from_secs(270))),
-            Ok(SessionAction::Send(_))
-        )
-    });
+    let (due, n) = allocations_of(|| matches!(session.poll(at(270)), Ok(SessionAction::Send(_))));
     assert!(due);
     assert!(n > 0);
 }
@@ -86,11 +81,7 @@ fn a_fresh_suz_token_is_answered_without_allocating() {
     let KeeperAction::Renew(ticket) = keeper.poll(T0) else {
         panic!("a renewal first")
     };
-    let token = TokenSet::new(
-        AccessToken::new("58f908f1"),
-        T0,
-        Some(T0.saturating_add(Duration::from_secs(36_000))),
-    );
+    let token = TokenSet::new(AccessToken::new("58f908f1"), T0, Some(at(36_000)));
     keeper.renewed(ticket, token).unwrap();
     let (fresh, n) = allocations_of(|| matches!(keeper.poll(T0), KeeperAction::UseToken(_)));
     assert!(fresh);

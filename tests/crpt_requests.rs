@@ -6,6 +6,7 @@
 use http::Method;
 
 mod common;
+use common::time::{at, T0};
 use common::{assert_request, kind, send, sign, Header};
 use tokendance::crpt::{
     self, gis_mt, mdlp, registration, true_api, GisMtStand, MdlpStand, SuzStand, TrueApiStand,
@@ -16,7 +17,6 @@ use tokendance::{
     SignJob, Signature, SignatureKind, Timestamp, UsageError,
 };
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const OMS_ID: &str = "cdf12109-10d3-11e6-8b6f-0050569977a1";
 const CONN: &str = "11b1abc9-f4ee-47db-8a20-f80ac83504e8";
 /// A connection id holding every character that could change a path.
@@ -414,7 +414,7 @@ fn mdlp_signed_code_requests() {
             Purpose::MdlpCode,
         );
         // The signer took two seconds: no wait.
-        let later = T0.saturating_add(std::time::Duration::from_secs(2));
+        let later = at(2);
         let der = big_der();
         let out = send(flow.resume(later, Input::Signature(Signature::from_der(der.clone()))));
         let body = format!(r#"{{"code":"b7b1abc9-Ж","signature":"{}"}}"#, b64(&der));
@@ -548,7 +548,7 @@ fn every_mdlp_stand_builds_its_auth_and_token_urls() {
             auth.as_http().uri().to_string(),
             format!("https://{host}/api/v1/auth")
         );
-        let late = T0.saturating_add(std::time::Duration::from_secs(5));
+        let late = at(5);
         // The spacing counts from the answer, however late it came.
         let action = flow.resume(late, json_response(r#"{"code":"c"}"#)).unwrap();
         let Action::Wait(until) = action else {
@@ -663,7 +663,7 @@ fn wrapped_base64_signatures_are_sent_on_one_line() {
         .unwrap();
         let _ = send(flow.start(T0));
         let _ = sign(flow.resume(T0, json_response(r#"{"code":"c"}"#)));
-        let late = T0.saturating_add(std::time::Duration::from_secs(1));
+        let late = at(1);
         let out = send(flow.resume(late, Input::Signature(signature)));
         let body = String::from_utf8(out.as_http().body().clone()).unwrap();
         assert_eq!(body, format!(r#"{{"code":"c","signature":"{one_line}"}}"#));

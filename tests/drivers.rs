@@ -10,6 +10,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+mod common;
+use common::keycloak;
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::oauth2::PasswordSession;
 use tokendance::{
@@ -84,16 +86,16 @@ enum Seen {
     Resume(Timestamp, InputKind),
 }
 
-struct Scripted {
+struct ScriptedFlow {
     inner: TokenRequest,
     step: u8,
     log: Vec<Seen>,
     signature: Option<Signature>,
 }
 
-impl Scripted {
+impl ScriptedFlow {
     fn new() -> Self {
-        Scripted {
+        ScriptedFlow {
             inner: gam_flow(),
             step: 0,
             log: Vec::new(),
@@ -102,7 +104,7 @@ impl Scripted {
     }
 }
 
-impl Flow for Scripted {
+impl Flow for ScriptedFlow {
     type Output = (TokenSet, Signature);
 
     fn start(&mut self, now: Timestamp) -> Result<Action<Self::Output>, Error> {
@@ -172,7 +174,7 @@ fn ticking_clock(start: u64) -> (impl FnMut() -> Timestamp, Rc<Cell<u32>>) {
 
 #[test]
 fn blocking_driver_runs_every_arm() {
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let (clock, reads) = ticking_clock(1000);
     let mut waited = Vec::new();
     let mut signed = Vec::new();
@@ -218,7 +220,7 @@ fn blocking_driver_runs_every_arm() {
 
 #[test]
 fn signer_error_is_reported_and_the_flow_is_told() {
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let (clock, reads) = ticking_clock(50);
     let mut sent = 0;
     let err = drive::drive(
@@ -250,7 +252,7 @@ fn no_signer_refuses_and_ends_the_flow() {
     let job = SignJob::new(b"x".to_vec(), SignatureKind::Detached, Purpose::MdlpCode);
     assert_eq!(drive::no_signer(&job), Err(NoSigner));
     assert_eq!(NoSigner.to_string(), "this flow was not given a signer");
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let err = drive::drive(
         &mut flow,
         || t(7),
@@ -342,12 +344,6 @@ fn itc_session() -> PasswordSession {
     itc::session(&itc::Config::staging(), "user", Password::new("pw")).unwrap()
 }
 
-fn keycloak_response() -> http::Response<Vec<u8>> {
-    http::Response::new(
-        br#"{"access_token":"kc","expires_in":300,"refresh_token":"r","refresh_expires_in":1800}"#.to_vec(),
-    )
-}
-
 #[test]
 fn transport_error_makes_a_session_back_off() {
     let mut session = itc_session();
@@ -373,7 +369,7 @@ fn transport_error_makes_a_session_back_off() {
         || now.get(),
         |_| {
             sends += 1;
-            Ok::<_, Down>(keycloak_response())
+            Ok::<_, Down>(keycloak::token("kc", "r"))
         },
         drive::no_signer,
         |until| {
@@ -414,7 +410,7 @@ fn block_on_ready<F: std::future::Future>(fut: F) -> F::Output {
 #[tokio::test]
 async fn async_driver_gives_the_same_results() {
     // Every arm, with real awaits on the runtime's timer-free yield.
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let (clock, reads) = ticking_clock(1000);
     let waited = Rc::new(Cell::new(None));
     let w = waited.clone();
@@ -446,7 +442,7 @@ async fn async_driver_gives_the_same_results() {
     assert_eq!(flow.log, every_step_once());
 
     // Signer failure.
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let err = drive::drive_async(
         &mut flow,
         || t(5),
@@ -460,7 +456,7 @@ async fn async_driver_gives_the_same_results() {
     assert_eq!(flow.log.last(), Some(&Seen::Resume(t(5), InputKind::Failed)));
 
     // no_signer_async on a flow that signs.
-    let mut flow = Scripted::new();
+    let mut flow = ScriptedFlow::new();
     let err = drive::drive_async(
         &mut flow,
         || t(5),
@@ -553,7 +549,7 @@ fn async_driver_future_is_send_with_send_parts() {
             async move {
                 c.fetch_add(1, Ordering::SeqCst);
                 drop(req);
-                Ok::<_, Down>(keycloak_response())
+                Ok::<_, Down>(keycloak::token("kc", "r"))
             }
         },
         drive::no_signer_async,

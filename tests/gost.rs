@@ -30,6 +30,10 @@ mod signer;
 #[path = "../examples/gost_openssl/gateway.rs"]
 mod gateway;
 
+// The example's stand, so that this test checks the very setup it shows.
+#[path = "../examples/gost_openssl/stand.rs"]
+mod stand;
+
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,18 +41,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokendance::crpt::registration::{self, Outcome, Signing};
 use tokendance::crpt::{self, gis_mt, mdlp, true_api};
-use tokendance::drive::{self, DriveError};
-use tokendance::fake::{self, Fakes};
+use tokendance::drive::DriveError;
+use tokendance::fake;
 use tokendance::{
     ClientSecret, Endpoint, Error, Flow, Purpose, RegistrationKey, ServerErrorKind, SignJob, Signature,
-    SignatureKind, Timestamp,
+    SignatureKind,
 };
 
-use gateway::{strict_base64, Check, CmsGateway};
+use gateway::{strict_base64, Check};
 use signer::{GostError, GostSigner, TempDir, ENGINE_PACKAGE};
-use support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
-
-const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
+use stand::{Driven, Stand};
 const CONNECTION: &str = "cdf12109-10d3-11e6-8b6f-0050569977a1";
 const OMS_ID: &str = "4f5a0d86-8a55-4a4b-9d3c-6e4a86e0f7b2";
 
@@ -85,8 +87,6 @@ impl Exchange {
     }
 }
 
-type Driven<T> = Result<T, DriveError<ureq::Error, GostError>>;
-
 /// What one driven flow did: its outcome, each job with the signature handed
 /// back, and the exchanges it caused.
 struct Run<T> {
@@ -102,11 +102,8 @@ struct World {
     conf: PathBuf,
     cert: PathBuf,
     signer: GostSigner,
-    gateway: Arc<Mutex<CmsGateway>>,
+    stand: Stand,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
-    clock: VirtualClock,
-    agent: ureq::Agent,
-    server: LoopbackServer,
 }
 
 impl World {
@@ -117,47 +114,35 @@ impl World {
             .unwrap_or_else(|e| panic!("these tests need a real GOST signer: {e}"));
         let (key, cert) = signer::throwaway_identity(dir.path(), &conf).unwrap_or_else(|e| panic!("{e}"));
         let signer = GostSigner::new(key, &cert, &conf);
-        let gateway = CmsGateway::new(Fakes::new(), &conf, &cert).unwrap_or_else(|e| panic!("{e}"));
-        let gateway = Arc::new(Mutex::new(gateway));
         let exchanges = Arc::new(Mutex::new(Vec::new()));
-        let clock = VirtualClock::starting_at(START);
-        let server = {
-            let (gateway, exchanges, clock) = (Arc::clone(&gateway), Arc::clone(&exchanges), clock.clone());
-            LoopbackServer::start(Arc::new(move |request: http::Request<Vec<u8>>| {
-                let response = gateway
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .handle(clock.now(), &request);
-                exchanges
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(Exchange {
-                        method: request.method().clone(),
-                        path: request.uri().path().to_owned(),
-                        headers: request.headers().clone(),
-                        body: request.body().clone(),
-                        status: response.status().as_u16(),
-                        answer: response.body().clone(),
-                    });
-                response
-            }))
-            .expect("a loopback server")
+        let recorded = Arc::clone(&exchanges);
+        let watch = move |request: &http::Request<Vec<u8>>, response: &http::Response<Vec<u8>>| {
+            recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Exchange {
+                    method: request.method().clone(),
+                    path: request.uri().path().to_owned(),
+                    headers: request.headers().clone(),
+                    body: request.body().clone(),
+                    status: response.status().as_u16(),
+                    answer: response.body().clone(),
+                });
         };
+        let stand = Stand::start(&conf, &cert, Box::new(watch)).unwrap_or_else(|e| panic!("{e}"));
         World {
             _dir: dir,
             conf,
             cert,
             signer,
-            gateway,
+            stand,
             exchanges,
-            clock,
-            agent: ureq_agent(),
-            server,
         }
     }
 
     fn endpoint(&self, path: &str) -> Endpoint {
-        Endpoint::parse_insecure_http(&format!("{}{path}", self.server.base_url())).expect("an endpoint")
+        Endpoint::parse_insecure_http(&format!("{}{path}", self.stand.server.base_url()))
+            .expect("an endpoint")
     }
 
     /// Drives `flow` with `sign`.
@@ -168,18 +153,11 @@ impl World {
     ) -> Run<F::Output> {
         let before = self.exchanges().len();
         let jobs = RefCell::new(Vec::new());
-        let clock = &self.clock;
-        let outcome = drive::drive(
-            flow,
-            || clock.now(),
-            |request| ureq_send(&self.agent, request),
-            |job| {
-                let signature = sign(&self.signer, job)?;
-                jobs.borrow_mut().push((job.clone(), signature.clone()));
-                Ok(signature)
-            },
-            |until| clock.advance_to(until),
-        );
+        let outcome = self.stand.drive(flow, |job| {
+            let signature = sign(&self.signer, job)?;
+            jobs.borrow_mut().push((job.clone(), signature.clone()));
+            Ok(signature)
+        });
         Run {
             outcome,
             jobs: jobs.into_inner(),
@@ -195,7 +173,8 @@ impl World {
     }
 
     fn checks(&self) -> Vec<Check> {
-        self.gateway
+        self.stand
+            .gateway
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .checks
@@ -203,11 +182,11 @@ impl World {
     }
 
     fn accepts(&self, connection: &str, token: &tokendance::TokenSet) -> bool {
-        let gateway = self.gateway.lock().unwrap_or_else(PoisonError::into_inner);
+        let gateway = self.stand.gateway.lock().unwrap_or_else(PoisonError::into_inner);
         gateway
             .fakes
             .crpt
-            .accepts(self.clock.now(), connection, token.access_token())
+            .accepts(self.stand.clock.now(), connection, token.access_token())
     }
 
     /// `openssl cms -verify -binary -inform DER -CAfile cert.pem [-content content.bin]
@@ -520,6 +499,7 @@ fn real_signatures_of_the_wrong_kind_bytes_or_key_are_refused() {
     assert!(checks.iter().all(|c| !c.verified), "{checks:?}");
     assert_eq!(
         world
+            .stand
             .gateway
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -32,10 +32,9 @@ use tokendance::{
 };
 
 mod common;
+use common::time::T0;
 use common::uri_oracle::{decode_segment, form_decode, is_dot_segment, segment_must_be_refused};
 use common::Tally;
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 
 /// Cases per property: the file stays well under 15 s in a debug build.
 const CASES: u32 = 1_000;

@@ -5,14 +5,13 @@
 use http::Method;
 
 mod common;
-use common::kind;
+use common::time::{at, T0};
+use common::{keycloak, kind};
 use tokendance::oauth2::SessionAction;
 use tokendance::{
     astana_plat, gam, itc, monpay, Action, AuthCode, ClientSecret, Endpoint, Error, Flow, Input, Outgoing,
-    Password, Timestamp, UsageError,
+    Password, UsageError,
 };
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 
 const FORM: &[(&str, &str)] = &[
     ("accept", "application/json"),
@@ -60,15 +59,11 @@ fn itc_refresh_request(config: &itc::Config, refresh_token: &str) -> Outgoing {
     let SessionAction::Send(_) = session.poll(T0).unwrap() else {
         panic!("expected the password grant")
     };
-    let body = serde_json::json!({
-        "access_token": "a1", "expires_in": 300, "token_type": "bearer",
-        "refresh_token": refresh_token, "refresh_expires_in": 1800,
-    });
     session
-        .handle_response(T0, http::Response::new(serde_json::to_vec(&body).unwrap()))
+        .handle_response(T0, keycloak::token("a1", refresh_token))
         .unwrap();
     // Renewal is due 30 s before the 300 s lifetime ends.
-    let due = Timestamp::from_unix_secs(1_700_000_270);
+    let due = at(270);
     match session.poll(due).unwrap() {
         SessionAction::Send(out) => out,
         other => panic!("expected the refresh at +270 s, got {other:?}"),

@@ -24,7 +24,8 @@ use tokendance::{Action, Error, Flow, Input, ProtocolError};
 
 mod common;
 use common::holders::suz_ping;
-use common::steps::{mdlp_sign_in, signature, steps, Step, Step::*, KEY_ANSWER, MDLP_CODE_ANSWER, T0};
+use common::steps::{mdlp_sign_in, signature, steps, Step, Step::*, KEY_ANSWER, MDLP_CODE_ANSWER};
+use common::time::T0;
 use common::{draw, resp, Tally};
 
 // ------------------------------------------------------------ the steps

@@ -31,6 +31,8 @@ mod support;
 mod gateway;
 #[cfg(feature = "fake")]
 mod signer;
+#[cfg(feature = "fake")]
+mod stand;
 
 #[cfg(not(feature = "fake"))]
 fn main() -> std::process::ExitCode {
@@ -47,25 +49,20 @@ fn main() -> std::process::ExitCode {
 mod example {
     use std::cell::RefCell;
     use std::path::{Path, PathBuf};
-    use std::sync::{Arc, Mutex, PoisonError};
+    use std::sync::PoisonError;
 
     use tokendance::crpt::registration::{self, Outcome, Signing};
     use tokendance::crpt::{self, gis_mt, mdlp, true_api};
-    use tokendance::drive::{self, DriveError};
-    use tokendance::fake::{self, Fakes};
+    use tokendance::drive::DriveError;
+    use tokendance::fake;
     use tokendance::{
         ClientSecret, Endpoint, Error, Flow, RegistrationKey, ServerErrorKind, SignJob, Signature,
-        SignatureKind, Timestamp,
+        SignatureKind,
     };
 
-    use crate::gateway::{Check, CmsGateway};
+    use crate::gateway::Check;
     use crate::signer::{self, GostError, GostSigner, TempDir};
-    use crate::support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
-
-    /// 2026-01-01T00:00:00Z: where the virtual clock starts.
-    const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
-
-    type Driven<T> = Result<T, DriveError<ureq::Error, GostError>>;
+    use crate::stand::{Driven, Stand};
 
     /// What one flow asked of the signer and what the stand made of it.
     struct Run<T> {
@@ -106,9 +103,7 @@ mod example {
     }
 
     struct Example {
-        clock: VirtualClock,
-        agent: ureq::Agent,
-        gateway: Arc<Mutex<CmsGateway>>,
+        stand: Stand,
         signer: GostSigner,
         rows: Vec<[String; 6]>,
         failures: Vec<String>,
@@ -123,19 +118,12 @@ mod example {
         ) -> Run<F::Output> {
             let before = self.checks().len();
             let signed = RefCell::new(Vec::new());
-            let clock = &self.clock;
-            let outcome = drive::drive(
-                flow,
-                || clock.now(),
-                |request| ureq_send(&self.agent, request),
-                |job| {
-                    let signature = sign(&self.signer, job)?;
-                    let sizes = (job.kind(), job.bytes().len(), signature.as_der().len());
-                    signed.borrow_mut().push(sizes);
-                    Ok(signature)
-                },
-                |until| clock.advance_to(until),
-            );
+            let outcome = self.stand.drive(flow, |job| {
+                let signature = sign(&self.signer, job)?;
+                let sizes = (job.kind(), job.bytes().len(), signature.as_der().len());
+                signed.borrow_mut().push(sizes);
+                Ok(signature)
+            });
             Run {
                 outcome,
                 signed: signed.into_inner(),
@@ -144,7 +132,7 @@ mod example {
         }
 
         fn checks(&self) -> Vec<Check> {
-            let gateway = self.gateway.lock().unwrap_or_else(PoisonError::into_inner);
+            let gateway = self.stand.gateway.lock().unwrap_or_else(PoisonError::into_inner);
             gateway.checks.clone()
         }
 
@@ -168,8 +156,8 @@ mod example {
             let (verified_ok, verified) = run.verified();
             let (result, ok) = match &run.outcome {
                 Ok(token) => {
-                    let now = self.clock.now();
-                    let gateway = self.gateway.lock().unwrap_or_else(PoisonError::into_inner);
+                    let now = self.stand.clock.now();
+                    let gateway = self.stand.gateway.lock().unwrap_or_else(PoisonError::into_inner);
                     let live = gateway.fakes.crpt.accepts(now, connection, token.access_token());
                     drop(gateway);
                     let hours = token
@@ -215,23 +203,13 @@ mod example {
         println!("  key  {} ({origin})", gost.key.display());
         println!("  cert {} (SHA-1 {thumbprint})", gost.cert.display());
 
-        let gateway = Arc::new(Mutex::new(CmsGateway::new(Fakes::new(), &conf, &ca)?));
-        let clock = VirtualClock::starting_at(START);
-        let server = {
-            let (gateway, clock) = (Arc::clone(&gateway), clock.clone());
-            LoopbackServer::start(Arc::new(move |request: http::Request<Vec<u8>>| {
-                let mut gateway = gateway.lock().unwrap_or_else(PoisonError::into_inner);
-                gateway.handle(clock.now(), &request)
-            }))?
-        };
-        let base = server.base_url();
+        let stand = Stand::start(&conf, &ca, Box::new(|_, _| {}))?;
+        let base = stand.server.base_url();
         println!("  CRPT fake behind an `openssl cms -verify` gateway on {base}\n");
         let local = |path: &str| Endpoint::parse_insecure_http(&format!("{base}{path}"));
 
         let mut ex = Example {
-            clock,
-            agent: ureq_agent(),
-            gateway,
+            stand,
             signer: gost,
             rows: Vec::new(),
             failures: Vec::new(),
@@ -311,7 +289,7 @@ mod example {
             refused && rejected_by_gateway,
         );
 
-        drop(server);
+        drop(ex.stand);
         print_table(&ex.rows);
         if ex.failures.is_empty() {
             println!("\nEvery real GOST signature verified and every flow got its token.");

@@ -18,16 +18,16 @@ fn keeper_source_over_a_mutable_keeper_signs_in_again_after_a_401() {
             b"",
         );
         // An XML 401 (revoked by a sign-in elsewhere) still counts as 401.
-        let key = send(call.resume(secs(1), xml_401()));
-        let retry = send(answer_sign_in(&mut call, key, secs(1), "suz-2"));
+        let key = send(call.resume(at(1), xml_401()));
+        let retry = send(answer_sign_in(&mut call, key, at(1), "suz-2"));
         assert_same_but_credential(&first, &retry, "clienttoken");
         assert_eq!(header(&retry, "clienttoken"), "suz-2");
-        let response = done(call.resume(secs(1), answer(200, r#"{"omsId":"oms-1"}"#)));
+        let response = done(call.resume(at(1), answer(200, r#"{"omsId":"oms-1"}"#)));
         assert_eq!(response.status(), 200);
     }
     let held = keeper.token().expect("the keeper holds the new token");
     assert_eq!(held.access_token().expose_secret(), "suz-2");
-    assert_eq!(held.expires_at(), Some(secs(1 + 10 * 3600)));
+    assert_eq!(held.expires_at(), Some(at(1 + 10 * 3600)));
     assert!(!keeper.renewing());
 }
 
@@ -39,8 +39,8 @@ fn keeper_source_over_a_shared_keeper_renews_once_for_all_callers() {
     let key = send(a.start(T0));
     // While A renews (the lock is not held meanwhile), B waits for it.
     let until = wait(b.start(T0));
-    assert_eq!(until, secs(300));
-    assert_eq!(wait(b.resume(T0, Input::Timeout)), secs(300));
+    assert_eq!(until, at(300));
+    assert_eq!(wait(b.resume(T0, Input::Timeout)), at(300));
     let first = send(answer_sign_in(&mut a, key, T0, "suz-1"));
     assert_eq!(header(&first, "clienttoken"), "suz-1");
     // B now gets the token without a sign-in of its own.
@@ -48,14 +48,14 @@ fn keeper_source_over_a_shared_keeper_renews_once_for_all_callers() {
     assert_eq!(header(&b_first, "authorization"), "token suz-1");
 
     // A is refused: it signs in again; B's late 401 for suz-1 then uses suz-2.
-    let key = send(a.resume(secs(2), xml_401()));
-    let a_retry = send(answer_sign_in(&mut a, key, secs(2), "suz-2"));
+    let key = send(a.resume(at(2), xml_401()));
+    let a_retry = send(answer_sign_in(&mut a, key, at(2), "suz-2"));
     assert_eq!(header(&a_retry, "clienttoken"), "suz-2");
-    let b_retry = send(b.resume(secs(3), answer(401, "")));
+    let b_retry = send(b.resume(at(3), answer(401, "")));
     assert_same_but_credential(&b_first, &b_retry, "authorization");
     assert_eq!(header(&b_retry, "authorization"), "token suz-2");
-    let _ = done(a.resume(secs(3), answer(200, "{}")));
-    let _ = done(b.resume(secs(3), answer(200, "{}")));
+    let _ = done(a.resume(at(3), answer(200, "{}")));
+    let _ = done(b.resume(at(3), answer(200, "{}")));
     assert_eq!(held_token(&keeper), "suz-2");
 }
 
@@ -76,7 +76,7 @@ fn keeper_source_reports_a_failed_sign_in_to_the_keeper() {
     // The ticket was handed back: the keeper backs off instead of waiting for it.
     assert!(!keeper.lock().unwrap().renewing());
     let mut next = suz_call(&keeper);
-    assert_eq!(wait(next.start(T0)), secs(1));
-    let key = send(next.resume(secs(1), Input::Timeout));
+    assert_eq!(wait(next.start(T0)), at(1));
+    let key = send(next.resume(at(1), Input::Timeout));
     assert!(key.as_http().uri().path().ends_with("/auth/key"));
 }

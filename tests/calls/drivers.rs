@@ -1,36 +1,9 @@
 //! Both drivers, blocking and async, through the retry.
 
-use std::collections::VecDeque;
-
 use tokendance::drive;
 
 use super::*;
-
-/// A canned transport: answers in order, requests recorded.
-struct Canned {
-    answers: VecDeque<http::Response<Vec<u8>>>,
-    sent: Vec<http::Request<Vec<u8>>>,
-}
-
-impl Canned {
-    fn new(answers: impl IntoIterator<Item = Input>) -> Self {
-        Canned {
-            answers: answers
-                .into_iter()
-                .map(|input| match input {
-                    Input::Response(r) => r,
-                    _ => unreachable!(),
-                })
-                .collect(),
-            sent: Vec::new(),
-        }
-    }
-
-    fn answer(&mut self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
-        self.sent.push(request);
-        self.answers.pop_front().expect("no more canned answers")
-    }
-}
+use common::scripted::Scripted;
 
 fn auth_of(request: &http::Request<Vec<u8>>) -> Option<&str> {
     request
@@ -47,7 +20,7 @@ fn blocking_driver_runs_an_itc_call_through_the_retry() {
         Password::new("Test@123"),
     )
     .unwrap();
-    let mut canned = Canned::new([
+    let mut canned = Scripted::from_inputs([
         keycloak("kc-a1", "kc-r1"),
         answer(401, ""),
         keycloak("kc-a2", "kc-r2"),
@@ -70,8 +43,8 @@ fn blocking_driver_runs_an_itc_call_through_the_retry() {
     .unwrap();
     assert_eq!(consumer.login_name, "12345678901");
     // The session's one-second pause before the refresh was waited out.
-    assert_eq!((waits.get(), now.get()), (1, secs(1)));
-    let sent = &canned.sent;
+    assert_eq!((waits.get(), now.get()), (1, at(1)));
+    let sent = canned.sent();
     assert_eq!(sent.len(), 4);
     assert_eq!(sent[0].uri(), ITC_TOKEN_URL);
     assert_eq!(auth_of(&sent[1]), Some("Bearer kc-a1"));
@@ -87,7 +60,7 @@ fn blocking_driver_reports_a_lost_api_request() {
     let call = itc::consumer(&itc::Config::staging(), "AA12345678", &mut session).unwrap();
     let err = drive::drive(
         call,
-        || secs(10),
+        || at(10),
         |_| Err(std::io::Error::other("connection reset")),
         drive::no_signer,
         |_| {},
@@ -95,7 +68,7 @@ fn blocking_driver_reports_a_lost_api_request() {
     .unwrap_err();
     assert!(matches!(err, drive::DriveError::Transport(_)), "{err:?}");
     // The token was not blamed for a transport failure.
-    assert!(session.tokens().unwrap().is_valid(secs(10)));
+    assert!(session.tokens().unwrap().is_valid(at(10)));
 }
 
 #[tokio::test]
@@ -104,7 +77,7 @@ async fn async_driver_runs_an_itc_call_through_the_retry() {
     let made = Cell::new(0u32);
     let mut session_source = itc_session_with_token("kc-a1", "kc-r1");
     let query = itc::ProfileQuery::Phone("99112233".into());
-    let mut canned = Canned::new([
+    let mut canned = Scripted::from_inputs([
         answer(
             200,
             r#"{"code":"invalidToken","status":401,"msg":"Токен хүчингүй"}"#,
@@ -118,7 +91,7 @@ async fn async_driver_runs_an_itc_call_through_the_retry() {
     let call = itc::get_profile(&config, &query, &mut session_source).unwrap();
     let reply = drive::drive_async(
         call,
-        || secs(10),
+        || at(10),
         |request| {
             made.set(made.get() + 1);
             let response = canned.answer(request);
@@ -132,7 +105,7 @@ async fn async_driver_runs_an_itc_call_through_the_retry() {
     assert!(reply.is_success());
     assert_eq!(reply.login_name.as_deref(), Some("12345678901"));
     assert_eq!(made.get(), 3);
-    let sent = &canned.sent;
+    let sent = canned.sent();
     assert_eq!(auth_of(&sent[0]), Some("Bearer kc-a1"));
     assert_eq!(
         sent[1].body(),
@@ -146,7 +119,7 @@ async fn async_driver_runs_an_itc_call_through_the_retry() {
 #[tokio::test]
 async fn async_driver_signs_for_a_keeper_source() {
     let keeper = Mutex::new(TokenKeeper::new(CONN));
-    let mut canned = Canned::new([
+    let mut canned = Scripted::from_inputs([
         answer(200, r#"{"uuid":"u-1","data":"QNRPNPFGJZ"}"#),
         answer(200, r#"{"token":"suz-1"}"#),
         xml_401(),
@@ -179,7 +152,7 @@ async fn async_driver_signs_for_a_keeper_source() {
     .unwrap();
     assert_eq!(response.body(), br#"{"orderId":"o-1"}"#);
     assert_eq!(signed.get(), 2);
-    let sent = &canned.sent;
+    let sent = canned.sent();
     assert_eq!(sent.len(), 6);
     assert_eq!(sent[2].headers()["clienttoken"], "suz-1");
     assert_eq!(sent[5].headers()["clienttoken"], "suz-2");

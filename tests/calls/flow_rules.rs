@@ -119,7 +119,7 @@ fn failed_input_aborts_then_finishes() {
     let key = send(call.start(T0));
     let _ = send(answer_sign_in(&mut call, key, T0, "suz-1"));
     // Two seconds on: the keeper keeps a second between sign-ins.
-    let later = T0.saturating_add(std::time::Duration::from_secs(2));
+    let later = at(2);
     let _key = send(call.resume(later, answer(401, "")));
     assert!(keeper.lock().unwrap().renewing());
     assert_eq!(

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 // From `tests/calls/`, a plain `mod common;` would look for `calls/common.rs`.
 #[path = "../common/mod.rs"]
 mod common;
+use common::time::{at, T0};
 use common::{done, failed, resp, send, sign, wait, Header};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
 use tokendance::crpt::{true_api, KeeperSource, TokenKeeper, TrueApiStand};
@@ -37,12 +38,6 @@ mod schemes;
 mod sources;
 mod statuses;
 mod uris;
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
-
-fn secs(n: u64) -> Timestamp {
-    T0.saturating_add(Duration::from_secs(n))
-}
 
 /// A token that never expires and cannot be renewed.
 fn fixed(token: &str) -> TokenSet {
@@ -116,12 +111,7 @@ const ITC_SERVICE: &str = "https://st-service.itc.gov.mn/api/easy-register/";
 
 /// A Keycloak token answer.
 fn keycloak(access: &str, refresh: &str) -> Input {
-    json_answer(
-        200,
-        serde_json::json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-            "refresh_expires_in": 1800, "token_type": "bearer", "not-before-policy": 0,
-            "session_state": "s-1", "scope": "profile email"}),
-    )
+    Input::Response(common::keycloak::token(access, refresh))
 }
 
 fn gam_token(access: &str) -> Input {

@@ -31,16 +31,16 @@ fn reissue_over_a_hand_written_flow_retries_once_with_the_new_token() {
         );
         assert!(!call.retried());
         // 401: the token is dropped, a new flow runs, the request goes again.
-        let job = sign(call.resume(secs(1), answer(401, "")));
+        let job = sign(call.resume(at(1), answer(401, "")));
         assert_eq!(job.bytes(), b"challenge-2");
         assert!(call.token_refused() && !call.retried());
-        let retry = send(call.resume(secs(1), hand_signature(2)));
+        let retry = send(call.resume(at(1), hand_signature(2)));
         assert_same_but_credential(&first, &retry, "authorization");
         assert_eq!(header(&retry, "authorization"), "Bearer hand-2");
-        let response = done(call.resume(secs(1), answer(204, "")));
+        let response = done(call.resume(at(1), answer(204, "")));
         assert_eq!(response.status(), 204);
         assert_eq!(
-            failed(call.resume(secs(1), answer(200, ""))),
+            failed(call.resume(at(1), answer(200, ""))),
             Error::Usage(UsageError::Finished)
         );
     }
@@ -52,10 +52,7 @@ fn reissue_over_a_hand_written_flow_retries_once_with_the_new_token() {
         .body(Vec::new())
         .unwrap();
     let mut call = Authorized::new(&mut source, request, Scheme::Bearer).unwrap();
-    assert_eq!(
-        header(&send(call.start(secs(2))), "authorization"),
-        "Bearer hand-2"
-    );
+    assert_eq!(header(&send(call.start(at(2))), "authorization"), "Bearer hand-2");
     drop(call);
     assert_eq!(made.get(), 2);
     // ...until 30 s before its expiry (obtained at +1 s, lives one hour).
@@ -63,7 +60,7 @@ fn reissue_over_a_hand_written_flow_retries_once_with_the_new_token() {
         .body(Vec::new())
         .unwrap();
     let mut call = Authorized::new(&mut source, request, Scheme::Bearer).unwrap();
-    let job = sign(call.start(secs(1 + 3600 - 30)));
+    let job = sign(call.start(at(1 + 3600 - 30)));
     assert_eq!(job.bytes(), b"challenge-3");
 }
 
@@ -303,7 +300,7 @@ fn a_fixed_token_refused_with_401_returns_the_refusal() {
         let _ = send(call.start(T0));
         let err = failed(
             call.resume(
-                secs(5),
+                at(5),
                 Input::Response(
                     resp(
                         401,
@@ -334,32 +331,32 @@ fn a_fixed_token_refused_with_401_returns_the_refusal() {
         assert_eq!(failed(call.start(T0)), Error::Usage(UsageError::Finished));
     }
     // The refused token is no longer handed out.
-    assert!(!token.is_valid(secs(5)));
+    assert!(!token.is_valid(at(5)));
     assert_eq!(
-        token.poll_token(secs(5)).map(|_| ()).unwrap_err(),
+        token.poll_token(at(5)).map(|_| ()).unwrap_err(),
         Error::Usage(UsageError::TokenUnavailable)
     );
 }
 
 #[test]
 fn an_expired_fixed_token_is_unavailable_without_sending() {
-    let expired = TokenSet::new(AccessToken::new("mp-old"), T0, Some(secs(60)));
+    let expired = TokenSet::new(AccessToken::new("mp-old"), T0, Some(at(60)));
     let request = http::Request::get("https://wallet.monpay.mn/v2/api/user/info")
         .body(Vec::new())
         .unwrap();
     let mut call = Authorized::new(expired, request, Scheme::Bearer).unwrap();
     assert_eq!(
-        failed(call.start(secs(60))),
+        failed(call.start(at(60))),
         Error::Usage(UsageError::TokenUnavailable)
     );
-    assert_eq!(failed(call.start(secs(60))), Error::Usage(UsageError::Finished));
+    assert_eq!(failed(call.start(at(60))), Error::Usage(UsageError::Finished));
     // Still valid one millisecond earlier.
-    let fresh = TokenSet::new(AccessToken::new("mp-old"), T0, Some(secs(60)));
+    let fresh = TokenSet::new(AccessToken::new("mp-old"), T0, Some(at(60)));
     let request = http::Request::get("https://wallet.monpay.mn/v2/api/user/info")
         .body(Vec::new())
         .unwrap();
     let mut call = Authorized::new(fresh, request, Scheme::Bearer).unwrap();
-    let just_before = Timestamp::from_unix_millis(secs(60).as_unix_millis() - 1);
+    let just_before = Timestamp::from_unix_millis(at(60).as_unix_millis() - 1);
     assert_eq!(
         header(&send(call.start(just_before)), "authorization"),
         "Bearer mp-old"
@@ -402,7 +399,7 @@ fn itc_session_grants_then_refreshes_after_a_401() {
         assert_eq!(header(&first, "authorization"), "Bearer kc-a1");
         // The 401 comes back in the same second: the session keeps its one
         // second between token requests.
-        assert_eq!(wait(call.resume(T0, answer(401, ""))), secs(1));
+        assert_eq!(wait(call.resume(T0, answer(401, ""))), at(1));
         // A response while it waits is the wrong input, and changes nothing.
         let err = failed(call.resume(T0, answer(200, CONSUMER_BODY)));
         assert_eq!(
@@ -412,16 +409,16 @@ fn itc_session_grants_then_refreshes_after_a_401() {
                 got: InputKind::Response
             })
         );
-        let refresh = send(call.resume(secs(1), Input::Timeout));
+        let refresh = send(call.resume(at(1), Input::Timeout));
         assert_eq!(refresh.as_http().uri(), ITC_TOKEN_URL);
         assert_eq!(
             refresh.as_http().body(),
             b"grant_type=refresh_token&client_id=vatps&refresh_token=kc-r1"
         );
-        let retry = send(call.resume(secs(1), keycloak("kc-a2", "kc-r2")));
+        let retry = send(call.resume(at(1), keycloak("kc-a2", "kc-r2")));
         assert_same_but_credential(&first, &retry, "authorization");
         assert_eq!(header(&retry, "authorization"), "Bearer kc-a2");
-        let consumer = done(call.resume(secs(1), answer(200, CONSUMER_BODY)));
+        let consumer = done(call.resume(at(1), answer(200, CONSUMER_BODY)));
         assert_eq!(consumer.unwrap().login_name, "12345678901");
     }
     assert_eq!(session.tokens().unwrap().access_token().expose_secret(), "kc-a2");
@@ -432,23 +429,23 @@ fn itc_session_falls_back_to_the_password_grant_when_the_refresh_is_refused() {
     let mut session = itc_session_with_token("kc-a1", "kc-r1");
     let query = itc::ProfileQuery::CustomerNo("12345678901".into());
     let mut call = itc::get_profile(&itc::Config::staging(), &query, &mut session).unwrap();
-    let first = send(call.start(secs(10)));
+    let first = send(call.start(at(10)));
     assert_eq!(header(&first, "authorization"), "Bearer kc-a1");
-    let refresh = send(call.resume(secs(10), answer(401, r#"{"error":"HTTP 401 Unauthorized"}"#)));
+    let refresh = send(call.resume(at(10), answer(401, r#"{"error":"HTTP 401 Unauthorized"}"#)));
     assert!(refresh.as_http().body().starts_with(b"grant_type=refresh_token"));
     let grant = send(call.resume(
-        secs(10),
+        at(10),
         json_answer(
             400,
             serde_json::json!({"error": "invalid_grant", "error_description": "Token is not active"}),
         ),
     ));
     assert!(grant.as_http().body().starts_with(b"grant_type=password"));
-    let retry = send(call.resume(secs(10), keycloak("kc-a3", "kc-r3")));
+    let retry = send(call.resume(at(10), keycloak("kc-a3", "kc-r3")));
     assert_same_but_credential(&first, &retry, "authorization");
     assert_eq!(header(&retry, "authorization"), "Bearer kc-a3");
     let reply = done(call.resume(
-        secs(10),
+        at(10),
         answer(
             200,
             r#"{"code":"success","status":200,"msg":"Амжилттай","loginName":"12345678901","email":"bat@example.mn"}"#,
@@ -465,27 +462,27 @@ fn itc_invalid_token_at_200_triggers_exactly_one_retry() {
     let invalid = r#"{"code":"invalidToken","status":401,"msg":"Токен хүчингүй"}"#;
     {
         let mut call = itc::get_profile(&itc::Config::staging(), &query, &mut session).unwrap();
-        let first = send(call.start(secs(10)));
-        let refresh = send(call.resume(secs(10), answer(200, invalid)));
+        let first = send(call.start(at(10)));
+        let refresh = send(call.resume(at(10), answer(200, invalid)));
         assert!(refresh.as_http().body().starts_with(b"grant_type=refresh_token"));
-        let retry = send(call.resume(secs(10), keycloak("kc-a2", "kc-r2")));
+        let retry = send(call.resume(at(10), keycloak("kc-a2", "kc-r2")));
         assert_same_but_credential(&first, &retry, "authorization");
         // The second invalidToken is the refusal, at HTTP 200.
-        let err = failed(call.resume(secs(10), answer(200, invalid)));
+        let err = failed(call.resume(at(10), answer(200, invalid)));
         let refusal = err.as_server().unwrap_or_else(|| panic!("{err:?}"));
         assert_eq!(refusal.status, 200);
         assert_eq!(refusal.kind, ServerErrorKind::Unauthorized);
         assert_eq!(refusal.code.as_deref(), Some("invalidToken"));
         assert_eq!(refusal.message.as_deref(), Some("Токен хүчингүй"));
         assert_eq!(
-            failed(call.resume(secs(10), Input::Timeout)),
+            failed(call.resume(at(10), Input::Timeout)),
             Error::Usage(UsageError::Finished)
         );
     }
     // Approve and consumer calls treat it the same way.
     let mut call = itc::approve_qr(&itc::Config::staging(), "12345678901", "qr", &mut session).unwrap();
-    let _ = send(call.start(secs(20)));
-    let refresh = send(call.resume(secs(20), answer(200, invalid)));
+    let _ = send(call.start(at(20)));
+    let refresh = send(call.resume(at(20), answer(200, invalid)));
     assert!(refresh.as_http().body().starts_with(b"grant_type=refresh_token"));
     drop(call);
     let mut call = itc::consumer(&itc::Config::staging(), "AA12345678", fixed("t")).unwrap();

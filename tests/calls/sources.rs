@@ -64,7 +64,7 @@ fn a_boxed_source_forwards_the_refusal() {
 fn reissue_with_a_token_uses_it_without_running_a_flow() {
     let made = Cell::new(0u32);
     let config = gam::Config::staging();
-    let token = TokenSet::new(AccessToken::new("restored-1"), T0, Some(secs(3_600)));
+    let token = TokenSet::new(AccessToken::new("restored-1"), T0, Some(at(3_600)));
     let mut source = Reissue::with_token(
         || {
             made.set(made.get() + 1);
@@ -76,9 +76,9 @@ fn reissue_with_a_token_uses_it_without_running_a_flow() {
         source.token().map(|t| t.access_token().expose_secret()),
         Some("restored-1")
     );
-    assert_eq!(done(source.poll_token(secs(60))).expose_secret(), "restored-1");
+    assert_eq!(done(source.poll_token(at(60))).expose_secret(), "restored-1");
     assert_eq!(made.get(), 0);
     // 30 s before expiry it is renewed.
-    let _ = send(source.poll_token(secs(3_600 - 30)));
+    let _ = send(source.poll_token(at(3_600 - 30)));
     assert_eq!(made.get(), 1);
 }

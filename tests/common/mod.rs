@@ -4,10 +4,13 @@
 pub mod flows;
 pub mod holders;
 pub mod keeper_model;
+pub mod keycloak;
 pub mod leak_oracle;
 pub mod pacing;
 pub mod printings;
+pub mod scripted;
 pub mod steps;
+pub mod time;
 pub mod uri_oracle;
 
 use http::{Method, Version};

@@ -10,15 +10,12 @@
 use tokendance::crpt::{mdlp, registration, SuzStand};
 use tokendance::oauth2::SessionAction;
 use tokendance::{
-    gam, itc, AccessToken, Action, Error, Flow, Input, Password, RegistrationKey, Signature, Timestamp,
-    TokenSet,
+    gam, itc, AccessToken, Action, Error, Flow, Input, Password, RegistrationKey, Signature, TokenSet,
 };
 
 use super::flows::{mdlp_flow, token_flow, Canaries};
+use super::time::T0;
 use super::{kind, resp};
-
-/// The instant every step is driven at.
-pub const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 
 /// Secrets the requests carry, long and odd enough never to occur in a
 /// generated message (a refusal echoing one would be scrubbed).

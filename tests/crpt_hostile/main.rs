@@ -19,7 +19,6 @@ use tokendance::{
     ServerErrorKind, Signature, SignatureKind, Timestamp, TokenSet, UsageError, MAX_BODY, MAX_MESSAGE_CHARS,
 };
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 /// The token every 2xx body carries: it must never appear in an error.
 const TOKEN: &str = "SECRET-TOKEN-7f3a";
@@ -62,6 +61,7 @@ mod limits;
 mod malformed;
 mod shapes;
 
+use common::time::{at, T0};
 use common::{resp, Resp};
 
 const TOKEN_STEPS: [Step; 4] = [GisMtSignIn, TrueApiSignIn, MdlpTokenSigned, MdlpTokenPassword];
@@ -196,7 +196,7 @@ fn json(status: u16, body: impl AsRef<[u8]>) -> Resp {
 /// The instant the step's request goes out (the MDLP token call waits a second).
 fn sent_at(step: Step) -> Timestamp {
     match step {
-        MdlpTokenSigned | MdlpTokenPassword => T0.saturating_add(Duration::from_secs(1)),
+        MdlpTokenSigned | MdlpTokenPassword => at(1),
         _ => T0,
     }
 }

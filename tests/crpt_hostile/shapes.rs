@@ -18,10 +18,7 @@ fn valid_answers_succeed_at_every_step() {
             ),
             GisMtKey | TrueApiKey | MdlpAuthSigned => Act::Sign,
             MdlpAuthPassword => Act::Wait(T0.saturating_add(mdlp::SPACING)),
-            GisMtSignIn | TrueApiSignIn => Act::Done(
-                TOKEN.to_owned(),
-                Some(T0.saturating_add(Duration::from_secs(36_000))),
-            ),
+            GisMtSignIn | TrueApiSignIn => Act::Done(TOKEN.to_owned(), Some(at(36_000))),
             MdlpTokenSigned | MdlpTokenPassword => Act::Done(
                 TOKEN.to_owned(),
                 Some(sent_at(step).saturating_add(Duration::from_secs(1_800))),

@@ -25,8 +25,8 @@ mod review;
 
 use common::keeper_model::{ModelledKeeper, Polled};
 use common::pacing::with_field;
+use common::time::{at, at_ms, secs, T0};
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const TEN_HOURS: Duration = Duration::from_secs(36_000);
 
@@ -40,14 +40,6 @@ fn config(cases: u32) -> ProptestConfig {
         "proptest-regressions",
     )));
     config
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn at(s: u64) -> Timestamp {
-    T0.saturating_add(secs(s))
 }
 
 fn token(name: &str, obtained: Timestamp, life: Duration) -> TokenSet {

@@ -11,7 +11,7 @@ fn gis_mt_transcript_with_and_without_connection() {
     assert_eq!(
         sim.log,
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Send GET https://demo.lp.crpt.tech/api/v3/auth/cert/key ",
             "Recv 200 {\"data\":\"QNRPNPFGJZ-000002\",\"uuid\":\"00000001-9f9e-4000-8000-000000000000\"} at +0.250s",
             "Sign Attached GisMtChallenge QNRPNPFGJZ-000002",
@@ -25,7 +25,7 @@ fn gis_mt_transcript_with_and_without_connection() {
             "Sign Attached GisMtChallenge QNRPNPFGJZ-000005",
             "Signed at +4.750s",
             "Send POST https://ismpr.crpt.ru/api/v3/auth/cert {\"uuid\":\"00000004-9f9e-4000-8000-000000000000\",\"data\":\"RkFLRS1DTVMtQVRUQUNIRUQ6UU5SUE5QRkdKWi0wMDAwMDU=\"}",
-            "Recv 200 {\"token\":\"00000006-c152-4000-8000-000000000000\"} at +5.000s",
+            "Recv 200 {\"token\":\"00000006-c152-4000-8000-000000000000\"} at +5s",
             "Done token=00000006-c152-4000-8000-000000000000 obtained_at=+4.750s expires_at=+36004.750s",
         ]
     );
@@ -71,7 +71,7 @@ fn true_api_transcript_and_revocation() {
     assert_eq!(
         &sim.log[..7],
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Send GET https://markirovka.crpt.ru/api/v3/true-api/auth/key ",
             "Recv 200 {\"data\":\"QNRPNPFGJZ-000002\",\"uuid\":\"00000001-9f9e-4000-8000-000000000000\"} at +0.050s",
             "Sign Attached TrueApiChallenge QNRPNPFGJZ-000002",
@@ -109,9 +109,9 @@ fn challenge_with_a_detached_signature_is_forbidden() {
     assert_eq!(
         sim.log,
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Send GET https://demo.lp.crpt.tech/api/v3/auth/cert/key ",
-            "Recv 200 {\"data\":\"QNRPNPFGJZ-000002\",\"uuid\":\"00000001-9f9e-4000-8000-000000000000\"} at +0.000s",
+            "Recv 200 {\"data\":\"QNRPNPFGJZ-000002\",\"uuid\":\"00000001-9f9e-4000-8000-000000000000\"} at +0s",
             "Sign Attached GisMtChallenge QNRPNPFGJZ-000002",
             "Signed at +0.010s",
             "Send POST https://demo.lp.crpt.tech/api/v3/auth/cert/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8 {\"uuid\":\"00000001-9f9e-4000-8000-000000000000\",\"data\":\"RkFLRS1DTVMtREVUQUNIRUQ6ZcRJ/foN0cI=\"}",

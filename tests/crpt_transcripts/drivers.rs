@@ -76,23 +76,23 @@ fn token_flows() -> Vec<(&'static str, Box<dyn Flow<Output = TokenSet>>)> {
 fn expected_drive_log(name: &str) -> Vec<&'static str> {
     match name {
         "gis_mt" => vec![
-            "send GET /api/v3/auth/cert/key at +0.000s",
+            "send GET /api/v3/auth/cert/key at +0s",
             "sign Attached GisMtChallenge",
             "send POST /api/v3/auth/cert/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8 at +0.340s",
         ],
         "true_api" => vec![
-            "send GET /api/v3/true-api/auth/key at +0.000s",
+            "send GET /api/v3/true-api/auth/key at +0s",
             "sign Attached TrueApiChallenge",
             "send POST /api/v3/true-api/auth/simpleSignIn/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8 at +0.340s",
         ],
         "mdlp signed" => vec![
-            "send POST /api/v1/auth at +0.000s",
+            "send POST /api/v1/auth at +0s",
             "sign Detached MdlpCode",
             "wait +1.040s",
             "send POST /api/v1/token/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8 at +1.040s",
         ],
         "mdlp password" => vec![
-            "send POST /api/v1/auth at +0.000s",
+            "send POST /api/v1/auth at +0s",
             "wait +1.040s",
             "send POST /api/v1/token/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8 at +1.040s",
         ],
@@ -182,7 +182,7 @@ fn a_failing_signer_aborts_the_flow() {
             .unwrap_err(),
         Error::Usage(UsageError::Finished)
     );
-    assert_eq!(*d.log.borrow(), ["send GET /api/v3/true-api/auth/key at +0.000s"]);
+    assert_eq!(*d.log.borrow(), ["send GET /api/v3/true-api/auth/key at +0s"]);
     assert_eq!(d.server.borrow().tokens_issued(), 0);
 }
 

@@ -18,38 +18,22 @@ use tokendance::{
 };
 
 mod challenges;
+// From `tests/crpt_transcripts/`, a plain `mod common;` would look for
+// `crpt_transcripts/common.rs`.
+#[path = "../common/mod.rs"]
+mod common;
 mod drivers;
 mod mdlp_sign_in;
 mod suz_registration;
 
-const T0_SECS: u64 = 1_700_000_000;
-const T0: Timestamp = Timestamp::from_unix_secs(T0_SECS);
+// Times print as `common::time::rel` prints them, the format every transcript shares.
+use common::time::{at_ms, ms, rel, T0};
 const OMS_ID: &str = "cdf12109-10d3-11e6-8b6f-0050569977a1";
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const MDLP_ID: &str = "7df0d06f-mdlp-client";
 const MDLP_SECRET: &str = "mdlp-secret";
 const MDLP_EMAIL: &str = "nrz@example.org";
 const MDLP_PASSWORD: &str = "nrz-password";
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// `T0 + n` milliseconds.
-fn at_ms(n: u64) -> Timestamp {
-    T0.saturating_add(ms(n))
-}
-
-/// A time relative to `T0`, with milliseconds.
-fn rel(t: Timestamp) -> String {
-    if t == Timestamp::MAX {
-        return "MAX".to_owned();
-    }
-    let ms = t.as_unix_millis() as i128 - i128::from(T0_SECS) * 1000;
-    let sign = if ms < 0 { "-" } else { "+" };
-    let ms = ms.abs();
-    format!("{sign}{}.{:03}s", ms / 1000, ms % 1000)
-}
 
 fn server() -> Crpt {
     let mut crpt = Crpt::new();

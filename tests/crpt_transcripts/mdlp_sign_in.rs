@@ -10,7 +10,7 @@ fn mdlp_signed_code_waits_when_the_signer_is_quick() {
     assert_eq!(
         sim.log,
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Send POST https://api.sb.mdlp.crpt.ru/api/v1/auth {\"client_id\":\"7df0d06f-mdlp-client\",\"client_secret\":\"mdlp-secret\",\"user_id\":\"0A1B2C3D\",\"auth_type\":\"SIGNED_CODE\"}",
             "Recv 200 {\"code\":\"00000001-4414-4000-8000-000000000000\"} at +0.100s",
             "Sign Detached MdlpCode 00000001-4414-4000-8000-000000000000",
@@ -72,7 +72,7 @@ fn mdlp_password_transcript() {
     assert_eq!(
         sim.log,
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Send POST https://nrz.api.sb.mdlp.crpt.ru/api/v1/auth {\"client_id\":\"7df0d06f-mdlp-client\",\"client_secret\":\"mdlp-secret\",\"user_id\":\"nrz@example.org\",\"auth_type\":\"PASSWORD\"}",
             "Recv 200 {\"code\":\"00000001-4414-4000-8000-000000000000\"} at +0.300s",
             "Wait until +1.300s",

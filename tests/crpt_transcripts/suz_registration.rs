@@ -15,7 +15,7 @@ fn registration_then_sign_in_transcript() {
     assert_eq!(
         sim.log,
         [
-            "Start at +0.000s",
+            "Start at +0s",
             "Sign Detached SuzRegistrationBody {\"address\":\"Moscow, 1\"}",
             "Signed at +0.700s",
             "Send POST https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId=cdf12109-10d3-11e6-8b6f-0050569977a1 +X-Signature {\"address\":\"Moscow, 1\"}",
@@ -78,29 +78,29 @@ fn registration_refusals_transcript() {
     assert_eq!(unknown_key, rejected("Unknown registration key"));
     // Both signed registrations refused for their signature read the same.
     let refused_signature = [
-        "Start at +0.000s",
+        "Start at +0s",
         "Sign Detached SuzRegistrationBody {\"address\":\"Moscow, 1\"}",
-        "Signed at +0.000s",
+        "Signed at +0s",
         "Send POST https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId=cdf12109-10d3-11e6-8b6f-0050569977a1 +X-Signature {\"address\":\"Moscow, 1\"}",
-        "Recv 200 {\"rejectionReason\":\"The signature does not verify over the request body\",\"status\":\"REJECTED\"} at +0.000s",
+        "Recv 200 {\"rejectionReason\":\"The signature does not verify over the request body\",\"status\":\"REJECTED\"} at +0s",
         "Done Rejected { reason: Some(\"The signature does not verify over the request body\") }",
     ];
     let unsigned_then_refused = [
-        "Start at +0.000s",
+        "Start at +0s",
         "Send POST https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId=cdf12109-10d3-11e6-8b6f-0050569977a1 {\"address\":\"Moscow, 1\"}",
-        "Recv 200 {\"omsConnection\":\"00000001-1B59-4000-8000-000000000000\",\"status\":\"SUCCESS\"} at +0.000s",
+        "Recv 200 {\"omsConnection\":\"00000001-1B59-4000-8000-000000000000\",\"status\":\"SUCCESS\"} at +0s",
         "Done Registered { oms_connection: \"00000001-1B59-4000-8000-000000000000\" }",
-        "Start at +0.000s",
+        "Start at +0s",
         "Send POST https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId=cdf12109-10d3-11e6-8b6f-0050569977a1 {\"address\":\"Moscow, 1\"}",
-        "Recv 200 {\"rejectionReason\":\"The signature does not verify over the request body\",\"status\":\"REJECTED\"} at +0.000s",
+        "Recv 200 {\"rejectionReason\":\"The signature does not verify over the request body\",\"status\":\"REJECTED\"} at +0s",
         "Done Rejected { reason: Some(\"The signature does not verify over the request body\") }",
     ];
     let unknown_key_log = [
-        "Start at +0.000s",
+        "Start at +0s",
         "Sign Detached SuzRegistrationBody {\"address\":\"Moscow, 1\"}",
-        "Signed at +0.000s",
+        "Signed at +0s",
         "Send POST https://intuot.crpt.ru:16443/api/v2/integration/connection?omsId=cdf12109-10d3-11e6-8b6f-0050569977a1 +X-Signature {\"address\":\"Moscow, 1\"}",
-        "Recv 200 {\"rejectionReason\":\"Unknown registration key\",\"status\":\"REJECTED\"} at +0.000s",
+        "Recv 200 {\"rejectionReason\":\"Unknown registration key\",\"status\":\"REJECTED\"} at +0s",
         "Done Rejected { reason: Some(\"Unknown registration key\") }",
     ];
     assert_eq!(

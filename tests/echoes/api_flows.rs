@@ -4,7 +4,7 @@ use super::token_flows::{profile_call, record_reply};
 use super::*;
 
 fn fixed() -> TokenSet {
-    TokenSet::new(AccessToken::new(ACCESS), t0(), None)
+    TokenSet::new(AccessToken::new(ACCESS), T0, None)
 }
 
 /// Runs an API call (echo on every API request), then prints the call.
@@ -14,7 +14,7 @@ where
 {
     let mut p = Printed::default();
     let mut server = Server::new(echo, is_api, false);
-    drive(&mut call, t0(), &mut server, &mut p, record);
+    drive(&mut call, T0, &mut server, &mut p, record);
     p.debug("Authorized", &call);
     p
 }
@@ -109,13 +109,7 @@ fn suz_sign_in() -> Result<crpt::ChallengeSignIn, Error> {
 /// A keeper holding [`ACCESS`]; after a 401 it signs in again (and gets [`ACCESS`]).
 fn run_raw_keeper(scheme: Scheme, echo: &Resp) -> Printed {
     let mut keeper = TokenKeeper::new(CONN);
-    let snapshot = Snapshot::new(
-        CONN,
-        1,
-        AccessToken::new(ACCESS),
-        t0(),
-        Some(t0().saturating_add(Duration::from_secs(36_000))),
-    );
+    let snapshot = Snapshot::new(CONN, 1, AccessToken::new(ACCESS), T0, Some(at(36_000)));
     assert_eq!(keeper.restore(snapshot), Ok(true));
     let mut p = {
         let source = KeeperSource::new(&mut keeper, suz_sign_in);
@@ -147,7 +141,7 @@ pub(super) fn run_gam_reissue(echo: &Resp) -> Printed {
     let mut call = gam_post(source);
     let mut p = Printed::default();
     let mut server = Server::new(echo, |path| path.ends_with("/oauth2/v3/token"), true);
-    drive(&mut call, t0(), &mut server, &mut p, record_debug);
+    drive(&mut call, T0, &mut server, &mut p, record_debug);
     p.debug("Authorized", &call);
     p.debug("Reissue", call.source());
     p

@@ -52,10 +52,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::time::Duration;
 
+use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, letters_and_digits, Oracle, B64_STD, LETTERS_AND_DIGITS_MIN};
 use common::printings::Printings;
+use common::time::{at, T0};
 use common::{resp, Resp};
 use serde_json::{json, Value};
 use tokendance::call::{Authorized, Reissue, Scheme};
@@ -103,13 +104,9 @@ fn sig_b64() -> String {
     base64(SIG_DER, B64_STD, true)
 }
 
-fn t0() -> Timestamp {
-    Timestamp::from_unix_secs(1_700_000_000)
-}
-
 /// Past the ITC token's renewal time (it lives 300 s, renewed 30 s before).
 fn t_refresh() -> Timestamp {
-    t0().saturating_add(Duration::from_secs(280))
+    at(280)
 }
 
 // ---------------------------------------------------------------------------
@@ -179,11 +176,7 @@ fn json_resp(status: u16, value: Value) -> Resp {
 }
 
 fn keycloak_token(access: &str, refresh: &str) -> Resp {
-    json_resp(
-        200,
-        json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-               "refresh_expires_in": 1800, "token_type": "bearer", "scope": "profile email"}),
-    )
+    json_resp(200, token_body(access, refresh, 300, 1800))
 }
 
 fn consumer_body() -> Value {

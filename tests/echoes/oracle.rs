@@ -144,7 +144,7 @@ fn oracle_finds_a_canary_inside_a_longer_base64_blob() {
 #[test]
 fn oracle_flags_nothing_without_a_secret() {
     let oracle = canary_oracle();
-    let token = TokenSet::new(AccessToken::new(ACCESS), t0(), Some(t_refresh()))
+    let token = TokenSet::new(AccessToken::new(ACCESS), T0, Some(t_refresh()))
         .with_refresh_token(tokendance::RefreshToken::new(REFRESH), None)
         .with_scope("openid profile email");
     let half = &PW[..PW.len() / 2];

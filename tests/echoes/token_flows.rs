@@ -9,10 +9,10 @@ fn itc_session() -> PasswordSession {
 /// A session holding [`ACCESS`] and [`REFRESH`], obtained at [`t0`].
 fn itc_session_with_tokens() -> PasswordSession {
     let mut s = itc_session();
-    let SessionAction::Send(_) = s.poll(t0()).unwrap() else {
+    let SessionAction::Send(_) = s.poll(T0).unwrap() else {
         panic!("the first poll sends the password grant")
     };
-    s.handle_response(t0(), keycloak_token(ACCESS, REFRESH).build())
+    s.handle_response(T0, keycloak_token(ACCESS, REFRESH).build())
         .unwrap();
     s
 }
@@ -35,10 +35,10 @@ fn session_step(s: &mut PasswordSession, now: Timestamp, echo: &Resp, p: &mut Pr
 pub(super) fn run_itc_password(echo: &Resp) -> Printed {
     let mut p = Printed::default();
     let mut s = itc_session();
-    let SessionAction::Send(_) = s.poll(t0()).unwrap() else {
+    let SessionAction::Send(_) = s.poll(T0).unwrap() else {
         panic!("the first poll sends the password grant")
     };
-    session_step(&mut s, t0(), echo, &mut p);
+    session_step(&mut s, T0, echo, &mut p);
     p
 }
 
@@ -76,7 +76,7 @@ fn itc_call_over(s: &mut PasswordSession, now: Timestamp, echo: &Resp, p: &mut P
 pub(super) fn run_itc_password_via_call(echo: &Resp) -> Printed {
     let mut p = Printed::default();
     let mut s = itc_session();
-    itc_call_over(&mut s, t0(), echo, &mut p);
+    itc_call_over(&mut s, T0, echo, &mut p);
     p
 }
 
@@ -93,7 +93,7 @@ where
 {
     let mut p = Printed::default();
     let mut server = Server::new(echo, target, true);
-    drive(&mut flow, t0(), &mut server, &mut p, |out, p| {
+    drive(&mut flow, T0, &mut server, &mut p, |out, p| {
         p.output("output", out)
     });
     p.debug("flow", &flow);

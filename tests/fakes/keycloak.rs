@@ -13,8 +13,8 @@ fn keycloak_password_grant_success_has_keycloak_fields() {
     assert_eq!(body["not-before-policy"], 0);
     assert!(body["session_state"].is_string());
     let access = AccessToken::new(text(&body, "access_token"));
-    assert!(realm.accepts(T0.saturating_add(Duration::from_secs(299)), &access));
-    assert!(!realm.accepts(T0.saturating_add(Duration::from_secs(300)), &access));
+    assert!(realm.accepts(at(299), &access));
+    assert!(!realm.accepts(at(300), &access));
     assert_eq!(realm.grants().password, 1);
 }
 
@@ -70,7 +70,7 @@ fn keycloak_refresh_expiry_sessions_and_rotation() {
     let first = text(&body, "refresh_token");
 
     // Refresh keeps the session's refresh deadline.
-    let t1 = T0.saturating_add(Duration::from_secs(600));
+    let t1 = at(600);
     let (status, body) = answer(&mut realm, t1, &refresh_grant(&first));
     assert_eq!(status, 200);
     assert_eq!(body["refresh_expires_in"], 1200);
@@ -80,7 +80,7 @@ fn keycloak_refresh_expiry_sessions_and_rotation() {
     assert_eq!(answer(&mut realm, t1, &refresh_grant(&first)).0, 200);
     assert_eq!((realm.grants().password, realm.grants().refresh), (1, 2));
 
-    let expired = T0.saturating_add(Duration::from_secs(1800));
+    let expired = at(1800);
     assert_eq!(
         answer(&mut realm, expired, &refresh_grant(&second)),
         oauth_error(400, "invalid_grant", "Token is not active")

@@ -9,6 +9,9 @@ use tokendance::{AccessToken, SignatureKind, Timestamp};
 
 mod api;
 mod astana_plat;
+// From `tests/fakes/`, a plain `mod common;` would look for `fakes/common.rs`.
+#[path = "../common/mod.rs"]
+mod common;
 mod crpt;
 mod easy_register;
 mod gam;
@@ -16,7 +19,7 @@ mod keycloak;
 mod monpay;
 mod router;
 
-const T0: Timestamp = Timestamp::from_unix_secs(1_000_000);
+use common::time::{at, T0};
 const TOKEN_PATH: &str = "https://realm.test/auth/realms/Staging/protocol/openid-connect/token";
 
 fn form(url: &str, pairs: &[(&str, &str)]) -> http::Request<Vec<u8>> {

@@ -119,7 +119,7 @@ fn monpay_drops_codes_at_expiry_and_accepts_only_its_tokens() {
     let mut wallet = MonPay::new("app", "secret", "https://shop.test/back");
     let code = wallet.issue_code(T0);
     let _expires_first = wallet.issue_code(T0);
-    let _expires_later = wallet.issue_code(T0.saturating_add(Duration::from_secs(1)));
+    let _expires_later = wallet.issue_code(at(1));
     let back = "https://shop.test/back";
     let (_, body) = answer(
         &mut wallet,

@@ -31,9 +31,6 @@ mod token_fields;
 
 // ------------------------------------------------------------ the harness
 
-const T0_SECS: u64 = 1_700_000_000;
-const T0: Timestamp = Timestamp::from_unix_secs(T0_SECS);
-
 /// The token every 2xx body carries: it must never appear in an error.
 const TOKEN: &str = "SECRET-TOKEN-7f3a";
 const ITC_PASSWORD: &str = "itc-pass-Ж&=+ 1";
@@ -69,6 +66,7 @@ use Step::*;
 #[path = "../common/mod.rs"]
 mod common;
 use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
+use common::time::{at, T0, T0_SECS};
 use common::{resp, Resp};
 
 const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];
@@ -83,7 +81,7 @@ impl Step {
     /// The `now` of the step that sends the request.
     fn sent_at(self) -> Timestamp {
         match self {
-            ItcRefresh => T0.saturating_add(Duration::from_secs(270)),
+            ItcRefresh => at(270),
             _ => T0,
         }
     }
@@ -167,11 +165,9 @@ fn itc_session(step: Step) -> PasswordSession {
     };
     assert_eq!(grant_of(&out), "password");
     if step == ItcRefresh {
-        let body = format!(
-            r#"{{"access_token":"{HELD_ACCESS}","expires_in":300,"token_type":"bearer",
-                "refresh_token":"{REFRESH}","refresh_expires_in":1800}}"#
-        );
-        session.handle_response(T0, json(200, body).build()).unwrap();
+        session
+            .handle_response(T0, common::keycloak::token(HELD_ACCESS, REFRESH))
+            .unwrap();
         let SessionAction::Send(out) = session.poll(step.sent_at()).unwrap() else {
             panic!("expected the refresh")
         };
@@ -240,7 +236,7 @@ fn feed(step: Step, r: &Resp) -> Outcome {
                     let SessionAction::Send(out) = session.poll(deadline).unwrap() else {
                         panic!("{step:?}: nothing sent after the back-off")
                     };
-                    let refresh_alive = deadline < T0.saturating_add(Duration::from_secs(1800));
+                    let refresh_alive = deadline < at(1800);
                     if step == ItcRefresh && refresh_alive {
                         assert_eq!(grant_of(&out), "refresh_token");
                         assert_eq!(refresh_of(&out).as_deref(), Some(REFRESH));

@@ -16,7 +16,7 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
             .collect();
         for (scenario, name) in names.into_iter().enumerate() {
             let mut server = ApiServer::new(vec![scenario], kind.success());
-            let token = TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+            let token = TokenSet::new(AccessToken::new(ACCESS), T0, None);
             let label = format!("fixed / {name}");
             let result = run_api_kind(&mut seen, &label, kind, token, &mut server);
             // The raw call hands back whatever is neither a 401, a 403 nor a
@@ -24,7 +24,7 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
             let refused = ["401", "403", "302"].iter().any(|p| name.starts_with(p));
             let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
             assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
-            assert_eq!(server.api_calls, 1, "a fixed token is never retried");
+            assert_eq!(server.api_calls(), 1, "a fixed token is never retried");
         }
     }
     seen.assert_clean(3_000);
@@ -46,8 +46,8 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             for kind in [ApiCall::GamPost, ApiCall::GamGet, ApiCall::Raw(Scheme::Bearer)] {
                 let mut server = ApiServer::new(plan.clone(), kind.success());
                 let result = run_api_kind(&mut seen, "reissue", kind, gam_reissue(secret), &mut server);
-                assert_eq!(server.issued, 2, "{kind:?} {scenario}: one new token");
-                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                assert_eq!(server.issued(), 2, "{kind:?} {scenario}: one new token");
+                assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
                 if scenario == 0 {
                     result.unwrap();
                     retried_to_success += 1;
@@ -60,7 +60,7 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
                 let mut session = itc_session(pw);
                 let mut server = ApiServer::new(itc_plan.clone(), kind.success());
                 let result = run_api_kind(&mut seen, "itc session", kind, &mut session, &mut server);
-                assert_eq!(server.api_calls, 2, "{kind:?} {scenario}: retried once");
+                assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
                 seen.debug("itc session after the call", &session);
                 if scenario == 0 {
                     result.unwrap();
@@ -77,7 +77,7 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             let source = KeeperSource::new(&keeper, suz_sign_in);
             let result = run_api_kind(&mut seen, "shared keeper", kind, source, &mut server);
             seen.debug("shared keeper after the call", &keeper);
-            assert_eq!(server.issued, 2);
+            assert_eq!(server.issued(), 2);
             let mut keeper = TokenKeeper::new(CRPT_CONN);
             let mut server = ApiServer::new(plan.clone(), kind.success());
             let source = KeeperSource::new(&mut keeper, suz_sign_in);
@@ -180,10 +180,10 @@ fn api_call_types_and_errors_never_print_a_canary() {
             .body(Vec::new())
             .unwrap()
     };
-    let fixed = || TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+    let fixed = || TokenSet::new(AccessToken::new(ACCESS), T0, None);
     let mut call = Authorized::new(fixed(), request(), Scheme::Bearer).unwrap();
     seen.debug("call with a key in its query", &call);
-    let _ = call.start(now0()).unwrap();
+    let _ = call.start(T0).unwrap();
     seen.debug("call with a key in its query, sent", &call);
     // Plain http, with the key in the query and user info.
     for uri in [
@@ -205,19 +205,19 @@ fn api_call_types_and_errors_never_print_a_canary() {
     seen.error("empty partner code", &e);
     let e = itc::ProfileQuery::from_fields(None, None).unwrap_err();
     seen.error("profile query", &e);
-    let expired = TokenSet::new(AccessToken::new(ACCESS), now0(), Some(now0()));
+    let expired = TokenSet::new(AccessToken::new(ACCESS), T0, Some(T0));
     let mut call = Authorized::new(expired, request(), Scheme::Bearer).unwrap();
-    let e = call.start(now0()).unwrap_err();
+    let e = call.start(T0).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::TokenUnavailable));
     seen.error("token unavailable", &e);
     seen.debug("call after token unavailable", &call);
     let mut call = Authorized::new(fixed(), request(), Scheme::Bearer).unwrap();
-    let _ = call.start(now0()).unwrap();
+    let _ = call.start(T0).unwrap();
     let e = call
-        .resume(now0(), Input::Signature(Signature::from_der(SIG_DER.to_vec())))
+        .resume(T0, Input::Signature(Signature::from_der(SIG_DER.to_vec())))
         .unwrap_err();
     seen.error("unexpected input", &e);
-    let e = call.resume(now0(), Input::Failed).unwrap_err();
+    let e = call.resume(T0, Input::Failed).unwrap_err();
     seen.error("aborted", &e);
     seen.debug("aborted call", &call);
     // The typed answers on their own.
@@ -235,7 +235,7 @@ fn api_call_types_and_errors_never_print_a_canary() {
     // A GAM success envelope whose message echoes the token sent: scrubbed.
     let mut call =
         gam::get::<_, serde_json::Value>(&gam::Config::staging(), "S", &["a"], &[], fixed()).unwrap();
-    let _ = call.start(now0()).unwrap();
+    let _ = call.start(T0).unwrap();
     let answer = json(
         200,
         serde_json::json!({
@@ -245,7 +245,7 @@ fn api_call_types_and_errors_never_print_a_canary() {
             "data": {"echo": ACCESS},
         }),
     );
-    let Action::Done(envelope) = call.resume(now0(), Input::Response(answer)).unwrap() else {
+    let Action::Done(envelope) = call.resume(T0, Input::Response(answer)).unwrap() else {
         panic!()
     };
     // The texts are the caller's as sent; printed, they are withheld.
@@ -277,7 +277,7 @@ fn api_call_types_and_errors_never_print_a_canary() {
     let mut session = itc_session(PW);
     let mut server = ApiServer::new(vec![1, 1], ApiCall::ItcConsumer.success());
     let call = itc::consumer(&itc::Config::staging(), "AA12345678", &mut session).unwrap();
-    let clock = std::cell::Cell::new(now0());
+    let clock = std::cell::Cell::new(T0);
     let e = drive::drive(
         call,
         || clock.get(),
@@ -315,14 +315,14 @@ fn itc_reply_text_echoing_the_token_is_scrubbed() {
         serde_json::json!({"code": "userNotFound", "status": 201, "msg": format!("token {ACCESS} is fine but no user")}),
         serde_json::json!({"code": format!("err-{ACCESS}"), "status": 500}),
     ] {
-        let fixed = TokenSet::new(AccessToken::new(ACCESS), now0(), None);
+        let fixed = TokenSet::new(AccessToken::new(ACCESS), T0, None);
         let query = itc::ProfileQuery::Phone("99112233".to_owned());
         let mut call = itc::get_profile(&itc::Config::staging(), &query, fixed).unwrap();
-        let Action::Send(out) = call.start(now0()).unwrap() else {
+        let Action::Send(out) = call.start(T0).unwrap() else {
             panic!()
         };
         assert_eq!(carried_token(out.as_http()), ACCESS);
-        let Action::Done(reply) = call.resume(now0(), Input::Response(json(200, body))).unwrap() else {
+        let Action::Done(reply) = call.resume(T0, Input::Response(json(200, body))).unwrap() else {
             panic!()
         };
         seen.debug("itc reply echoing the token", &reply);

@@ -185,29 +185,38 @@ pub(super) fn carried_token(request: &http::Request<Vec<u8>>) -> String {
     token.to_owned()
 }
 
-/// A scripted server for the API and the token endpoints.
+/// A scripted server for the API and the token endpoints: two scripts
+/// (common's `Scripted`), one for the token endpoints and one for the API,
+/// since what it answers depends on which one a request is for and on the
+/// token the API request carried.
 pub(super) struct ApiServer {
     /// The tokens the token endpoints issue, in order (access, refresh).
-    tokens: Vec<(&'static str, &'static str)>,
-    pub(super) issued: usize,
+    tokens: Scripted<(&'static str, &'static str)>,
     /// Which token issuance to refuse (echoing the request body).
     pub(super) refuse_issue: Option<usize>,
     /// The answer (an index of [`api_answers`]) to each API request.
-    plan: Vec<usize>,
-    pub(super) api_calls: usize,
+    plan: Scripted<usize>,
     success: http::Response<Vec<u8>>,
 }
 
 impl ApiServer {
     pub(super) fn new(plan: Vec<usize>, success: http::Response<Vec<u8>>) -> Self {
         ApiServer {
-            tokens: vec![(ACCESS, REFRESH), (ACCESS_2, REFRESH_2), (ACCESS_2, REFRESH_2)],
-            issued: 0,
+            tokens: Scripted::new([(ACCESS, REFRESH), (ACCESS_2, REFRESH_2), (ACCESS_2, REFRESH_2)]),
             refuse_issue: None,
-            plan,
-            api_calls: 0,
+            plan: Scripted::new(plan),
             success,
         }
+    }
+
+    /// How many tokens the token endpoints were asked for.
+    pub(super) fn issued(&self) -> usize {
+        self.tokens.sent().len()
+    }
+
+    /// How many API requests came.
+    pub(super) fn api_calls(&self) -> usize {
+        self.plan.sent().len()
     }
 
     pub(super) fn answer(
@@ -223,8 +232,8 @@ impl ApiServer {
         }
         let sign_in = path.contains("/auth/simpleSignIn/");
         if sign_in || path.ends_with("/openid-connect/token") || path.ends_with("/oauth2/v3/token") {
-            let i = self.issued;
-            self.issued += 1;
+            let i = self.issued();
+            let (access, refresh) = self.tokens.answer(request.clone());
             if self.refuse_issue == Some(i) {
                 return json(
                     401,
@@ -232,22 +241,16 @@ impl ApiServer {
                            "message": raw}),
                 );
             }
-            let (access, refresh) = self.tokens[i];
             return if sign_in {
                 json(200, json!({"token": access}))
             } else {
-                json(
-                    200,
-                    json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-                           "refresh_expires_in": 1800, "token_type": "Bearer"}),
-                )
+                json(200, token_body(access, refresh, 300, 1800))
             };
         }
         // The API: the token really is on the wire.
         let token = carried_token(request);
         assert!(token == ACCESS || token == ACCESS_2, "{label}: {token}");
-        let i = self.plan[self.api_calls];
-        self.api_calls += 1;
+        let i = self.plan.answer(request.clone());
         api_answers(&token, self.success.clone()).swap_remove(i).1
     }
 }
@@ -260,7 +263,7 @@ fn run_api_call<F: Flow + Debug>(
     server: &mut ApiServer,
     record: fn(&mut Seen, &str, &F::Output),
 ) -> Result<(), Error> {
-    let mut now = now0();
+    let mut now = T0;
     seen.debug(&format!("{label}: call new"), &call);
     let mut step = call.start(now);
     let result = loop {
@@ -298,7 +301,7 @@ fn run_api_call<F: Flow + Debug>(
         panic!("{label}: the call went on after its end")
     };
     assert_eq!(e, Error::Usage(UsageError::Finished), "{label}");
-    assert!(server.api_calls <= 2, "{label}: at most one retry");
+    assert!(server.api_calls() <= 2, "{label}: at most one retry");
     result
 }
 

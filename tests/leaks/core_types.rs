@@ -117,7 +117,7 @@ fn core_types_redact_and_expose() {
         &(Some(p.clone()), vec![cs.clone()], [at.clone()]),
     );
 
-    let t0 = now0();
+    let t0 = T0;
     let token = TokenSet::new(at.clone(), t0, Some(t0.saturating_add(Duration::from_secs(300))))
         .with_refresh_token(rt.clone(), None)
         .with_scope("openid");
@@ -169,12 +169,12 @@ fn core_types_redact_and_expose() {
 fn astana_login_refusal() -> tokendance::ServerError {
     let url = Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap();
     let mut flow = astana_plat::login_password(&url, "login-one", Password::new(PW)).unwrap();
-    let _ = flow.start(now0()).unwrap();
+    let _ = flow.start(T0).unwrap();
     let answer = json(
         200,
         serde_json::json!({"statusCode": 400, "message": format!("User {PW} with given credentials not found")}),
     );
-    let err = flow.resume(now0(), Input::Response(answer)).unwrap_err();
+    let err = flow.resume(T0, Input::Response(answer)).unwrap_err();
     err.as_server().unwrap().clone()
 }
 

@@ -291,7 +291,7 @@ fn run_crpt(
 ) -> Option<String> {
     let label = format!("{shot:?} / request {step} / {scenario}");
     let mut flow = shot.build();
-    let mut now = now0();
+    let mut now = T0;
     let mut sends = 0;
     let mut raw = None;
     let mut answer = answer;
@@ -369,8 +369,8 @@ fn crpt_flows_never_print_a_canary() {
         }
         // The signer or the transport failed.
         let mut flow = shot.build();
-        let _ = flow(&mut seen, "aborted", now0(), None).unwrap();
-        let e = flow(&mut seen, "aborted", now0(), Some(Input::Failed)).unwrap_err();
+        let _ = flow(&mut seen, "aborted", T0, None).unwrap();
+        let e = flow(&mut seen, "aborted", T0, Some(Input::Failed)).unwrap_err();
         assert_eq!(e, Error::Usage(UsageError::Aborted));
         seen.error(&format!("{shot:?}: aborted"), &e);
     }
@@ -386,11 +386,11 @@ fn crpt_flows_never_print_a_canary() {
             "v3",
         )
         .unwrap();
-        let Action::Sign(job) = flow.start(now0()).unwrap() else {
+        let Action::Sign(job) = flow.start(T0).unwrap() else {
             panic!()
         };
         let Action::Send(out) = flow
-            .resume(now0(), Input::Signature(Signature::from_der(SIG_DER.to_vec())))
+            .resume(T0, Input::Signature(Signature::from_der(SIG_DER.to_vec())))
             .unwrap()
         else {
             panic!()

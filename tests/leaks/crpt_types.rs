@@ -6,7 +6,7 @@ use super::*;
 fn crpt_types_redact() {
     use tokendance::crpt::{self, mdlp, KeeperAction, Snapshot, TokenKeeper};
     let mut seen = Seen::default();
-    let now = now0();
+    let now = T0;
     seen.debug(
         "mdlp auth password",
         &mdlp::Auth::Password(Password::new(MDLP_PW)),
@@ -127,7 +127,7 @@ fn crpt_fake_tokens_never_printed() {
     use tokendance::fake::{self, Fake};
     let mut server = fake::Crpt::new();
     server.set_mdlp_client("client-one", "mdlp-secret");
-    let now = now0();
+    let now = T0;
     let mut texts: Vec<String> = Vec::new();
     let mut tokens: Vec<String> = Vec::new();
     let flows: Vec<Box<dyn Flow<Output = TokenSet>>> = vec![

@@ -2,13 +2,11 @@
 
 use super::*;
 
+/// Common's Keycloak answer, its `session_state` a canary too.
 fn keycloak_token(access: &str, refresh: &str) -> http::Response<Vec<u8>> {
-    json(
-        200,
-        serde_json::json!({"access_token": access, "expires_in": 300, "refresh_token": refresh,
-            "refresh_expires_in": 1800, "token_type": "bearer", "not-before-policy": 0,
-            "session_state": REFRESH_2, "scope": "profile email"}),
-    )
+    let mut body = token_body(access, refresh, 300, 1800);
+    body["session_state"] = REFRESH_2.into();
+    json(200, body)
 }
 
 fn poll_send(seen: &mut Seen, label: &str, s: &mut PasswordSession, now: Timestamp) -> tokendance::Outgoing {
@@ -30,7 +28,7 @@ fn itc_session_never_prints_a_canary() {
         let mut s = itc_session(pw);
         seen.debug("session new", &s);
         seen.debug("session config", s.config());
-        let t0 = now0();
+        let t0 = T0;
         let out = poll_send(&mut seen, "password grant", &mut s, t0);
         assert_body_carries("password grant", out.as_http().body(), &[pw]);
         let raw = String::from_utf8(out.into_http().into_body()).unwrap();

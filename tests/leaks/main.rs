@@ -29,8 +29,11 @@ mod common;
 use std::fmt::{Debug, Display};
 use std::time::Duration;
 
+use common::keycloak::token_body;
 use common::leak_oracle::{base64, encodings, Oracle, B64_STD, B64_URL};
 use common::printings::Printings;
+use common::scripted::Scripted;
+use common::time::T0;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, drive, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Flow,
@@ -198,10 +201,6 @@ impl Seen {
 
 // ---------------------------------------------------------------------------
 // Answers, and what every scripted server checks.
-
-fn now0() -> Timestamp {
-    Timestamp::from_unix_secs(1_700_000_000)
-}
 
 fn response(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> http::Response<Vec<u8>> {
     let mut b = http::Response::builder().status(status);

@@ -29,12 +29,13 @@ fn scripted_answers(e: &Echo<'_>, shape: Success) -> Vec<(&'static str, http::Re
         .join(" ");
     let success = match shape {
         // Every token-like field a Keycloak answer has, each a canary.
-        Success::OAuth => json(
-            200,
-            json!({"access_token": ACCESS, "expires_in": 300, "refresh_token": REFRESH,
-                   "refresh_expires_in": 1800, "token_type": "Bearer", "scope": "openid profile",
-                   "session_state": REFRESH_2, "id_token": ACCESS_2}),
-        ),
+        Success::OAuth => {
+            let mut body = token_body(ACCESS, REFRESH, 300, 1800);
+            body["session_state"] = REFRESH_2.into();
+            body["id_token"] = ACCESS_2.into();
+            body["scope"] = "openid profile".into();
+            json(200, body)
+        }
         other => json(200, serde_json::from_str(&other.body(ACCESS)).unwrap()),
     };
     // A message whose echoed secret straddles the 512-character bound.
@@ -273,11 +274,11 @@ fn run_one_shot(
     seen.debug(&format!("{label}: flow before start"), &flow);
 
     // resume before start
-    let e = flow.resume(now0(), Input::Timeout).unwrap_err();
+    let e = flow.resume(T0, Input::Timeout).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::NotStarted));
     seen.error(&format!("{label}: resume before start"), &e);
 
-    let action = flow.start(now0()).unwrap();
+    let action = flow.start(T0).unwrap();
     seen.debug(&format!("{label}: first action"), &action);
     let Action::Send(out) = action else {
         panic!("{label}: expected Send")
@@ -289,15 +290,15 @@ fn run_one_shot(
     // Wrong inputs leave the flow unchanged; their errors name kinds only.
     let sig = Input::Signature(Signature::from_der(SIG_DER.to_vec()));
     seen.debug(&format!("{label}: signature input"), &sig);
-    let e = flow.resume(now0(), sig).unwrap_err();
+    let e = flow.resume(T0, sig).unwrap_err();
     seen.error(&format!("{label}: signature input"), &e);
-    let e = flow.start(now0()).unwrap_err();
+    let e = flow.start(T0).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::AlreadyStarted));
     seen.error(&format!("{label}: second start"), &e);
 
     let input = Input::Response(answer);
     seen.debug(&format!("{label}: response input"), &input);
-    let result = match flow.resume(now0(), input) {
+    let result = match flow.resume(T0, input) {
         Ok(Action::Done(token)) => {
             seen.token(&format!("{label}: token"), &token);
             Ok(token)
@@ -309,7 +310,7 @@ fn run_one_shot(
         }
     };
     seen.debug(&format!("{label}: flow finished"), &flow);
-    let e = flow.resume(now0(), Input::Timeout).unwrap_err();
+    let e = flow.resume(T0, Input::Timeout).unwrap_err();
     assert_eq!(e, Error::Usage(UsageError::Finished));
     seen.error(&format!("{label}: after the end"), &e);
     result
@@ -321,7 +322,7 @@ fn one_request_flows_never_print_a_canary() {
     for shot in one_shots() {
         let raw_body = {
             let mut f = shot.build();
-            let Ok(Action::Send(out)) = f.start(now0()) else {
+            let Ok(Action::Send(out)) = f.start(T0) else {
                 panic!()
             };
             String::from_utf8(out.into_http().into_body()).unwrap()
@@ -358,8 +359,8 @@ fn one_request_flows_never_print_a_canary() {
 
         // The transport failed: Aborted.
         let mut flow = shot.build();
-        let _ = flow.start(now0()).unwrap();
-        let e = flow.resume(now0(), Input::Failed).unwrap_err();
+        let _ = flow.start(T0).unwrap();
+        let e = flow.resume(T0, Input::Failed).unwrap_err();
         assert_eq!(e, Error::Usage(UsageError::Aborted));
         seen.error(&format!("{}: aborted", shot.name), &e);
         seen.debug(&format!("{}: aborted flow", shot.name), &flow);
@@ -369,7 +370,7 @@ fn one_request_flows_never_print_a_canary() {
         let answer = scripted_answers(&echo, shot.shape).swap_remove(1).1;
         let r = drive::drive(
             flow,
-            now0,
+            || T0,
             |req| {
                 seen.debug("driver raw headers", req.headers());
                 Ok::<_, std::io::Error>(answer.clone())
@@ -382,7 +383,7 @@ fn one_request_flows_never_print_a_canary() {
         let flow = shot.build();
         let err = drive::drive(
             flow,
-            now0,
+            || T0,
             |_| Err(std::io::Error::other("connection reset")),
             drive::no_signer,
             |_| {},

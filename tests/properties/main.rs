@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
 
+use common::keycloak;
 use tokendance::oauth2::{PasswordSession, SessionAction};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, Action, AuthCode, ClientSecret, Endpoint, Error, Expect,
@@ -17,6 +18,10 @@ use tokendance::{
     UsageError,
 };
 
+// From `tests/properties/`, a plain `mod common;` would look for
+// `properties/common.rs`.
+#[path = "../common/mod.rs"]
+mod common;
 mod one_shot;
 mod session;
 mod values;

@@ -3,12 +3,8 @@
 use super::*;
 
 fn keycloak_ok(access: &str, expires_in: u64, refresh_expires_in: u64) -> http::Response<Vec<u8>> {
-    let body = json!({"access_token": access, "expires_in": expires_in, "refresh_token": format!("r-{access}"),
-        "refresh_expires_in": refresh_expires_in, "token_type": "bearer"});
-    http::Response::builder()
-        .status(200)
-        .body(serde_json::to_vec(&body).unwrap())
-        .unwrap()
+    let body = keycloak::token_body(access, &format!("r-{access}"), expires_in, refresh_expires_in);
+    keycloak::response(200, body.to_string())
 }
 
 fn keycloak_refusal(status: u16, error: &str) -> http::Response<Vec<u8>> {

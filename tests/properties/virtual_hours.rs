@@ -1,6 +1,7 @@
 //! 48 hours of virtual time: the session against `fake::Keycloak`, checked against an independent schedule.
 
 use super::*;
+use common::time::{at, T0};
 use tokendance::fake::{self, Fake};
 
 /// xorshift64*: a deterministic source of "sometimes" for the responder.
@@ -172,12 +173,11 @@ fn expected_counts(latency: u64) -> Counts {
 /// Drives the session for 48 hours by jumping to `next_deadline()`, to the
 /// arrival of a response, or to an application's use of the token.
 fn run_48_hours(latency_ms: u64, use_gap_ms: u64) -> (Counts, u64, u64) {
-    let t0 = Timestamp::from_unix_secs(1_700_000_000);
-    let end = t0.saturating_add(Duration::from_secs(HOURS_48));
+    let end = at(HOURS_48);
     let latency = Duration::from_millis(latency_ms);
     let mut server = Keycloak::new();
     let mut s = new_session();
-    let mut now = t0;
+    let mut now = T0;
     let mut pending: Option<(Timestamp, http::Response<Vec<u8>>)> = None;
     let mut steps = 0u64;
     let mut uses = 0u64;

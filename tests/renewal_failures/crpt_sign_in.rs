@@ -325,7 +325,7 @@ fn a_call_dropped_during_its_sign_in_frees_the_ticket() {
             // The first call is dropped here, its sign-in half-way.
         }
         server.log.clear();
-        let mut now = T0.saturating_add(Duration::from_millis(*delay_ms));
+        let mut now = at_ms(*delay_ms);
         let status = ping(&keeper, &mut now, &mut server).map_err(|e| format!("second: {e}"))?;
         let Some((asked_at, _)) = server.log.first() else {
             return Err("second: it sent nothing".into());

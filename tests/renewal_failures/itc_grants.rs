@@ -274,7 +274,7 @@ fn a_typed_oauth_refusal_of_the_password_grant_ends_the_session() {
                 session.next_deadline()
             ));
         }
-        match session.poll(T0.saturating_add(Duration::from_secs(3600))) {
+        match session.poll(at(3600)) {
             Err(Error::Usage(UsageError::Finished)) => Ok(()),
             other => Err(format!("ended: a later poll gave {other:?}")),
         }

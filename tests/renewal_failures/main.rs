@@ -37,6 +37,7 @@ mod itc_grants;
 mod itc_window;
 
 use common::holders::{itc_config, itc_session, reissue, sign_in, suz_ping, MakeGam, CONN, REG_NO};
+use common::time::{at, at_ms, T0};
 use common::{kind, session_kind, Tally};
 use tokendance::call::{Authorized, Reissue, Scheme, TokenSource};
 use tokendance::crpt::{KeeperAction, KeeperSource, TokenKeeper};
@@ -46,16 +47,6 @@ use tokendance::{
     gam, itc, AccessToken, Action, Endpoint, Error, Flow, Input, Password, SignJob, Signature, SignatureKind,
     Timestamp, TokenRequest, UsageError,
 };
-
-const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
-
-fn at(secs: u64) -> Timestamp {
-    T0.saturating_add(Duration::from_secs(secs))
-}
-
-fn at_ms(ms: u64) -> Timestamp {
-    T0.saturating_add(Duration::from_millis(ms))
-}
 
 // ====================================================================
 // Hostile answers.

@@ -23,14 +23,14 @@ fn drive_fetch(
 ) -> (Vec<String>, Driven) {
     let clock = Cell::new(at(start));
     let log = RefCell::new(Vec::new());
-    let script = RefCell::new(VecDeque::from(script));
+    let script = RefCell::new(Scripted::new(script));
     let result = drive::drive(
         session.fetch(),
         || clock.get(),
         |req| {
             log.borrow_mut()
                 .push(format!("{} {}", rel(clock.get()), describe(&req)));
-            match script.borrow_mut().pop_front().expect("script ran out") {
+            match script.borrow_mut().answer(req) {
                 Some(resp) => {
                     log.borrow_mut().push(format!("Recv {}", resp.status().as_u16()));
                     Ok(resp)
@@ -53,7 +53,7 @@ fn drive_fetch(
         Ok(token) => log.push(format!("Done {}", token.expose_secret())),
         Err(e) => log.push(format!("Error {e}")),
     }
-    assert!(script.borrow().is_empty(), "scripted answers left");
+    script.borrow().assert_all_used();
     (log, result)
 }
 

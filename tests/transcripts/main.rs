@@ -3,7 +3,6 @@
 //! and the whole sequence is compared with a constant.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 
 use http::header::CONTENT_TYPE;
@@ -14,53 +13,28 @@ use tokendance::{
     Flow, Input, InputKind, Password, Timestamp, TokenSet, UsageError,
 };
 
+// From `tests/transcripts/`, a plain `mod common;` would look for
+// `transcripts/common.rs`.
+#[path = "../common/mod.rs"]
+mod common;
 mod fetch;
 mod itc_failures;
 mod itc_renewal;
 mod one_shot;
 
-const T0_SECS: u64 = 1_700_000_000;
+// Times print as `common::time::rel` prints them, the format every transcript shares.
+use common::keycloak::{response, token_body, token_body_without_refresh};
+use common::scripted::Scripted;
+use common::time::{at, rel};
 
-/// `T0 + s` seconds.
-fn at(s: u64) -> Timestamp {
-    Timestamp::from_unix_secs(T0_SECS + s)
-}
-
-/// A time relative to `T0`, as the transcripts print it.
-fn rel(t: Timestamp) -> String {
-    if t == Timestamp::MAX {
-        return "MAX".to_owned();
-    }
-    if t == Timestamp::EPOCH {
-        return "epoch".to_owned();
-    }
-    let ms = t.as_unix_millis() as i128 - i128::from(T0_SECS) * 1000;
-    if ms % 1000 == 0 {
-        format!("+{}s", ms / 1000)
-    } else {
-        format!("+{ms}ms")
-    }
-}
-
-fn response(status: u16, body: &str) -> http::Response<Vec<u8>> {
-    http::Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
-
-/// A Keycloak token response.
+/// A Keycloak token response (common's builder), with the refresh token
+/// and its lifetime when the realm gives one: the transcripts vary both.
 fn keycloak(access: &str, expires_in: u64, refresh: Option<(&str, u64)>) -> http::Response<Vec<u8>> {
-    let mut body = serde_json::json!({
-        "access_token": access, "expires_in": expires_in, "token_type": "bearer",
-        "not-before-policy": 0, "session_state": "5d0e", "scope": "profile email",
-    });
-    if let Some((r, r_in)) = refresh {
-        body["refresh_token"] = r.into();
-        body["refresh_expires_in"] = r_in.into();
-    }
-    response(200, &body.to_string())
+    let body = match refresh {
+        Some((r, r_in)) => token_body(access, r, expires_in, r_in),
+        None => token_body_without_refresh(access, expires_in),
+    };
+    response(200, body.to_string())
 }
 
 /// `Send POST /path grant_type=… [refresh_token=…]` for forms, `… authType=N` for JSON.

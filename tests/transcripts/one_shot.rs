@@ -12,14 +12,15 @@ enum Answer {
 /// every step, then checks that the flow is finished for good.
 fn run_one_shot<F: Flow<Output = TokenSet>>(mut flow: F, start: u64, script: Vec<Answer>) -> Vec<String> {
     let mut log = Vec::new();
-    let mut script = VecDeque::from(script);
+    let mut script = Scripted::new(script);
     let mut now = at(start);
     let mut result = flow.start(now);
     loop {
         match result {
             Ok(Action::Send(out)) => {
-                log.push(describe(out.as_http()));
-                let input = match script.pop_front().expect("script ran out") {
+                let request = out.into_http();
+                log.push(describe(&request));
+                let input = match script.answer(request) {
                     Answer::At(t, resp) => {
                         now = at(t);
                         log.push(format!("Recv {} at {}", resp.status().as_u16(), rel(now)));
@@ -45,7 +46,7 @@ fn run_one_shot<F: Flow<Output = TokenSet>>(mut flow: F, start: u64, script: Vec
             }
         }
     }
-    assert!(script.is_empty(), "{} scripted answers left", script.len());
+    script.assert_all_used();
     // Finished for good: every later call says so, none sends.
     let later = [
         flow.start(now).map(|_| ()),

@@ -46,9 +46,9 @@ fn named_retry_after_values_are_cut_to_the_preset_bound() {
         RetryAfterCase::date(0),
         RetryAfterCase::date(784_111_777),
         // Ten seconds and five minutes after T0, an hour before it.
-        RetryAfterCase::date(1_700_000_010),
-        RetryAfterCase::date(1_700_000_300),
-        RetryAfterCase::date(1_699_996_400),
+        RetryAfterCase::date(T0_SECS + 10),
+        RetryAfterCase::date(T0_SECS + 300),
+        RetryAfterCase::date(T0_SECS - 3600),
         RetryAfterCase::ignored(None),
     ]);
     rows.extend(MALFORMED.iter().map(|v| RetryAfterCase::ignored(Some(v))));

@@ -43,6 +43,7 @@ mod validate;
 use common::holders::{itc_config, itc_session, reissue, sign_in, suz_ping, MakeGam, CONN, REG_NO};
 use common::pacing::{self, longest_pause};
 use common::steps::KEY_ANSWER;
+use common::time::{at, T0, T0_SECS};
 use common::{draw, kind, session_kind, Tally};
 use model::*;
 use tokendance::call::{Authorized, Reissue, Scheme};

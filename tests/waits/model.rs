@@ -10,9 +10,6 @@ pub(crate) const SEC: Duration = Duration::from_secs(1);
 pub(crate) const HOUR: Duration = Duration::from_secs(3600);
 pub(crate) const DAY: Duration = Duration::from_secs(86_400);
 
-/// A usual instant: 2023-11-14.
-pub(crate) const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
-
 /// 9999-12-31 23:59:59 GMT, the last instant an IMF-fixdate can name.
 pub(crate) const LAST_DATE: u64 = 253_402_300_799;
 

@@ -91,7 +91,7 @@ fn retry_now_keeps_single_flight() {
     s.retry_now();
     for later in [Duration::ZERO, SEC, Duration::from_secs(30)] {
         match s.poll(T0.saturating_add(later)).unwrap() {
-            SessionAction::Wait(until) => assert_eq!(until, T0.saturating_add(Duration::from_secs(60))),
+            SessionAction::Wait(until) => assert_eq!(until, at(60)),
             other => panic!("retry_now with a request in flight: {other:?}"),
         }
     }

@@ -91,7 +91,7 @@ fn refused_pacings_change_nothing() {
             other => return Err(format!("setup: {other:?}")),
         }
         match holder.attempt(T0, &failure)? {
-            Attempt::Wait(until) if until == T0.saturating_add(Duration::from_secs(33)) => Ok(()),
+            Attempt::Wait(until) if until == at(33) => Ok(()),
             other => Err(format!(
                 "behaviour: after a refused pacing the pause is {other:?}"
             )),
