@@ -755,6 +755,9 @@ fn mdlp_spacing_is_bounded_from_the_signature_whatever_the_clock_did() {
     ];
     let step = prop_oneof![
         Just(0i64),
+        // Back from the end of time by exactly the spacing (found by a run:
+        // MAX − 1 s + 1 s is MAX, an instant the flow may send at).
+        Just(-(mdlp::SPACING.as_millis() as i64)),
         -(3 * day_ms as i64)..=3 * day_ms as i64,
         -2_000i64..=2_000,
     ];
@@ -804,13 +807,17 @@ fn mdlp_spacing_is_bounded_from_the_signature_whatever_the_clock_did() {
                             kind(&again)
                         );
                     }
-                    // At the end of time no instant comes after the answer:
-                    // the flow keeps spacing (documented on `space`).
+                    // At the end of time no instant comes a whole spacing
+                    // after the start: the flow keeps spacing (documented
+                    // on `space`). The start is the answer, or the signature
+                    // when the clock went back: from MAX − 1 s, MAX is one.
+                    let start = answered.min(signed).as_unix_millis();
+                    let reachable = start.checked_add(mdlp::SPACING.as_millis() as u64).is_some();
                     let out = flow.resume(until, Input::Timeout).unwrap();
                     match out {
-                        Action::Send(_) => prop_assert!(until < Timestamp::MAX),
+                        Action::Send(_) => prop_assert!(reachable, "sent at {until:?}"),
                         Action::Wait(again) => {
-                            prop_assert!(again == Timestamp::MAX && until == Timestamp::MAX)
+                            prop_assert!(!reachable && again == Timestamp::MAX && until == Timestamp::MAX)
                         }
                         other => prop_assert!(false, "woken at {until:?}: {}", kind(&other)),
                     }
