@@ -35,6 +35,8 @@
 //! * **Crashes.** A holder that dies is replaced when its lease ends (plus
 //!   skew); its record is left as it was.
 
+#[cfg(feature = "fake")]
+pub mod conformance;
 mod keeper;
 mod record;
 mod store;

@@ -38,6 +38,29 @@ pub enum StoreOpKind {
 }
 
 impl StoreOp {
+    /// A read of `key` (for an adapter's own tests; keepers make their own).
+    pub fn read(id: u64, key: impl Into<String>) -> Self {
+        StoreOp {
+            id,
+            key: key.into(),
+            kind: StoreOpKind::Read,
+        }
+    }
+
+    /// A compare-and-set of `record` under `key` from `expected` (for an
+    /// adapter's own tests). `record.version` is written as the version.
+    pub fn swap(id: u64, key: impl Into<String>, expected: Option<u64>, record: &Record) -> Self {
+        StoreOp {
+            id,
+            key: key.into(),
+            kind: StoreOpKind::Swap {
+                expected,
+                version: record.version,
+                bytes: record.to_json(),
+            },
+        }
+    }
+
     /// Which operation this is: the answer names it.
     pub fn id(&self) -> u64 {
         self.id

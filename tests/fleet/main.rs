@@ -12,6 +12,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
+#[cfg(feature = "fake")]
+mod conformance;
 mod world;
 
 use world::{settings, Event, World, TOKEN_LIFE};
