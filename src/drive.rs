@@ -9,6 +9,7 @@ use std::fmt;
 use std::future::Future;
 
 use crate::error::Error;
+use crate::fleet::{StoreAnswer, StoreError, StoreOp};
 use crate::flow::{Action, Flow, Input};
 use crate::sign::{SignJob, Signature};
 use crate::time::Timestamp;
@@ -93,10 +94,36 @@ pub async fn no_signer_async(_job: SignJob) -> Result<Signature, NoSigner> {
 /// # Ok::<(), tokendance::Error>(())
 /// ```
 pub fn drive<F, TE, SE>(
+    flow: F,
+    clock: impl FnMut() -> Timestamp,
+    send: impl FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TE>,
+    sign: impl FnMut(&SignJob) -> Result<Signature, SE>,
+    wait_until: impl FnMut(Timestamp),
+) -> Result<F::Output, DriveError<TE, SE>>
+where
+    F: Flow,
+{
+    drive_with_store(flow, clock, send, sign, no_store, wait_until)
+}
+
+/// The store of flows driven without one: every operation fails, and a
+/// [`fleet`](crate::fleet) source without a valid token returns the error.
+pub fn no_store(_op: &StoreOp) -> Result<StoreAnswer, StoreError> {
+    Err(StoreError::Unavailable(
+        "the driver was given no store (use drive_with_store)".to_owned(),
+    ))
+}
+
+/// [`drive`] with a token store for [`fleet`](crate::fleet) sources:
+/// `store` carries out one [`StoreOp`] (read, or compare-and-set) and says
+/// what the store did. Its errors go to the flow, which keeps a valid token
+/// and backs off, or fails with [`Error::Store`](crate::Error::Store).
+pub fn drive_with_store<F, TE, SE>(
     mut flow: F,
     mut clock: impl FnMut() -> Timestamp,
     mut send: impl FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TE>,
     mut sign: impl FnMut(&SignJob) -> Result<Signature, SE>,
+    mut store: impl FnMut(&StoreOp) -> Result<StoreAnswer, StoreError>,
     mut wait_until: impl FnMut(Timestamp),
 ) -> Result<F::Output, DriveError<TE, SE>>
 where
@@ -108,6 +135,7 @@ where
             Action::Done(output) => return Ok(output),
             Action::Send(request) => Outcome::Sent(send(request.into_http())),
             Action::Sign(job) => Outcome::Signed(sign(&job)),
+            Action::Store(op) => Outcome::Stored(store(&op)),
             Action::Wait(until) => {
                 wait_until(until);
                 Outcome::Waited
@@ -124,16 +152,37 @@ where
 /// closures and futures are, so it fits tokio's multi-threaded runtime as
 /// well as single-threaded and embedded executors.
 pub async fn drive_async<F, TE, SE, TF, SF, WF>(
+    flow: F,
+    clock: impl FnMut() -> Timestamp,
+    send: impl FnMut(http::Request<Vec<u8>>) -> TF,
+    sign: impl FnMut(SignJob) -> SF,
+    wait_until: impl FnMut(Timestamp) -> WF,
+) -> Result<F::Output, DriveError<TE, SE>>
+where
+    F: Flow,
+    TF: Future<Output = Result<http::Response<Vec<u8>>, TE>>,
+    SF: Future<Output = Result<Signature, SE>>,
+    WF: Future<Output = ()>,
+{
+    let store = |op: StoreOp| async move { no_store(&op) };
+    drive_with_store_async(flow, clock, send, sign, store, wait_until).await
+}
+
+/// [`drive_async`] with a token store for [`fleet`](crate::fleet) sources
+/// (see [`drive_with_store`]).
+pub async fn drive_with_store_async<F, TE, SE, TF, SF, OF, WF>(
     mut flow: F,
     mut clock: impl FnMut() -> Timestamp,
     mut send: impl FnMut(http::Request<Vec<u8>>) -> TF,
     mut sign: impl FnMut(SignJob) -> SF,
+    mut store: impl FnMut(StoreOp) -> OF,
     mut wait_until: impl FnMut(Timestamp) -> WF,
 ) -> Result<F::Output, DriveError<TE, SE>>
 where
     F: Flow,
     TF: Future<Output = Result<http::Response<Vec<u8>>, TE>>,
     SF: Future<Output = Result<Signature, SE>>,
+    OF: Future<Output = Result<StoreAnswer, StoreError>>,
     WF: Future<Output = ()>,
 {
     let mut action = flow.start(clock())?;
@@ -142,6 +191,7 @@ where
             Action::Done(output) => return Ok(output),
             Action::Send(request) => Outcome::Sent(send(request.into_http()).await),
             Action::Sign(job) => Outcome::Signed(sign(job).await),
+            Action::Store(op) => Outcome::Stored(store(op).await),
             Action::Wait(until) => {
                 wait_until(until).await;
                 Outcome::Waited
@@ -156,6 +206,7 @@ where
 enum Outcome<TE, SE> {
     Sent(Result<http::Response<Vec<u8>>, TE>),
     Signed(Result<Signature, SE>),
+    Stored(Result<StoreAnswer, StoreError>),
     Waited,
 }
 
@@ -171,6 +222,9 @@ fn step<F: Flow, TE, SE>(
         Outcome::Sent(Ok(response)) => Input::Response(response),
         Outcome::Signed(Ok(signature)) => Input::Signature(signature),
         Outcome::Waited => Input::Timeout,
+        // A store error is the flow's to weigh (a fleet source keeps a
+        // valid token), not the driver's to end on.
+        Outcome::Stored(result) => Input::Store(result),
         Outcome::Sent(Err(e)) => return Err(abort(flow, now, DriveError::Transport(e))),
         Outcome::Signed(Err(e)) => return Err(abort(flow, now, DriveError::Signer(e))),
     };

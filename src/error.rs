@@ -1,10 +1,11 @@
-//! The crate's one error type and its three families.
+//! The crate's one error type and its families.
 //!
 //! | family | meaning | typical cause | what to do |
 //! |---|---|---|---|
 //! | [`Error::Server`] | the server understood and refused | wrong password, bad code, 429, 5xx | read [`ServerError::kind`]; retry only if [`Error::is_retryable`] |
 //! | [`Error::Protocol`] | the server answered something unusable | HTML page from a proxy, redirect, missing field, oversized body | usually a misconfigured URL or a proxy; not fixed by retrying at once |
 //! | [`Error::Usage`] | the caller misused the API | input in the wrong order, call after the end, `http://` without opt-in | fix the calling code |
+//! | [`Error::Store`] | the token store shared by a fleet failed (only [`fleet`](crate::fleet) sources) | store down, timed out, foreign data | retry later: the source backs off |
 //!
 //! Errors never carry the body of a successful (2xx) response, so they cannot
 //! leak a token; the server's own error code and message are kept, bounded in
@@ -32,6 +33,10 @@ pub enum Error {
     /// The caller used the API in a way it does not allow.
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// The token store a [`fleet`](crate::fleet) source shares its token
+    /// through failed, and no valid token was held to go on with.
+    #[error(transparent)]
+    Store(#[from] crate::fleet::StoreError),
 }
 
 impl Error {
@@ -40,6 +45,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Server(e) => e.is_retryable(),
+            Error::Store(_) => true,
             Error::Protocol(_) | Error::Usage(_) => false,
         }
     }
@@ -57,7 +63,7 @@ impl Error {
         match self {
             Error::Server(e) => Some(e.status),
             Error::Protocol(e) => Some(e.status()),
-            Error::Usage(_) => None,
+            Error::Usage(_) | Error::Store(_) => None,
         }
     }
 
@@ -360,6 +366,8 @@ pub enum Expect {
     Signature,
     /// The end of a wait (after `Action::Wait`).
     Timeout,
+    /// A store's answer (after `Action::Store`).
+    Store,
 }
 
 /// The kind of an [`Input`](crate::Input); part of [`UsageError::UnexpectedInput`].
@@ -371,6 +379,8 @@ pub enum InputKind {
     Signature,
     /// `Input::Timeout`.
     Timeout,
+    /// `Input::Store`.
+    Store,
     /// `Input::Failed`.
     Failed,
 }

@@ -8,6 +8,7 @@ use http::Method;
 use url::Url;
 
 use crate::error::{Error, Expect, InputKind, UsageError};
+use crate::fleet::{StoreAnswer, StoreError, StoreOp};
 use crate::form::{is_plain_form_value, push_form_encoded};
 use crate::sign::{SignJob, Signature};
 use crate::time::Timestamp;
@@ -21,6 +22,7 @@ use crate::time::Timestamp;
 /// | `Send(req)` | send `req` once, without following redirects | `Input::Response`, or `Input::Failed` if it never got an answer |
 /// | `Sign(job)` | sign `job.bytes()` with a signature of `job.kind()` | `Input::Signature`, or `Input::Failed` |
 /// | `Wait(t)` | let time pass until `t` | `Input::Timeout` |
+/// | `Store(op)` | carry out a token-store operation (only [`fleet`](crate::fleet) sources ask) | `Input::Store` with the store's answer or error |
 /// | `Done(v)` | nothing: the flow is finished | (nothing) |
 // The request is moved out once per exchange; boxing it would cost an
 // allocation per round trip for no gain.
@@ -34,6 +36,10 @@ pub enum Action<T> {
     Sign(SignJob),
     /// Let time pass until this instant, then resume with [`Input::Timeout`].
     Wait(Timestamp),
+    /// Carry out this operation on the token store and resume with
+    /// [`Input::Store`]. Only a source that shares its
+    /// token through a store asks ([`fleet::FleetSource`](crate::fleet::FleetSource)).
+    Store(StoreOp),
     /// The flow is finished; later calls return [`UsageError::Finished`].
     Done(T),
 }
@@ -49,6 +55,7 @@ impl<T> Action<T> {
             Action::Send(request) => Err(Action::Send(request)),
             Action::Sign(job) => Err(Action::Sign(job)),
             Action::Wait(until) => Err(Action::Wait(until)),
+            Action::Store(op) => Err(Action::Store(op)),
         }
     }
 }
@@ -61,8 +68,12 @@ pub enum Input {
     Signature(Signature),
     /// The instant of `Action::Wait` has passed.
     Timeout,
+    /// What the store did with the operation of `Action::Store`, or why it
+    /// could not (the source keeps a valid token and backs off).
+    Store(Result<StoreAnswer, StoreError>),
     /// The previous action could not be carried out: the transport failed
-    /// before a response arrived, or the signer failed. One-shot flows end
+    /// before a response arrived, the signer failed, or the store failed.
+    /// One-shot flows end
     /// with [`UsageError::Aborted`] (a request may have reached the server, so
     /// only the caller can decide to start again); sessions back off.
     Failed,
@@ -75,6 +86,7 @@ impl Input {
             Input::Response(_) => InputKind::Response,
             Input::Signature(_) => InputKind::Signature,
             Input::Timeout => InputKind::Timeout,
+            Input::Store(_) => InputKind::Store,
             Input::Failed => InputKind::Failed,
         }
     }
@@ -87,6 +99,8 @@ impl fmt::Debug for Input {
             Input::Response(r) => write!(f, "Response({}, {} bytes)", r.status().as_u16(), r.body().len()),
             Input::Signature(s) => write!(f, "{s:?}"),
             Input::Timeout => f.write_str("Timeout"),
+            Input::Store(Ok(answer)) => write!(f, "Store({answer:?})"),
+            Input::Store(Err(e)) => write!(f, "Store(Err({e:?}))"),
             Input::Failed => f.write_str("Failed"),
         }
     }
@@ -224,22 +238,46 @@ impl MediaType {
 ///
 /// Send it as it is, once, and do not follow redirects.
 #[derive(Clone)]
-pub struct Outgoing(http::Request<Vec<u8>>);
+pub struct Outgoing {
+    request: http::Request<Vec<u8>>,
+    /// Whether the server may issue a token in answer (and so revoke the
+    /// one before): a fleet holder confirms its lease before sending it.
+    issues_token: bool,
+}
 
 impl Outgoing {
     /// The request, to inspect.
     pub fn as_http(&self) -> &http::Request<Vec<u8>> {
-        &self.0
+        &self.request
     }
 
     /// The request, to send.
     pub fn into_http(self) -> http::Request<Vec<u8>> {
-        self.0
+        self.request
+    }
+
+    /// Whether the server may issue a token in answer to this request, and
+    /// so revoke the one it issued before (CRPT does). True for every
+    /// request of a token flow but the challenges that only fetch data to
+    /// sign (CRPT's `auth/key`, MDLP's `auth`); a
+    /// [`FleetSource`](crate::fleet::FleetSource) confirms its lease before
+    /// sending one.
+    pub fn issues_token(&self) -> bool {
+        self.issues_token
+    }
+
+    /// Marks a request whose answer never carries a token (a challenge).
+    pub(crate) fn not_issuing(mut self) -> Self {
+        self.issues_token = false;
+        self
     }
 
     /// A request built elsewhere (an API call with its credential attached).
     pub(crate) fn from_http(request: http::Request<Vec<u8>>) -> Self {
-        Outgoing(request)
+        Outgoing {
+            request,
+            issues_token: true,
+        }
     }
 
     /// A request with `Accept: application/json`.
@@ -252,7 +290,7 @@ impl Outgoing {
         if let Some(media_type) = media_type {
             headers.insert(CONTENT_TYPE, media_type.header_value());
         }
-        Outgoing(req)
+        Outgoing::from_http(req)
     }
 
     /// `POST uri` with a form body (the URI parsed once, by the caller).
@@ -288,7 +326,7 @@ impl Outgoing {
     /// its value is marked sensitive, so even the raw request's `Debug` hides it.
     /// A value that cannot be a header (control characters) is a usage error.
     pub(crate) fn with_secret_header(mut self, name: &'static str, value: &str) -> Result<Self, Error> {
-        self.0.headers_mut().insert(name, sensitive_value(value)?);
+        self.request.headers_mut().insert(name, sensitive_value(value)?);
         Ok(self)
     }
 }
@@ -296,7 +334,7 @@ impl Outgoing {
 impl fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let content_type = self
-            .0
+            .request
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -304,10 +342,10 @@ impl fmt::Debug for Outgoing {
         write!(
             f,
             "{} {} ({}, {} bytes)",
-            self.0.method(),
-            self.0.uri(),
+            self.request.method(),
+            self.request.uri(),
             content_type,
-            self.0.body().len()
+            self.request.body().len()
         )
     }
 }

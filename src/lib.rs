@@ -25,6 +25,7 @@
 //! # fn sign(bytes: &[u8]) -> tokendance::Signature { unreachable!() }
 //! # fn sleep_until(t: Timestamp) {}
 //! # fn now() -> Timestamp { Timestamp::from_unix_secs(1_700_000_000) }
+//! # let mut store = tokendance::fleet::MemoryStore::default();
 //! let mut flow = gam::client_credentials(&gam::Config::staging(), "client-id",
 //!     ClientSecret::new("secret"), "iam:user-password:update")?;
 //! let mut action = flow.start(now())?;
@@ -43,6 +44,8 @@
 //!             sleep_until(until);
 //!             flow.resume(now(), Input::Timeout)?
 //!         }
+//!         // Only a fleet source asks: carry it out on the shared token store.
+//!         Action::Store(op) => flow.resume(now(), Input::Store(Ok(store.apply(&op))))?,
 //!         Action::Done(token) => break token,
 //!     };
 //! };
@@ -70,10 +73,12 @@
 //!
 //! ## Errors
 //!
-//! One [`Error`] with three families: [`Error::Server`] (the server refused:
+//! One [`Error`] with these families: [`Error::Server`] (the server refused:
 //! status, its own code and message, `Retry-After`), [`Error::Protocol`] (it
 //! answered something unusable: not JSON, too large, redirect, missing or
-//! mistyped field) and [`Error::Usage`] (the caller misused the API).
+//! mistyped field), [`Error::Usage`] (the caller misused the API) and, for
+//! [`fleet`] sources only, [`Error::Store`] (the shared token store failed
+//! and no valid token was held).
 //!
 //! | call | can return | flow usable afterwards? |
 //! |---|---|---|

@@ -132,6 +132,7 @@ fn answers(expect: Expect, input: &Input) -> bool {
         (Expect::Response, Input::Response(_))
             | (Expect::Signature, Input::Signature(_))
             | (Expect::Timeout, Input::Timeout)
+            | (Expect::Store, Input::Store(_))
     )
 }
 
@@ -179,6 +180,7 @@ impl Gate {
             Ok(Action::Send(_)) => Gate::Waiting(Expect::Response),
             Ok(Action::Sign(_)) => Gate::Waiting(Expect::Signature),
             Ok(Action::Wait(_)) => Gate::Waiting(Expect::Timeout),
+            Ok(Action::Store(_)) => Gate::Waiting(Expect::Store),
             Ok(Action::Done(_)) | Err(_) => Gate::Finished,
         };
         step
@@ -214,24 +216,28 @@ pub(crate) use flow_via_machine;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fleet::{StoreAnswer, StoreError, StoreOp};
     use crate::flow::Outgoing;
     use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 
-    fn inputs() -> [Input; 4] {
+    fn inputs() -> [Input; 6] {
         [
             Input::Response(http::Response::new(Vec::new())),
             Input::Signature(Signature::from_der(vec![0x30, 0])),
             Input::Timeout,
+            Input::Store(Ok(StoreAnswer::Swapped)),
+            Input::Store(Err(StoreError::Timeout)),
             Input::Failed,
         ]
     }
 
-    fn gates() -> [Gate; 5] {
+    fn gates() -> [Gate; 6] {
         [
             Gate::New,
             Gate::Waiting(Expect::Response),
             Gate::Waiting(Expect::Signature),
             Gate::Waiting(Expect::Timeout),
+            Gate::Waiting(Expect::Store),
             Gate::Finished,
         ]
     }
@@ -278,7 +284,7 @@ mod tests {
     #[test]
     fn tracking_records_what_the_action_waits_for() {
         type Built = fn() -> Result<Action<()>, Error>;
-        let steps: [(Built, Gate); 5] = [
+        let steps: [(Built, Gate); 6] = [
             (
                 || Ok(Action::Send(Outgoing::from_http(http::Request::new(Vec::new())))),
                 Gate::Waiting(Expect::Response),
@@ -293,6 +299,10 @@ mod tests {
             (
                 || Ok(Action::Wait(Timestamp::EPOCH)),
                 Gate::Waiting(Expect::Timeout),
+            ),
+            (
+                || Ok(Action::Store(StoreOp::read(1, "k"))),
+                Gate::Waiting(Expect::Store),
             ),
             (|| Ok(Action::Done(())), Gate::Finished),
             (|| Err(Error::Usage(UsageError::Aborted)), Gate::Finished),

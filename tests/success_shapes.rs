@@ -599,6 +599,7 @@ fn drive_keeper_call<S: tokendance::call::TokenSource>(
             Err(err) => return (sent, Err(err)),
         };
         step = match action {
+            Action::Store(_) => unreachable!("these calls use no store"),
             Action::Send(out) => {
                 let request = out.as_http();
                 let path = request.uri().path().to_owned();

@@ -79,7 +79,8 @@ impl Start for Paths {
     type State = State;
 
     fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
-        let request = Outgoing::get(self.key)?;
+        // The challenge only fetches data to sign: no token, nothing revoked.
+        let request = Outgoing::get(self.key)?.not_issuing();
         let state = State::Fetching {
             sign_in: self.sign_in,
             purpose: self.purpose,

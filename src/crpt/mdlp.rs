@@ -209,7 +209,8 @@ impl Start for Setup {
     type State = State;
 
     fn start(self, _now: Timestamp) -> Result<Transition<State>, Error> {
-        let request = Outgoing::post_json(self.auth_url, self.auth_body, MediaType::Json)?;
+        // `auth` answers a one-time code, not a token: nothing is revoked.
+        let request = Outgoing::post_json(self.auth_url, self.auth_body, MediaType::Json)?.not_issuing();
         let state = State::Authenticating {
             token_url: self.token_url,
             secret: self.secret,

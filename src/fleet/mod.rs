@@ -39,8 +39,10 @@
 pub mod conformance;
 mod keeper;
 mod record;
+mod source;
 mod store;
 
 pub use keeper::{Fence, FleetAction, FleetKeeper, FleetSettings, FleetTicket};
 pub use record::{Lease, Record, RecordError, SharedToken, MAX_NAME_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT};
+pub use source::FleetSource;
 pub use store::{MemoryStore, StoreAnswer, StoreError, StoreOp, StoreOpKind};

@@ -508,7 +508,7 @@ impl TokenSource for PasswordSession {
                 }
                 Some(Error::Usage(UsageError::Aborted))
             }
-            Input::Timeout | Input::Signature(_) => None,
+            Input::Timeout | Input::Signature(_) | Input::Store(_) => None,
         };
         match (failure, self.valid_token(now)) {
             (None, _) => self.poll_token(now),

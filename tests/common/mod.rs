@@ -95,6 +95,7 @@ pub fn assert_request(out: &Outgoing, method: Method, url: &str, headers: &[Head
 /// The name of an action, for failure messages (never its content).
 pub fn kind<T>(action: &Action<T>) -> &'static str {
     match action {
+        Action::Store(_) => "Store",
         Action::Send(_) => "Send",
         Action::Sign(_) => "Sign",
         Action::Wait(_) => "Wait",

@@ -17,6 +17,7 @@ fn against_fake(step: Step, failure: CrptFailure) -> Error {
     let mut action = flow(now, None);
     loop {
         match action {
+            Ok(Action::Store(_)) => unreachable!("these flows use no store"),
             Ok(Action::Send(out)) => {
                 if sends == step.sends_before() {
                     crpt.failure = Some(failure);
@@ -71,6 +72,7 @@ where
             Some(input) => flow.resume(now, input),
         }?;
         Ok(match a {
+            Action::Store(op) => Action::Store(op),
             Action::Send(o) => Action::Send(o),
             Action::Sign(j) => Action::Sign(j),
             Action::Wait(t) => Action::Wait(t),

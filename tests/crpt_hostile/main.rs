@@ -167,6 +167,7 @@ impl Show for registration::Outcome {
 
 fn act<T: Show>(a: Result<Action<T>, Error>) -> Result<Act, Error> {
     a.map(|a| match a {
+        Action::Store(_) => unreachable!("these flows use no store"),
         Action::Send(_) => Act::Send,
         Action::Sign(_) => Act::Sign,
         Action::Wait(t) => Act::Wait(t),

@@ -94,6 +94,7 @@ impl<'a> Sim<'a> {
         let mut result = flow.start(self.now);
         let outcome = loop {
             match result {
+                Ok(Action::Store(_)) => unreachable!("these flows use no store"),
                 Ok(Action::Send(out)) => {
                     let req = out.into_http();
                     let signed = if req.headers().contains_key("x-signature") {

@@ -299,6 +299,7 @@ fn drive_steps<F: Flow>(
     let mut step = flow.start(now);
     for _ in 0..32 {
         step = match step {
+            Ok(Action::Store(_)) => unreachable!("these flows use no store"),
             Ok(Action::Send(out)) => {
                 let answer = server.answer(out.as_http());
                 flow.resume(now, Input::Response(answer))

@@ -14,6 +14,8 @@ use proptest::test_runner::FileFailurePersistence;
 
 #[cfg(feature = "fake")]
 mod conformance;
+#[cfg(feature = "fake")]
+mod source;
 mod world;
 
 use world::{settings, Event, World, TOKEN_LIFE};

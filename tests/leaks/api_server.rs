@@ -269,6 +269,7 @@ fn run_api_call<F: Flow + Debug>(
     let result = loop {
         seen.debug(&format!("{label}: call"), &call);
         step = match step {
+            Ok(Action::Store(_)) => unreachable!("these calls use no store"),
             Ok(Action::Send(out)) => {
                 seen.outgoing(&format!("{label}: request"), &out);
                 let input = Input::Response(server.answer(label, out.as_http()));

@@ -37,6 +37,7 @@ where
         let action = result?;
         seen.debug(&format!("{label}: action"), &action);
         Ok(match action {
+            Action::Store(op) => Action::Store(op),
             Action::Send(o) => Action::Send(o),
             Action::Sign(j) => Action::Sign(j),
             Action::Wait(t) => Action::Wait(t),
@@ -298,6 +299,7 @@ fn run_crpt(
     let mut action = flow(seen, &label, now, None);
     loop {
         match action {
+            Ok(Action::Store(_)) => unreachable!("these flows use no store"),
             Ok(Action::Send(out)) => {
                 seen.outgoing(&format!("{label}: request"), &out);
                 let body = String::from_utf8(out.as_http().body().clone()).unwrap();

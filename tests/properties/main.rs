@@ -440,6 +440,7 @@ fn check_flow<F: Flow>(
                     outstanding -= 1;
                 }
                 match action {
+                    Action::Store(_) => prop_assert!(false, "a session asked for a store"),
                     Action::Send(_) => {
                         tally("flow: Send");
                         prop_assert_eq!(outstanding, 0, "a second Send while one is outstanding");

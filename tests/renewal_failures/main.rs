@@ -258,6 +258,7 @@ fn run<F: Flow>(call: &mut F, now: &mut Timestamp, server: &mut impl Server) -> 
     let mut step = call.start(*now);
     for _ in 0..32 {
         step = match step? {
+            Action::Store(_) => unreachable!("these calls use no store"),
             Action::Done(output) => return Ok(output),
             Action::Send(request) => {
                 let request = request.into_http();

@@ -17,6 +17,7 @@ fn run_one_shot<F: Flow<Output = TokenSet>>(mut flow: F, start: u64, script: Vec
     let mut result = flow.start(now);
     loop {
         match result {
+            Ok(Action::Store(_)) => unreachable!("these flows use no store"),
             Ok(Action::Send(out)) => {
                 let request = out.into_http();
                 log.push(describe(&request));

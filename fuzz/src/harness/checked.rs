@@ -228,6 +228,7 @@ where
     fn seen(&mut self, now: Timestamp, action: Action<F::Output>, report: &mut Report) -> Action<F::Output> {
         check_printed("an action's Debug", &format!("{action:?}"), &self.spec.secrets);
         self.phase = match &action {
+            Action::Store(_) => panic!("a flow under test asked for a token store"),
             Action::Send(request) => {
                 self.sends += 1;
                 report.sent += 1;
@@ -297,6 +298,7 @@ where
 /// The input that answers `expect`.
 fn expect_kind(expect: Expect) -> InputKind {
     match expect {
+        Expect::Store => InputKind::Store,
         Expect::Response => InputKind::Response,
         Expect::Signature => InputKind::Signature,
         Expect::Timeout => InputKind::Timeout,

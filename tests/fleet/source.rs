@@ -1,0 +1,222 @@
+//! `FleetSource`: the keeper and a renewal flow as one token source, driven
+//! through `Authorized` calls and the drivers against the fakes.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use tokendance::call::TokenSource;
+use tokendance::crpt::{true_api, TrueApiStand};
+use tokendance::fake::{self, Crpt, Fake, Gam};
+use tokendance::fleet::{
+    FleetKeeper, FleetSettings, FleetSource, MemoryStore, StoreAnswer, StoreError, StoreOp, StoreOpKind,
+};
+use tokendance::{drive, gam, Action, ClientSecret, Endpoint, Error, Input, Timestamp, TokenSet};
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_700_000_000);
+const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
+
+fn gam_config() -> gam::Config {
+    gam::Config::new(
+        Endpoint::parse("https://iam.fake").unwrap(),
+        Endpoint::parse("https://gateway.fake/oms").unwrap(),
+    )
+}
+
+fn gam_server() -> Gam {
+    let mut server = Gam::new();
+    server.add_client("shop", "s3cret", &["orders:read"]);
+    server.set_partner_code("shop", "SHOP01");
+    server
+}
+
+type GamFlow = tokendance::TokenRequest;
+
+fn gam_source(
+    holder: &str,
+    secret: &'static str,
+) -> FleetSource<impl FnMut() -> Result<GamFlow, Error>, GamFlow> {
+    let keeper = FleetKeeper::new("gam:shop", holder, FleetSettings::default()).unwrap();
+    let config = gam_config();
+    FleetSource::new(keeper, move || {
+        gam::client_credentials(&config, "shop", ClientSecret::new(secret), "orders:read")
+    })
+}
+
+/// One business call of `source`, driven against `server` and `store`.
+fn call<S: TokenSource>(
+    source: S,
+    server: &RefCell<Gam>,
+    store: &RefCell<MemoryStore>,
+    now: Timestamp,
+) -> Result<(), drive::DriveError<Infallible, drive::NoSigner>> {
+    call_with(source, server, now, |op| Ok(store.borrow_mut().apply(op)))
+}
+
+/// One business call, with whatever store `store` is.
+fn call_with<S: TokenSource>(
+    source: S,
+    server: &RefCell<Gam>,
+    now: Timestamp,
+    store: impl FnMut(&StoreOp) -> Result<StoreAnswer, StoreError>,
+) -> Result<(), drive::DriveError<Infallible, drive::NoSigner>> {
+    let call =
+        gam::get::<_, serde_json::Value>(&gam_config(), "SHOP01", &["api", "v1", "orders"], &[], source)
+            .unwrap();
+    drive::drive_with_store(
+        call,
+        || now,
+        |req| Ok(server.borrow_mut().handle(now, &req)),
+        drive::no_signer,
+        store,
+        |_| {},
+    )
+    .map(|_| ())
+}
+
+/// Two processes, one store: the first call gets a token and publishes it;
+/// the second process's call uses it without a token request of its own.
+#[test]
+fn two_processes_share_one_token_through_authorized_calls() {
+    let (server, store) = (RefCell::new(gam_server()), RefCell::new(MemoryStore::default()));
+    let (mut a, mut b) = (gam_source("a", "s3cret"), gam_source("b", "s3cret"));
+    call(&mut a, &server, &store, T0).unwrap();
+    call(&mut b, &server, &store, T0.saturating_add(Duration::from_secs(1))).unwrap();
+    call(&mut a, &server, &store, T0.saturating_add(Duration::from_secs(2))).unwrap();
+    let counts = server.borrow().counts();
+    assert_eq!((counts.tokens_issued, counts.answered), (1, 3));
+    let record = store.borrow().get("gam:shop").unwrap();
+    assert_eq!(record.version, 2, "claimed, then published");
+    assert!(record.lease.is_none());
+    assert_eq!(
+        b.keeper().token().map(TokenSet::access_token),
+        record.token.as_ref().map(|t| t.token.access_token())
+    );
+}
+
+/// A CRPT sign-in through the source: the challenge goes out unfenced, the
+/// sign-in only after the lease is confirmed in the store, and the token is
+/// published before the call gets it.
+#[test]
+fn the_fence_comes_right_before_the_request_that_issues_the_token() {
+    let mut crpt = Crpt::new();
+    let mut store = MemoryStore::default();
+    let keeper = FleetKeeper::new(format!("crpt:{CONN}"), "pod-a", FleetSettings::default()).unwrap();
+    let mut source = FleetSource::new(keeper, || {
+        true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(CONN))
+    });
+    let mut seen = Vec::new();
+    let mut step = source.poll_token(T0);
+    let token = loop {
+        step = match step.unwrap() {
+            Action::Done(token) => break token,
+            Action::Store(op) => {
+                seen.push(match op.kind() {
+                    StoreOpKind::Read => "read".to_owned(),
+                    StoreOpKind::Swap { version, .. } => format!("swap to {version}"),
+                });
+                let answer = store.apply(&op);
+                source.resume_token(T0, Input::Store(Ok(answer)))
+            }
+            Action::Send(out) => {
+                let request = out.into_http();
+                seen.push(format!("{} {}", request.method(), request.uri().path()));
+                source.resume_token(T0, Input::Response(crpt.handle(T0, &request)))
+            }
+            Action::Sign(job) => {
+                seen.push("sign".to_owned());
+                source.resume_token(T0, Input::Signature(fake::sign(&job)))
+            }
+            Action::Wait(until) => panic!("a wait until {until:?}"),
+        };
+    };
+    assert_eq!(
+        seen,
+        [
+            "read",
+            "swap to 1",
+            "GET /api/v3/true-api/auth/key",
+            "sign",
+            "read",
+            "POST /api/v3/true-api/auth/simpleSignIn/11B1ABC9-F4EE-47DB-8A20-F80AC83504E8",
+            "swap to 2",
+        ]
+    );
+    assert!(crpt.accepts(T0, CONN, &token));
+    assert_eq!(crpt.tokens_issued(), 1);
+}
+
+/// The store down: a valid token (due for renewal) is still used; without
+/// one, the call fails with the store's typed error.
+#[test]
+fn a_store_that_is_down_never_stops_a_valid_token() {
+    let (server, store) = (RefCell::new(gam_server()), RefCell::new(MemoryStore::default()));
+    let mut a = gam_source("a", "s3cret");
+    call(&mut a, &server, &store, T0).unwrap();
+    // GAM's tokens live an hour; renewal is due 5 minutes before.
+    let due = T0.saturating_add(Duration::from_secs(3_600 - 200));
+    let down = |_: &StoreOp| Err(StoreError::Unavailable("connection refused".into()));
+    call_with(&mut a, &server, due, down).expect("the held token, though the store is down");
+    assert_eq!(
+        server.borrow().counts().tokens_issued,
+        1,
+        "no renewal without the store"
+    );
+    let mut fresh = gam_source("c", "s3cret");
+    match call_with(&mut fresh, &server, due, down) {
+        Err(drive::DriveError::Flow(Error::Store(StoreError::Unavailable(why)))) => {
+            assert_eq!(why, "connection refused")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A renewal that fails releases the lease with the fleet's back-off in the
+/// record, and the call gets the server's refusal.
+#[test]
+fn a_failed_renewal_releases_the_lease_with_a_back_off() {
+    let (server, store) = (RefCell::new(gam_server()), RefCell::new(MemoryStore::default()));
+    let mut wrong = gam_source("a", "wrong");
+    match call(&mut wrong, &server, &store, T0) {
+        Err(drive::DriveError::Flow(Error::Server(refusal))) => assert_eq!(refusal.status, 401),
+        other => panic!("{other:?}"),
+    }
+    let record = store.borrow().get("gam:shop").unwrap();
+    assert!(record.lease.is_none(), "{record:?}");
+    assert_eq!(record.failures, 1);
+    assert!(record.backoff_until.is_some_and(|until| until > T0));
+    // Another process sees the back-off and does not try at once.
+    let mut b = gam_source("b", "s3cret");
+    let step = b.poll_token(T0);
+    let Ok(Action::Store(read)) = step else {
+        panic!("{step:?}")
+    };
+    let answer = store.borrow_mut().apply(&read);
+    assert!(matches!(b.resume_token(T0, Input::Store(Ok(answer))), Ok(Action::Wait(until)) if until > T0));
+    assert_eq!(server.borrow().counts().tokens_issued, 0);
+}
+
+/// `drive` without a store: a fleet source fails with a typed error that
+/// says which driver to use, and sends nothing.
+#[test]
+fn drive_without_a_store_says_so() {
+    let server = RefCell::new(gam_server());
+    let mut a = gam_source("a", "s3cret");
+    let flow =
+        gam::get::<_, serde_json::Value>(&gam_config(), "SHOP01", &["api", "v1", "orders"], &[], &mut a)
+            .unwrap();
+    let result = drive::drive(
+        flow,
+        || T0,
+        |req| Ok::<_, Infallible>(server.borrow_mut().handle(T0, &req)),
+        drive::no_signer,
+        |_| {},
+    );
+    match result {
+        Err(drive::DriveError::Flow(Error::Store(e))) => {
+            assert!(e.to_string().contains("drive_with_store"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.borrow().counts().tokens_issued, 0);
+}
