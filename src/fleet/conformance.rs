@@ -53,7 +53,7 @@ pub const AWKWARD_KEYS: &[&str] = &[
 pub fn sample_record(key: &str, version: u64, token_len: usize) -> Record {
     let t0 = Timestamp::from_unix_secs(1_700_000_000);
     let text: String = (0..token_len)
-        .map(|i| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[(i + version as usize) % 36]))
+        .map(|i| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[(i.wrapping_add(version as usize)) % 36]))
         .collect();
     Record {
         token: Some(SharedToken {

@@ -10,11 +10,13 @@ use crate::error::Error;
 use crate::flow::{Action, Flow, Input, Outgoing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
+use crate::token::TokenSet;
 
 /// A token shared by a fleet of processes, renewed by running a token flow
 /// (a CRPT sign-in, a GAM client-credentials grant, any flow whose output
-/// is a [`TokenSet`](crate::TokenSet)) only in the process that holds the
-/// fleet's lease.
+/// is a [`TokenSet`]; for ITC, [`PasswordSession::into_renewal`](crate::oauth2::PasswordSession::into_renewal),
+/// which refreshes the shared refresh token) only in the process that
+/// holds the fleet's lease.
 ///
 /// As a [`TokenSource`], it plugs into [`Authorized`](crate::call::Authorized)
 /// calls like the single-process sources. Its actions are the flow's
@@ -37,7 +39,7 @@ use crate::time::Timestamp;
 ///
 /// let config = gam::Config::staging();
 /// let keeper = FleetKeeper::new("gam:partner-app", "worker-1", FleetSettings::default())?;
-/// let mut source = FleetSource::new(keeper, move || {
+/// let mut source = FleetSource::new(keeper, move |_held| {
 ///     gam::client_credentials(&config, "partner-app", ClientSecret::new("s3cret"), "orders:read")
 /// });
 /// let store = RefCell::new(MemoryStore::default());
@@ -81,10 +83,12 @@ enum State<Fl> {
 
 impl<F, Fl> FleetSource<F, Fl>
 where
-    F: FnMut() -> Result<Fl, Error>,
-    Fl: Flow<Output = crate::TokenSet>,
+    F: FnMut(Option<&TokenSet>) -> Result<Fl, Error>,
+    Fl: Flow<Output = TokenSet>,
 {
-    /// A source around `keeper`, renewing with the flows `make` builds.
+    /// A source around `keeper`, renewing with the flows `make` builds from
+    /// the token held, if any (an ITC renewal refreshes its refresh token;
+    /// other flows ignore it).
     pub fn new(keeper: FleetKeeper, make: F) -> Self {
         FleetSource {
             keeper,
@@ -116,7 +120,7 @@ where
                 };
                 Ok(Action::Store(op))
             }
-            FleetAction::Renew(ticket) => match (self.make)() {
+            FleetAction::Renew(ticket) => match (self.make)(self.keeper.token()) {
                 Ok(mut flow) => {
                     let step = flow.start(now);
                     self.flow_step(now, ticket, flow, step)
@@ -210,8 +214,8 @@ fn stored(input: Input) -> Result<super::StoreAnswer, StoreError> {
 
 impl<F, Fl> TokenSource for FleetSource<F, Fl>
 where
-    F: FnMut() -> Result<Fl, Error>,
-    Fl: Flow<Output = crate::TokenSet>,
+    F: FnMut(Option<&TokenSet>) -> Result<Fl, Error>,
+    Fl: Flow<Output = TokenSet>,
 {
     fn poll_token(&mut self, now: Timestamp) -> TokenStep {
         // A call dropped half-way left a renewal: give the lease back.

@@ -2,9 +2,11 @@
 //! the long-lived password-grant session. No provider names live here: the
 //! provider modules configure these pieces with their URLs and quirks.
 
+mod renewal;
 mod response;
 mod session;
 
+pub use renewal::Renewal;
 pub use response::parse_token_response;
 #[cfg(test)]
 pub(crate) use response::TokenFields;

@@ -156,6 +156,11 @@ impl PasswordSession {
 
     crate::pacing::pacing_accessors!("How the session paces itself.");
 
+    /// Adopts `tokens` (read from a store, say) as the session's own.
+    pub(crate) fn adopt(&mut self, tokens: TokenSet) {
+        self.tokens = Some(tokens);
+    }
+
     /// The current tokens, fresh or not.
     pub fn tokens(&self) -> Option<&TokenSet> {
         self.tokens.as_ref()

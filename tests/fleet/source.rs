@@ -35,10 +35,10 @@ type GamFlow = tokendance::TokenRequest;
 fn gam_source(
     holder: &str,
     secret: &'static str,
-) -> FleetSource<impl FnMut() -> Result<GamFlow, Error>, GamFlow> {
+) -> FleetSource<impl FnMut(Option<&TokenSet>) -> Result<GamFlow, Error>, GamFlow> {
     let keeper = FleetKeeper::new("gam:shop", holder, FleetSettings::default()).unwrap();
     let config = gam_config();
-    FleetSource::new(keeper, move || {
+    FleetSource::new(keeper, move |_| {
         gam::client_credentials(&config, "shop", ClientSecret::new(secret), "orders:read")
     })
 }
@@ -102,7 +102,7 @@ fn the_fence_comes_right_before_the_request_that_issues_the_token() {
     let mut crpt = Crpt::new();
     let mut store = MemoryStore::default();
     let keeper = FleetKeeper::new(format!("crpt:{CONN}"), "pod-a", FleetSettings::default()).unwrap();
-    let mut source = FleetSource::new(keeper, || {
+    let mut source = FleetSource::new(keeper, |_| {
         true_api::sign_in(&TrueApiStand::Demo.endpoint(), Some(CONN))
     });
     let mut seen = Vec::new();
@@ -219,4 +219,69 @@ fn drive_without_a_store_says_so() {
         other => panic!("{other:?}"),
     }
     assert_eq!(server.borrow().counts().tokens_issued, 0);
+}
+
+/// ITC: two processes share the Keycloak tokens; when they are due, the
+/// fleet refreshes once with the shared refresh token (rotation: a second
+/// refresh with the old one would be refused), and both use the result.
+#[test]
+fn an_itc_fleet_refreshes_once_with_the_shared_refresh_token() {
+    use tokendance::fake::Keycloak;
+    use tokendance::{itc, Password};
+    let realm = RefCell::new(Keycloak::itc_staging());
+    let store = RefCell::new(MemoryStore::default());
+    let config = itc::Config::new(
+        Endpoint::parse("https://realm.fake/auth/realms/Staging").unwrap(),
+        Endpoint::parse("https://service.fake/api/easy-register/").unwrap(),
+    );
+    let settings = FleetSettings {
+        pacing: tokendance::Pacing {
+            renew_margin: Duration::from_secs(30),
+            ..tokendance::Pacing::session()
+        },
+        ..FleetSettings::default()
+    };
+    let source = |holder: &str| {
+        let keeper = FleetKeeper::new("itc:easy-register-test", holder, settings).unwrap();
+        let config = config.clone();
+        FleetSource::new(keeper, move |held: Option<&TokenSet>| {
+            let session = itc::session(
+                &config,
+                itc::STAGING_TEST_USERNAME,
+                Password::new(itc::STAGING_TEST_PASSWORD),
+            )?;
+            Ok(session.into_renewal(held.cloned()))
+        })
+    };
+    let (mut a, mut b) = (source("a"), source("b"));
+    let token_of = |s: &mut dyn TokenSource, now: Timestamp| {
+        let mut step = s.poll_token(now);
+        loop {
+            step = match step.unwrap() {
+                Action::Done(token) => return token,
+                Action::Store(op) => {
+                    let answer = store.borrow_mut().apply(&op);
+                    s.resume_token(now, Input::Store(Ok(answer)))
+                }
+                Action::Send(out) => {
+                    let response = realm.borrow_mut().handle(now, &out.into_http());
+                    s.resume_token(now, Input::Response(response))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let first = token_of(&mut a, T0);
+    assert_eq!(token_of(&mut b, T0), first);
+    // Keycloak's tokens live 300 s: at 280 s both are due.
+    let later = T0.saturating_add(Duration::from_secs(280));
+    let renewed = token_of(&mut b, later);
+    assert_ne!(renewed, first);
+    assert_eq!(
+        token_of(&mut a, later.saturating_add(Duration::from_secs(1))),
+        renewed
+    );
+    let grants = realm.borrow().grants();
+    assert_eq!((grants.password, grants.refresh, grants.refused), (1, 1, 0));
+    assert!(realm.borrow().accepts(later, &renewed));
 }
