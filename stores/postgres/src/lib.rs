@@ -357,11 +357,14 @@ impl AsyncPostgresStore {
     }
 
     /// Drops `client` if it is still the open connection: the next
-    /// operation opens another.
+    /// operation opens another. Never waits (the deadline may be past):
+    /// if another task holds the slot, it is connecting anew or taking a
+    /// connection that will fail for it too, and be dropped then.
     async fn forget(&self, client: &Arc<Client>) {
-        let mut slot = self.client.lock().await;
-        if slot.as_ref().is_some_and(|open| Arc::ptr_eq(open, client)) {
-            *slot = None;
+        if let Ok(mut slot) = self.client.try_lock() {
+            if slot.as_ref().is_some_and(|open| Arc::ptr_eq(open, client)) {
+                *slot = None;
+            }
         }
     }
 
