@@ -1,0 +1,204 @@
+//! The store against a real PostgreSQL: the conformance checks every
+//! adapter passes, in both forms, and what this adapter adds (the
+//! migration, records it did not write).
+
+mod common;
+
+use std::sync::Arc;
+
+use tokendance::fleet::conformance::{check_races, check_store, sample_record};
+use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_RECORD_BYTES};
+use tokendance_store_postgres::{AsyncPostgresStore, PostgresStore, TABLE};
+
+#[test]
+fn blocking_store_answers_as_the_memory_store_does() {
+    let mut store = common::blocking();
+    check_store(&common::prefix("check"), &mut |op| store.apply(op)).unwrap();
+}
+
+#[test]
+fn async_store_answers_as_the_memory_store_does() {
+    let runtime = common::runtime();
+    let store = runtime.block_on(common::asynchronous());
+    check_store(&common::prefix("check-async"), &mut |op| {
+        runtime.block_on(store.apply(op))
+    })
+    .unwrap();
+}
+
+#[test]
+fn one_of_eight_blocking_connections_wins_each_race() {
+    common::blocking(); // the table
+    check_races(
+        &common::prefix("race"),
+        8,
+        50,
+        || PostgresStore::new(&common::url(), common::TIMEOUT).unwrap(),
+        |store, op| store.apply(op),
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_of_eight_async_connections_wins_each_race() {
+    let runtime = common::runtime();
+    runtime.block_on(common::asynchronous());
+    check_races(
+        &common::prefix("race-async"),
+        8,
+        50,
+        || AsyncPostgresStore::new(&common::url(), common::TIMEOUT).unwrap(),
+        |store, op| runtime.block_on(store.apply(op)),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_sharing_one_async_store_race_on_its_one_connection() {
+    let store = Arc::new(common::asynchronous().await);
+    let key = format!("{}:shared", common::prefix("shared"));
+    for round in 0..20u64 {
+        let expected = (round > 0).then_some(round);
+        let tasks: Vec<_> = (0..16)
+            .map(|t| {
+                let (store, key) = (Arc::clone(&store), key.clone());
+                tokio::spawn(async move {
+                    let record = sample_record(&key, round + 1, 20 + t);
+                    store
+                        .apply(&StoreOp::swap(t as u64, key.clone(), expected, &record))
+                        .await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(StoreAnswer::Swapped) => won += 1,
+                Ok(StoreAnswer::Conflict) => {}
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
+#[test]
+fn migrating_again_and_at_once_is_fine() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let mut store = PostgresStore::new(&common::url(), common::TIMEOUT).unwrap();
+                store.migrate()?;
+                store.migrate()
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+}
+
+/// A row written behind the store's back, by SQL.
+fn insert_raw(key: &str, version: i64, record: &[u8]) {
+    let runtime = common::runtime();
+    runtime.block_on(async {
+        let (client, connection) = common::url()
+            .parse::<tokendance_store_postgres::Config>()
+            .unwrap()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                &format!("INSERT INTO {TABLE} (key, version, record) VALUES ($1, $2, $3)"),
+                &[&key, &version, &record],
+            )
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_record_over_the_limit_reads_as_corrupt_and_is_never_written() {
+    let mut store = common::blocking();
+    let key = format!("{}:large", common::prefix("corrupt"));
+    insert_raw(&key, 1, &vec![b'x'; MAX_RECORD_BYTES + 1]);
+    let got = store.apply(&StoreOp::read(1, key.clone()));
+    assert!(matches!(&got, Err(StoreError::Corrupt(_))), "{got:?}");
+    // Its message names the size, not the bytes.
+    let text = format!("{got:?}");
+    assert!(
+        text.contains(&(MAX_RECORD_BYTES + 1).to_string()) && !text.contains("xxxx"),
+        "{text}"
+    );
+
+    // The keeper never writes one; were it asked to, nothing is written.
+    let fresh = format!("{}:large-write", common::prefix("corrupt"));
+    let mut record = sample_record(&fresh, 1, 1);
+    let room = MAX_RECORD_BYTES - record.to_json().len();
+    record = sample_record(&fresh, 1, room + 100);
+    assert!(record.to_json().len() > MAX_RECORD_BYTES);
+    let got = store.apply(&StoreOp::swap(2, fresh.clone(), None, &record));
+    assert!(matches!(got, Err(StoreError::Corrupt(_))), "{got:?}");
+    assert_eq!(
+        store.apply(&StoreOp::read(3, fresh)).unwrap(),
+        StoreAnswer::Found(None)
+    );
+}
+
+#[test]
+fn a_missing_table_says_to_migrate() {
+    // A search path with no schema in it: the table is nowhere to be seen.
+    let mut config = common::url()
+        .parse::<tokendance_store_postgres::Config>()
+        .unwrap();
+    config.options("-c search_path=tokendance_no_such_schema");
+    let mut store = PostgresStore::with_config(config, common::TIMEOUT).unwrap();
+    let got = store.apply(&StoreOp::read(1, "k"));
+    match got {
+        Err(StoreError::Unavailable(text)) => assert!(text.contains("migrat"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    // The connection is still good after the refusal.
+    assert!(matches!(
+        store.apply(&StoreOp::read(2, "k")),
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn versions_past_bigint_conflict_or_are_refused() {
+    let mut store = common::blocking();
+    let key = format!("{}:huge", common::prefix("huge"));
+    let record = sample_record(&key, 1, 10);
+    assert_eq!(
+        store
+            .apply(&StoreOp::swap(1, key.clone(), None, &record))
+            .unwrap(),
+        StoreAnswer::Swapped
+    );
+    // Nothing stored can be at a version PostgreSQL cannot hold.
+    let next = sample_record(&key, 2, 10);
+    let from_huge = StoreOp::swap(2, key.clone(), Some(u64::MAX), &next);
+    assert_eq!(store.apply(&from_huge).unwrap(), StoreAnswer::Conflict);
+    let to_huge = StoreOp::swap(
+        3,
+        key.clone(),
+        Some(1),
+        &sample_record(&key, i64::MAX as u64 + 1, 10),
+    );
+    assert!(matches!(store.apply(&to_huge), Err(StoreError::Corrupt(_))));
+    let read = store.apply(&StoreOp::read(4, key)).unwrap();
+    assert_eq!(read, StoreAnswer::Found(Some(record.to_json())));
+}
+
+#[test]
+fn the_blocking_store_refuses_to_run_inside_a_runtime() {
+    let mut store = PostgresStore::new(&common::url(), common::TIMEOUT).unwrap();
+    let runtime = common::runtime();
+    let got = runtime.block_on(async { store.apply(&StoreOp::read(1, "k")) });
+    assert!(matches!(got, Err(StoreError::Unavailable(_))), "{got:?}");
+    // And dropping it there does not panic.
+    runtime.block_on(async move { drop(store) });
+}
