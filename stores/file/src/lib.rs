@@ -99,7 +99,8 @@ impl FileStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(|e| unavailable("cannot create the store directory", dir, &e))?;
-        let dir = fs::canonicalize(dir).map_err(|e| unavailable("cannot resolve the store directory", dir, &e))?;
+        let dir =
+            fs::canonicalize(dir).map_err(|e| unavailable("cannot resolve the store directory", dir, &e))?;
         Ok(FileStore {
             dir,
             timeout: DEFAULT_TIMEOUT,
@@ -222,7 +223,11 @@ impl FileStore {
             // store's own directory must already exist (it is not
             // recreated if removed: that would hide a lost store).
             if !self.dir.is_dir() {
-                return Err(unavailable("the store directory is missing", &self.dir, &not_found()));
+                return Err(unavailable(
+                    "the store directory is missing",
+                    &self.dir,
+                    &not_found(),
+                ));
             }
             fs::create_dir_all(&paths.dir).map_err(|e| unavailable("cannot create", &paths.dir, &e))?;
         }
@@ -288,7 +293,9 @@ fn parse_record(content: &[u8]) -> Result<(u64, Vec<u8>), &'static str> {
         return Err("no header line");
     };
     let (header, body) = (&content[..newline], &content[newline + 1..]);
-    let fields = header.strip_prefix(MAGIC.as_bytes()).ok_or("not a tokendance file store record")?;
+    let fields = header
+        .strip_prefix(MAGIC.as_bytes())
+        .ok_or("not a tokendance file store record")?;
     let mut fields = fields.split(|&b| b == b' ');
     let (Some(version), Some(len), None) = (fields.next(), fields.next(), fields.next()) else {
         return Err("the header is not a version and a length");
@@ -327,7 +334,8 @@ fn write_record(paths: &KeyPaths, version: u64, bytes: &[u8]) -> Result<(), Stor
         let _ = fs::remove_file(&paths.temp);
         return Err(unavailable("cannot write", &paths.temp, &e));
     }
-    fs::rename(&paths.temp, &paths.record).map_err(|e| unavailable("cannot rename over", &paths.record, &e))?;
+    fs::rename(&paths.temp, &paths.record)
+        .map_err(|e| unavailable("cannot rename over", &paths.record, &e))?;
     sync_dir(&paths.dir)
 }
 
@@ -394,7 +402,11 @@ mod tests {
         assert_eq!(path(&"x".repeat(MAX_NAME_BYTES + 1)), None);
         let longest = store.paths(&"x".repeat(MAX_NAME_BYTES)).map(|p| p.record);
         let longest = longest.unwrap_or_default();
-        let names: Vec<_> = longest.strip_prefix("/store").unwrap_or(&longest).iter().collect();
+        let names: Vec<_> = longest
+            .strip_prefix("/store")
+            .unwrap_or(&longest)
+            .iter()
+            .collect();
         assert_eq!(names.len(), 3, "{longest:?}");
         assert!(names.iter().all(|n| n.len() <= SEGMENT + ".lock".len()));
     }

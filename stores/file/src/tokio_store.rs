@@ -59,7 +59,11 @@ impl AsyncFileStore {
         tokio::task::spawn_blocking(move || store.apply(&op))
             .await
             .map_err(|e| {
-                let why = if e.is_cancelled() { "was cancelled" } else { "panicked" };
+                let why = if e.is_cancelled() {
+                    "was cancelled"
+                } else {
+                    "panicked"
+                };
                 StoreError::Unavailable(format!("the file store's blocking task {why}"))
             })?
     }
