@@ -7,10 +7,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{files_under, runtime, Scratch};
+#[cfg(feature = "tokio")]
+use common::runtime;
+use common::{files_under, Scratch};
 use tokendance::fleet::conformance::{check_races, check_store, sample_record, AWKWARD_KEYS};
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_NAME_BYTES, MAX_RECORD_BYTES};
-use tokendance_store_file::{AsyncFileStore, FileStore};
+#[cfg(feature = "tokio")]
+use tokendance_store_file::AsyncFileStore;
+use tokendance_store_file::FileStore;
 
 #[test]
 fn the_blocking_store_answers_as_the_memory_store() {
@@ -19,6 +23,7 @@ fn the_blocking_store_answers_as_the_memory_store() {
     check_store(&scratch.prefix, &mut |op| store.apply(op)).unwrap();
 }
 
+#[cfg(feature = "tokio")]
 #[test]
 fn the_async_store_answers_as_the_memory_store() {
     let scratch = Scratch::new("check-async");
@@ -41,6 +46,7 @@ fn one_of_eight_blocking_stores_wins_each_race() {
     .unwrap();
 }
 
+#[cfg(feature = "tokio")]
 #[test]
 fn one_of_eight_async_stores_wins_each_race() {
     let scratch = Scratch::new("race-async");

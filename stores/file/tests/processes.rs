@@ -82,7 +82,7 @@ fn race_child(child: usize) {
                         break;
                     }
                     attempts += 1;
-                    if let Some(v) = current.filter(|&v| v > 1 && attempts % 5 == 0) {
+                    if let Some(v) = current.filter(|&v| v > 1 && attempts.is_multiple_of(5)) {
                         // A swap from a version already gone never wins.
                         let stale =
                             StoreOp::swap(0, key.clone(), Some(v - 1), &sample_record(key, v, token_len(id)));

@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokendance::fleet::{StoreAnswer, StoreError, StoreOp};
+use tokendance_store_file::FileStore;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -45,6 +48,7 @@ impl Drop for Scratch {
 
 /// A runtime with only tokio's blocking pool and no timer: what
 /// `AsyncFileStore` promises to need.
+#[cfg(feature = "tokio")]
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -71,5 +75,26 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    out
+}
+
+/// What the store answers to `op`, and how long it took: blocking, then
+/// (with the feature `tokio`) through `AsyncFileStore`.
+pub fn answers(store: &FileStore, op: &StoreOp) -> Vec<(Result<StoreAnswer, StoreError>, Duration)> {
+    let timed = |apply: &dyn Fn() -> Result<StoreAnswer, StoreError>| {
+        let started = Instant::now();
+        let answer = apply();
+        (answer, started.elapsed())
+    };
+    #[allow(unused_mut)]
+    let mut out = vec![timed(&|| store.apply(op))];
+    #[cfg(feature = "tokio")]
+    {
+        let (rt, store) = (
+            runtime(),
+            tokendance_store_file::AsyncFileStore::from(store.clone()),
+        );
+        out.push(timed(&|| rt.block_on(store.apply(op))));
+    }
     out
 }
