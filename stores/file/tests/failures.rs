@@ -84,7 +84,7 @@ fn a_key_locked_for_ever_times_out_in_time() {
         for (answer, took) in answers(&store, &op) {
             assert_eq!(answer, Err(StoreError::Timeout));
             assert!(
-                took >= timeout && took < timeout + Duration::from_millis(400),
+                took >= timeout && took < timeout + Duration::from_secs(1),
                 "{took:?}"
             );
         }
