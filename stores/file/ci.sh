@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Tests the file store. No server to install or start: the store is a
+# directory. The tests' scratch directories go under a fresh temporary
+# directory, removed on exit whatever the tests did (a killed child or a
+# failed test leaves nothing behind in /tmp).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+scratch="$(mktemp -d -t tokendance-store-file.XXXXXX)"
+trap 'rm -rf "$scratch"' EXIT
+# std::env::temp_dir() reads TMPDIR.
+export TMPDIR="$scratch"
+
+cargo test -p tokendance-store-file
+# Blocking-only users build without tokio: keep that building.
+cargo check -p tokendance-store-file --no-default-features --all-targets
