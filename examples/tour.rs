@@ -29,6 +29,7 @@ use tokendance::crpt::registration::{self, Signing};
 use tokendance::crpt::{self, gis_mt, mdlp, true_api, KeeperAction, TokenKeeper};
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, CertificateCase, Fake, Fakes};
+use tokendance::fleet::{FleetKeeper, FleetSettings, FleetSource, MemoryStore, StoreOpKind};
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, ClientSecret, Endpoint, Error, Flow, Password,
     RegistrationKey, ServerErrorKind, SignJob, Signature, SignatureKind, Timestamp, TokenSet,
@@ -75,6 +76,8 @@ struct Tour {
     clock: VirtualClock,
     agent: ureq::Agent,
     fakes: Arc<Mutex<Fakes>>,
+    /// The token store the fleet section's processes share.
+    store: RefCell<MemoryStore>,
     rows: Vec<Row>,
     failures: Vec<String>,
 }
@@ -100,7 +103,8 @@ impl Tour {
         let clock = &self.clock;
         let agent = &self.agent;
         let mut sent = 0;
-        let outcome = drive::drive(
+        let store = &self.store;
+        let outcome = drive::drive_with_store(
             f,
             || clock.now(),
             |request| {
@@ -118,6 +122,17 @@ impl Tour {
                 let line = format!("(sign {:?}, {} bytes)", job.kind(), job.bytes().len());
                 log.borrow_mut().push((clock.now(), line, "-".to_owned()));
                 signer(job).ok_or(NoSigner)
+            },
+            |op| {
+                let line = match op.kind() {
+                    StoreOpKind::Read => "(store: read the record)".to_owned(),
+                    StoreOpKind::Swap { version, .. } => {
+                        format!("(store: compare-and-set to version {version})")
+                    }
+                };
+                let answer = store.borrow_mut().apply(op);
+                log.borrow_mut().push((clock.now(), line, format!("{answer:?}")));
+                Ok(answer)
             },
             |until| {
                 let line = format!(
@@ -258,6 +273,7 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
         clock,
         agent: ureq_agent(),
         fakes,
+        store: RefCell::new(MemoryStore::default()),
         rows: Vec::new(),
         failures: Vec::new(),
     };
@@ -561,7 +577,53 @@ fn crpt_tour(
         ok,
         Some(keeper.token().and_then(TokenSet::expires_at)),
     );
+
+    // The fleet: three processes' keepers (one each, as three processes
+    // would have) share the connection's token through one store: the
+    // first signs in, fenced, and publishes; the others read it.
+    let issued_before = tour.fakes().crpt.tokens_issued();
+    let mut tokens = Vec::new();
+    for process in ["fleet: process 1", "fleet: process 2", "fleet: process 3"] {
+        let holder = process.replace(' ', "-").replace(':', "");
+        let keeper = FleetKeeper::new(format!("crpt:{connection}"), holder, FleetSettings::default())?;
+        let base = true_api_base.clone();
+        let mut source = FleetSource::new(keeper, move |_| true_api::sign_in(&base, conn));
+        let (outcome, _) = tour.run(FLOW, process, TokenOf(&mut source), fake_signer);
+        tokens.push(outcome.ok());
+    }
+    let issued = tour.fakes().crpt.tokens_issued() - issued_before;
+    let same = tokens.windows(2).all(|w| w[0].is_some() && w[0] == w[1]);
+    let live = tokens[0]
+        .as_ref()
+        .is_some_and(|t| tour.fakes().crpt.accepts(tour.clock.now(), &connection, t));
+    tour.record(
+        format!(
+            "3 processes, {issued} sign-in, all on one token: {}",
+            same && live
+        ),
+        issued == 1 && same && live,
+        None,
+    );
     Ok(())
+}
+
+/// A token source's token as a flow (what a call does before its request).
+struct TokenOf<'s, S>(&'s mut S);
+
+impl<S: tokendance::call::TokenSource> Flow for TokenOf<'_, S> {
+    type Output = AccessToken;
+
+    fn start(&mut self, now: Timestamp) -> Result<tokendance::Action<AccessToken>, Error> {
+        self.0.poll_token(now)
+    }
+
+    fn resume(
+        &mut self,
+        now: Timestamp,
+        input: tokendance::Input,
+    ) -> Result<tokendance::Action<AccessToken>, Error> {
+        self.0.resume_token(now, input)
+    }
 }
 
 /// ITC Easy Register calls with the Keycloak session as the token source.

@@ -92,7 +92,8 @@ impl fmt::Debug for StoreAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The bytes hold the token.
         match self {
-            StoreAnswer::Found(bytes) => write!(f, "Found({:?} bytes)", bytes.as_ref().map(Vec::len)),
+            StoreAnswer::Found(None) => f.write_str("Found(no record)"),
+            StoreAnswer::Found(Some(bytes)) => write!(f, "Found({} bytes)", bytes.len()),
             StoreAnswer::Swapped => f.write_str("Swapped"),
             StoreAnswer::Conflict => f.write_str("Conflict"),
         }

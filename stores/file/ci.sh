@@ -16,3 +16,7 @@ export TMPDIR="$scratch"
 cargo test -p tokendance-store-file
 # Blocking-only users build without tokio: keep that building.
 cargo check -p tokendance-store-file --no-default-features --all-targets
+
+# The fleet demo on this store: 8 processes x 4 threads, one sign-in per
+# renewal period (it exits non-zero otherwise); its table is the README's.
+cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12

@@ -72,3 +72,6 @@ echo "PostgreSQL on 127.0.0.1:$port (pid $(cat "$dir/pid")), as $user, data in $
 step "postgres store: cargo test"
 cd "$root"
 cargo test -p tokendance-store-postgres
+
+step "postgres store: the fleet demo (8 processes x 4 threads on this server)"
+cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12

@@ -62,3 +62,6 @@ echo "redis-server (pid $pid) on 127.0.0.1:$port"
 step "redis store: cargo test"
 export TOKENDANCE_REDIS_URL="redis://127.0.0.1:$port"
 cargo test -p tokendance-store-redis
+
+step "redis store: the fleet demo (8 processes x 4 threads on this server)"
+cargo run -q -p tokendance-fleet -- --store redis --processes 8 --seconds 12
