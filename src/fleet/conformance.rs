@@ -159,6 +159,9 @@ where
                 let (key, barrier, apply) = (&key, Arc::clone(&barrier), &apply);
                 scope.spawn(move || {
                     let mut won = Vec::new();
+                    let mut failure = None;
+                    // Every thread meets every barrier, even after a failure:
+                    // one that left early would leave the others waiting.
                     for round in 0..rounds {
                         barrier.wait();
                         let expected = (round > 0).then_some(round);
@@ -167,11 +170,13 @@ where
                         match apply(&mut store, &op) {
                             Ok(StoreAnswer::Swapped) => won.push(round),
                             Ok(StoreAnswer::Conflict) => {}
-                            other => return Err(format!("thread {t} round {round}: {other:?}")),
+                            other => {
+                                failure.get_or_insert_with(|| format!("thread {t} round {round}: {other:?}"));
+                            }
                         }
                         barrier.wait();
                     }
-                    Ok(won)
+                    failure.map_or(Ok(won), Err)
                 })
             })
             .collect();

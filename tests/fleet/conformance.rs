@@ -104,3 +104,27 @@ fn record_of(op: &StoreOp) -> tokendance::fleet::Record {
 fn store_version(store: &mut MemoryStore, key: &str) -> Option<u64> {
     store.get(key).map(|r| r.version)
 }
+
+/// A store that fails is reported, never waited on for ever: every thread
+/// keeps meeting the rounds' barriers.
+#[test]
+fn a_failing_store_fails_the_race_check_without_hanging() {
+    let err = check_races(
+        "x",
+        4,
+        5,
+        || (),
+        |_, _| Err(tokendance::fleet::StoreError::Timeout),
+    )
+    .unwrap_err();
+    assert!(err.contains("Timeout"), "{err}");
+    let flaky = std::sync::atomic::AtomicUsize::new(0);
+    let shared = Arc::new(Mutex::new(MemoryStore::default()));
+    let one_fails = |s: &mut Arc<Mutex<MemoryStore>>, op: &StoreOp| {
+        if flaky.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 3 {
+            return Err(tokendance::fleet::StoreError::Unavailable("gone".into()));
+        }
+        Ok(s.lock().unwrap().apply(op))
+    };
+    assert!(check_races("y", 4, 5, || Arc::clone(&shared), one_fails).is_err());
+}

@@ -45,6 +45,10 @@
 //!
 //! **`path_segments`**: a mode byte and four strings (see [`paths::path_segments`]).
 //!
+//! **`fleet_record`**: the bytes a store handed back; **`fleet_keeper_ops`**:
+//! byte triples (keeper and operation, time step, operand) driving two
+//! fleet keepers of one key (see [`fleet`]).
+//!
 //! # Invariants
 //!
 //! Never a panic (libFuzzer reports it); a hang or unbounded memory shows as
@@ -121,6 +125,7 @@ mod flow_table;
 
 mod checked;
 mod checks;
+mod fleet;
 mod flow_ops;
 mod flows;
 mod input;
@@ -191,6 +196,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("itc_reply_response", parse_targets::itc_reply_response),
     ("gam_envelope_response", parse_targets::gam_envelope_response),
     ("authorized_ops", flow_ops::authorized_ops),
+    ("fleet_record", fleet::fleet_record),
+    ("fleet_keeper_ops", fleet::fleet_keeper_ops),
     ("path_segments", paths::path_segments),
     ("token_flow_ops", flow_ops::token_flow_ops),
 ];

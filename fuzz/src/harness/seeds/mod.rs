@@ -705,10 +705,120 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ] {
         out.push(("path_segments", name.into(), strings(0, values)));
     }
+    out.extend(fleet_seeds());
     out.push((
         "path_segments",
         "pieces".into(),
         strings(1, [&[0, 1, 2], &[5, 8, 10, 11], &[17, 18, 19], &[30, 31, 35]]),
     ));
+    out
+}
+
+/// `fleet_record`: records as the crate writes them, and ones no writer
+/// makes; `fleet_keeper_ops`: a renewal, a contested one, a refusal.
+fn fleet_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    use tokendance::fleet::{Lease, Record, SharedToken};
+    use tokendance::{AccessToken, Timestamp, TokenSet};
+    let t0 = Timestamp::from_unix_secs(1_700_000_000);
+    let token = TokenSet::new(AccessToken::new("open sesame 42"), t0, Some(t0));
+    let full = Record {
+        key: "crpt:conn".into(),
+        version: 3,
+        token: Some(SharedToken {
+            token,
+            published_version: 2,
+        }),
+        rejected_version: Some(2),
+        lease: Some(Lease {
+            holder: "pod-a".into(),
+            until: t0,
+            version: 3,
+        }),
+        failures: 1,
+        backoff_until: Some(t0),
+    };
+    let written = full.to_json();
+    let text = String::from_utf8_lossy(&written).into_owned();
+    let mut out = vec![
+        ("fleet_record", "written".to_owned(), written.clone()),
+        (
+            "fleet_record",
+            "empty_record".to_owned(),
+            Record {
+                version: 1,
+                ..Record::empty("k")
+            }
+            .to_json(),
+        ),
+        (
+            "fleet_record",
+            "format_2".to_owned(),
+            text.replacen("\"format\":1", "\"format\":2", 1).into_bytes(),
+        ),
+        (
+            "fleet_record",
+            "token_with_a_newline".to_owned(),
+            text.replacen("open sesame 42", "open\\nsesame 42", 1)
+                .into_bytes(),
+        ),
+        (
+            "fleet_record",
+            "unknown_field".to_owned(),
+            text.replacen("\"failures\"", "\"x\":1,\"failures\"", 1)
+                .into_bytes(),
+        ),
+    ];
+    // Keeper ops: [keeper and op, time, operand] triples (see fleet.rs).
+    let poll = |k: u8| [k, 1, 0];
+    let deliver = |k: u8| [k | 2 << 1, 1, 3];
+    let fence = |k: u8| [k | 3 << 1, 1, 0];
+    let renewed = |k: u8| [k | 4 << 1, 1, 30];
+    let renewal = [
+        poll(0),
+        deliver(0),
+        poll(0),
+        deliver(0),
+        poll(0),
+        fence(0),
+        fence(0),
+        renewed(0),
+        poll(0),
+        deliver(0),
+    ];
+    let contested = [
+        poll(0),
+        poll(1),
+        deliver(0),
+        deliver(1),
+        poll(0),
+        poll(1),
+        deliver(1),
+        deliver(0),
+        poll(0),
+        poll(1),
+    ];
+    let refused = [
+        poll(0),
+        deliver(0),
+        poll(0),
+        deliver(0),
+        poll(0),
+        renewed(0),
+        poll(0),
+        deliver(0),
+        [6 << 1, 1, 0],
+        poll(0),
+        deliver(0),
+        [0, 255, 0],
+        poll(1),
+        [1, 0, 0],
+    ];
+    for (name, ops) in [
+        ("renewal", &renewal[..]),
+        ("contested", &contested[..]),
+        ("refused_at_the_edges_of_time", &refused[..]),
+    ] {
+        out.push(("fleet_keeper_ops", name.to_owned(), ops.concat()));
+    }
     out
 }
