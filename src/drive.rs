@@ -117,7 +117,7 @@ pub fn no_store(_op: &StoreOp) -> Result<StoreAnswer, StoreError> {
 /// [`drive`] with a token store for [`fleet`](crate::fleet) sources:
 /// `store` carries out one [`StoreOp`] (read, or compare-and-set) and says
 /// what the store did. Its errors go to the flow, which keeps a valid token
-/// and backs off, or fails with [`Error::Store`](crate::Error::Store).
+/// and backs off, or fails with [`Error::Store`].
 pub fn drive_with_store<F, TE, SE>(
     mut flow: F,
     mut clock: impl FnMut() -> Timestamp,

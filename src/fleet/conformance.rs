@@ -1,7 +1,7 @@
 //! What every store adapter must do, as checks an adapter's tests call
 //! against a real store (feature `fake`): answer exactly as
-//! [`MemoryStore`](super::MemoryStore) does, keep keys apart whatever their
-//! characters, hold records up to [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES),
+//! [`MemoryStore`] does, keep keys apart whatever their
+//! characters, hold records up to [`MAX_RECORD_BYTES`],
 //! and let exactly one of racing compare-and-sets from one version win.
 //!
 //! ```

@@ -34,6 +34,48 @@
 //!   nothing.
 //! * **Crashes.** A holder that dies is replaced when its lease ends (plus
 //!   skew); its record is left as it was.
+//!
+//! ## The record
+//!
+//! A [`Record`]'s JSON form (format 1) is the contract between processes,
+//! whatever language they are written in:
+//!
+//! ```json
+//! {
+//!   "format": 1,
+//!   "key": "crpt:suz:conn-1",
+//!   "version": 7,
+//!   "token": {
+//!     "access_token": "…",
+//!     "obtained_at_ms": 1700000000000,
+//!     "expires_at_ms": 1700036000000,
+//!     "refresh_token": null,
+//!     "refresh_expires_at_ms": null,
+//!     "published_version": 5
+//!   },
+//!   "rejected_version": null,
+//!   "lease": { "holder": "pod-a/4711", "until_ms": 1700000300000, "version": 7 },
+//!   "failures": 0,
+//!   "backoff_until_ms": null
+//! }
+//! ```
+//!
+//! * `version` goes up by one with every write; a write names the version it
+//!   read and fails if the record moved on. Newer is decided by version,
+//!   never by the clocks in the record.
+//! * `token` is the live token, `published_version` the version that
+//!   published it; `rejected_version` equal to it means the API refused it
+//!   (a 401) and nobody may use it again.
+//! * `lease` is the right to renew: its `holder`, the instant it ends on the
+//!   holder's clock, and the version that took it. Others treat it as live
+//!   until `until_ms` plus their skew margin.
+//! * `failures` and `backoff_until_ms`: renewals that failed in a row, and
+//!   the instant (on the failing holder's clock) before which nobody starts
+//!   another.
+//!
+//! Times are Unix milliseconds. Unknown fields are refused, and so is any
+//! other `format`: a process that does not understand a record must not
+//! overwrite it.
 
 #[cfg(feature = "fake")]
 pub mod conformance;

@@ -20,3 +20,6 @@ cargo check -p tokendance-store-file --no-default-features --all-targets
 # The fleet demo on this store: 8 processes x 4 threads, one sign-in per
 # renewal period (it exits non-zero otherwise); its table is the README's.
 cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12
+# The fault run: processes killed and replaced, paused, one stalled past
+# its lease, clocks apart; every sign-in checked against the store.
+cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12 --chaos

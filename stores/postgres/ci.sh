@@ -75,3 +75,6 @@ cargo test -p tokendance-store-postgres
 
 step "postgres store: the fleet demo (8 processes x 4 threads on this server)"
 cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12
+# The fault run: processes killed and replaced, paused, one stalled past
+# its lease, clocks apart; every sign-in checked against the store.
+cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12 --chaos

@@ -10,15 +10,27 @@
 //! TOKENDANCE_POSTGRES_URL=postgres://me@127.0.0.1/db cargo run -p tokendance-fleet -- --store postgres
 //! ```
 //!
-//! It prints one table: sign-ins against token lifetimes, API calls and the
+//! It prints one table: sign-ins against renewal periods, API calls and the
 //! 401s among them, and store round trips (per renewal, and while the
 //! token was fresh). It exits non-zero if the fleet signed in more than
-//! once per token lifetime (plus one) or a call failed for good.
+//! once per renewal period (plus one) or a call failed for good.
+//!
+//! `--chaos` is the fault run: the processes' clocks are up to half the
+//! skew margin apart, the parent SIGKILLs processes (and starts new ones
+//! in their place) and SIGSTOPs them for up to 0.9 s (less than the fence
+//! margin), and process 0 stalls past its lease on its second renewal,
+//! after claiming it and before its fence. The fake's sign-in endpoint
+//! checks every sign-in against the store in true time: the lease must be
+//! live, and a lease it took over (its holder killed or stalled) must have
+//! ended before it was claimed. Any
+//! violation fails the run. `--unsafe-store` makes each process's swaps
+//! blind writes (the version check removed), to show that check catching
+//! it.
 
 #[path = "../../../examples/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -26,7 +38,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokendance::call::{Authorized, Scheme};
 use tokendance::crpt::true_api;
 use tokendance::fake::{self, Crpt, Fake};
-use tokendance::fleet::{FleetKeeper, FleetSettings, FleetSource, StoreAnswer, StoreError, StoreOp};
+use tokendance::fleet::{
+    FleetKeeper, FleetSettings, FleetSource, Record, StoreAnswer, StoreError, StoreOp, StoreOpKind,
+};
 use tokendance::{drive, Action, Endpoint, Error, Flow, Input, Pacing, Timestamp, TokenSet};
 
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
@@ -38,6 +52,8 @@ struct Options {
     threads: usize,
     seconds: u64,
     lifetime: u64,
+    chaos: bool,
+    unsafe_store: bool,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
@@ -47,6 +63,8 @@ fn options(args: &[String]) -> Result<Options, String> {
         threads: 4,
         seconds: 20,
         lifetime: 6,
+        chaos: false,
+        unsafe_store: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -58,7 +76,9 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--threads" => o.threads = number(value()?)? as usize,
             "--seconds" => o.seconds = number(value()?)?,
             "--lifetime" => o.lifetime = number(value()?)?,
-            "--child" | "--server" | "--dir" => {
+            "--chaos" => o.chaos = true,
+            "--unsafe-store" => o.unsafe_store = true,
+            "--child" | "--server" | "--dir" | "--offset" | "--stall" => {
                 value()?;
             }
             other => return Err(format!("unknown flag {other}")),
@@ -85,12 +105,7 @@ fn main() {
     let result = match options(&args) {
         Err(e) => Err(e),
         Ok(o) => match flag(&args, "--child") {
-            Some(index) => child(
-                &o,
-                index,
-                flag(&args, "--server").unwrap_or(""),
-                flag(&args, "--dir"),
-            ),
+            Some(index) => child(&o, index, flag(&args, "--server").unwrap_or(""), &args),
             None => parent(&o, &args),
         },
     };
@@ -104,20 +119,102 @@ fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
 }
 
+/// Checks each sign-in against the store, in true time.
+struct Oracle {
+    store: Counted,
+    offsets: Vec<i64>,
+    /// How long a lease lasts.
+    lease: Duration,
+    /// The lease of the last sign-in: its version and its true end.
+    last: Option<(u64, i64)>,
+    checked: u64,
+    violations: Vec<String>,
+}
+
+impl Oracle {
+    /// A sign-in arrives at true instant `now`: the lease in the store must
+    /// be live, and one it took over must have ended before it was claimed.
+    fn sign_in(&mut self, now: Timestamp) {
+        self.checked += 1;
+        let now = now.as_unix_millis() as i64;
+        let read = StoreOp::read(0, KEY);
+        let record = match self.store.apply(&read) {
+            Ok(StoreAnswer::Found(Some(bytes))) => tokendance::fleet::Record::from_json(&bytes).ok(),
+            _ => None,
+        };
+        let Some(lease) = record.and_then(|r| r.lease) else {
+            self.violations
+                .push(format!("a sign-in at {now} with no lease in the store"));
+            return;
+        };
+        let index: usize = lease.holder[1..]
+            .split('/')
+            .next()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0);
+        let offset = self.offsets.get(index).copied().unwrap_or(0);
+        let ends = lease.until.as_unix_millis() as i64 - offset;
+        if now >= ends {
+            self.violations.push(format!(
+                "{} signed in {} ms after its lease ended",
+                lease.holder,
+                now - ends
+            ));
+        }
+        // A lease taken over without a release (its holder killed or
+        // stalled) is the next version: it must have ended, in true time,
+        // before the new one was claimed (its end less the lease's length).
+        let claimed = ends - self.lease.as_millis() as i64;
+        if let Some((version, last_ends)) = self.last {
+            if version + 1 == lease.version && last_ends > claimed {
+                self.violations.push(format!(
+                    "{} claimed lease {} while lease {version} had {} ms left",
+                    lease.holder,
+                    lease.version,
+                    last_ends - claimed
+                ));
+            }
+        }
+        self.last = Some((lease.version, ends));
+    }
+}
+
+/// The clock offset of process `i` in a chaos run: within half the skew
+/// margin either way, so any two differ by at most the margin.
+fn offset_of(o: &Options, i: usize) -> i64 {
+    if o.chaos {
+        (i as i64 * 397) % 1000 - 500
+    } else {
+        0
+    }
+}
+
 /// The parent: the fake CRPT and its API on loopback, the children, the table.
 fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     let crpt = Arc::new(Mutex::new(Crpt::new()));
     crpt.lock().unwrap().challenge_token_lifetime = Duration::from_secs(o.lifetime);
-    let (api_calls, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let dir = std::env::temp_dir().join(format!("tokendance-fleet-{}", std::process::id()));
+    let dir_text = dir.display().to_string();
+    let oracle = Arc::new(Mutex::new(Oracle {
+        store: Counted::open(&o.store, Some(&dir_text), false)?,
+        offsets: (0..o.processes).map(|i| offset_of(o, i)).collect(),
+        lease: settings(o.lifetime).pacing.renewal_timeout,
+        last: None,
+        checked: 0,
+        violations: Vec::new(),
+    }));
+    let refused = Arc::new(AtomicU64::new(0));
     let handler = {
-        let (crpt, api_calls, refused) = (Arc::clone(&crpt), Arc::clone(&api_calls), Arc::clone(&refused));
+        let (crpt, refused, oracle) = (Arc::clone(&crpt), Arc::clone(&refused), Arc::clone(&oracle));
         move |request: http::Request<Vec<u8>>| {
+            if request.uri().path().contains("simpleSignIn") {
+                oracle.lock().unwrap().sign_in(now());
+            }
             let mut crpt = crpt.lock().unwrap();
             if request.uri().path().contains("/auth/") {
                 return crpt.handle(now(), &request);
             }
             // The API: a SUZ-like call that checks the connection's token.
-            api_calls.fetch_add(1, Ordering::Relaxed);
             let token = request.headers().get("clientToken").and_then(|v| v.to_str().ok());
             let live = token.is_some_and(|t| crpt.accepts(now(), CONN, &tokendance::AccessToken::new(t)));
             if !live {
@@ -131,21 +228,47 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         }
     };
     let server = support::LoopbackServer::start(Arc::new(handler)).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("tokendance-fleet-{}", std::process::id()));
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let spawn = |i: usize, stall: bool| {
+        let mut command = Command::new(&exe);
+        command
+            .args(args)
+            .args(["--child", &i.to_string(), "--server", &server.base_url()]);
+        command.args(["--dir", &dir_text, "--offset", &offset_of(o, i).to_string()]);
+        if stall {
+            command.args(["--stall", "2"]);
+        }
+        command.stdout(Stdio::piped()).spawn().map_err(|e| e.to_string())
+    };
     let started = Instant::now();
-    let children: Vec<_> = (0..o.processes)
-        .map(|i| {
-            let mut command = Command::new(&exe);
-            command
-                .args(args)
-                .args(["--child", &i.to_string(), "--server", &server.base_url()]);
-            command
-                .args(["--dir", &dir.display().to_string()])
-                .stdout(Stdio::piped());
-            command.spawn().map_err(|e| e.to_string())
-        })
+    let mut children: Vec<Child> = (0..o.processes)
+        .map(|i| spawn(i, o.chaos && i == 0))
         .collect::<Result<_, _>>()?;
+    let (mut kills, mut pauses) = (0u64, 0u64);
+    if o.chaos && o.processes > 1 {
+        // Faults until a few seconds before the end, so the last renewals
+        // run on a quiet fleet; a fixed order, not randomness.
+        let quiet = Duration::from_secs(o.seconds.saturating_sub(4));
+        let mut tick = 0usize;
+        while started.elapsed() < quiet {
+            std::thread::sleep(Duration::from_millis(700));
+            tick += 1;
+            let victim = 1 + tick * 7 % (o.processes - 1);
+            if tick.is_multiple_of(3) {
+                let _ = children[victim].kill();
+                let _ = children[victim].wait();
+                children[victim] = spawn(victim, false)?;
+                kills += 1;
+            } else {
+                let pid = children[victim].id().to_string();
+                let signal = |s: &str| Command::new("kill").args([s, &pid]).status();
+                signal("-STOP").map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_millis(300 + (tick as u64 * 211) % 600));
+                signal("-CONT").map_err(|e| e.to_string())?;
+                pauses += 1;
+            }
+        }
+    }
     let mut totals = [0u64; 5];
     for child in children {
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
@@ -160,15 +283,15 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let elapsed = started.elapsed().as_secs_f64();
-    let [calls, failed, store_ops, fresh_store_ops, fresh_polls] = totals;
+    let [calls, failed, store_ops, fresh_store_ops, fresh_calls] = totals;
     let sign_ins = crpt.lock().unwrap().tokens_issued();
     // Renewal starts a third of the lifetime before expiry (see settings()).
     let period = o.lifetime as f64 * 2.0 / 3.0;
-    let lifetimes = (elapsed / period).ceil() as u64;
+    let periods = (elapsed / period).ceil() as u64;
     println!("| store | processes × threads | seconds | token lifetime | sign-ins | renewal periods in the run | API calls | 401s | calls failed | store round trips | per sign-in | while the token was fresh (not refused) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} × {} | {elapsed:.1} | {} s | {sign_ins} | {lifetimes} | {calls} | {} | {failed} | {store_ops} | {:.1} | {fresh_store_ops} in {fresh_polls} calls |",
+        "| {} | {} × {} | {elapsed:.1} | {} s | {sign_ins} | {periods} | {calls} | {} | {failed} | {store_ops} | {:.1} | {fresh_store_ops} in {fresh_calls} calls |",
         o.store,
         o.processes,
         o.threads,
@@ -176,9 +299,24 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         refused.load(Ordering::Relaxed),
         store_ops as f64 / sign_ins.max(1) as f64,
     );
-    let _ = api_calls;
-    if sign_ins > lifetimes + 1 {
-        return Err(format!("{sign_ins} sign-ins for {lifetimes} token lifetimes"));
+    let oracle = oracle.lock().unwrap();
+    if o.chaos {
+        println!(
+            "\nchaos: {kills} processes killed and replaced, {pauses} paused (SIGSTOP up to 0.9 s), one stalled past its lease; \
+             clocks up to 0.5 s either way; {} sign-ins checked against the store, {} violations",
+            oracle.checked,
+            oracle.violations.len()
+        );
+    }
+    if let Some(first) = oracle.violations.first() {
+        return Err(format!(
+            "{} lease violations; the first: {first}",
+            oracle.violations.len()
+        ));
+    }
+    // A holder killed between the sign-in and its publish costs one more.
+    if sign_ins > periods + 1 + kills {
+        return Err(format!("{sign_ins} sign-ins for {periods} renewal periods"));
     }
     if failed > 0 {
         return Err(format!("{failed} calls failed"));
@@ -213,7 +351,9 @@ struct Counted {
 }
 
 impl Counted {
-    fn open(kind: &str, dir: Option<&str>) -> Result<Self, String> {
+    /// The store `kind`; with `blind`, every swap overwrites whatever is
+    /// there (the version check removed, for `--unsafe-store`).
+    fn open(kind: &str, dir: Option<&str>, blind: bool) -> Result<Self, String> {
         let timeout = Duration::from_secs(2);
         let apply: Apply = match kind {
             "file" => {
@@ -237,6 +377,23 @@ impl Counted {
                 let store = Mutex::new(store);
                 Box::new(move |op| store.lock().unwrap().apply(op))
             }
+        };
+        let apply: Apply = if blind {
+            Box::new(move |op| {
+                let StoreOpKind::Swap { bytes, .. } = op.kind() else {
+                    return apply(op);
+                };
+                let current = match apply(&StoreOp::read(op.id(), op.key()))? {
+                    StoreAnswer::Found(Some(stored)) => Record::from_json(&stored).ok().map(|r| r.version),
+                    _ => None,
+                };
+                let record = Record::from_json(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // A store 30 ms away: the read and the write are apart.
+                std::thread::sleep(Duration::from_millis(30));
+                apply(&StoreOp::swap(op.id(), op.key(), current, &record))
+            })
+        } else {
+            apply
         };
         Ok(Counted {
             apply,
@@ -284,13 +441,27 @@ impl<F: Flow<Output = TokenSet>> Flow for Shortened<F> {
 
 /// A child: `threads` callers share one source for `seconds`; prints
 /// `calls failed store_ops store_ops_while_fresh fresh_calls`.
-fn child(o: &Options, index: &str, server: &str, dir: Option<&str>) -> Result<(), String> {
-    let store = Counted::open(&o.store, dir)?;
+fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), String> {
+    let offset: i64 = flag(args, "--offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stall_at: Option<u64> = flag(args, "--stall").and_then(|v| v.parse().ok());
+    // This process's clock: the system's, off by `offset` ms.
+    let clock = move || {
+        let ms = now().as_unix_millis() as i64 + offset;
+        Timestamp::from_unix_millis(ms.max(0) as u64)
+    };
+    let store = Counted::open(&o.store, flag(args, "--dir"), o.unsafe_store)?;
     let holder = format!("p{index}/{}", std::process::id());
-    let keeper = FleetKeeper::new(KEY, holder, settings(o.lifetime)).map_err(|e| e.to_string())?;
+    let settings = settings(o.lifetime);
+    let keeper = FleetKeeper::new(KEY, holder, settings).map_err(|e| e.to_string())?;
     let base = Endpoint::parse_insecure_http(server).map_err(|e| e.to_string())?;
     let lifetime = Duration::from_secs(o.lifetime);
+    let renewals = AtomicU64::new(0);
     let source = Mutex::new(FleetSource::new(keeper, move |_| {
+        // The lease is claimed; the sign-in has not started. A stall here
+        // outlasts the lease: the fence must then say it is lost.
+        if Some(renewals.fetch_add(1, Ordering::Relaxed) + 1) == stall_at {
+            std::thread::sleep(settings.pacing.renewal_timeout + settings.skew + Duration::from_millis(500));
+        }
         Ok(Shortened {
             flow: true_api::sign_in(&base, Some(CONN))?,
             lifetime,
@@ -305,11 +476,11 @@ fn child(o: &Options, index: &str, server: &str, dir: Option<&str>) -> Result<()
                 let agent = support::ureq_agent();
                 while Instant::now() < deadline {
                     let mut source = source.lock().unwrap();
-                    let margin = settings(o.lifetime).pacing.renew_margin;
+                    let margin = settings.pacing.renew_margin;
                     let fresh = source
                         .keeper()
                         .token()
-                        .filter(|t| t.is_fresh(now(), margin))
+                        .filter(|t| t.is_fresh(clock(), margin))
                         .map(|t| t.access_token().clone());
                     let before = store.ops.load(Ordering::Relaxed);
                     let request = http::Request::get(&api).body(Vec::new()).unwrap();
@@ -317,13 +488,16 @@ fn child(o: &Options, index: &str, server: &str, dir: Option<&str>) -> Result<()
                         Authorized::new_insecure_http(&mut *source, request, Scheme::SuzClientToken).unwrap();
                     let outcome = drive::drive_with_store(
                         call,
-                        now,
+                        clock,
                         |req| support::ureq_send(&agent, req),
                         |job| Ok::<_, std::convert::Infallible>(fake::sign(job)),
                         |op| store.apply(op),
-                        |until| std::thread::sleep(until.saturating_duration_since(now())),
+                        |until| std::thread::sleep(until.saturating_duration_since(clock())),
                     );
                     let ok = matches!(&outcome, Ok(response) if response.status() == 200);
+                    if !ok {
+                        eprintln!("p{index}: a call failed: {outcome:?}");
+                    }
                     counts[0].fetch_add(1, Ordering::Relaxed);
                     counts[1].fetch_add(u64::from(!ok), Ordering::Relaxed);
                     // A fresh token the API did not refuse (a refusal means
