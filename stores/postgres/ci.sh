@@ -73,8 +73,7 @@ step "postgres store: cargo test"
 cd "$root"
 cargo test -p tokendance-store-postgres
 
-step "postgres store: the fleet demo (8 processes x 4 threads on this server)"
-cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12
+step "postgres store: the fleet demo's fault run (8 processes x 4 threads on this server)"
 # The fault run: processes killed and replaced, paused, one stalled past
 # its lease, clocks apart; every sign-in checked against the store.
 cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12 --chaos

@@ -63,8 +63,7 @@ step "redis store: cargo test"
 export TOKENDANCE_REDIS_URL="redis://127.0.0.1:$port"
 cargo test -p tokendance-store-redis
 
-step "redis store: the fleet demo (8 processes x 4 threads on this server)"
-cargo run -q -p tokendance-fleet -- --store redis --processes 8 --seconds 12
+step "redis store: the fleet demo's fault run (8 processes x 4 threads on this server)"
 # The fault run: processes killed and replaced, paused, one stalled past
 # its lease, clocks apart; every sign-in checked against the store.
 cargo run -q -p tokendance-fleet -- --store redis --processes 8 --seconds 12 --chaos

@@ -18,7 +18,7 @@ mod conformance;
 mod source;
 mod world;
 
-use world::{settings, Event, World, TOKEN_LIFE};
+use world::{minutes_apart, settings, Event, World, TOKEN_LIFE};
 
 /// Proptest's config, its failures kept beside this file.
 fn config(cases: u32) -> ProptestConfig {
@@ -74,6 +74,30 @@ proptest! {
         let (_, sign_ins) = converged.unwrap();
         prop_assert!(sign_ins <= 1, "{sign_ins} sign-ins to converge");
     }
+}
+
+/// The same faults with clocks up to 5 minutes either way of true time (10
+/// minutes apart at most), a skew margin of 10 minutes, and tokens that
+/// live 2 hours: the promises hold, and the fleet converges within a lease,
+/// the margin and a back-off.
+#[test]
+fn the_fleet_holds_its_promises_with_clocks_minutes_apart() {
+    let mut runner = proptest::test_runner::TestRunner::new(config(60));
+    let offsets = prop::collection::vec(-300_000i64..=300_000, 2..=5);
+    let events = prop::collection::vec(event(), 0..200);
+    runner
+        .run(&(offsets, events), |(offsets, events)| {
+            let (settings, token_life, scale) = minutes_apart();
+            let mut world = World::scaled(&offsets, settings, token_life, scale);
+            for event in &events {
+                world.apply(event);
+            }
+            let converged = world.converge(45 * 60 * 1000);
+            prop_assert!(converged.is_some(), "no convergence within 45 minutes");
+            prop_assert!(converged.unwrap().1 <= 1, "more than one sign-in to converge");
+            Ok(())
+        })
+        .unwrap();
 }
 
 /// Without faults, N processes polling all the time renew once per token

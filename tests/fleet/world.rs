@@ -16,6 +16,27 @@ pub const KEY: &str = "crpt:suz:conn-1";
 const BASE_MS: u64 = 1_700_000_000_000;
 pub const TOKEN_LIFE: Duration = Duration::from_secs(30);
 
+/// A fleet whose clocks are minutes apart: 10 minutes of skew margin,
+/// leases of 10 minutes, tokens of 2 hours renewed 30 minutes ahead, and
+/// the events' time steps 60 times longer.
+pub fn minutes_apart() -> (FleetSettings, Duration, u64) {
+    let settings = FleetSettings {
+        pacing: Pacing {
+            renew_margin: Duration::from_secs(1_800),
+            renewal_timeout: Duration::from_secs(600),
+            min_interval: Duration::ZERO,
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(120),
+            max_server_wait: Duration::from_secs(120),
+        },
+        skew: Duration::from_secs(600),
+        fence_margin: Duration::from_secs(60),
+        store_timeout: Duration::from_secs(60),
+        recheck: Duration::from_secs(10),
+    };
+    (settings, Duration::from_secs(7_200), 60)
+}
+
 /// Short leases and lifetimes, so a few simulated minutes hold many renewals.
 pub fn settings(skew: Duration) -> FleetSettings {
     FleetSettings {
@@ -88,12 +109,22 @@ pub struct World {
     active_lease: Option<TrueLease>,
     pub sign_ins: usize,
     pub store_round_trips: usize,
+    /// How long the server's tokens live.
+    token_life: Duration,
+    /// What one unit of an event's time step stands for.
+    scale: u64,
     pub api_calls: usize,
     pub refusals: usize,
 }
 
 impl World {
     pub fn new(offsets_ms: &[i64], settings: FleetSettings) -> Self {
+        Self::scaled(offsets_ms, settings, TOKEN_LIFE, 1)
+    }
+
+    /// A world whose tokens live `token_life` and whose events' time steps
+    /// are `scale` times longer.
+    pub fn scaled(offsets_ms: &[i64], settings: FleetSettings, token_life: Duration, scale: u64) -> Self {
         let processes = offsets_ms
             .iter()
             .enumerate()
@@ -116,6 +147,8 @@ impl World {
             active_lease: None,
             sign_ins: 0,
             store_round_trips: 0,
+            token_life,
+            scale,
             api_calls: 0,
             refusals: 0,
         }
@@ -133,15 +166,15 @@ impl World {
     fn live_token(&self) -> Option<String> {
         let at = self.issued.last()?;
         let n = self.issued.len() - 1;
-        (self.now < at + TOKEN_LIFE.as_millis() as u64).then(|| format!("tok-{n}"))
+        (self.now < at + self.token_life.as_millis() as u64).then(|| format!("tok-{n}"))
     }
 
     pub fn apply(&mut self, event: &Event) {
         let count = self.processes.len();
         let pick = |i: &usize| i % count;
         match event {
-            Event::Advance(ms) => self.now += ms,
-            Event::Pause(i, ms) => self.processes[pick(i)].paused_until = self.now + ms,
+            Event::Advance(ms) => self.now += ms * self.scale,
+            Event::Pause(i, ms) => self.processes[pick(i)].paused_until = self.now + ms * self.scale,
             Event::Crash(i, applied) => self.crash(pick(i), *applied),
             Event::LateApply(i) => {
                 if !self.limbo.is_empty() {
@@ -287,7 +320,7 @@ impl World {
         let token = TokenSet::new(
             AccessToken::new(format!("tok-{}", self.issued.len() - 1)),
             now,
-            Some(now.saturating_add(TOKEN_LIFE)),
+            Some(now.saturating_add(self.token_life)),
         );
         self.processes[i].keeper.renewed(ticket, now, token).unwrap();
     }
@@ -391,7 +424,7 @@ impl World {
             if all_live {
                 return Some((self.now - start.0, self.sign_ins - start.1));
             }
-            self.now += 100;
+            self.now += 100 * self.scale;
         }
         None
     }

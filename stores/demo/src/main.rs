@@ -18,8 +18,10 @@
 //! `--chaos` is the fault run: the processes' clocks are up to half the
 //! skew margin apart, the parent SIGKILLs processes (and starts new ones
 //! in their place) and SIGSTOPs them for up to 0.9 s (less than the fence
-//! margin), and process 0 stalls past its lease on its second renewal,
-//! after claiming it and before its fence. The fake's sign-in endpoint
+//! margin), the holder of the second sign-in is killed with its request
+//! out and the holder of the third as soon as its token is issued, and
+//! process 0 stalls past its lease on its second renewal, after claiming
+//! it and before its fence. The fake's sign-in endpoint
 //! checks every sign-in against the store in true time: the lease must be
 //! live, and a lease it took over (its holder killed or stalled) must have
 //! ended before it was claimed. Any
@@ -129,12 +131,17 @@ struct Oracle {
     last: Option<(u64, i64)>,
     checked: u64,
     violations: Vec<String>,
+    /// Chaos: the sign-ins whose holder is killed (before the token is
+    /// issued, and right after), and how many of those kills were made.
+    kill_at: [u64; 2],
+    killed: u64,
 }
 
 impl Oracle {
     /// A sign-in arrives at true instant `now`: the lease in the store must
     /// be live, and one it took over must have ended before it was claimed.
-    fn sign_in(&mut self, now: Timestamp) {
+    /// Returns the holder's process id.
+    fn sign_in(&mut self, now: Timestamp) -> Option<u32> {
         self.checked += 1;
         let now = now.as_unix_millis() as i64;
         let read = StoreOp::read(0, KEY);
@@ -145,7 +152,7 @@ impl Oracle {
         let Some(lease) = record.and_then(|r| r.lease) else {
             self.violations
                 .push(format!("a sign-in at {now} with no lease in the store"));
-            return;
+            return None;
         };
         let index: usize = lease.holder[1..]
             .split('/')
@@ -176,7 +183,29 @@ impl Oracle {
             }
         }
         self.last = Some((lease.version, ends));
+        lease.holder.split('/').nth(1).and_then(|pid| pid.parse().ok())
     }
+}
+
+/// Starts new processes in place of those that were killed (the sign-in
+/// endpoint kills holders); returns how many.
+fn replace_dead(
+    children: &mut [Child],
+    spawn: &dyn Fn(usize, bool) -> Result<Child, String>,
+) -> Result<u64, String> {
+    let mut replaced = 0;
+    for (i, child) in children.iter_mut().enumerate() {
+        if matches!(child.try_wait(), Ok(Some(status)) if !status.success()) {
+            *child = spawn(i, false)?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
+
+/// SIGKILL for `pid`.
+fn kill(pid: u32) {
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 /// The clock offset of process `i` in a chaos run: within half the skew
@@ -202,17 +231,39 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         last: None,
         checked: 0,
         violations: Vec::new(),
+        kill_at: if o.chaos { [2, 3] } else { [0, 0] },
+        killed: 0,
     }));
     let refused = Arc::new(AtomicU64::new(0));
     let handler = {
         let (crpt, refused, oracle) = (Arc::clone(&crpt), Arc::clone(&refused), Arc::clone(&oracle));
         move |request: http::Request<Vec<u8>>| {
+            // Chaos: the holder of one sign-in dies with its request out,
+            // the holder of the next as soon as it has its token.
+            let mut kill_after = None;
             if request.uri().path().contains("simpleSignIn") {
-                oracle.lock().unwrap().sign_in(now());
+                let mut oracle = oracle.lock().unwrap();
+                let holder = oracle.sign_in(now());
+                if let Some(pid) = holder.filter(|_| oracle.checked == oracle.kill_at[0]) {
+                    kill(pid);
+                    oracle.killed += 1;
+                    return http::Response::builder().status(503).body(Vec::new()).unwrap();
+                }
+                if oracle.checked == oracle.kill_at[1] {
+                    kill_after = holder;
+                    oracle.killed += u64::from(holder.is_some());
+                }
             }
             let mut crpt = crpt.lock().unwrap();
             if request.uri().path().contains("/auth/") {
-                return crpt.handle(now(), &request);
+                let response = crpt.handle(now(), &request);
+                if let Some(pid) = kill_after {
+                    std::thread::spawn(move || {
+                        std::thread::sleep(Duration::from_millis(2));
+                        kill(pid);
+                    });
+                }
+                return response;
             }
             // The API: a SUZ-like call that checks the connection's token.
             let token = request.headers().get("clientToken").and_then(|v| v.to_str().ok());
@@ -250,9 +301,11 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         // run on a quiet fleet; a fixed order, not randomness.
         let quiet = Duration::from_secs(o.seconds.saturating_sub(4));
         let mut tick = 0usize;
-        while started.elapsed() < quiet {
+        let targeted_done = || oracle.lock().unwrap().killed >= 2;
+        while started.elapsed() < quiet || !targeted_done() {
             std::thread::sleep(Duration::from_millis(700));
             tick += 1;
+            kills += replace_dead(&mut children, &spawn)?;
             let victim = 1 + tick * 7 % (o.processes - 1);
             if tick.is_multiple_of(3) {
                 let _ = children[victim].kill();
@@ -269,6 +322,9 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             }
         }
     }
+    // The last targeted kill may come after the loop's last look.
+    std::thread::sleep(Duration::from_millis(300));
+    kills += replace_dead(&mut children, &spawn)?;
     let mut totals = [0u64; 5];
     for child in children {
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
@@ -302,8 +358,9 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     let oracle = oracle.lock().unwrap();
     if o.chaos {
         println!(
-            "\nchaos: {kills} processes killed and replaced, {pauses} paused (SIGSTOP up to 0.9 s), one stalled past its lease; \
-             clocks up to 0.5 s either way; {} sign-ins checked against the store, {} violations",
+            "\nchaos: {kills} processes killed and replaced (2 of them lease holders mid-sign-in: before and after the token was issued), \
+             {pauses} paused (SIGSTOP up to 0.9 s), one stalled past its lease; clocks up to 0.5 s either way; \
+             {} sign-ins checked against the store, {} violations",
             oracle.checked,
             oracle.violations.len()
         );
@@ -314,8 +371,9 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             oracle.violations.len()
         ));
     }
-    // A holder killed between the sign-in and its publish costs one more.
-    if sign_ins > periods + 1 + kills {
+    // A holder killed between the sign-in and its publish costs one more,
+    // and so does a stall past the lease.
+    if sign_ins > periods + 2 + kills {
         return Err(format!("{sign_ins} sign-ins for {periods} renewal periods"));
     }
     if failed > 0 {
