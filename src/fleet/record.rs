@@ -371,6 +371,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_config(256))]
+
+        /// Whatever token a store holds, a record is read only if the
+        /// token can go in a header as it is: `http` takes it, and no
+        /// space at either end would be stripped by a parser.
+        #[test]
+        fn a_token_read_from_a_store_always_fits_a_header(token in "\\PC{0,12}|[ -~]{0,12}|[\\x00-\\x7f]{0,6}") {
+            let mut record = sample();
+            if let Some(shared) = &mut record.token {
+                shared.token = TokenSet::new(AccessToken::new(token.clone()), Timestamp::EPOCH, None);
+            }
+            if let Ok(read) = Record::from_json(&record.to_json()) {
+                let held = read.token.map(|t| t.token.access_token().expose_secret().to_owned()).unwrap_or_default();
+                proptest::prop_assert_eq!(&held, &token);
+                proptest::prop_assert!(http::HeaderValue::from_str(&held).is_ok(), "{:?}", held);
+                proptest::prop_assert!(!held.is_empty() && held.trim() == held, "{:?}", held);
+            }
+        }
+    }
+
     #[test]
     fn record_errors_never_quote_the_token() {
         let good = String::from_utf8(sample().to_json()).unwrap();
