@@ -376,7 +376,9 @@ mod tests {
 
         /// Whatever token a store holds, a record is read only if the
         /// token can go in a header as it is: `http` takes it, and no
-        /// space at either end would be stripped by a parser.
+        /// space at either end would be stripped by a parser. (HTTP strips
+        /// only spaces and tabs there; U+00A0 and other Unicode spaces are
+        /// kept, so they may end a token.)
         #[test]
         fn a_token_read_from_a_store_always_fits_a_header(token in "\\PC{0,12}|[ -~]{0,12}|[\\x00-\\x7f]{0,6}") {
             let mut record = sample();
@@ -387,7 +389,8 @@ mod tests {
                 let held = read.token.map(|t| t.token.access_token().expose_secret().to_owned()).unwrap_or_default();
                 proptest::prop_assert_eq!(&held, &token);
                 proptest::prop_assert!(http::HeaderValue::from_str(&held).is_ok(), "{:?}", held);
-                proptest::prop_assert!(!held.is_empty() && held.trim() == held, "{:?}", held);
+                let stripped = held.trim_matches([' ', '\t']);
+                proptest::prop_assert!(!held.is_empty() && stripped == held, "{:?}", held);
             }
         }
     }
