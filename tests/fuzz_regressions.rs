@@ -579,3 +579,24 @@ fn regression_itc_consumer_token_split_by_a_lone_surrogate_escape() {
     let artifact = b"\xff\xff\xff\0\x03\xfb\xff\xff\xff\xff\xff\xffapitoken\xd5\xff\\ud800\xd5%\xf811\xff\x8f\0mdlp61:70:69:20:2}]";
     regression("itc_consumer_response", &encode_parse(422, 0xff, artifact));
 }
+
+/// Found by `mdlp_token_response` at 4,000 runs (crash-682b8124…): a 400
+/// whose body was MDLP's client secret `mdlp secret 3` as a pretty-printed
+/// list of decimal bytes, its last element glued to other digits (`32,
+/// 511e400`), printed it: the scrubber decoded a list all or nothing, and
+/// `511` is not a byte.
+#[test]
+fn regression_mdlp_secret_as_a_decimal_list_glued_to_other_digits() {
+    // Byte for byte the artifact: the status index, the flags, the body.
+    let artifact = b"1\n      101,\n    109,\n    100,\n    108,\n    112,\n    32,\n    115,\n    \
+        101,\n    99,\n    114,\n    101,\n    116,\n    32,\n    511e400}";
+    let report = regression("mdlp_token_response", artifact);
+    assert_eq!(report.refused, 1);
+    for body in [
+        "[109, 100, 108, 112, 32, 115, 101, 99, 114, 101, 116, 32, 511]",
+        "9109,100,108,112,32,115,101,99,114,101,116,32,51",
+    ] {
+        let report = regression("mdlp_token_response", &encode_parse(400, 0, body.as_bytes()));
+        assert_eq!(report.refused, 1, "{body}");
+    }
+}

@@ -22,7 +22,8 @@
 //!   four alignments, also across white space: wrapped, or with its line
 //!   breaks folded to spaces), hex (either alignment, also
 //!   as `73:33:63` pairs) and decimal byte lists (`115, 51, 99`, signed as
-//!   Java prints bytes) decoded, then textually decoded again;
+//!   Java prints bytes; a list whose end elements are glued to other digits
+//!   gives them up as bytes) decoded, then textually decoded again;
 //! * for secrets with at least [`SKELETON_MIN`] letters and digits, the
 //!   letters and digits alone, so that separators put inside a secret, or a
 //!   secret split between two fields that are shown joined, are found too.

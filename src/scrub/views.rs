@@ -3,6 +3,7 @@
 //! as it is) and bounded (at most [`MAX_VIEWS`] views of one text).
 
 use std::hash::{Hash, Hasher};
+use std::ops::Range;
 
 use crate::base64::Unpacker;
 
@@ -489,34 +490,148 @@ fn separated_pairs_decoded(run: &[u8]) -> Vec<u8> {
 }
 
 /// Views with lists of decimal bytes (`115, 51, 99`, `[115,51,99]`, Java's
-/// signed `-61, -87`) decoded.
+/// signed `-61, -87`) decoded, also where an element is glued to other
+/// digits (`…, 32, 511e400`): see [`byte_list_decoded`].
 fn byte_lists_decoded(text: &[u8], shortest: usize, out: &mut Vec<Vec<u8>>) {
-    let in_list = |b: u8| b.is_ascii_digit() || matches!(b, b',' | b' ' | b'-' | b'\n');
     let min = min_run(shortest, 2, 1);
-    if !text.contains(&b',') || !has_run(text, in_list, min) {
+    if !text.contains(&b',') || !has_run(text, is_in_byte_list, min) {
         return;
     }
-    out.push(runs_replaced(text, in_list, min, |run| {
-        let items: Vec<&[u8]> = run
-            .split(|b| matches!(b, b',' | b' ' | b'\n'))
-            .filter(|item| !item.is_empty())
-            .collect();
-        let bytes: Option<Vec<u8>> = items
+    // Where a chain begins inside glued digits, how many of them its first
+    // element has is a guess (`1251` may end in `251` or `51`): one view per
+    // guess. The first element's digits never number more than four (`-128`).
+    let mut made: Vec<Vec<u8>> = Vec::with_capacity(4);
+    for head in 1..=4 {
+        let view = runs_replaced(text, is_in_byte_list, min, |run| byte_list_decoded(run, head));
+        if !made.contains(&view) {
+            made.push(view);
+        }
+    }
+    out.extend(made);
+}
+
+fn is_in_byte_list(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b',' | b' ' | b'-' | b'\n')
+}
+
+fn is_byte_list_separator(b: u8) -> bool {
+    matches!(b, b',' | b' ' | b'\n')
+}
+
+/// One element of a decimal list as a byte: `0` to `255`, or `-128` to `-1`
+/// as Java prints a signed byte.
+fn list_byte(element: &[u8]) -> Option<u8> {
+    let n: i32 = std::str::from_utf8(element).ok()?.parse().ok()?;
+    match n {
+        0..=255 => u8::try_from(n).ok(),
+        -128..=-1 => u8::try_from(n + 256).ok(),
+        _ => None,
+    }
+}
+
+/// A piece of a decimal-list run, in order.
+#[derive(Clone, Copy, PartialEq)]
+enum ListPiece {
+    /// An element that is a byte, or the part of glued digits read as one.
+    Byte(u8),
+    /// Separators between elements.
+    Separator,
+    /// Digits that belong to no element.
+    Other,
+}
+
+/// `run` with each chain of at least [`MIN_RUN`] byte elements decoded and
+/// everything else left as it is. An element that is not a byte (an echo
+/// glued to other digits: `32, 511`) is split: its longest prefix that is a
+/// byte ends the chain before it, and its last `head` digits, if they are a
+/// byte, begin the chain after it. A run that is one whole list decodes as
+/// a whole, so one bad element no longer hides the rest.
+fn byte_list_decoded(run: &[u8], head: usize) -> Vec<u8> {
+    // Elements and the separators between them, alternating.
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    let mut at = 0;
+    while let Some(&first) = run.get(at) {
+        let separators = is_byte_list_separator(first);
+        let len = run[at..]
             .iter()
-            .map(|item| {
-                let n: i32 = std::str::from_utf8(item).ok()?.parse().ok()?;
-                match n {
-                    0..=255 => Some(n as u8),
-                    -128..=-1 => Some((n + 256) as u8),
-                    _ => None,
-                }
+            .take_while(|&&b| is_byte_list_separator(b) == separators)
+            .count();
+        spans.push(at..at + len);
+        at += len;
+    }
+    let is_element = |span: &Range<usize>| !is_byte_list_separator(run[span.start]);
+    let whole: Vec<Option<u8>> = spans
+        .iter()
+        .map(|span| is_element(span).then(|| list_byte(&run[span.clone()])).flatten())
+        .collect();
+    let mut pieces: Vec<(Range<usize>, ListPiece)> = Vec::with_capacity(spans.len() + 2);
+    for (k, span) in spans.iter().enumerate() {
+        let digits = &run[span.clone()];
+        if let Some(b) = whole[k] {
+            pieces.push((span.clone(), ListPiece::Byte(b)));
+            continue;
+        }
+        if !is_element(span) {
+            pieces.push((span.clone(), ListPiece::Separator));
+            continue;
+        }
+        // The elements next to this one are two spans away.
+        let after_chain = k.checked_sub(2).is_some_and(|j| whole[j].is_some());
+        let before_chain = whole.get(k + 2).copied().flatten().is_some();
+        let tail = (1..=4)
+            .rev()
+            .filter(|_| after_chain)
+            .find_map(|n| Some((n, list_byte(digits.get(..n)?)?)));
+        let taken = tail.map_or(0, |(n, _)| n);
+        let lead = digits
+            .len()
+            .checked_sub(head)
+            .filter(|&from| before_chain && from >= taken && (head == 1 || digits[from] != b'0'))
+            .and_then(|from| Some((from, list_byte(&digits[from..])?)));
+        let rest = lead.map_or(digits.len(), |(from, _)| from);
+        let start = span.start;
+        if let Some((n, b)) = tail {
+            pieces.push((start..start + n, ListPiece::Byte(b)));
+        }
+        if taken < rest {
+            pieces.push((start + taken..start + rest, ListPiece::Other));
+        }
+        if let Some((from, b)) = lead {
+            pieces.push((start + from..span.end, ListPiece::Byte(b)));
+        }
+    }
+    let mut out = Vec::with_capacity(run.len());
+    let mut k = 0;
+    while let Some((span, piece)) = pieces.get(k) {
+        if !matches!(piece, ListPiece::Byte(_)) {
+            out.extend_from_slice(&run[span.clone()]);
+            k += 1;
+            continue;
+        }
+        // A chain: bytes and the separators between them, to its last byte.
+        let reach = pieces[k..]
+            .iter()
+            .take_while(|(_, p)| *p != ListPiece::Other)
+            .count();
+        let last = k + pieces[k..k + reach]
+            .iter()
+            .rposition(|(_, p)| matches!(p, ListPiece::Byte(_)))
+            .unwrap_or(0);
+        let bytes: Vec<u8> = pieces[k..=last]
+            .iter()
+            .filter_map(|(_, p)| match p {
+                ListPiece::Byte(b) => Some(*b),
+                _ => None,
             })
             .collect();
-        match bytes {
-            Some(bytes) if items.len() >= MIN_RUN => bytes,
-            _ => run.to_vec(),
+        if bytes.len() >= MIN_RUN {
+            out.extend(bytes);
+        } else {
+            out.extend_from_slice(&run[span.start..pieces[last].0.end]);
         }
-    }));
+        k = last + 1;
+    }
+    out
 }
 
 /// Whether `text` has a run of at least `min` bytes for which `member` holds.
@@ -604,6 +719,25 @@ mod tests {
         assert_eq!(separated_pairs_decoded(b"abc"), b"abc");
         assert_eq!(separated_pairs_decoded(b"a:b:c"), b"a:b:c");
         assert_eq!(separated_pairs_decoded(b""), b"");
+    }
+
+    #[test]
+    fn byte_lists_are_decoded_in_chains_and_glued_digits_give_their_ends() {
+        let decoded = |run: &[u8], head| String::from_utf8_lossy(&byte_list_decoded(run, head)).into_owned();
+        // A whole list, as before; separators go, Java's signed bytes count.
+        assert_eq!(decoded(b"115, 51, 99, 114", 1), "s3cr");
+        assert_eq!(byte_list_decoded(b"-61,-87,115,51", 1), b"\xc3\xa9s3");
+        // The fuzzer's case: the last element glued to digits after it.
+        assert_eq!(decoded(b"1\n 101,\n 109,\n 100,\n 32,\n 511", 1), "\u{1}emd 31");
+        // Glued before the first element: each guess of its width is a view.
+        assert_eq!(decoded(b"1251,115,99,114", 2), "123scr");
+        assert_eq!(decoded(b"9115,51,99,114", 3), "9s3cr");
+        // A bad element in the middle splits the list and gives each side its
+        // ends (`99` and `9` of `9999`; one `9` is left).
+        assert_eq!(decoded(b"115,51,99,114,9999,116,101,115,116", 1), "s3crc9\ttest");
+        // Chains too short to hold a secret stay as they are.
+        assert_eq!(decoded(b"404, 9999, 1, 2", 1), "404, 9999, 1, 2");
+        assert_eq!(decoded(b"-, --, 1-2", 1), "-, --, 1-2");
     }
 
     #[test]

@@ -194,6 +194,22 @@ pub fn hex_pairs(bytes: &[u8], upper: bool, separator: &str) -> String {
         .join(separator)
 }
 
+/// Every byte in decimal, `0` to `255` or, as Java prints a signed byte,
+/// `-128` to `127`, joined by `separator`.
+pub fn decimal_bytes(bytes: &[u8], signed: bool, separator: &str) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if signed {
+                i8::from_ne_bytes([b]).to_string()
+            } else {
+                b.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 /// Quoted-printable (RFC 2045) tokens: one per byte, `=XX` (upper hex) for
 /// every byte `keep` refuses.
 fn quoted_printable_tokens(bytes: &[u8], keep: fn(u8) -> bool) -> Vec<String> {
@@ -375,6 +391,19 @@ pub fn encodings(secret: &str) -> Vec<(&'static str, String)> {
         (
             "hex pairs joined by '-', glued to hex digits on both sides",
             format!("9a5{}b7", hex_pairs(b, false, "-")),
+        ),
+        ("decimal bytes joined by ', '", decimal_bytes(b, false, ", ")),
+        (
+            "a JSON array of Java's signed bytes",
+            format!("[{}]", decimal_bytes(b, true, ",")),
+        ),
+        (
+            "decimal bytes, pretty-printed, glued to digits on both sides",
+            format!("{{\"k\": [\n  12{}1e400\n]}}", decimal_bytes(b, false, ",\n  ")),
+        ),
+        (
+            "signed decimal bytes glued to digits on both sides",
+            format!("9{}7", decimal_bytes(b, true, ", ")),
         ),
         ("quoted-printable, every byte", quoted_printable(b, |_| false)),
         (
