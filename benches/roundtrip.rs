@@ -20,9 +20,13 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokendance::crpt::{mdlp, true_api};
+use tokendance::crpt::{mdlp, true_api, KeeperAction, TokenKeeper};
+use tokendance::fleet::{FleetAction, FleetKeeper, FleetSettings, MemoryStore};
 use tokendance::oauth2::SessionAction;
-use tokendance::{gam, itc, Action, ClientSecret, Endpoint, Flow, Input, Password, Signature, Timestamp};
+use tokendance::{
+    gam, itc, AccessToken, Action, ClientSecret, Endpoint, Flow, Input, Password, Signature, Timestamp,
+    TokenSet,
+};
 
 /// Counts heap allocations (and reallocations) made by this process.
 struct Counting;
@@ -446,6 +450,64 @@ fn main() {
                     panic!()
                 };
                 black_box(token);
+            }),
+        );
+    }
+
+    // The fresh-token path, 100 polls a round: the single-process CRPT
+    // keeper (the floor here), and the fleet keeper, which must stay within
+    // 2x of it and answer from memory (no store operation, no allocation).
+    {
+        let token = TokenSet::new(
+            AccessToken::new("58f908f1"),
+            t0,
+            Some(t0.saturating_add(Duration::from_secs(36_000))),
+        );
+        let mut keeper = TokenKeeper::new("conn-1");
+        let KeeperAction::Renew(ticket) = keeper.poll(t0) else {
+            panic!()
+        };
+        keeper.renewed(ticket, token.clone()).unwrap();
+        add(
+            "keeper fresh poll x100",
+            "keeper fresh poll x100",
+            None,
+            vec![],
+            Box::new(move |_| {
+                for _ in 0..100 {
+                    assert!(matches!(
+                        black_box(keeper.poll(black_box(t0))),
+                        KeeperAction::UseToken(_)
+                    ));
+                }
+            }),
+        );
+        let mut store = MemoryStore::default();
+        let mut fleet = FleetKeeper::new("crpt:suz:conn-1", "pod-a", FleetSettings::default()).unwrap();
+        let mut token = Some(token);
+        loop {
+            match fleet.poll(t0) {
+                FleetAction::UseToken(_) => break,
+                FleetAction::Store(op) => {
+                    let answer = store.apply(&op);
+                    fleet.store_answered(t0, op.id(), Ok(answer)).unwrap();
+                }
+                FleetAction::Renew(ticket) => fleet.renewed(ticket, t0, token.take().unwrap()).unwrap(),
+                _ => panic!("the fleet keeper waits with an empty store"),
+            }
+        }
+        add(
+            "fleet keeper fresh poll x100",
+            "keeper fresh poll x100",
+            None,
+            vec![],
+            Box::new(move |_| {
+                for _ in 0..100 {
+                    assert!(matches!(
+                        black_box(fleet.poll(black_box(t0))),
+                        FleetAction::UseToken(_)
+                    ));
+                }
             }),
         );
     }

@@ -6,6 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use tokendance::crpt::{KeeperAction, TokenKeeper};
+use tokendance::fleet::{FleetAction, FleetKeeper, FleetSettings, MemoryStore};
 use tokendance::oauth2::SessionAction;
 use tokendance::{itc, AccessToken, Password, TokenSet};
 
@@ -86,4 +87,41 @@ fn a_fresh_suz_token_is_answered_without_allocating() {
     let (fresh, n) = allocations_of(|| matches!(keeper.poll(T0), KeeperAction::UseToken(_)));
     assert!(fresh);
     assert_eq!(n, 0);
+}
+
+/// The fleet keeper's fresh path answers from memory: no store operation
+/// and no allocation, as the single-process keeper's.
+#[test]
+fn a_fresh_fleet_token_is_answered_without_allocating() {
+    let mut store = MemoryStore::default();
+    let mut keeper = FleetKeeper::new("crpt:suz:conn-1", "pod-a", FleetSettings::default()).unwrap();
+    // Sign in through the store: read, claim, publish.
+    let token = TokenSet::new(AccessToken::new("58f908f1"), T0, Some(at(36_000)));
+    let mut token = Some(token);
+    for _ in 0..10 {
+        match keeper.poll(T0) {
+            FleetAction::UseToken(_) => break,
+            FleetAction::Store(op) => {
+                let id = op.id();
+                let answer = store.apply(&op);
+                keeper.store_answered(T0, id, Ok(answer)).unwrap();
+            }
+            FleetAction::Renew(ticket) => {
+                keeper
+                    .renewed(ticket, T0, token.take().expect("one renewal"))
+                    .unwrap();
+            }
+            FleetAction::Wait(until) => panic!("a wait until {until:?} with an empty store"),
+        }
+    }
+    for seconds in [0, 1, 100, 30_000] {
+        let now = at(seconds);
+        let (fresh, n) = allocations_of(|| matches!(keeper.poll(now), FleetAction::UseToken(_)));
+        assert!(fresh, "at +{seconds} s");
+        assert_eq!(n, 0, "allocations at +{seconds} s");
+    }
+    // Once due, the keeper reads the store: an operation, which allocates.
+    let (read, n) = allocations_of(|| matches!(keeper.poll(at(35_900)), FleetAction::Store(_)));
+    assert!(read);
+    assert!(n > 0);
 }

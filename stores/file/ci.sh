@@ -17,9 +17,17 @@ cargo test -p tokendance-store-file
 # Blocking-only users build without tokio: keep that building.
 cargo check -p tokendance-store-file --no-default-features --all-targets
 
-# The fleet demo on this store: 8 processes x 4 threads, one sign-in per
-# renewal period (it exits non-zero otherwise); its table is the README's.
-cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12
-# The fault run: processes killed and replaced, paused, one stalled past
-# its lease, clocks apart; every sign-in checked against the store.
+# The fleet demo on this store: 64 processes, one sign-in per renewal
+# period (it exits non-zero otherwise); its table is the README's.
+cargo build -q -p tokendance-fleet
+cargo run -q -p tokendance-fleet -- --store file --processes 64 --threads 1 --seconds 10
+# The fault run: 8 processes x 4 threads killed and replaced, paused, one
+# stalled past its lease, clocks apart; every sign-in checked against the
+# store.
 cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12 --chaos
+# Clocks up to 5 minutes apart, and the API revoking the token every 2 s:
+# exactly one sign-in per revocation.
+cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 12 --skewed
+# The store down for 10 s (its record's lock held) over the renewal: no
+# sign-in while it is down, no failed call, one renewal once it is back.
+cargo run -q -p tokendance-fleet -- --store file --processes 8 --seconds 28 --outage 10

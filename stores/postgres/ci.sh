@@ -77,3 +77,7 @@ step "postgres store: the fleet demo's fault run (8 processes x 4 threads on thi
 # The fault run: processes killed and replaced, paused, one stalled past
 # its lease, clocks apart; every sign-in checked against the store.
 cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 12 --chaos
+
+step "postgres store: the fleet demo's outage run (the server stopped for 10 s and started again)"
+TOKENDANCE_STORE_STOP="$here/pg.sh stop $dir" TOKENDANCE_STORE_START="$here/pg.sh start $dir" \
+  cargo run -q -p tokendance-fleet -- --store postgres --processes 8 --seconds 28 --outage 10

@@ -45,6 +45,14 @@ use tokendance::fleet::{
 };
 use tokendance::{drive, Action, Endpoint, Error, Flow, Input, Pacing, Timestamp, TokenSet};
 
+/// Token lifetime in the skewed run: longer than any clock is off, so only
+/// the API's revocations make the fleet sign in.
+const SKEWED_LIFETIME: u64 = 7200;
+/// The skewed run's clocks are up to this far off, either way.
+const SKEWED_OFFSET_MS: i64 = 5 * 60 * 1000;
+/// How often the skewed run's API revokes the current token.
+const REVOKE_EVERY: Duration = Duration::from_secs(2);
+
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const KEY: &str = "crpt:true-api:11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 
@@ -56,6 +64,11 @@ struct Options {
     lifetime: u64,
     chaos: bool,
     unsafe_store: bool,
+    /// Seconds the store is down, once, early in the run (0: never).
+    outage: u64,
+    /// Clocks up to 5 minutes apart, 2-hour tokens, and the API revoking
+    /// the current token every 2 s.
+    skewed: bool,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
@@ -67,6 +80,8 @@ fn options(args: &[String]) -> Result<Options, String> {
         lifetime: 6,
         chaos: false,
         unsafe_store: false,
+        outage: 0,
+        skewed: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -80,6 +95,8 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--lifetime" => o.lifetime = number(value()?)?,
             "--chaos" => o.chaos = true,
             "--unsafe-store" => o.unsafe_store = true,
+            "--outage" => o.outage = number(value()?)?,
+            "--skewed" => o.skewed = true,
             "--child" | "--server" | "--dir" | "--offset" | "--stall" => {
                 value()?;
             }
@@ -91,6 +108,18 @@ fn options(args: &[String]) -> Result<Options, String> {
     }
     if o.lifetime < 3 {
         return Err("--lifetime must be at least 3 seconds".into());
+    }
+    if [o.chaos, o.outage > 0, o.skewed].iter().filter(|&&on| on).count() > 1 {
+        return Err("--chaos, --outage and --skewed are separate runs".into());
+    }
+    if o.outage > 0 {
+        // The store goes down a second before the token is due (half-way
+        // through its life): the token must outlive the outage, a store
+        // timeout and a back-off after it.
+        o.lifetime = o.lifetime.max(2 * (o.outage + 4));
+    }
+    if o.skewed {
+        o.lifetime = SKEWED_LIFETIME;
     }
     Ok(o)
 }
@@ -130,6 +159,8 @@ struct Oracle {
     /// The lease of the last sign-in: its version and its true end.
     last: Option<(u64, i64)>,
     checked: u64,
+    /// When each sign-in arrived.
+    arrivals: Vec<Instant>,
     violations: Vec<String>,
     /// Chaos: the sign-ins whose holder is killed (before the token is
     /// issued, and right after), and how many of those kills were made.
@@ -143,6 +174,7 @@ impl Oracle {
     /// Returns the holder's process id.
     fn sign_in(&mut self, now: Timestamp) -> Option<u32> {
         self.checked += 1;
+        self.arrivals.push(Instant::now());
         let now = now.as_unix_millis() as i64;
         let read = StoreOp::read(0, KEY);
         let record = match self.store.apply(&read) {
@@ -208,14 +240,127 @@ fn kill(pid: u32) {
     let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
-/// The clock offset of process `i` in a chaos run: within half the skew
-/// margin either way, so any two differ by at most the margin.
+/// The clock offset of process `i` in ms: in a chaos run within half the
+/// skew margin either way (so any two differ by at most the margin), in the
+/// skewed run up to 5 minutes either way.
 fn offset_of(o: &Options, i: usize) -> i64 {
+    let spread = |half: i64| (i as i64 * 397_981) % (2 * half + 1) - half;
     if o.chaos {
-        (i as i64 * 397) % 1000 - 500
+        spread(500)
+    } else if o.skewed {
+        spread(SKEWED_OFFSET_MS)
     } else {
         0
     }
+}
+
+/// The token in a sign-in answer (`{"token":"…"}`).
+fn token_in(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("\"token\":\"")? + "\"token\":\"".len();
+    let len = text[start..].find('"')?;
+    Some(text[start..start + len].to_owned())
+}
+
+/// The tokens the API has issued since the last revocation, and those it
+/// revoked (the skewed run).
+#[derive(Default)]
+struct Revocations {
+    issued: Vec<String>,
+    revoked: std::collections::HashSet<String>,
+    count: u64,
+}
+
+/// What the outage run saw.
+struct Outage {
+    /// Sign-ins while the store was down (the oracle flags each too).
+    sign_ins_during: u64,
+    /// The record's version before the store went down and once it was back.
+    versions: (u64, u64),
+    /// Sign-ins when the store came back, and when that was.
+    sign_ins_at_back: u64,
+    back: Instant,
+}
+
+/// Takes the store down for `o.outage` seconds once the fleet has a token,
+/// and brings it back: the file store by holding its record's lock (every
+/// operation then times out), Redis and PostgreSQL by running the commands
+/// in `TOKENDANCE_STORE_STOP` and `TOKENDANCE_STORE_START`.
+fn outage(o: &Options, oracle: &Mutex<Oracle>, crpt: &Mutex<Crpt>, dir: &str) -> Result<Outage, String> {
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while crpt.lock().unwrap().tokens_issued() == 0 {
+        if Instant::now() > wait_until {
+            return Err("no sign-in within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Down from a second before the token is due, so the renewal falls in
+    // the outage.
+    std::thread::sleep(
+        (Duration::from_secs(o.lifetime) - renew_margin(o)).saturating_sub(Duration::from_secs(1)),
+    );
+    let version = || -> Result<u64, String> {
+        let read = StoreOp::read(0, KEY);
+        match oracle.lock().unwrap().store.apply(&read) {
+            Ok(StoreAnswer::Found(Some(bytes))) => Record::from_json(&bytes)
+                .map(|r| r.version)
+                .map_err(|e| format!("the record is unreadable: {e}")),
+            Ok(StoreAnswer::Found(None)) => Err("the record is gone".into()),
+            other => Err(format!("the store answered {other:?}")),
+        }
+    };
+    let before = version()?;
+    let sh = |var: &str| -> Result<(), String> {
+        let command = support::required_env(var, "a shell command")?;
+        let status = Command::new("sh")
+            .args(["-c", &command])
+            .status()
+            .map_err(|e| e.to_string())?;
+        status
+            .success()
+            .then_some(())
+            .ok_or(format!("{var} failed: {status}"))
+    };
+    let at_stop = crpt.lock().unwrap().tokens_issued();
+    let down = Duration::from_secs(o.outage);
+    if o.store == "file" {
+        let store = tokendance_store_file::FileStore::open(dir).map_err(|e| e.to_string())?;
+        let lock = store
+            .record_path(KEY)
+            .ok_or("no path for the key")?
+            .with_extension("lock");
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock)
+            .map_err(|e| e.to_string())?;
+        file.lock().map_err(|e| e.to_string())?;
+        std::thread::sleep(down);
+        drop(file);
+    } else {
+        sh("TOKENDANCE_STORE_STOP")?;
+        std::thread::sleep(down);
+        sh("TOKENDANCE_STORE_START")?;
+    }
+    let sign_ins_at_back = crpt.lock().unwrap().tokens_issued();
+    let back = Instant::now();
+    // A restarted server may take a moment to answer the oracle's client.
+    let mut after = version();
+    for _ in 0..20 {
+        if after.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        after = version();
+    }
+    Ok(Outage {
+        sign_ins_during: sign_ins_at_back - at_stop,
+        versions: (before, after?),
+        sign_ins_at_back,
+        back,
+    })
 }
 
 /// The parent: the fake CRPT and its API on loopback, the children, the table.
@@ -225,18 +370,21 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("tokendance-fleet-{}", std::process::id()));
     let dir_text = dir.display().to_string();
     let oracle = Arc::new(Mutex::new(Oracle {
-        store: Counted::open(&o.store, Some(&dir_text), false)?,
+        store: Counted::open(&o.store, Some(&dir_text), false, settings(o).store_timeout)?,
         offsets: (0..o.processes).map(|i| offset_of(o, i)).collect(),
-        lease: settings(o.lifetime).pacing.renewal_timeout,
+        lease: settings(o).pacing.renewal_timeout,
         last: None,
         checked: 0,
+        arrivals: Vec::new(),
         violations: Vec::new(),
         kill_at: if o.chaos { [2, 3] } else { [0, 0] },
         killed: 0,
     }));
     let refused = Arc::new(AtomicU64::new(0));
+    let revocations = Arc::new(Mutex::new(Revocations::default()));
     let handler = {
         let (crpt, refused, oracle) = (Arc::clone(&crpt), Arc::clone(&refused), Arc::clone(&oracle));
+        let revocations = Arc::clone(&revocations);
         move |request: http::Request<Vec<u8>>| {
             // Chaos: the holder of one sign-in dies with its request out,
             // the holder of the next as soon as it has its token.
@@ -257,6 +405,9 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             let mut crpt = crpt.lock().unwrap();
             if request.uri().path().contains("/auth/") {
                 let response = crpt.handle(now(), &request);
+                if let Some(token) = token_in(response.body()) {
+                    revocations.lock().unwrap().issued.push(token);
+                }
                 if let Some(pid) = kill_after {
                     std::thread::spawn(move || {
                         std::thread::sleep(Duration::from_millis(2));
@@ -267,7 +418,10 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             }
             // The API: a SUZ-like call that checks the connection's token.
             let token = request.headers().get("clientToken").and_then(|v| v.to_str().ok());
-            let live = token.is_some_and(|t| crpt.accepts(now(), CONN, &tokendance::AccessToken::new(t)));
+            let live = token.is_some_and(|t| {
+                crpt.accepts(now(), CONN, &tokendance::AccessToken::new(t))
+                    && !revocations.lock().unwrap().revoked.contains(t)
+            });
             if !live {
                 refused.fetch_add(1, Ordering::Relaxed);
             }
@@ -322,6 +476,22 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             }
         }
     }
+    let outage = if o.outage > 0 {
+        Some(outage(o, &oracle, &crpt, &dir_text)?)
+    } else {
+        None
+    };
+    if o.skewed {
+        // Revocations until two seconds before the end, so the last one's
+        // renewal lands within the run.
+        while started.elapsed() + REVOKE_EVERY + Duration::from_secs(2) < Duration::from_secs(o.seconds) {
+            std::thread::sleep(REVOKE_EVERY);
+            let mut r = revocations.lock().unwrap();
+            let issued = std::mem::take(&mut r.issued);
+            r.revoked.extend(issued);
+            r.count += 1;
+        }
+    }
     // The last targeted kill may come after the loop's last look.
     std::thread::sleep(Duration::from_millis(300));
     kills += replace_dead(&mut children, &spawn)?;
@@ -341,8 +511,8 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let [calls, failed, store_ops, fresh_store_ops, fresh_calls] = totals;
     let sign_ins = crpt.lock().unwrap().tokens_issued();
-    // Renewal starts a third of the lifetime before expiry (see settings()).
-    let period = o.lifetime as f64 * 2.0 / 3.0;
+    // Renewal starts `renew_margin` before expiry (see settings()).
+    let period = o.lifetime as f64 - renew_margin(o).as_secs_f64();
     let periods = (elapsed / period).ceil() as u64;
     println!("| store | processes × threads | seconds | token lifetime | sign-ins | renewal periods in the run | API calls | 401s | calls failed | store round trips | per sign-in | while the token was fresh (not refused) |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -365,6 +535,59 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             oracle.violations.len()
         );
     }
+    if let Some(outage) = &outage {
+        println!(
+            "\noutage: the store was down {} s ({}); {} sign-ins while it was down; record version {} before, {} after; \
+             {} sign-ins after it came back, the first {:.1} s after; {} sign-ins checked against the store, {} violations",
+            o.outage,
+            if o.store == "file" { "its record's lock held" } else { "the server stopped and started" },
+            outage.sign_ins_during,
+            outage.versions.0,
+            outage.versions.1,
+            sign_ins - outage.sign_ins_at_back,
+            oracle
+                .arrivals
+                .iter()
+                .find(|&&t| t >= outage.back)
+                .map_or(f64::NAN, |t| t.duration_since(outage.back).as_secs_f64()),
+            oracle.checked,
+            oracle.violations.len()
+        );
+        if outage.sign_ins_during > 0 {
+            return Err(format!(
+                "{} sign-ins while the store was down",
+                outage.sign_ins_during
+            ));
+        }
+        if outage.versions.1 < outage.versions.0 {
+            return Err(format!(
+                "the record went back from version {} to {}",
+                outage.versions.0, outage.versions.1
+            ));
+        }
+        if sign_ins == outage.sign_ins_at_back {
+            return Err("the fleet did not renew after the store came back".into());
+        }
+    }
+    let revoked = revocations.lock().unwrap().count;
+    if o.skewed {
+        println!(
+            "\nskewed: clocks up to {} min either way, {} s tokens, skew margin 10 min; the API revoked the current token {revoked} times; \
+             {sign_ins} sign-ins; {} sign-ins checked against the store, {} violations",
+            SKEWED_OFFSET_MS / 60_000,
+            o.lifetime,
+            oracle.checked,
+            oracle.violations.len()
+        );
+        // One sign-in to start, then exactly one per revocation: the first
+        // 401 marks the version rejected, and the fleet renews once.
+        if sign_ins != revoked + 1 {
+            return Err(format!(
+                "{sign_ins} sign-ins for {revoked} revocations (wanted {})",
+                revoked + 1
+            ));
+        }
+    }
     if let Some(first) = oracle.violations.first() {
         return Err(format!(
             "{} lease violations; the first: {first}",
@@ -373,7 +596,8 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     }
     // A holder killed between the sign-in and its publish costs one more,
     // and so does a stall past the lease.
-    if sign_ins > periods + 2 + kills {
+    // Each revocation costs one more.
+    if sign_ins > periods + 2 + kills + revoked {
         return Err(format!("{sign_ins} sign-ins for {periods} renewal periods"));
     }
     if failed > 0 {
@@ -383,20 +607,32 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
 }
 
 /// The fleet's settings for short-lived tokens: renew a third of the life
-/// ahead, short leases, a second of skew.
-fn settings(lifetime: u64) -> FleetSettings {
+/// ahead (in the outage run, early enough that the token outlives the
+/// outage and the back-off after it), short leases, a second of skew (10
+/// minutes in the skewed run).
+fn settings(o: &Options) -> FleetSettings {
     FleetSettings {
         pacing: Pacing {
-            renew_margin: Duration::from_millis(lifetime * 1000 / 3),
+            renew_margin: renew_margin(o),
             renewal_timeout: Duration::from_secs(5),
             min_interval: Duration::ZERO,
+            // The outage run: back off at most 2 s, so the fleet finds the
+            // store back well within the token's remaining life.
+            max_backoff: Duration::from_secs(if o.outage > 0 { 2 } else { 300 }),
             ..Pacing::keeper()
         },
-        skew: Duration::from_secs(1),
+        skew: Duration::from_secs(if o.skewed { 600 } else { 1 }),
         fence_margin: Duration::from_secs(1),
-        store_timeout: Duration::from_secs(2),
+        store_timeout: Duration::from_secs(if o.outage > 0 { 1 } else { 2 }),
         recheck: Duration::from_millis(100),
     }
+}
+
+/// How long before expiry the fleet renews: a third of the lifetime, or in
+/// the outage run half (a token is never renewed before half its life).
+fn renew_margin(o: &Options) -> Duration {
+    let thirds = if o.outage > 0 { 2 } else { 3 };
+    Duration::from_millis(o.lifetime * 1000 / thirds)
 }
 
 /// One store operation, carried out on whichever store was chosen.
@@ -411,8 +647,7 @@ struct Counted {
 impl Counted {
     /// The store `kind`; with `blind`, every swap overwrites whatever is
     /// there (the version check removed, for `--unsafe-store`).
-    fn open(kind: &str, dir: Option<&str>, blind: bool) -> Result<Self, String> {
-        let timeout = Duration::from_secs(2);
+    fn open(kind: &str, dir: Option<&str>, blind: bool, timeout: Duration) -> Result<Self, String> {
         let apply: Apply = match kind {
             "file" => {
                 let dir = dir.ok_or("no --dir")?;
@@ -507,9 +742,14 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
         let ms = now().as_unix_millis() as i64 + offset;
         Timestamp::from_unix_millis(ms.max(0) as u64)
     };
-    let store = Counted::open(&o.store, flag(args, "--dir"), o.unsafe_store)?;
+    let store = Counted::open(
+        &o.store,
+        flag(args, "--dir"),
+        o.unsafe_store,
+        settings(o).store_timeout,
+    )?;
     let holder = format!("p{index}/{}", std::process::id());
-    let settings = settings(o.lifetime);
+    let settings = settings(o);
     let keeper = FleetKeeper::new(KEY, holder, settings).map_err(|e| e.to_string())?;
     let base = Endpoint::parse_insecure_http(server).map_err(|e| e.to_string())?;
     let lifetime = Duration::from_secs(o.lifetime);
