@@ -493,6 +493,10 @@ fn every_stand_preset_is_the_documented_url() {
     let cases: Vec<(Endpoint, &str)> = vec![
         (SuzStand::Demo.endpoint(), "https://intuot.crpt.ru:16443/"),
         (SuzStand::Production.endpoint(), "https://suzgrid.crpt.ru:16443/"),
+        (
+            SuzStand::IntegratorSandbox.endpoint(),
+            "https://suz-integrator.sandbox.crptech.ru/",
+        ),
         (MdlpStand::Production.endpoint(), "https://api.mdlp.crpt.ru/"),
         (MdlpStand::Sandbox.endpoint(), "https://api.sb.mdlp.crpt.ru/"),
         (
@@ -517,7 +521,25 @@ fn every_stand_preset_is_the_documented_url() {
             TrueApiStand::Production.endpoint(),
             "https://markirovka.crpt.ru/api/v3/true-api",
         ),
+        (
+            TrueApiStand::Sandbox.endpoint(),
+            "https://markirovka.sandbox.crptech.ru/api/v3/true-api",
+        ),
     ];
+    // Every stand of every enum is in the table, each once.
+    let all: Vec<Endpoint> = (SuzStand::ALL.iter().map(|s| s.endpoint()))
+        .chain(MdlpStand::ALL.iter().map(|s| s.endpoint()))
+        .chain(GisMtStand::ALL.iter().map(|s| s.endpoint()))
+        .chain(TrueApiStand::ALL.iter().map(|s| s.endpoint()))
+        .collect();
+    assert_eq!(all.len(), cases.len());
+    for endpoint in &all {
+        assert_eq!(
+            cases.iter().filter(|(e, _)| e == endpoint).count(),
+            1,
+            "{endpoint}"
+        );
+    }
     for (endpoint, url) in cases {
         assert_eq!(endpoint.as_str(), url);
         assert_eq!(endpoint.to_string(), url);

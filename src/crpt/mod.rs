@@ -57,7 +57,11 @@ use crate::error::Error;
 use crate::secret::AccessToken;
 
 /// GIS MT stands (`{base}` of [`gis_mt::sign_in`]).
+///
+/// New stands may be added in a minor release, so the enum is
+/// `#[non_exhaustive]`; [`ALL`](Self::ALL) lists today's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum GisMtStand {
     /// `https://ismpr.crpt.ru/api/v3`.
     Production,
@@ -66,6 +70,9 @@ pub enum GisMtStand {
 }
 
 impl GisMtStand {
+    /// Every stand.
+    pub const ALL: &[Self] = &[GisMtStand::Production, GisMtStand::Demo];
+
     /// The stand's base URL.
     pub fn endpoint(self) -> Endpoint {
         Endpoint::preset(match self {
@@ -76,7 +83,11 @@ impl GisMtStand {
 }
 
 /// True API stands (`{base}` of [`true_api::sign_in`]).
+///
+/// New stands may be added in a minor release, so the enum is
+/// `#[non_exhaustive]`; [`ALL`](Self::ALL) lists today's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum TrueApiStand {
     /// `https://int01.gismt.crpt.tech/api/v3/true-api`.
     Demo,
@@ -84,15 +95,28 @@ pub enum TrueApiStand {
     ProductionTobacco,
     /// Production for the other product groups: `https://markirovka.crpt.ru/api/v3/true-api`.
     Production,
+    /// The sandbox, `https://markirovka.sandbox.crptech.ru/api/v3/true-api`.
+    /// From field practice (integrators test against it), not from the
+    /// guides this crate was built from.
+    Sandbox,
 }
 
 impl TrueApiStand {
+    /// Every stand.
+    pub const ALL: &[Self] = &[
+        TrueApiStand::Demo,
+        TrueApiStand::ProductionTobacco,
+        TrueApiStand::Production,
+        TrueApiStand::Sandbox,
+    ];
+
     /// The stand's base URL.
     pub fn endpoint(self) -> Endpoint {
         Endpoint::preset(match self {
             TrueApiStand::Demo => "https://int01.gismt.crpt.tech/api/v3/true-api",
             TrueApiStand::ProductionTobacco => "https://ismotp.crptech.ru/api/v3/true-api",
             TrueApiStand::Production => "https://markirovka.crpt.ru/api/v3/true-api",
+            TrueApiStand::Sandbox => "https://markirovka.sandbox.crptech.ru/api/v3/true-api",
         })
     }
 }
@@ -103,7 +127,11 @@ impl TrueApiStand {
 /// ([`MDLP_NON_RESIDENT_PRODUCTION_HTTP`], [`MDLP_NON_RESIDENT_SANDBOX_HTTP`]),
 /// which CRPT is switching off; use them only through
 /// [`Endpoint::parse_insecure_http`].
+///
+/// New stands may be added in a minor release, so the enum is
+/// `#[non_exhaustive]`; [`ALL`](Self::ALL) lists today's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum MdlpStand {
     /// Residents, production: `https://api.mdlp.crpt.ru`.
     Production,
@@ -116,6 +144,14 @@ pub enum MdlpStand {
 }
 
 impl MdlpStand {
+    /// Every stand.
+    pub const ALL: &[Self] = &[
+        MdlpStand::Production,
+        MdlpStand::Sandbox,
+        MdlpStand::NonResidentProduction,
+        MdlpStand::NonResidentSandbox,
+    ];
+
     /// The stand's base URL.
     pub fn endpoint(self) -> Endpoint {
         Endpoint::preset(match self {
@@ -139,20 +175,32 @@ pub const MDLP_NON_RESIDENT_PRODUCTION_HTTP: &str = "http://api.mdlp.crpt.ru";
 pub const MDLP_NON_RESIDENT_SANDBOX_HTTP: &str = "http://api.sb.mdlp.crpt.ru";
 
 /// Stands of the SUZ installation registration ([`registration::register`]).
+///
+/// New stands may be added in a minor release, so the enum is
+/// `#[non_exhaustive]`; [`ALL`](Self::ALL) lists today's.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum SuzStand {
     /// The demo stand, `https://intuot.crpt.ru:16443` (see [`DEMO_REGISTRATION_KEY`]).
     Demo,
     /// Production, `https://suzgrid.crpt.ru:16443`.
     Production,
+    /// The integrators' sandbox, `https://suz-integrator.sandbox.crptech.ru`.
+    /// From field practice, not from the guides this crate was built from;
+    /// its registration key is not published here.
+    IntegratorSandbox,
 }
 
 impl SuzStand {
+    /// Every stand.
+    pub const ALL: &[Self] = &[SuzStand::Demo, SuzStand::Production, SuzStand::IntegratorSandbox];
+
     /// The stand's base URL.
     pub fn endpoint(self) -> Endpoint {
         Endpoint::preset(match self {
             SuzStand::Demo => "https://intuot.crpt.ru:16443",
             SuzStand::Production => "https://suzgrid.crpt.ru:16443",
+            SuzStand::IntegratorSandbox => "https://suz-integrator.sandbox.crptech.ru",
         })
     }
 }
