@@ -20,8 +20,9 @@
 //! in their place) and SIGSTOPs them for up to 0.9 s (less than the fence
 //! margin), the holder of the second sign-in is killed with its request
 //! out and the holder of the third as soon as its token is issued, and
-//! process 0 stalls past its lease on its second renewal, after claiming
-//! it and before its fence. The fake's sign-in endpoint
+//! the holder of the fleet's first renewal stalls past its lease, after
+//! claiming it and before its fence (the run fails if that stall did not
+//! happen). The fake's sign-in endpoint
 //! checks every sign-in against the store in true time: the lease must be
 //! live, and a lease it took over (its holder killed or stalled) must have
 //! ended before it was claimed. Any
@@ -52,6 +53,10 @@ const SKEWED_LIFETIME: u64 = 7200;
 const SKEWED_OFFSET_MS: i64 = 5 * 60 * 1000;
 /// How often the skewed run's API revokes the current token.
 const REVOKE_EVERY: Duration = Duration::from_secs(2);
+
+/// The header each process's requests carry its holder id in, so the
+/// oracle knows who signs in.
+const HOLDER_HEADER: &str = "x-fleet-holder";
 
 const CONN: &str = "11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
 const KEY: &str = "crpt:true-api:11B1ABC9-F4EE-47DB-8A20-F80AC83504E8";
@@ -97,7 +102,7 @@ fn options(args: &[String]) -> Result<Options, String> {
             "--unsafe-store" => o.unsafe_store = true,
             "--outage" => o.outage = number(value()?)?,
             "--skewed" => o.skewed = true,
-            "--child" | "--server" | "--dir" | "--offset" | "--stall" => {
+            "--child" | "--server" | "--dir" | "--offset" => {
                 value()?;
             }
             other => return Err(format!("unknown flag {other}")),
@@ -169,10 +174,11 @@ struct Oracle {
 }
 
 impl Oracle {
-    /// A sign-in arrives at true instant `now`: the lease in the store must
-    /// be live, and one it took over must have ended before it was claimed.
-    /// Returns the holder's process id.
-    fn sign_in(&mut self, now: Timestamp) -> Option<u32> {
+    /// A sign-in from `requester` (its holder id, sent in a header) arrives
+    /// at true instant `now`: the lease in the store must be the
+    /// requester's and live, and one it took over must have ended before
+    /// it was claimed.
+    fn sign_in(&mut self, now: Timestamp, requester: Option<&str>) {
         self.checked += 1;
         self.arrivals.push(Instant::now());
         let now = now.as_unix_millis() as i64;
@@ -184,8 +190,15 @@ impl Oracle {
         let Some(lease) = record.and_then(|r| r.lease) else {
             self.violations
                 .push(format!("a sign-in at {now} with no lease in the store"));
-            return None;
+            return;
         };
+        if requester != Some(lease.holder.as_str()) {
+            self.violations.push(format!(
+                "{} signed in under {}'s lease",
+                requester.unwrap_or("a process without a holder id"),
+                lease.holder
+            ));
+        }
         let index: usize = lease.holder[1..]
             .split('/')
             .next()
@@ -215,7 +228,6 @@ impl Oracle {
             }
         }
         self.last = Some((lease.version, ends));
-        lease.holder.split('/').nth(1).and_then(|pid| pid.parse().ok())
     }
 }
 
@@ -223,12 +235,12 @@ impl Oracle {
 /// endpoint kills holders); returns how many.
 fn replace_dead(
     children: &mut [Child],
-    spawn: &dyn Fn(usize, bool) -> Result<Child, String>,
+    spawn: &dyn Fn(usize) -> Result<Child, String>,
 ) -> Result<u64, String> {
     let mut replaced = 0;
     for (i, child) in children.iter_mut().enumerate() {
         if matches!(child.try_wait(), Ok(Some(status)) if !status.success()) {
-            *child = spawn(i, false)?;
+            *child = spawn(i)?;
             replaced += 1;
         }
     }
@@ -391,7 +403,10 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             let mut kill_after = None;
             if request.uri().path().contains("simpleSignIn") {
                 let mut oracle = oracle.lock().unwrap();
-                let holder = oracle.sign_in(now());
+                let requester = request.headers().get(HOLDER_HEADER).and_then(|v| v.to_str().ok());
+                oracle.sign_in(now(), requester);
+                // The process that sent it (whoever the store says holds the lease).
+                let holder: Option<u32> = requester.and_then(|h| h.split('/').nth(1)?.parse().ok());
                 if let Some(pid) = holder.filter(|_| oracle.checked == oracle.kill_at[0]) {
                     kill(pid);
                     oracle.killed += 1;
@@ -434,21 +449,16 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     };
     let server = support::LoopbackServer::start(Arc::new(handler)).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let spawn = |i: usize, stall: bool| {
+    let spawn = |i: usize| {
         let mut command = Command::new(&exe);
         command
             .args(args)
             .args(["--child", &i.to_string(), "--server", &server.base_url()]);
         command.args(["--dir", &dir_text, "--offset", &offset_of(o, i).to_string()]);
-        if stall {
-            command.args(["--stall", "2"]);
-        }
         command.stdout(Stdio::piped()).spawn().map_err(|e| e.to_string())
     };
     let started = Instant::now();
-    let mut children: Vec<Child> = (0..o.processes)
-        .map(|i| spawn(i, o.chaos && i == 0))
-        .collect::<Result<_, _>>()?;
+    let mut children: Vec<Child> = (0..o.processes).map(|i| spawn(i)).collect::<Result<_, _>>()?;
     let (mut kills, mut pauses) = (0u64, 0u64);
     if o.chaos && o.processes > 1 {
         // Faults until a few seconds before the end, so the last renewals
@@ -456,7 +466,9 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         let quiet = Duration::from_secs(o.seconds.saturating_sub(4));
         let mut tick = 0usize;
         let targeted_done = || oracle.lock().unwrap().killed >= 2;
-        while started.elapsed() < quiet || !targeted_done() {
+        // Bounded: a fleet that stops signing in must not hang the run.
+        let give_up = Duration::from_secs(o.seconds + 30);
+        while (started.elapsed() < quiet || !targeted_done()) && started.elapsed() < give_up {
             std::thread::sleep(Duration::from_millis(700));
             tick += 1;
             kills += replace_dead(&mut children, &spawn)?;
@@ -464,7 +476,7 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
             if tick.is_multiple_of(3) {
                 let _ = children[victim].kill();
                 let _ = children[victim].wait();
-                children[victim] = spawn(victim, false)?;
+                children[victim] = spawn(victim)?;
                 kills += 1;
             } else {
                 let pid = children[victim].id().to_string();
@@ -495,6 +507,14 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     // The last targeted kill may come after the loop's last look.
     std::thread::sleep(Duration::from_millis(300));
     kills += replace_dead(&mut children, &spawn)?;
+    let stalls = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("stalled-"))
+                .count() as u64
+        })
+        .unwrap_or(0);
     let mut totals = [0u64; 5];
     for child in children {
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
@@ -587,6 +607,12 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
                 revoked + 1
             ));
         }
+    }
+    if o.chaos && o.processes > 1 && oracle.killed < 2 {
+        return Err(format!("{} of the 2 targeted kills happened", oracle.killed));
+    }
+    if o.chaos && stalls == 0 {
+        return Err("the holder that should stall past its lease never did".into());
     }
     if let Some(first) = oracle.violations.first() {
         return Err(format!(
@@ -736,7 +762,6 @@ impl<F: Flow<Output = TokenSet>> Flow for Shortened<F> {
 /// `calls failed store_ops store_ops_while_fresh fresh_calls`.
 fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), String> {
     let offset: i64 = flag(args, "--offset").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stall_at: Option<u64> = flag(args, "--stall").and_then(|v| v.parse().ok());
     // This process's clock: the system's, off by `offset` ms.
     let clock = move || {
         let ms = now().as_unix_millis() as i64 + offset;
@@ -749,16 +774,26 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
         settings(o).store_timeout,
     )?;
     let holder = format!("p{index}/{}", std::process::id());
+    let holder_header = http::HeaderValue::from_str(&holder).map_err(|e| e.to_string())?;
     let settings = settings(o);
     let keeper = FleetKeeper::new(KEY, holder, settings).map_err(|e| e.to_string())?;
+    let marker_dir = flag(args, "--dir").map(str::to_owned);
     let base = Endpoint::parse_insecure_http(server).map_err(|e| e.to_string())?;
     let lifetime = Duration::from_secs(o.lifetime);
-    let renewals = AtomicU64::new(0);
-    let source = Mutex::new(FleetSource::new(keeper, move |_| {
+    let source = Mutex::new(FleetSource::new(keeper, move |held| {
         // The lease is claimed; the sign-in has not started. A stall here
-        // outlasts the lease: the fence must then say it is lost.
-        if Some(renewals.fetch_add(1, Ordering::Relaxed) + 1) == stall_at {
+        // outlasts the lease: the fence must then say it is lost. In a
+        // chaos run the fleet's first renewal (a token is held) stalls: the
+        // process that creates the marker first takes it.
+        let dir = marker_dir.as_deref().map(std::path::Path::new);
+        let first = |dir: &std::path::Path| {
+            let _ = std::fs::create_dir_all(dir);
+            std::fs::File::create_new(dir.join("stall")).is_ok()
+        };
+        if let Some(dir) = dir.filter(|dir| o.chaos && held.is_some() && first(dir)) {
             std::thread::sleep(settings.pacing.renewal_timeout + settings.skew + Duration::from_millis(500));
+            // Told through a file: the parent may kill this process next.
+            let _ = std::fs::write(dir.join(format!("stalled-{index}")), b"");
         }
         Ok(Shortened {
             flow: true_api::sign_in(&base, Some(CONN))?,
@@ -787,7 +822,10 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
                     let outcome = drive::drive_with_store(
                         call,
                         clock,
-                        |req| support::ureq_send(&agent, req),
+                        |mut req| {
+                            req.headers_mut().insert(HOLDER_HEADER, holder_header.clone());
+                            support::ureq_send(&agent, req)
+                        },
                         |job| Ok::<_, std::convert::Infallible>(fake::sign(job)),
                         |op| store.apply(op),
                         |until| std::thread::sleep(until.saturating_duration_since(clock())),
