@@ -10,11 +10,12 @@ use std::path::Path;
 #[cfg(feature = "tokio")]
 use common::runtime;
 use common::{files_under, Scratch};
-use tokendance::fleet::conformance::{check_races, check_store, sample_record, AWKWARD_KEYS};
+use tokendance::fleet::conformance::{check_store, sample_record, AWKWARD_KEYS};
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_NAME_BYTES, MAX_RECORD_BYTES};
 #[cfg(feature = "tokio")]
 use tokendance_store_file::AsyncFileStore;
 use tokendance_store_file::FileStore;
+use tokendance_store_testkit::check_races;
 
 #[test]
 fn the_blocking_store_answers_as_the_memory_store() {

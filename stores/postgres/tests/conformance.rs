@@ -6,9 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
-use tokendance::fleet::conformance::{check_races, check_store, sample_record};
+use tokendance::fleet::conformance::{check_store, sample_record};
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_RECORD_BYTES};
 use tokendance_store_postgres::{AsyncPostgresStore, PostgresStore, TABLE};
+use tokendance_store_testkit::check_races;
 
 #[test]
 fn blocking_store_answers_as_the_memory_store_does() {

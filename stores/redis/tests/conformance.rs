@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::{fresh_prefix, runtime, url, TIMEOUT};
 use tokendance::fleet::{conformance, StoreAnswer, StoreOp};
 use tokendance_store_redis::{AsyncRedisStore, RedisStore};
+use tokendance_store_testkit::check_races;
 
 #[test]
 fn blocking_store_answers_as_memory_store_does() {
@@ -19,7 +20,7 @@ fn blocking_store_answers_as_memory_store_does() {
 #[test]
 fn blocking_stores_racing_let_one_swap_win() {
     let url = url();
-    conformance::check_races(
+    check_races(
         &fresh_prefix("race"),
         8,
         50,
@@ -44,7 +45,7 @@ fn async_stores_racing_let_one_swap_win() {
     let url = url();
     // Each racer has its own store (so its own connection) on its own
     // runtime, as separate processes would.
-    conformance::check_races(
+    check_races(
         &fresh_prefix("race-async"),
         8,
         50,
