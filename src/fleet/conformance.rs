@@ -1,8 +1,14 @@
 //! What every store adapter must do, as checks an adapter's tests call
 //! against a real store (feature `fake`): answer exactly as
-//! [`MemoryStore`] does, keep keys apart whatever their
-//! characters, hold records up to [`MAX_RECORD_BYTES`],
-//! and let exactly one of racing compare-and-sets from one version win.
+//! [`MemoryStore`] does, keep keys apart whatever their characters, and
+//! hold records up to [`MAX_RECORD_BYTES`]. The checks are pure: they run
+//! on the caller's thread and do no I/O but the store's, through the
+//! closure they are given.
+//!
+//! That exactly one of racing compare-and-sets from one version wins needs
+//! threads, which this crate never spawns: that check, with the other
+//! helpers the store adapters' tests share, is in the workspace's test-only
+//! crate `tokendance-store-testkit` (`stores/testkit`).
 //!
 //! ```
 //! use tokendance::fleet::{conformance, MemoryStore};
@@ -11,7 +17,6 @@
 //! # Ok::<(), String>(())
 //! ```
 
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use super::record::{Record, SharedToken, MAX_RECORD_BYTES};
@@ -132,75 +137,4 @@ pub fn check_store(prefix: &str, apply: &mut Apply<'_>) -> Result<(), String> {
     )?;
     both(StoreOp::read(next(), key), "read of a largest record")?;
     Ok(())
-}
-
-/// `threads` stores (from `connect`, one each, as separate processes
-/// would have) race `rounds` times: each round every one swaps from the
-/// version the last round left. Exactly one must win each round, and the
-/// record must end at version `rounds`.
-pub fn check_races<S>(
-    prefix: &str,
-    threads: usize,
-    rounds: u64,
-    connect: impl Fn() -> S,
-    apply: impl Fn(&mut S, &StoreOp) -> Result<StoreAnswer, StoreError> + Sync,
-) -> Result<(), String>
-where
-    S: Send,
-{
-    let key = format!("{prefix}:race");
-    let barrier = Arc::new(Barrier::new(threads));
-    let stores: Vec<S> = (0..threads).map(|_| connect()).collect();
-    let wins: Vec<Result<Vec<u64>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = stores
-            .into_iter()
-            .enumerate()
-            .map(|(t, mut store)| {
-                let (key, barrier, apply) = (&key, Arc::clone(&barrier), &apply);
-                scope.spawn(move || {
-                    let mut won = Vec::new();
-                    let mut failure = None;
-                    // Every thread meets every barrier, even after a failure:
-                    // one that left early would leave the others waiting.
-                    for round in 0..rounds {
-                        barrier.wait();
-                        let expected = (round > 0).then_some(round);
-                        let record = sample_record(key, round + 1, 20 + t);
-                        let op = StoreOp::swap(round, key.clone(), expected, &record);
-                        match apply(&mut store, &op) {
-                            Ok(StoreAnswer::Swapped) => won.push(round),
-                            Ok(StoreAnswer::Conflict) => {}
-                            other => {
-                                failure.get_or_insert_with(|| format!("thread {t} round {round}: {other:?}"));
-                            }
-                        }
-                        barrier.wait();
-                    }
-                    failure.map_or(Ok(won), Err)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a thread panicked".to_owned())))
-            .collect()
-    });
-    let mut per_round = vec![0u32; rounds as usize];
-    for won in wins {
-        for round in won? {
-            per_round[round as usize] += 1;
-        }
-    }
-    if let Some((round, n)) = per_round.iter().enumerate().find(|(_, n)| **n != 1) {
-        return Err(format!("round {round}: {n} swaps from one version won"));
-    }
-    let mut store = connect();
-    match apply(&mut store, &StoreOp::read(0, key.clone())) {
-        Ok(StoreAnswer::Found(Some(bytes))) => match Record::from_json(&bytes) {
-            Ok(record) if record.version == rounds => Ok(()),
-            Ok(record) => Err(format!("ended at version {}, not {rounds}", record.version)),
-            Err(e) => Err(format!("the raced record does not read back: {e}")),
-        },
-        other => Err(format!("reading the raced record: {other:?}")),
-    }
 }

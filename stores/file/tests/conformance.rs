@@ -10,11 +10,12 @@ use std::path::Path;
 #[cfg(feature = "tokio")]
 use common::runtime;
 use common::{files_under, Scratch};
-use tokendance::fleet::conformance::{check_races, check_store, sample_record, AWKWARD_KEYS};
+use tokendance::fleet::conformance::{check_store, sample_record, AWKWARD_KEYS};
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_NAME_BYTES, MAX_RECORD_BYTES};
 #[cfg(feature = "tokio")]
 use tokendance_store_file::AsyncFileStore;
 use tokendance_store_file::FileStore;
+use tokendance_store_testkit::assert_races;
 
 #[test]
 fn the_blocking_store_answers_as_the_memory_store() {
@@ -36,14 +37,11 @@ fn the_async_store_answers_as_the_memory_store() {
 fn one_of_eight_blocking_stores_wins_each_race() {
     let scratch = Scratch::new("race");
     let dir = scratch.store_dir();
-    check_races(
+    assert_races(
         &scratch.prefix,
-        8,
-        50,
         || FileStore::open(&dir).unwrap(),
         |store, op| store.apply(op),
-    )
-    .unwrap();
+    );
 }
 
 #[cfg(feature = "tokio")]
@@ -52,14 +50,10 @@ fn one_of_eight_async_stores_wins_each_race() {
     let scratch = Scratch::new("race-async");
     let dir = scratch.store_dir();
     // Each racer has its own runtime and store, as separate processes would.
-    check_races(
-        &scratch.prefix,
-        8,
-        50,
-        || (runtime(), AsyncFileStore::open(&dir).unwrap()),
-        |(rt, store), op| rt.block_on(store.apply(op)),
-    )
-    .unwrap();
+    let connect = || (runtime(), AsyncFileStore::open(&dir).unwrap());
+    assert_races(&scratch.prefix, connect, |(rt, store), op| {
+        rt.block_on(store.apply(op))
+    });
 }
 
 /// The key a record file's path spells in hex (the documented layout).

@@ -6,21 +6,22 @@ mod common;
 
 use std::sync::Arc;
 
-use tokendance::fleet::conformance::{check_races, check_store, sample_record};
+use tokendance::fleet::conformance::{check_store, sample_record};
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp, MAX_RECORD_BYTES};
 use tokendance_store_postgres::{AsyncPostgresStore, PostgresStore, TABLE};
+use tokendance_store_testkit::{assert_races, check_shared_races, fresh_prefix};
 
 #[test]
 fn blocking_store_answers_as_the_memory_store_does() {
     let mut store = common::blocking();
-    check_store(&common::prefix("check"), &mut |op| store.apply(op)).unwrap();
+    check_store(&fresh_prefix("check"), &mut |op| store.apply(op)).unwrap();
 }
 
 #[test]
 fn async_store_answers_as_the_memory_store_does() {
     let runtime = common::runtime();
     let store = runtime.block_on(common::asynchronous());
-    check_store(&common::prefix("check-async"), &mut |op| {
+    check_store(&fresh_prefix("check-async"), &mut |op| {
         runtime.block_on(store.apply(op))
     })
     .unwrap();
@@ -29,57 +30,32 @@ fn async_store_answers_as_the_memory_store_does() {
 #[test]
 fn one_of_eight_blocking_connections_wins_each_race() {
     common::blocking(); // the table
-    check_races(
-        &common::prefix("race"),
-        8,
-        50,
-        || PostgresStore::new(&common::url(), common::TIMEOUT).unwrap(),
-        |store, op| store.apply(op),
-    )
-    .unwrap();
+    let connect = || PostgresStore::new(&common::url(), common::TIMEOUT).unwrap();
+    assert_races(&fresh_prefix("race"), connect, |store, op| store.apply(op));
 }
 
 #[test]
 fn one_of_eight_async_connections_wins_each_race() {
     let runtime = common::runtime();
     runtime.block_on(common::asynchronous());
-    check_races(
-        &common::prefix("race-async"),
-        8,
-        50,
-        || AsyncPostgresStore::new(&common::url(), common::TIMEOUT).unwrap(),
-        |store, op| runtime.block_on(store.apply(op)),
-    )
-    .unwrap();
+    let connect = || AsyncPostgresStore::new(&common::url(), common::TIMEOUT).unwrap();
+    assert_races(&fresh_prefix("race-async"), connect, |store, op| {
+        runtime.block_on(store.apply(op))
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_sharing_one_async_store_race_on_its_one_connection() {
     let store = Arc::new(common::asynchronous().await);
-    let key = format!("{}:shared", common::prefix("shared"));
-    for round in 0..20u64 {
-        let expected = (round > 0).then_some(round);
-        let tasks: Vec<_> = (0..16)
-            .map(|t| {
-                let (store, key) = (Arc::clone(&store), key.clone());
-                tokio::spawn(async move {
-                    let record = sample_record(&key, round + 1, 20 + t);
-                    store
-                        .apply(&StoreOp::swap(t as u64, key.clone(), expected, &record))
-                        .await
-                })
-            })
-            .collect();
-        let mut won = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(StoreAnswer::Swapped) => won += 1,
-                Ok(StoreAnswer::Conflict) => {}
-                other => panic!("round {round}: {other:?}"),
-            }
-        }
-        assert_eq!(won, 1, "round {round}");
-    }
+    // Each swap is a task of its own, spawned at once: 16 a round, 20 rounds.
+    let send = |op| {
+        let store = Arc::clone(&store);
+        let task = tokio::spawn(async move { store.apply(&op).await });
+        async move { task.await.unwrap() }
+    };
+    check_shared_races(&fresh_prefix("shared"), 16, 20, send)
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -122,7 +98,7 @@ fn insert_raw(key: &str, version: i64, record: &[u8]) {
 #[test]
 fn a_record_over_the_limit_reads_as_corrupt_and_is_never_written() {
     let mut store = common::blocking();
-    let key = format!("{}:large", common::prefix("corrupt"));
+    let key = format!("{}:large", fresh_prefix("corrupt"));
     insert_raw(&key, 1, &vec![b'x'; MAX_RECORD_BYTES + 1]);
     let got = store.apply(&StoreOp::read(1, key.clone()));
     assert!(matches!(&got, Err(StoreError::Corrupt(_))), "{got:?}");
@@ -134,7 +110,7 @@ fn a_record_over_the_limit_reads_as_corrupt_and_is_never_written() {
     );
 
     // The keeper never writes one; were it asked to, nothing is written.
-    let fresh = format!("{}:large-write", common::prefix("corrupt"));
+    let fresh = format!("{}:large-write", fresh_prefix("corrupt"));
     let mut record = sample_record(&fresh, 1, 1);
     let room = MAX_RECORD_BYTES - record.to_json().len();
     record = sample_record(&fresh, 1, room + 100);
@@ -170,7 +146,7 @@ fn a_missing_table_says_to_migrate() {
 #[test]
 fn versions_past_bigint_conflict_or_are_refused() {
     let mut store = common::blocking();
-    let key = format!("{}:huge", common::prefix("huge"));
+    let key = format!("{}:huge", fresh_prefix("huge"));
     let record = sample_record(&key, 1, 10);
     assert_eq!(
         store

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokendance::fleet::conformance::sample_record;
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp};
+use tokendance_store_testkit::fresh_prefix;
 
 fn pg(command: &str) {
     let dir = std::env::var("TOKENDANCE_POSTGRES_DIR").unwrap_or_else(|_| {
@@ -32,7 +33,7 @@ fn stores_work_again_after_the_server_restarts() {
     let mut blocking = common::blocking();
     let mut idle = common::blocking(); // does nothing while the server is down
     let asynchronous = runtime.block_on(common::asynchronous());
-    let key = format!("{}:restart", common::prefix("restart"));
+    let key = format!("{}:restart", fresh_prefix("restart"));
     let record = sample_record(&key, 1, 40);
     let create = StoreOp::swap(1, key.clone(), None, &record);
     assert_eq!(blocking.apply(&create), Ok(StoreAnswer::Swapped));

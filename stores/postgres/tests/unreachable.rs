@@ -7,17 +7,9 @@ use std::time::{Duration, Instant};
 
 use tokendance::fleet::{StoreError, StoreOp};
 use tokendance_store_postgres::{AsyncPostgresStore, PostgresStore};
+use tokendance_store_testkit::{assert_hides, assert_unavailable_at_once, free_port};
 
 const PASSWORD: &str = "Sup3r-s3cret-pw";
-
-/// A port on 127.0.0.1 where nothing listens (it was free a moment ago).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A server that accepts connections and never says a word: a frozen
 /// PostgreSQL, as far as a client can tell. The connections stay open
@@ -36,10 +28,6 @@ fn silent_server() -> u16 {
     port
 }
 
-fn assert_no_password(what: &str, text: &str) {
-    assert!(!text.contains(PASSWORD), "{what} shows the password: {text}");
-}
-
 fn urls(port: u16) -> [String; 2] {
     [
         format!("postgres://fleet:{PASSWORD}@127.0.0.1:{port}/tokens"),
@@ -50,35 +38,17 @@ fn urls(port: u16) -> [String; 2] {
 #[test]
 fn nothing_listening_is_unavailable_at_once_without_the_password() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    for url in urls(closed_port()) {
+    for url in urls(free_port()) {
         let mut store = PostgresStore::new(&url, Duration::from_secs(2)).unwrap();
-        assert_no_password("the store's Debug", &format!("{store:?}"));
+        assert_hides(PASSWORD, "the store's Debug", &format!("{store:?}"));
         for op in [StoreOp::read(1, "k"), StoreOp::read(2, "k")] {
-            let started = Instant::now();
-            let got = store.apply(&op);
-            assert!(
-                started.elapsed() < Duration::from_secs(1),
-                "{:?}",
-                started.elapsed()
-            );
-            let Err(error) = got else { panic!("{got:?}") };
-            assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-            assert_no_password("the error", &format!("{error} {error:?}"));
+            assert_unavailable_at_once(PASSWORD, || store.apply(&op));
         }
         assert!(matches!(store.connect(), Err(StoreError::Unavailable(_))));
 
         let store = AsyncPostgresStore::new(&url, Duration::from_secs(2)).unwrap();
-        assert_no_password("the store's Debug", &format!("{store:?}"));
-        let started = Instant::now();
-        let got = runtime.block_on(store.apply(&StoreOp::read(1, "k")));
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{:?}",
-            started.elapsed()
-        );
-        let Err(error) = got else { panic!("{got:?}") };
-        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-        assert_no_password("the error", &format!("{error} {error:?}"));
+        assert_hides(PASSWORD, "the store's Debug", &format!("{store:?}"));
+        assert_unavailable_at_once(PASSWORD, || runtime.block_on(store.apply(&StoreOp::read(1, "k"))));
     }
 }
 
@@ -118,7 +88,7 @@ fn a_bad_connection_string_is_refused_without_quoting_it() {
         let got = PostgresStore::new(&url, Duration::from_secs(1));
         let Err(error) = got else { panic!("{url} parsed") };
         assert!(matches!(error, StoreError::Unavailable(_)));
-        assert_no_password("the error", &format!("{error} {error:?}"));
+        assert_hides(PASSWORD, "the error", &format!("{error} {error:?}"));
         assert!(AsyncPostgresStore::new(&url, Duration::from_secs(1)).is_err());
     }
     assert!(PostgresStore::new("postgres://127.0.0.1/db", Duration::ZERO).is_err());

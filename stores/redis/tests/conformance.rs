@@ -6,9 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{fresh_prefix, runtime, url, TIMEOUT};
-use tokendance::fleet::{conformance, StoreAnswer, StoreOp};
+use common::{runtime, url, TIMEOUT};
+use tokendance::fleet::conformance;
 use tokendance_store_redis::{AsyncRedisStore, RedisStore};
+use tokendance_store_testkit::{assert_races, check_shared_races, fresh_prefix};
 
 #[test]
 fn blocking_store_answers_as_memory_store_does() {
@@ -19,14 +20,8 @@ fn blocking_store_answers_as_memory_store_does() {
 #[test]
 fn blocking_stores_racing_let_one_swap_win() {
     let url = url();
-    conformance::check_races(
-        &fresh_prefix("race"),
-        8,
-        50,
-        || RedisStore::open(&url, TIMEOUT).unwrap(),
-        |store, op| store.apply(op),
-    )
-    .unwrap();
+    let connect = || RedisStore::open(&url, TIMEOUT).unwrap();
+    assert_races(&fresh_prefix("race"), connect, |store, op| store.apply(op));
 }
 
 #[test]
@@ -44,14 +39,10 @@ fn async_stores_racing_let_one_swap_win() {
     let url = url();
     // Each racer has its own store (so its own connection) on its own
     // runtime, as separate processes would.
-    conformance::check_races(
-        &fresh_prefix("race-async"),
-        8,
-        50,
-        || (runtime(), AsyncRedisStore::open(&url, TIMEOUT).unwrap()),
-        |(rt, store), op| rt.block_on(store.apply(op)),
-    )
-    .unwrap();
+    let connect = || (runtime(), AsyncRedisStore::open(&url, TIMEOUT).unwrap());
+    assert_races(&fresh_prefix("race-async"), connect, |(rt, store), op| {
+        rt.block_on(store.apply(op))
+    });
 }
 
 /// Tasks sharing one AsyncRedisStore (one multiplexed connection) race too:
@@ -64,30 +55,12 @@ fn tasks_sharing_an_async_store_let_one_swap_win() {
         .build()
         .unwrap();
     let store = Arc::new(AsyncRedisStore::open(&url(), TIMEOUT).unwrap());
-    let key = format!("{}:shared", fresh_prefix("race-shared"));
-    rt.block_on(async {
-        for round in 0..20u64 {
-            let expected = (round > 0).then_some(round);
-            let tasks: Vec<_> = (0..8)
-                .map(|t| {
-                    let (store, key) = (Arc::clone(&store), key.clone());
-                    tokio::spawn(async move {
-                        let record = conformance::sample_record(&key, round + 1, 20 + t);
-                        store
-                            .apply(&StoreOp::swap(round, key.clone(), expected, &record))
-                            .await
-                    })
-                })
-                .collect();
-            let mut wins = 0;
-            for task in tasks {
-                match task.await.unwrap().unwrap() {
-                    StoreAnswer::Swapped => wins += 1,
-                    StoreAnswer::Conflict => {}
-                    other => panic!("{other:?}"),
-                }
-            }
-            assert_eq!(wins, 1, "round {round}");
-        }
-    });
+    // Each swap is a task of its own, spawned at once: 8 a round, 20 rounds.
+    let send = |op| {
+        let store = Arc::clone(&store);
+        let task = rt.spawn(async move { store.apply(&op).await });
+        async move { task.await.unwrap() }
+    };
+    rt.block_on(check_shared_races(&fresh_prefix("race-shared"), 8, 20, send))
+        .unwrap();
 }

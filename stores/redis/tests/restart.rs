@@ -8,8 +8,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{runtime, url, OwnServer, TIMEOUT};
-use tokendance::fleet::{conformance, StoreAnswer, StoreError, StoreOp};
+use tokendance::fleet::{conformance, Record, StoreAnswer, StoreError, StoreOp};
 use tokendance_store_redis::{AsyncRedisStore, RedisStore};
+use tokio::runtime::Runtime;
 
 #[test]
 fn a_restarted_server_is_used_again() {
@@ -20,17 +21,9 @@ fn a_restarted_server_is_used_again() {
     let mut store = RedisStore::open(&server.url(), TIMEOUT).unwrap();
     let rt = runtime();
     let async_store = AsyncRedisStore::open(&server.url(), TIMEOUT).unwrap();
-    let record = |key: &str| conformance::sample_record(key, 1, 20);
     let read = |key: &str| StoreOp::read(1, key);
 
-    assert_eq!(
-        store.apply(&StoreOp::swap(1, "b", None, &record("b"))),
-        Ok(StoreAnswer::Swapped)
-    );
-    assert_eq!(
-        rt.block_on(async_store.apply(&StoreOp::swap(1, "a", None, &record("a")))),
-        Ok(StoreAnswer::Swapped)
-    );
+    create_both(&mut store, &rt, &async_store, 1);
 
     server.stop();
     for _ in 0..2 {
@@ -58,14 +51,7 @@ fn a_restarted_server_is_used_again() {
         rt.block_on(async_store.apply(&read("a"))),
         Ok(StoreAnswer::Found(None))
     );
-    assert_eq!(
-        store.apply(&StoreOp::swap(2, "b", None, &record("b"))),
-        Ok(StoreAnswer::Swapped)
-    );
-    assert_eq!(
-        rt.block_on(async_store.apply(&StoreOp::swap(2, "a", None, &record("a")))),
-        Ok(StoreAnswer::Swapped)
-    );
+    create_both(&mut store, &rt, &async_store, 2);
     assert_eq!(
         rt.block_on(async_store.apply(&read("b"))),
         Ok(StoreAnswer::Found(Some(record("b").to_json())))
@@ -84,5 +70,20 @@ fn a_restarted_server_is_used_again() {
     assert_eq!(
         rt.block_on(async_store.apply(&read("a"))),
         Ok(StoreAnswer::Found(Some(record("a").to_json())))
+    );
+}
+
+/// The record the test writes at `key`.
+fn record(key: &str) -> Record {
+    conformance::sample_record(key, 1, 20)
+}
+
+/// Creates "b" through the blocking store and "a" through the async one.
+fn create_both(store: &mut RedisStore, rt: &Runtime, async_store: &AsyncRedisStore, id: u64) {
+    let create = |key| StoreOp::swap(id, key, None, &record(key));
+    assert_eq!(store.apply(&create("b")), Ok(StoreAnswer::Swapped));
+    assert_eq!(
+        rt.block_on(async_store.apply(&create("a"))),
+        Ok(StoreAnswer::Swapped)
     );
 }

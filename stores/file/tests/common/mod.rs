@@ -3,16 +3,15 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokendance::fleet::{StoreAnswer, StoreError, StoreOp};
 use tokendance_store_file::FileStore;
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
+use tokendance_store_testkit::fresh_prefix;
 
 /// A directory of its own for one test, removed when dropped. Its name
-/// (process, clock, counter) is also the test's key prefix: fresh per run.
+/// (`fresh_prefix`: process, clock, counter) is also the test's key
+/// prefix: fresh per run.
 pub struct Scratch {
     pub root: PathBuf,
     pub prefix: String,
@@ -20,14 +19,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(test: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let prefix = format!(
-            "{test}-{}-{nanos}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let prefix = fresh_prefix(test);
         let root = std::env::temp_dir().join(format!("tokendance-store-file-{prefix}"));
         std::fs::create_dir_all(&root).expect("a scratch directory");
         Scratch { root, prefix }

@@ -1,8 +1,8 @@
-//! What the tests against a real server share: where it is, fresh key
-//! prefixes, migrated stores.
+//! What the tests against a real server share: where it is, migrated
+//! stores (fresh key prefixes are `tokendance_store_testkit::fresh_prefix`).
 #![allow(dead_code)] // each test binary uses its own part
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokendance_store_postgres::{AsyncPostgresStore, PostgresStore};
 
@@ -18,15 +18,6 @@ pub fn url() -> String {
 
 /// Generous for a loaded CI machine, short enough for a test.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A key prefix no earlier run used (the server may keep their rows).
-pub fn prefix(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("pg-{test}-{}-{nanos}", std::process::id())
-}
 
 /// A blocking store on the test server, its table there.
 pub fn blocking() -> PostgresStore {

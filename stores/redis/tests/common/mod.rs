@@ -1,11 +1,11 @@
 //! What every test against the real server shares.
 #![allow(dead_code)] // each test file uses its own part
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use tokendance_store_testkit::{free_port, fresh_prefix};
 
 /// The server ci.sh started. Unset fails the test, never skips it: a
 /// store test that passes without its store tests nothing.
@@ -20,27 +20,7 @@ pub fn url() -> String {
     }
 }
 
-/// A prefix no earlier run used, so runs against one server never meet.
-pub fn fresh_prefix(test: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "t{}-{nanos}-{}-{test}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 pub const TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A loopback port nothing listens on (the kernel's pick, given back).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("its address").port()
-}
 
 /// A runtime for one thread's async calls.
 pub fn runtime() -> tokio::runtime::Runtime {
