@@ -458,7 +458,7 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
         command.stdout(Stdio::piped()).spawn().map_err(|e| e.to_string())
     };
     let started = Instant::now();
-    let mut children: Vec<Child> = (0..o.processes).map(|i| spawn(i)).collect::<Result<_, _>>()?;
+    let mut children: Vec<Child> = (0..o.processes).map(&spawn).collect::<Result<_, _>>()?;
     let (mut kills, mut pauses) = (0u64, 0u64);
     if o.chaos && o.processes > 1 {
         // Faults until a few seconds before the end, so the last renewals
