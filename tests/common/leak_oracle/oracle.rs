@@ -96,6 +96,17 @@ fn forward_forms(secret: &[u8]) -> Vec<Form> {
     forms.push(("decimal byte list {:?}", decimal.join(", "), TEXT));
     forms.push(("decimal byte list {:#?}", decimal.join(",\n    "), TEXT));
     forms.push(("decimal byte list (any layout)", decimal.join(","), SQUEEZED));
+    // Java prints bytes signed: the same list where a byte is over 127.
+    let signed: Vec<String> = secret
+        .iter()
+        .map(|&b| i8::from_ne_bytes([b]).to_string())
+        .collect();
+    forms.push(("signed decimal byte list", signed.join(", "), TEXT));
+    forms.push((
+        "signed decimal byte list (any layout)",
+        signed.join(","),
+        SQUEEZED,
+    ));
     let hex_list: Vec<String> = secret.iter().map(|b| format!("{b:x}")).collect();
     forms.push(("hex byte list {:x?}", hex_list.join(", "), TEXT));
     for (name, separator) in [
