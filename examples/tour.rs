@@ -475,7 +475,7 @@ fn crpt_tour(
         None,
     );
 
-    // Four ways to a token for the connection; each revokes the one before.
+    // Five ways to a token for the connection; each revokes the one before.
     let gis_mt_base = local("/crpt/gis-mt/api/v3")?;
     let true_api_base = local("/crpt/true-api/api/v3/true-api")?;
     let mdlp_base = local("/crpt/mdlp")?;
@@ -490,6 +490,11 @@ fn crpt_tour(
         (
             "True API sign-in",
             Box::new(true_api::sign_in(&true_api_base, conn)?),
+            fake_signer,
+        ),
+        (
+            "True API sign-in for INN 7707083893",
+            Box::new(true_api::sign_in_for(&true_api_base, conn, "7707083893")?),
             fake_signer,
         ),
         (

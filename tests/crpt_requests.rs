@@ -366,6 +366,52 @@ fn challenge_on_a_user_endpoint_with_a_trailing_slash() {
     );
 }
 
+/// True API's sign-in for a chosen company: the body ends with its INN, on
+/// every stand, with and without a connection; an INN that is not 10 or 12
+/// ASCII digits is refused before anything is sent.
+#[test]
+fn true_api_sign_in_for_an_inn_sends_it_last() {
+    for stand in TrueApiStand::ALL {
+        let base = stand.endpoint();
+        for (conn, suffix) in [(Some(CONN), format!("/{CONN}")), (None, String::new())] {
+            for inn in ["7707083893", "500100732259"] {
+                let mut flow = true_api::sign_in_for(&base, conn, inn).unwrap();
+                let key = send(flow.start(T0));
+                assert_eq!(key.as_http().uri().to_string(), format!("{base}/auth/key"));
+                let _job = sign(flow.resume(T0, json_response(r#"{"uuid":"u-1","data":"d"}"#)));
+                let der = big_der();
+                let out = send(flow.resume(T0, Input::Signature(Signature::from_der(der.clone()))));
+                let body = format!(r#"{{"uuid":"u-1","data":"{}","inn":"{inn}"}}"#, b64(&der));
+                assert_request(
+                    &out,
+                    Method::POST,
+                    &format!("{base}/auth/simpleSignIn{suffix}"),
+                    &[ACCEPT, CT_UTF8],
+                    body.as_bytes(),
+                );
+            }
+        }
+    }
+    let base = TrueApiStand::Demo.endpoint();
+    let lengths = (0..=14).filter(|n| !matches!(n, 10 | 12)).map(|n| "7".repeat(n));
+    let bad = [
+        "770708389x",
+        "77070838 3",
+        "７７０７０８３８９３",
+        "-707083893",
+        "+707083893",
+        "770708389\n",
+    ];
+    for inn in lengths.chain(bad.iter().map(|s| (*s).to_owned())) {
+        let r = true_api::sign_in_for(&base, Some(CONN), &inn);
+        assert!(
+            matches!(r, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
+            "{inn:?}: {:?}",
+            r.map(|_| ())
+        );
+    }
+}
+
 // ------------------------------------------------------------ MDLP
 
 const CLIENT_ID: &str = "7df0d06f-1c0b-4a5b-9c2f-1b2a3c4d5e6f";

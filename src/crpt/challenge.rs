@@ -26,6 +26,24 @@ pub struct ChallengeSignIn {
     oms_connection: Option<String>,
 }
 
+/// A participant's INN, checked: 10 digits (a company) or 12 (a person).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) struct Inn(String);
+
+impl Inn {
+    pub(super) fn parse(inn: &str) -> Result<Self, Error> {
+        let digits = inn.bytes().all(|b| b.is_ascii_digit());
+        if digits && matches!(inn.len(), 10 | 12) {
+            Ok(Inn(inn.to_owned()))
+        } else {
+            Err(crate::error::UsageError::InvalidConfig {
+                reason: "an INN is 10 digits (a company) or 12 (a person)",
+            }
+            .into())
+        }
+    }
+}
+
 fields! {
     /// The challenge: its id, and the random `data` to sign.
     struct Challenge {
@@ -39,13 +57,22 @@ struct Paths {
     key: Url,
     sign_in: Url,
     purpose: Purpose,
+    inn: Option<Inn>,
 }
 
 enum State {
     /// `GET key` is out.
-    Fetching { sign_in: Url, purpose: Purpose },
+    Fetching {
+        sign_in: Url,
+        purpose: Purpose,
+        inn: Option<Inn>,
+    },
     /// The signer has the challenge.
-    Signing { sign_in: Url, uuid: String },
+    Signing {
+        sign_in: Url,
+        uuid: String,
+        inn: Option<Inn>,
+    },
     /// The sign-in is out; `signature` (as sent, in base64) is scrubbed
     /// from any error message.
     Exchanging {
@@ -63,12 +90,14 @@ impl ChallengeSignIn {
         sign_in: &[&str],
         oms_connection: Option<&str>,
         purpose: Purpose,
+        inn: Option<Inn>,
     ) -> Result<Self, Error> {
         Ok(ChallengeSignIn {
             machine: Machine::new(Paths {
                 key: base.join(key)?,
                 sign_in: base.join_then(sign_in, oms_connection)?,
                 purpose,
+                inn,
             }),
             oms_connection: oms_connection.map(str::to_owned),
         })
@@ -84,6 +113,7 @@ impl Start for Paths {
         let state = State::Fetching {
             sign_in: self.sign_in,
             purpose: self.purpose,
+            inn: self.inn,
         };
         Ok((state, Action::Send(request)))
     }
@@ -101,16 +131,24 @@ impl Step for State {
 
     fn resume(self, now: Timestamp, input: Input) -> Result<Transition<State>, Error> {
         match (self, input) {
-            (State::Fetching { sign_in, purpose }, Input::Response(response)) => {
+            (
+                State::Fetching {
+                    sign_in,
+                    purpose,
+                    inn,
+                },
+                Input::Response(response),
+            ) => {
                 let reply = classify::<Challenge<'_>>(&response, &[])?;
                 let body = reply.success()?;
                 let uuid = reply.required_str(&body.uuid, "uuid")?.to_owned();
                 let data = reply.required_str(&body.data, "data")?;
                 let job = SignJob::new(data.as_bytes().to_vec(), SignatureKind::Attached, purpose);
-                Ok((State::Signing { sign_in, uuid }, Action::Sign(job)))
+                Ok((State::Signing { sign_in, uuid, inn }, Action::Sign(job)))
             }
-            (State::Signing { sign_in, uuid }, Input::Signature(signature)) => {
-                let body = json::with_signature("uuid", &uuid, "data", &signature);
+            (State::Signing { sign_in, uuid, inn }, Input::Signature(signature)) => {
+                let extra = inn.as_ref().map(|inn| ("inn", inn.0.as_str()));
+                let body = json::with_signature("uuid", &uuid, "data", &signature, extra);
                 let request = Outgoing::post_json(sign_in, body, MediaType::JsonUtf8)?;
                 let state = State::Exchanging {
                     sent_at: now,

@@ -27,5 +27,6 @@ pub fn sign_in(base: &Endpoint, oms_connection: Option<&str>) -> Result<Challeng
         &["auth", "cert"],
         oms_connection,
         Purpose::GisMtChallenge,
+        None,
     )
 }

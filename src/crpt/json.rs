@@ -2,13 +2,15 @@
 //! what is signed.
 
 /// `{"<key>":<value as a JSON string>,"<signature_key>":"<base64>"}`, the
-/// body of a sign-in: the base64 is written straight into the body, without
-/// an intermediate string or an escape scan (base64 needs no escaping).
+/// body of a sign-in, with `extra` (a key and a string) last when given:
+/// the base64 is written straight into the body, without an intermediate
+/// string or an escape scan (base64 needs no escaping).
 pub(super) fn with_signature(
     key: &str,
     value: &str,
     signature_key: &str,
     signature: &crate::Signature,
+    extra: Option<(&str, &str)>,
 ) -> Vec<u8> {
     let der = signature.as_der();
     let mut body = Vec::with_capacity(value.len() + der.len().div_ceil(3) * 4 + 32);
@@ -21,7 +23,14 @@ pub(super) fn with_signature(
     body.extend_from_slice(signature_key.as_bytes());
     body.extend_from_slice(b"\":\"");
     crate::base64::encode_into(&mut body, der);
-    body.extend_from_slice(b"\"}");
+    body.push(b'"');
+    if let Some((key, value)) = extra {
+        body.extend_from_slice(b",\"");
+        body.extend_from_slice(key.as_bytes());
+        body.extend_from_slice(b"\":");
+        let _ = serde_json::to_writer(&mut body, value);
+    }
+    body.push(b'}');
     body
 }
 

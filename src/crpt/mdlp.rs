@@ -321,7 +321,7 @@ impl Step for State {
                 },
                 Input::Signature(signature),
             ) => {
-                let body = json::with_signature("code", &code, "signature", &signature);
+                let body = json::with_signature("code", &code, "signature", &signature, None);
                 let carried = Carried {
                     secret,
                     code,

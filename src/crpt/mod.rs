@@ -213,13 +213,19 @@ pub const CHALLENGE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::f
 
 crate::response::fields! {
     /// A CRPT token answer: GIS MT's and True API's `token`, MDLP's with its
-    /// `life_time` in minutes.
+    /// `life_time` in minutes. Some SUZ stands answer `uuidToken` instead of
+    /// `token` (field practice: a maintained SUZ client reads either).
     struct TokenAnswer {
         token,
+        uuidToken,
         life_time,
     }
-    secrets: token;
+    secrets: token, uuidToken;
 }
+
+/// What a CRPT answer that names its token twice, differently, is refused
+/// as: which one to use cannot be told.
+const ONE_TOKEN: &str = "one token: `token` and `uuidToken` name different ones";
 
 /// A classified CRPT token answer.
 type TokenReply<'a> = crate::response::Classified<'a, TokenAnswer<'a>>;
@@ -233,7 +239,20 @@ fn token_from(
     lifetime: std::time::Duration,
 ) -> Result<crate::TokenSet, Error> {
     let body = reply.success()?;
-    let token = reply.required_token(&body.token, "token")?;
+    let given = |value: &Option<crate::response::FieldValue<'_>>| {
+        !matches!(value, None | Some(crate::response::FieldValue::Null))
+    };
+    let token = match (given(&body.token), given(&body.uuidToken)) {
+        (false, true) => reply.required_token(&body.uuidToken, "uuidToken")?,
+        (true, true) => {
+            let token = reply.required_token(&body.token, "token")?;
+            if reply.required_token(&body.uuidToken, "uuidToken")? != token {
+                return Err(reply.malformed("uuidToken", ONE_TOKEN));
+            }
+            token
+        }
+        _ => reply.required_token(&body.token, "token")?,
+    };
     Ok(crate::TokenSet::new(
         AccessToken::new(token),
         sent_at,

@@ -101,7 +101,7 @@ pub enum CrptFailure {
 /// |---|---|
 /// | `POST …/api/{v2,v3}/integration/connection?omsId=` | `SUCCESS` + `omsConnection` for a known registration key and a DETACHED signature over the exact body (none needed with [`pharma`](Self::pharma)); otherwise `REJECTED` + `rejectionReason` |
 /// | `GET …/auth/cert/key`, `GET …/auth/key` | a challenge `{"uuid","data"}` |
-/// | `POST …/auth/cert/{omsConnection}`, `POST …/auth/simpleSignIn/{omsConnection}` | `{"token"}` (10 h) for an ATTACHED signature of the challenge; 403 for a detached one or other content |
+/// | `POST …/auth/cert/{omsConnection}`, `POST …/auth/simpleSignIn/{omsConnection}` | `{"token"}` (10 h; `{"uuidToken"}` with `uuid_token`) for an ATTACHED signature of the challenge; 403 for a detached one or other content, or for an `inn` not in `inns` |
 /// | `POST …/api/v1/auth` | `{"code"}` for the registered MDLP client |
 /// | `POST …/api/v1/token[/{omsConnection}]` | `{"token","life_time":30}` for a DETACHED signature of the code or the user's password |
 ///
@@ -128,6 +128,11 @@ pub struct Crpt {
     pub challenge_token_lifetime: Duration,
     /// MDLP's `life_time`, in minutes.
     pub mdlp_life_time_minutes: u64,
+    /// The INNs the certificate may act for: a True API sign-in naming
+    /// another `inn` is answered 403.
+    pub inns: Vec<String>,
+    /// Name the challenge sign-in's token `uuidToken`, as some SUZ stands do.
+    pub uuid_token: bool,
 }
 
 impl Crpt {
@@ -148,6 +153,8 @@ impl Crpt {
             pharma: false,
             challenge_token_lifetime: Duration::from_secs(10 * 3600),
             mdlp_life_time_minutes: 30,
+            inns: vec!["7707083893".to_owned()],
+            uuid_token: false,
         }
     }
 
@@ -313,8 +320,20 @@ impl Crpt {
                 &serde_json::json!({"code": 403, "error_message": "Ошибка проверки подписи", "description": "an ATTACHED signature of data is required"}),
             );
         }
+        if let Some(inn) = body.get("inn") {
+            if !inn
+                .as_str()
+                .is_some_and(|inn| self.inns.iter().any(|known| known == inn))
+            {
+                return json(
+                    StatusCode::FORBIDDEN,
+                    &serde_json::json!({"code": 403, "error_message": "Сертификат не принадлежит участнику с указанным ИНН"}),
+                );
+            }
+        }
         let token = self.issue(now, connection, self.challenge_token_lifetime);
-        json(StatusCode::OK, &serde_json::json!({"token": token}))
+        let name = if self.uuid_token { "uuidToken" } else { "token" };
+        json(StatusCode::OK, &serde_json::json!({ name: token }))
     }
 
     /// 429 for MDLP calls closer than a second.

@@ -226,6 +226,19 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         build: |c| mdlp_flow(c, false, Some("conn-1")).map(boxed),
         carries: |c| vec![c.mdlp_secret],
     },
+    // New flows go last: fuzz regressions name flows by their index.
+    TokenFlow {
+        name: "true api for an inn",
+        host: "int01.gismt.crpt.tech",
+        requests: 2,
+        signature: Some(SignatureKind::Attached),
+        success: Success::Crpt,
+        spacing: None,
+        build: |_| {
+            true_api::sign_in_for(&TrueApiStand::Demo.endpoint(), Some("conn-1"), "7707083893").map(boxed)
+        },
+        carries: |_| Vec::new(),
+    },
 ];
 
 /// The entry called `name`.

@@ -195,3 +195,56 @@ fn mdlp_auth_with_a_numeric_code_in_a_200_is_an_error() {
         assert!(!e.is_retryable(), "{step:?}");
     }
 }
+
+/// Some SUZ stands name the token `uuidToken` (field practice): at every
+/// token step it is read as the token when alone, or when `token` is null
+/// or says the same; two different tokens are refused as malformed, and a
+/// refusal that echoes a `uuidToken` never shows it.
+#[test]
+fn uuid_token_is_the_token_unless_it_disagrees() {
+    let other = "OTHER-TOKEN-51c2";
+    for step in TOKEN_STEPS {
+        let with = |fields: &str| {
+            let extra = if matches!(step, MdlpTokenSigned | MdlpTokenPassword) {
+                r#","life_time":30"#
+            } else {
+                ""
+            };
+            json(200, format!("{{{fields}{extra}}}"))
+        };
+        let want = feed(step, &json(200, step.ok_body())).unwrap();
+        for same in [
+            format!(r#""uuidToken":"{TOKEN}""#),
+            format!(r#""token":"{TOKEN}","uuidToken":"{TOKEN}""#),
+            format!(r#""token":null,"uuidToken":"{TOKEN}""#),
+            format!(r#""uuidToken":null,"token":"{TOKEN}""#),
+        ] {
+            assert_eq!(feed(step, &with(&same)).unwrap(), want, "{step:?}: {same}");
+        }
+        for differ in [
+            format!(r#""token":"{TOKEN}","uuidToken":"{other}""#),
+            format!(r#""uuidToken":"{other}","token":"{TOKEN}""#),
+        ] {
+            let err = error(step, &with(&differ));
+            let shown = format!("{err} {err:?}");
+            assert!(
+                matches!(&err, Error::Protocol(ProtocolError::Malformed { field, .. }) if field == "uuidToken"),
+                "{step:?}: {differ}: {err:?}"
+            );
+            assert!(!shown.contains(other), "{step:?}: shows {other}: {shown}");
+        }
+        // Not a token fit for a header: refused like a bad `token`.
+        let err = error(step, &with(r#""uuidToken":"a\r\nb""#));
+        assert!(
+            matches!(err, Error::Protocol(ProtocolError::Malformed { .. })),
+            "{step:?}: {err:?}"
+        );
+        // A refusal echoing a uuidToken never shows it.
+        let refused = json(
+            401,
+            format!(r#"{{"uuidToken":"{other}","error":"nope {other}"}}"#),
+        );
+        let err = error(step, &refused);
+        assert!(!format!("{err} {err:?}").contains(other), "{step:?}: {err:?}");
+    }
+}

@@ -120,3 +120,41 @@ fn crpt_true_api_sign_in_without_a_connection_issues_a_token() {
     // True API's token belongs to no connection.
     assert!(crpt.accepts(T0, "", &AccessToken::new(text(&body, "token"))));
 }
+
+/// The fake's True API sign-in for an INN: one of `inns` gets a token, any
+/// other (or one that is not a string) a 403; with `uuid_token` the token
+/// is named `uuidToken` (the flows read it: see crpt_hostile).
+#[test]
+fn crpt_sign_in_for_an_inn_and_a_uuid_token() {
+    let post = |crpt: &mut Crpt, inn: serde_json::Value| {
+        let key = http::Request::get(format!("{CRPT}/api/v3/true-api/auth/key"))
+            .body(Vec::new())
+            .unwrap();
+        let (_, challenge) = answer(crpt, T0, &key);
+        let signed = fake::sign_as(text(&challenge, "data").as_bytes(), SignatureKind::Attached);
+        let body = serde_json::json!({"uuid": challenge["uuid"], "data": signed.to_base64(), "inn": inn});
+        answer(
+            crpt,
+            T0,
+            &json_post(
+                &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn"),
+                &body.to_string(),
+            ),
+        )
+    };
+    let mut crpt = Crpt::new();
+    let (status, body) = post(&mut crpt, serde_json::json!("7707083893"));
+    assert_eq!(status, 200, "{body}");
+    for other in [
+        serde_json::json!("500100732259"),
+        serde_json::json!(7707083893_u64),
+        serde_json::Value::Null,
+    ] {
+        assert_eq!(post(&mut crpt, other.clone()).0, 403, "{other}");
+    }
+    crpt.uuid_token = true;
+    let (status, body) = post(&mut crpt, serde_json::json!("7707083893"));
+    assert_eq!(status, 200);
+    assert!(body.get("token").is_none(), "{body}");
+    assert!(crpt.accepts(T0, "", &AccessToken::new(text(&body, "uuidToken"))));
+}
