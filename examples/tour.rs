@@ -469,6 +469,18 @@ fn crpt_tour(
         Ok(registration::Outcome::Registered { oms_connection }) => oms_connection.as_str().to_owned(),
         _ => String::new(),
     };
+    // SUZ v3 also takes the installation's name (field practice).
+    let named = registration::register_named(
+        &suz,
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        RegistrationKey::new(crpt::DEMO_REGISTRATION_KEY),
+        "Moscow, 1 Leninskie Gory",
+        "Warehouse 2",
+        Signing::Detached,
+    )?;
+    let (outcome, _) = tour.run(FLOW, "registration v3 with a name", named, fake_signer);
+    let registered = matches!(&outcome, Ok(registration::Outcome::Registered { .. }));
+    tour.record(format!("registered: {registered}"), registered, None);
     tour.record(
         format!("omsConnection {connection}"),
         !connection.is_empty(),

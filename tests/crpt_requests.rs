@@ -139,6 +139,58 @@ fn registration_signed_v2_signs_and_sends_the_same_bytes() {
     assert_eq!(out.as_http().body().as_slice(), job.bytes());
 }
 
+/// A signed registration to the demo stand's v3 path, carrying `body`.
+#[track_caller]
+fn assert_signed_v3_registration(out: &tokendance::Outgoing, signature: &str, body: &[u8]) {
+    assert_request(
+        out,
+        Method::POST,
+        &format!("https://intuot.crpt.ru:16443/api/v3/integration/connection?omsId={OMS_ID}"),
+        &[
+            ACCEPT,
+            CT_UTF8,
+            ("x-registrationkey", DEMO_REGISTRATION_KEY, true),
+            ("x-signature", signature, true),
+        ],
+        body,
+    );
+}
+
+/// SUZ v3's registration with a `name`: the body is address then name,
+/// escaped as JSON, signed and sent byte for byte the same, always to v3;
+/// an empty name or address is refused before anything is signed.
+#[test]
+fn registration_with_a_name_goes_to_v3_signed_as_sent() {
+    let named = |address: &str, name: &str| {
+        registration::register_named(
+            &SuzStand::Demo.endpoint(),
+            OMS_ID,
+            RegistrationKey::new(DEMO_REGISTRATION_KEY),
+            address,
+            name,
+            registration::Signing::Detached,
+        )
+    };
+    let address = "Москва, ул. \"Льва Толстого\", 16";
+    for name in ["Склад №2", "a", "quote \" and \\ backslash", "line\nbreak"] {
+        let body = serde_json::to_vec(&serde_json::json!({ "address": address, "name": name })).unwrap();
+        let mut flow = named(address, name).unwrap();
+        let job = sign(flow.start(T0));
+        assert_job(&job, &body, SignatureKind::Detached, Purpose::SuzRegistrationBody);
+        let der = big_der();
+        let out = send(flow.resume(T0, Input::Signature(Signature::from_der(der.clone()))));
+        assert_signed_v3_registration(&out, &b64(&der), &body);
+        assert_eq!(out.as_http().body().as_slice(), job.bytes());
+    }
+    for (address, name) in [("addr", ""), ("", "name")] {
+        let r = named(address, name);
+        assert!(
+            matches!(r, Err(Error::Usage(UsageError::InvalidConfig { .. }))),
+            "{address:?} {name:?}"
+        );
+    }
+}
+
 #[test]
 fn registration_v3_and_unsigned() {
     let mut flow = register(registration::Signing::Detached, "v3", "addr 1");
@@ -150,18 +202,7 @@ fn registration_v3_and_unsigned() {
         Purpose::SuzRegistrationBody,
     );
     let out = send(flow.resume(T0, Input::Signature(Signature::from_der(vec![1, 2]))));
-    assert_request(
-        &out,
-        Method::POST,
-        &format!("https://intuot.crpt.ru:16443/api/v3/integration/connection?omsId={OMS_ID}"),
-        &[
-            ACCEPT,
-            CT_UTF8,
-            ("x-registrationkey", DEMO_REGISTRATION_KEY, true),
-            ("x-signature", "AQI=", true),
-        ],
-        br#"{"address":"addr 1"}"#,
-    );
+    assert_signed_v3_registration(&out, "AQI=", br#"{"address":"addr 1"}"#);
 
     for (version, path) in [("v2", "api/v2"), ("v3", "api/v3")] {
         let mut flow = registration::register(

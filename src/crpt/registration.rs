@@ -86,9 +86,14 @@ enum State {
 /// The API version path registrations use unless told otherwise.
 pub const DEFAULT_API_VERSION: &str = "v2";
 
+/// The API version whose registration takes a `name`.
+pub const NAMED_API_VERSION: &str = "v3";
+
 #[derive(Serialize)]
 struct Body<'a> {
     address: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
 }
 
 /// Registers the installation at `address` with the SUZ `oms_id` on `base`
@@ -126,7 +131,63 @@ pub fn register(
     signing: Signing,
     api_version: &str,
 ) -> Result<Registration, Error> {
-    if oms_id.is_empty() || address.is_empty() {
+    prepare(
+        base,
+        oms_id,
+        key,
+        Body { address, name: None },
+        signing,
+        api_version,
+    )
+}
+
+/// [`register`] under SUZ's v3 API ([`NAMED_API_VERSION`]) with the
+/// installation's `name` next to its `address`: the body is
+/// `{"address":…,"name":…}`, signed the same way. v2 takes no name, so
+/// there is no version to choose. An empty `name` is
+/// [`UsageError::InvalidConfig`]. From field practice (newer stands take it),
+/// beyond the guide's v2.
+///
+/// ```
+/// use tokendance::crpt::{registration, SuzStand, DEMO_REGISTRATION_KEY};
+/// use tokendance::{Action, Flow, RegistrationKey, Timestamp};
+///
+/// let mut flow = registration::register_named(&SuzStand::Demo.endpoint(), "cdf12109",
+///     RegistrationKey::new(DEMO_REGISTRATION_KEY), "Moscow", "Warehouse 2",
+///     registration::Signing::Detached)?;
+/// let Action::Sign(job) = flow.start(Timestamp::EPOCH)? else { unreachable!() };
+/// assert_eq!(job.bytes(), br#"{"address":"Moscow","name":"Warehouse 2"}"#);
+/// # Ok::<(), tokendance::Error>(())
+/// ```
+pub fn register_named(
+    base: &Endpoint,
+    oms_id: &str,
+    key: RegistrationKey,
+    address: &str,
+    name: &str,
+    signing: Signing,
+) -> Result<Registration, Error> {
+    if name.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "a named registration needs a name",
+        }));
+    }
+    let body = Body {
+        address,
+        name: Some(name),
+    };
+    prepare(base, oms_id, key, body, signing, NAMED_API_VERSION)
+}
+
+fn prepare(
+    base: &Endpoint,
+    oms_id: &str,
+    key: RegistrationKey,
+    body: Body<'_>,
+    signing: Signing,
+    api_version: &str,
+) -> Result<Registration, Error> {
+    if oms_id.is_empty() || body.address.is_empty() {
         return Err(Error::Usage(UsageError::InvalidConfig {
             reason: "a registration needs an omsId and an address",
         }));
@@ -138,7 +199,7 @@ pub fn register(
     Ok(Registration {
         machine: Machine::new(Prepared {
             url,
-            body: json::bytes(&Body { address }),
+            body: json::bytes(&body),
             key,
             signing,
         }),

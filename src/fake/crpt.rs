@@ -99,7 +99,7 @@ pub enum CrptFailure {
 ///
 /// | path (below any base) | answers |
 /// |---|---|
-/// | `POST …/api/{v2,v3}/integration/connection?omsId=` | `SUCCESS` + `omsConnection` for a known registration key and a DETACHED signature over the exact body (none needed with [`pharma`](Self::pharma)); otherwise `REJECTED` + `rejectionReason` |
+/// | `POST …/api/{v2,v3}/integration/connection?omsId=` | `SUCCESS` + `omsConnection` for a known registration key and a DETACHED signature over the exact body (none needed with [`pharma`](Self::pharma)); otherwise `REJECTED` + `rejectionReason` (also for a `name` on v2) |
 /// | `GET …/auth/cert/key`, `GET …/auth/key` | a challenge `{"uuid","data"}` |
 /// | `POST …/auth/cert/{omsConnection}`, `POST …/auth/simpleSignIn/{omsConnection}` | `{"token"}` (10 h; `{"uuidToken"}` with `uuid_token`) for an ATTACHED signature of the challenge; 403 for a detached one or other content, or for an `inn` not in `inns` |
 /// | `POST …/api/v1/auth` | `{"code"}` for the registered MDLP client |
@@ -242,6 +242,11 @@ impl Crpt {
     }
 
     fn register(&mut self, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        let has_name = |body: &[u8]| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .is_some_and(|b| b.get("name").is_some())
+        };
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
         let has_oms_id = request.uri().query().is_some_and(|q| {
             url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "omsId" && !v.is_empty())
@@ -261,6 +266,8 @@ impl Crpt {
             Some("Unknown registration key")
         } else if address.is_none_or(|a| a.is_empty()) {
             Some("address is required")
+        } else if request.uri().path().contains("/v2/") && has_name(request.body()) {
+            Some("name is not supported by API v2")
         } else if !self.pharma && !signed {
             Some("The signature does not verify over the request body")
         } else {

@@ -6,7 +6,12 @@ const CRPT: &str = "https://crpt.test";
 
 /// A SUZ registration with the demo key, the body signed (detached) or not.
 fn registration(query: &str, body: &str, signed: bool) -> http::Request<Vec<u8>> {
-    let mut request = http::Request::post(format!("{CRPT}/api/v3/integration/connection{query}"))
+    registration_at("v3", query, body, signed)
+}
+
+/// A registration request under API `version`, signed (detached) if asked.
+fn registration_at(version: &str, query: &str, body: &str, signed: bool) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::post(format!("{CRPT}/api/{version}/integration/connection{query}"))
         .header("content-type", "application/json")
         .header("x-registrationkey", tokendance::crpt::DEMO_REGISTRATION_KEY);
     if signed {
@@ -157,4 +162,15 @@ fn crpt_sign_in_for_an_inn_and_a_uuid_token() {
     assert_eq!(status, 200);
     assert!(body.get("token").is_none(), "{body}");
     assert!(crpt.accepts(T0, "", &AccessToken::new(text(&body, "uuidToken"))));
+}
+
+/// SUZ registration with a `name`: v3 registers it; v2 rejects it.
+#[test]
+fn crpt_registration_takes_a_name_on_v3_only() {
+    let mut crpt = Crpt::new();
+    for (version, registered) in [("v3", true), ("v2", false)] {
+        let body = r#"{"address":"addr","name":"Warehouse"}"#;
+        let (_, answer) = answer(&mut crpt, T0, &registration_at(version, "?omsId=42", body, true));
+        assert_eq!(answer["status"] == "SUCCESS", registered, "{version}: {answer}");
+    }
 }
