@@ -155,6 +155,16 @@ where
     })
 }
 
+/// A round of 100 polls of a keeper holding a fresh token; `fresh` polls
+/// once and says whether the token was handed out.
+fn hundred_fresh_polls(mut fresh: impl FnMut() -> bool + 'static) -> RoundTrip {
+    Box::new(move |_| {
+        for _ in 0..100 {
+            assert!(fresh());
+        }
+    })
+}
+
 /// One round trip, given its canned responses (popped from the end).
 type RoundTrip = Box<dyn FnMut(Vec<http::Response<Vec<u8>>>)>;
 
@@ -473,13 +483,8 @@ fn main() {
             "keeper fresh poll x100",
             None,
             vec![],
-            Box::new(move |_| {
-                for _ in 0..100 {
-                    assert!(matches!(
-                        black_box(keeper.poll(black_box(t0))),
-                        KeeperAction::UseToken(_)
-                    ));
-                }
+            hundred_fresh_polls(move || {
+                matches!(black_box(keeper.poll(black_box(t0))), KeeperAction::UseToken(_))
             }),
         );
         let mut store = MemoryStore::default();
@@ -501,13 +506,8 @@ fn main() {
             "keeper fresh poll x100",
             None,
             vec![],
-            Box::new(move |_| {
-                for _ in 0..100 {
-                    assert!(matches!(
-                        black_box(fleet.poll(black_box(t0))),
-                        FleetAction::UseToken(_)
-                    ));
-                }
+            hundred_fresh_polls(move || {
+                matches!(black_box(fleet.poll(black_box(t0))), FleetAction::UseToken(_))
             }),
         );
     }

@@ -176,3 +176,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// `true_api::sign_in_for` takes an INN exactly when it is 10 or 12
+    /// ASCII digits, over any text (digit runs of every length, other
+    /// Unicode digits, signs, spaces, anything); the body it sends is
+    /// checked in crpt_requests.
+    #[test]
+    fn an_inn_is_taken_exactly_when_it_is_10_or_12_ascii_digits(
+        inn in "[0-9]{0,14}|[0-9٠-٩０-９ +\\-\\n]{8,13}|\\PC{0,14}"
+    ) {
+        let base = tokendance::crpt::TrueApiStand::Demo.endpoint();
+        let valid = matches!(inn.len(), 10 | 12) && inn.bytes().all(|b| b.is_ascii_digit());
+        match tokendance::crpt::true_api::sign_in_for(&base, None, &inn) {
+            Ok(_) => prop_assert!(valid, "took {:?}", inn),
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}: {}", inn, e);
+                let refused_as_config = matches!(e, Error::Usage(UsageError::InvalidConfig { .. }));
+                prop_assert!(refused_as_config, "{:?}", e);
+            }
+        }
+    }
+}
