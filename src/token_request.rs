@@ -222,7 +222,14 @@ mod tests {
     /// array of three once dropped a fourth without a word).
     #[test]
     fn every_secret_is_scrubbed_however_many() {
-        for secret in SECRETS {
+        // Under miri (about 8 s a secret) only the last one: the one a fixed
+        // array of any smaller size would drop.
+        let checked = if cfg!(miri) {
+            &SECRETS[SECRETS.len() - 1..]
+        } else {
+            &SECRETS[..]
+        };
+        for secret in checked {
             let error = refusal(&format!("client {secret} is unknown"));
             for printed in [error.to_string(), format!("{error:?}")] {
                 assert!(!printed.contains(secret), "{secret} in {printed}");

@@ -356,6 +356,10 @@ mod tests {
         assert!(read_by_serde::<Sample<'_>>(many.as_bytes()).is_some());
     }
 
+    #[cfg_attr(
+        miri,
+        ignore = "every chunk position of every special byte: about 10 s under miri"
+    )]
     #[test]
     fn the_string_scan_finds_the_first_special_byte_in_any_chunk_position() {
         for len in 0..70 {
@@ -430,6 +434,7 @@ mod tests {
             prop_assert!(agrees(body.as_bytes()), "{body}");
         }
 
+        #[cfg_attr(miri, ignore = "a proptest comparing with serde: about 10 s under miri; the undamaged one runs there")]
         #[test]
         fn damaged_objects_are_read_as_serde_reads_them(
             body in object(),

@@ -400,6 +400,7 @@ mod tests {
         Scrubber::new([SECRET])
     }
 
+    #[cfg_attr(miri, ignore = "every encoding of every view: about 40 s under miri")]
     #[test]
     fn the_reviews_encodings_are_found() {
         for echo in [
@@ -435,6 +436,7 @@ mod tests {
         }
     }
 
+    #[cfg_attr(miri, ignore = "long texts scanned in every view: about 7 s under miri")]
     #[test]
     fn other_texts_are_shown_printable_and_bounded() {
         for text in [
@@ -450,6 +452,7 @@ mod tests {
         assert_eq!(scrubber().shown("abcdef", 3), "abc");
     }
 
+    #[cfg_attr(miri, ignore = "many full scans of every view: about 7 s under miri")]
     #[test]
     fn split_fields_are_withheld_together() {
         let mut code = Some("s3cr3t".to_owned());
