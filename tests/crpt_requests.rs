@@ -423,7 +423,7 @@ fn challenge_on_a_user_endpoint_with_a_trailing_slash() {
 /// ASCII digits is refused before anything is sent.
 #[test]
 fn true_api_sign_in_for_an_inn_sends_it_last() {
-    for stand in TrueApiStand::ALL.into_iter().take(stands_checked()) {
+    for stand in TrueApiStand::ALL.iter().take(stands_checked()) {
         let base = stand.endpoint();
         for (conn, suffix) in [(Some(CONN), format!("/{CONN}")), (None, String::new())] {
             for inn in ["7707083893", "500100732259"] {
