@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokendance::call::Reissue;
 use tokendance::crpt::registration::{self, Signing};
-use tokendance::crpt::{self, gis_mt, mdlp, true_api, KeeperAction, TokenKeeper};
+use tokendance::crpt::{self, gis_mt, mdlp, suz, true_api, KeeperAction, KeeperSource, TokenKeeper};
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, CertificateCase, Fake, Fakes};
 use tokendance::fleet::{FleetKeeper, FleetSettings, FleetSource, MemoryStore, StoreOpKind};
@@ -595,6 +595,8 @@ fn crpt_tour(
         Some(keeper.token().and_then(TokenSet::expires_at)),
     );
 
+    suz_calls_tour(tour, &suz, &mut keeper, &true_api_base, &connection)?;
+
     // The fleet: three processes' keepers (one each, as three processes
     // would have) share the connection's token through one store: the
     // first signs in, fenced, and publishes; the others read it.
@@ -619,6 +621,77 @@ fn crpt_tour(
             same && live
         ),
         issued == 1 && same && live,
+        None,
+    );
+    Ok(())
+}
+
+/// SUZ business calls with the keeper's token: an order signed over its
+/// body (`X-Signature`), SUZ's refusal of an empty one typed, and an order
+/// whose token another sign-in revoked, renewed once and re-sent with the
+/// same signature.
+fn suz_calls_tour(
+    tour: &mut Tour,
+    suz: &Endpoint,
+    keeper: &mut TokenKeeper,
+    true_api_base: &Endpoint,
+    connection: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "SUZ call";
+    let order = |body: &str| {
+        http::Request::post(format!("{}/api/v2/lp/orders?omsId=cdf12109", suz.as_str()))
+            .header("content-type", "application/json;charset=UTF-8")
+            .body(body.as_bytes().to_vec())
+    };
+    let products = r#"{"products":[{"gtin":"04600000000000","quantity":10}]}"#;
+    let conn = Some(connection);
+    let calls = suz::Calls::new().insecure_http();
+    let orders_before = tour.fakes().crpt.orders().len();
+    {
+        let source = KeeperSource::new(&mut *keeper, || true_api::sign_in(true_api_base, conn));
+        let call = calls.call(source, order(products)?, Signing::Detached)?;
+        let (outcome, sent) = tour.run(FLOW, "order, X-Signature over the body", call, fake_signer);
+        let created = tour.fakes().crpt.orders().len() - orders_before;
+        let ok = matches!(&outcome, Ok(r) if r.status() == 200) && sent == 1 && created == 1;
+        tour.record(format!("{created} order created, {sent} request"), ok, None);
+    }
+    {
+        let source = KeeperSource::new(&mut *keeper, || true_api::sign_in(true_api_base, conn));
+        let call = calls.call(source, order(r#"{"products":[]}"#)?, Signing::Detached)?;
+        let (outcome, _) = tour.run(FLOW, "empty order", call, fake_signer);
+        let refusal = outcome.as_ref().err().and_then(|e| match e {
+            DriveError::Flow(e) => e
+                .as_server()
+                .map(|s| format!("{} {}", s.status, s.code.as_deref().unwrap_or("-"))),
+            _ => None,
+        });
+        let ok = refusal.as_deref() == Some("400 Bad Request 1100");
+        tour.record(
+            format!("refused: {}", refusal.as_deref().unwrap_or("?")),
+            ok,
+            None,
+        );
+    }
+    // Another sign-in for the connection revokes the keeper's token.
+    let (elsewhere, _) = tour.run(
+        FLOW,
+        "a sign-in elsewhere",
+        true_api::sign_in(true_api_base, conn)?,
+        fake_signer,
+    );
+    tour.judge(
+        &elsewhere,
+        elsewhere.as_ref().ok().map(TokenSet::expires_at),
+        Expected::Token,
+    );
+    let source = KeeperSource::new(&mut *keeper, || true_api::sign_in(true_api_base, conn));
+    let call = calls.call(source, order(products)?, Signing::Detached)?;
+    let (outcome, sent) = tour.run(FLOW, "order after a revocation", call, fake_signer);
+    // The order, the sign-in's two requests, the order again: signed once.
+    let ok = matches!(&outcome, Ok(r) if r.status() == 200) && sent == 4;
+    tour.record(
+        format!("401, signed in again, re-sent: {sent} requests"),
+        ok,
         None,
     );
     Ok(())

@@ -35,6 +35,9 @@ pub enum Purpose {
     MdlpCode,
     /// The JSON body of a SUZ installation registration (`X-Signature`).
     SuzRegistrationBody,
+    /// The JSON body of a SUZ business call, such as creating or closing an
+    /// order (`X-Signature`).
+    SuzRequestBody,
 }
 
 /// A request to sign exact bytes, handed out by a flow.

@@ -40,7 +40,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokendance::crpt::registration::{self, Outcome, Signing};
-use tokendance::crpt::{self, gis_mt, mdlp, true_api};
+use tokendance::crpt::{self, gis_mt, mdlp, suz, true_api};
 use tokendance::drive::DriveError;
 use tokendance::fake;
 use tokendance::{
@@ -228,6 +228,33 @@ impl World {
         assert_eq!(code, Some(4), "an attached signature verified over other bytes");
     }
 
+    /// One DETACHED signature for `purpose` and one request, whose
+    /// `X-Signature` is that signature as sent, verifying over exactly the
+    /// body sent (which the signer was handed); the request.
+    fn assert_one_x_signature_over_the_body<'a>(
+        &self,
+        jobs: &[(SignJob, Signature)],
+        exchanges: &'a [Exchange],
+        purpose: Purpose,
+    ) -> &'a Exchange {
+        let [(job, signature)] = jobs else {
+            panic!("one signature, not {}", jobs.len())
+        };
+        assert_eq!((job.kind(), job.purpose()), (SignatureKind::Detached, purpose));
+        let [post] = exchanges else {
+            panic!("one request, not {}", exchanges.len())
+        };
+        assert_eq!(
+            job.bytes(),
+            &post.body[..],
+            "the signer must get the exact body sent"
+        );
+        let header = post.headers["x-signature"].to_str().expect("ASCII base64");
+        let der = assert_sent_as_signed(header, signature);
+        self.assert_detached_over(&der, &post.body);
+        post
+    }
+
     /// A DETACHED signature: carries no content, verifies over exactly
     /// `content`, and fails with exit code 4 with one byte changed.
     fn assert_detached_over(&self, der: &[u8], content: &[u8]) {
@@ -314,27 +341,10 @@ fn registration_x_signature_is_detached_over_the_body_as_sent() {
         matches!(outcome, Ok(Outcome::Registered { ref oms_connection }) if !oms_connection.is_empty()),
         "{outcome:?}"
     );
-    let [(job, signature)] = &jobs[..] else {
-        panic!("one signature, not {}", jobs.len())
-    };
-    assert_eq!(
-        (job.kind(), job.purpose()),
-        (SignatureKind::Detached, Purpose::SuzRegistrationBody)
-    );
-    let [post] = &exchanges[..] else {
-        panic!("one request, not {}", exchanges.len())
-    };
+    let post = world.assert_one_x_signature_over_the_body(&jobs, &exchanges, Purpose::SuzRegistrationBody);
     assert!(post.path.ends_with("/api/v2/integration/connection"));
     // Non-ASCII address: the body goes out as UTF-8, and that is what is signed.
     assert!(std::str::from_utf8(&post.body).is_ok_and(|b| b.contains("Москва")));
-    assert_eq!(
-        job.bytes(),
-        &post.body[..],
-        "the signer must get the exact body sent"
-    );
-    let header = post.headers["x-signature"].to_str().expect("ASCII base64");
-    let der = assert_sent_as_signed(header, signature);
-    world.assert_detached_over(&der, &post.body);
     let checks = world.checks();
     assert!(checks.len() == 1 && checks[0].verified, "{checks:?}");
 }
@@ -401,6 +411,56 @@ fn true_api_signs_the_challenge_attached() {
         "/auth/key",
         "/auth/simpleSignIn",
         Purpose::TrueApiChallenge,
+    );
+}
+
+/// A SUZ order created with a real signature: the call signs its body
+/// DETACHED (`X-Signature`), and that signature verifies over exactly the
+/// body as sent.
+#[test]
+fn a_suz_order_x_signature_is_detached_over_the_body_as_sent() {
+    let world = World::new();
+    let sign_in = true_api::sign_in(
+        &world.endpoint("/crpt/true-api/api/v3/true-api"),
+        Some(CONNECTION),
+    )
+    .expect("a flow");
+    let token = world
+        .drive(sign_in, sign)
+        .outcome
+        .unwrap_or_else(|e| panic!("no token: {e}"));
+    let url = format!(
+        "{}/crpt/suz/api/v2/lp/orders?omsId={OMS_ID}",
+        world.stand.server.base_url()
+    );
+    let body = r#"{"products":[{"gtin":"04600000000000","quantity":10}],"comment":"Склад 2"}"#;
+    let request = http::Request::post(url)
+        .header("content-type", "application/json;charset=UTF-8")
+        .body(body.as_bytes().to_vec())
+        .expect("a request");
+    let call = suz::Calls::new()
+        .insecure_http()
+        .call(token, request, Signing::Detached)
+        .expect("a call");
+    let Run {
+        outcome,
+        jobs,
+        exchanges,
+    } = world.drive(call, sign);
+    let answer = outcome.unwrap_or_else(|e| panic!("the order was refused: {e}"));
+    assert_eq!(
+        answer.status(),
+        200,
+        "{:?}",
+        String::from_utf8_lossy(answer.body())
+    );
+    let post = world.assert_one_x_signature_over_the_body(&jobs, &exchanges, Purpose::SuzRequestBody);
+    assert_eq!(post.body, body.as_bytes(), "the body went out as given");
+    let checks = world.checks();
+    let last = checks.last().expect("the gateway checked the call");
+    assert!(
+        last.verified && last.carrier == gateway::Carrier::SuzCallHeader,
+        "{checks:?}"
     );
 }
 

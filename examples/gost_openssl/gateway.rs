@@ -12,7 +12,8 @@
 //! 3. verifies it with `openssl cms -verify` against the signer's
 //!    certificate: an attached login over the content inside it, a detached
 //!    signature over the exact bytes the stand checks (the registration body
-//!    as received, the MDLP `code` as sent in the token request);
+//!    or a SUZ business call's body as received, the MDLP `code` as sent in
+//!    the token request);
 //! 4. only then swaps in the fake signature `fake::Crpt` understands
 //!    (`fake::sign_as` over the same bytes), so the fake goes on to check that
 //!    the content is the challenge it issued. A signature that fails any step
@@ -41,6 +42,9 @@ const VERIFY_FLAGS: &[&str] = &["-partial_chain", "-purpose", "any"];
 pub enum Carrier {
     /// SUZ registration, header `X-Signature`: detached over the body.
     RegistrationHeader,
+    /// A SUZ business call (an order created or closed), header
+    /// `X-Signature`: detached over the body.
+    SuzCallHeader,
     /// GIS MT / True API sign-in, body field `data`: attached.
     LoginData,
     /// MDLP token request, body field `signature`: detached over `code`.
@@ -52,7 +56,9 @@ impl Carrier {
     pub fn required(self) -> SignatureKind {
         match self {
             Carrier::LoginData => SignatureKind::Attached,
-            Carrier::RegistrationHeader | Carrier::MdlpSignature => SignatureKind::Detached,
+            Carrier::RegistrationHeader | Carrier::SuzCallHeader | Carrier::MdlpSignature => {
+                SignatureKind::Detached
+            }
         }
     }
 
@@ -60,6 +66,7 @@ impl Carrier {
     pub fn describe(self) -> &'static str {
         match self {
             Carrier::RegistrationHeader => "SUZ X-Signature",
+            Carrier::SuzCallHeader => "SUZ X-Signature of a business call",
             Carrier::LoginData => "sign-in data",
             Carrier::MdlpSignature => "MDLP signature",
         }
@@ -128,6 +135,8 @@ impl CmsGateway {
             Carrier::LoginData
         } else if has(&["v1", "token"]) {
             Carrier::MdlpSignature
+        } else if request.headers().contains_key("x-signature") {
+            Carrier::SuzCallHeader
         } else {
             return None;
         };
@@ -139,7 +148,7 @@ impl CmsGateway {
                 .map(str::to_owned)
         };
         let sent = match carrier {
-            Carrier::RegistrationHeader => request
+            Carrier::RegistrationHeader | Carrier::SuzCallHeader => request
                 .headers()
                 .get("x-signature")
                 .and_then(|v| v.to_str().ok())
@@ -149,7 +158,7 @@ impl CmsGateway {
         }?;
         // The bytes a detached signature must cover.
         let covered: Option<Vec<u8>> = match carrier {
-            Carrier::RegistrationHeader => Some(request.body().clone()),
+            Carrier::RegistrationHeader | Carrier::SuzCallHeader => Some(request.body().clone()),
             Carrier::MdlpSignature => Some(field("code").unwrap_or_default().into_bytes()),
             Carrier::LoginData => None,
         };
@@ -162,7 +171,7 @@ impl CmsGateway {
         *translated.uri_mut() = request.uri().clone();
         *translated.headers_mut() = request.headers().clone();
         match carrier {
-            Carrier::RegistrationHeader => {
+            Carrier::RegistrationHeader | Carrier::SuzCallHeader => {
                 let value = http::HeaderValue::from_str(&fake_signature).ok()?;
                 translated.headers_mut().insert("x-signature", value);
             }

@@ -9,8 +9,9 @@ use http::StatusCode;
 use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::{is_header_safe, sensitive_value, Action, Flow, Input, Outgoing};
 use crate::machine::Gate;
-use crate::response::{classify, NoFields};
+use crate::response::{classify_with, NoFields, Secrets};
 use crate::secret::AccessToken;
+use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 
 use super::TokenSource;
@@ -47,19 +48,45 @@ impl Scheme {
                 reason: "a token holds a control character or starts or ends with a space",
             }));
         }
-        Ok(match self {
-            Scheme::Bearer => (AUTHORIZATION, sensitive_value(&format!("Bearer {token}"))?),
-            Scheme::SuzClientToken => (HeaderName::from_static("clienttoken"), sensitive_value(token)?),
-            Scheme::MdlpToken => (AUTHORIZATION, sensitive_value(&format!("token {token}"))?),
-        })
+        let value = match self {
+            Scheme::Bearer => sensitive_value(&format!("Bearer {token}"))?,
+            Scheme::SuzClientToken => sensitive_value(token)?,
+            Scheme::MdlpToken => sensitive_value(&format!("token {token}"))?,
+        };
+        Ok((self.header_name(), value))
+    }
+
+    /// The header this scheme's credential travels in.
+    fn header_name(self) -> HeaderName {
+        match self {
+            Scheme::Bearer | Scheme::MdlpToken => AUTHORIZATION,
+            Scheme::SuzClientToken => HeaderName::from_static("clienttoken"),
+        }
     }
 }
 
-/// Reads the final response of a call into its output.
-type Parse<T> = fn(http::Response<Vec<u8>>, &AccessToken) -> Result<T, Error>;
+/// Reads the final response of a call into its output; the secrets are
+/// the token and the body's signature, to scrub from what an error keeps.
+type Parse<T> = fn(http::Response<Vec<u8>>, Secrets<'_>) -> Result<T, Error>;
 
 /// Whether a response says the token was refused (always true for 401).
-type Refused = fn(&http::Response<Vec<u8>>) -> bool;
+type Refused = Box<dyn Fn(&http::Response<Vec<u8>>) -> bool + Send + Sync>;
+
+/// The signature a call sends over its request body.
+#[derive(Clone, Debug)]
+struct BodySigning {
+    header: HeaderName,
+    kind: SignatureKind,
+    purpose: Purpose,
+}
+
+/// The body's signature once the signer gave it: the header as sent and the
+/// signature (its base64 and DER are scrubbed from errors).
+#[derive(Clone)]
+struct BodySignature {
+    base64: String,
+    signature: Signature,
+}
 
 /// One API request sent with a token from a [`TokenSource`], as a [`Flow`].
 ///
@@ -85,6 +112,10 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     parse: Parse<T>,
     refused: Refused,
     forbidden_means: Option<&'static str>,
+    /// The signature the body must carry, if any ([`Self::with_body_signature`]).
+    signing: Option<BodySigning>,
+    /// That signature, once given: sent on the first attempt and the retry.
+    signature: Option<BodySignature>,
     /// The misuse rules: started once, input of the kind awaited.
     gate: Gate,
     state: State,
@@ -96,6 +127,8 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
 /// the rest).
 #[derive(Clone, PartialEq, Eq, Debug)]
 enum State {
+    /// The signer has the body.
+    Signing,
     /// The source is getting a token (for the retry after a refusal, if `retry`).
     Token { retry: bool },
     /// The request went out with this token.
@@ -176,8 +209,10 @@ impl<S: TokenSource, T> Authorized<S, T> {
             request: Some(request),
             scheme,
             parse,
-            refused: |response| response.status() == StatusCode::UNAUTHORIZED,
+            refused: Box::new(|response| response.status() == StatusCode::UNAUTHORIZED),
             forbidden_means: None,
+            signing: None,
+            signature: None,
             gate: Gate::New,
             state: State::Token { retry: false },
             first_refusal: None,
@@ -186,8 +221,70 @@ impl<S: TokenSource, T> Authorized<S, T> {
 
     /// Also treat `refused` responses as a refused token (ITC answers some
     /// with 200 and `"code": "invalidToken"`).
-    pub(crate) fn refused_when(mut self, refused: Refused) -> Self {
-        self.refused = refused;
+    pub(crate) fn refused_when(
+        mut self,
+        refused: impl Fn(&http::Response<Vec<u8>>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.refused = Box::new(refused);
+        self
+    }
+
+    /// Signs the request body before the call sends it: the call's first
+    /// action is [`Action::Sign`] with a [`SignJob`] of `kind` over exactly
+    /// the body's bytes, for `purpose`; the signature goes out in base64 as
+    /// the `header` (marked sensitive), on the first attempt and on the
+    /// retry after a 401, which sends the same bytes. The signature is
+    /// scrubbed, as the token is, from any error the call returns.
+    ///
+    /// An empty body, or a call already started, is a usage error.
+    ///
+    /// ```
+    /// use tokendance::call::{Authorized, Scheme};
+    /// use tokendance::{AccessToken, Action, Flow, Input, Purpose, Signature, SignatureKind, Timestamp, TokenSet};
+    ///
+    /// let now = Timestamp::from_unix_secs(1_000);
+    /// let token = TokenSet::new(AccessToken::new("t-1"), now, None);
+    /// let request = http::Request::post("https://suz.example/api/v2/lp/orders?omsId=o-1")
+    ///     .body(br#"{"products":[]}"#.to_vec()).unwrap();
+    /// let mut call = Authorized::new(token, request, Scheme::SuzClientToken)?
+    ///     .with_body_signature(http::HeaderName::from_static("x-signature"),
+    ///         SignatureKind::Detached, Purpose::SuzRequestBody)?;
+    /// let Action::Sign(job) = call.start(now)? else { unreachable!() };
+    /// assert_eq!(job.bytes(), br#"{"products":[]}"#);
+    /// let Action::Send(sent) = call.resume(now, Input::Signature(Signature::from_der(vec![1, 2])))?
+    ///     else { unreachable!() };
+    /// assert_eq!(sent.as_http().headers()["x-signature"], "AQI=");
+    /// assert_eq!(sent.as_http().body(), job.bytes());
+    /// # Ok::<(), tokendance::Error>(())
+    /// ```
+    pub fn with_body_signature(
+        mut self,
+        header: HeaderName,
+        kind: SignatureKind,
+        purpose: Purpose,
+    ) -> Result<Self, Error> {
+        self.gate.admit_start()?;
+        if self.request.as_ref().is_none_or(|r| r.body().is_empty()) {
+            return Err(Error::Usage(UsageError::InvalidConfig {
+                reason: "a signed call needs a body to sign",
+            }));
+        }
+        if header == self.scheme.header_name() {
+            return Err(Error::Usage(UsageError::InvalidConfig {
+                reason: "the signature cannot travel in the token's header",
+            }));
+        }
+        self.signing = Some(BodySigning {
+            header,
+            kind,
+            purpose,
+        });
+        Ok(self)
+    }
+
+    /// Reads the final response with `parse` instead (SUZ: refusals typed).
+    pub(crate) fn parsed_by(mut self, parse: Parse<T>) -> Self {
+        self.parse = parse;
         self
     }
 
@@ -247,8 +344,27 @@ impl<S: TokenSource, T> Authorized<S, T> {
             _ => self.request.take().ok_or(Error::Usage(UsageError::Finished))?,
         };
         request.headers_mut().insert(name, value);
+        if let (Some(signing), Some(signature)) = (&self.signing, &self.signature) {
+            request
+                .headers_mut()
+                .insert(signing.header.clone(), sensitive_value(&signature.base64)?);
+        }
         self.state = State::Api { retry, token };
         Ok(Action::Send(Outgoing::from_http(request)))
+    }
+
+    /// The signer's answer: keep the signature, then get the token.
+    fn signed(&mut self, now: Timestamp, input: Input) -> Result<Action<T>, Error> {
+        let Input::Signature(signature) = input else {
+            // The signer failed (the gate lets only that through besides a signature).
+            return Err(Error::Usage(UsageError::Aborted));
+        };
+        self.signature = Some(BodySignature {
+            base64: signature.to_base64(),
+            signature,
+        });
+        let step = self.source.poll_token(now);
+        self.token_step(false, step)
     }
 
     /// Reads the API's answer.
@@ -259,7 +375,9 @@ impl<S: TokenSource, T> Authorized<S, T> {
         token: AccessToken,
         response: http::Response<Vec<u8>>,
     ) -> Result<Action<T>, Error> {
-        let scrub = [token.expose_secret()];
+        let signature = self.signature.as_ref();
+        let scrub = [token.expose_secret(), signature.map_or("", |s| s.base64.as_str())];
+        let secrets = Secrets::new(&scrub).with_bytes(signature.map_or(&[][..], |s| s.signature.as_der()));
         let refused = (self.refused)(&response);
         let forbidden = response.status() == StatusCode::FORBIDDEN;
         if refused && !retry {
@@ -268,7 +386,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             } else {
                 ServerErrorKind::Unauthorized
             };
-            self.first_refusal = Some(self.refusal(&response, &scrub, kind));
+            self.first_refusal = Some(self.refusal(&response, secrets, kind));
             self.source.token_rejected(now, &token);
             let step = self.source.poll_token(now);
             return self.token_step(true, step);
@@ -276,25 +394,25 @@ impl<S: TokenSource, T> Authorized<S, T> {
         if forbidden {
             return Err(Error::Server(self.refusal(
                 &response,
-                &scrub,
+                secrets,
                 ServerErrorKind::Forbidden,
             )));
         }
         if refused {
             return Err(Error::Server(self.refusal(
                 &response,
-                &scrub,
+                secrets,
                 ServerErrorKind::Unauthorized,
             )));
         }
         if response.status().is_redirection() {
             // A followed redirect would replay the token; the classifier
             // reports it with the target's query and user info removed.
-            classify::<NoFields<'_>>(&response, &scrub)?;
+            classify_with::<NoFields<'_>>(&response, secrets)?;
         }
         // Other answers are the caller's: no size bound here (an API may
         // legitimately answer megabytes); typed calls bound what they parse.
-        (self.parse)(response, &token).map(Action::Done)
+        (self.parse)(response, secrets).map(Action::Done)
     }
 }
 
@@ -305,10 +423,10 @@ impl<S, T> Authorized<S, T> {
     fn refusal(
         &self,
         response: &http::Response<Vec<u8>>,
-        scrub: &[&str],
+        secrets: Secrets<'_>,
         kind: ServerErrorKind,
     ) -> ServerError {
-        let mut refusal = challenged(response, scrub);
+        let mut refusal = challenged(response, secrets);
         refusal.kind = kind;
         if kind == ServerErrorKind::Forbidden && refusal.code.is_none() && refusal.message.is_none() {
             refusal.message = self.forbidden_means.map(str::to_owned);
@@ -318,8 +436,8 @@ impl<S, T> Authorized<S, T> {
 }
 
 /// The refusal in a response, completed from its `WWW-Authenticate` challenge.
-fn challenged(response: &http::Response<Vec<u8>>, scrub: &[&str]) -> ServerError {
-    let Ok(reply) = classify::<NoFields<'_>>(response, scrub) else {
+fn challenged(response: &http::Response<Vec<u8>>, secrets: Secrets<'_>) -> ServerError {
+    let Ok(reply) = classify_with::<NoFields<'_>>(response, secrets) else {
         // An oversized 401 is still a 401; its body is not read.
         return ServerError::new(response.status(), ServerErrorKind::Unauthorized);
     };
@@ -382,8 +500,22 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
 
     fn start(&mut self, now: Timestamp) -> Result<Action<T>, Error> {
         self.gate.admit_start()?;
-        let step = self.source.poll_token(now);
-        let step = self.token_step(false, step);
+        let step = match (&self.signing, &self.request) {
+            // Signed before the token is fetched: a signer that fails (a
+            // PIN refused) then costs no sign-in.
+            (Some(signing), Some(request)) => {
+                self.state = State::Signing;
+                Ok(Action::Sign(SignJob::new(
+                    request.body().clone(),
+                    signing.kind,
+                    signing.purpose,
+                )))
+            }
+            _ => {
+                let step = self.source.poll_token(now);
+                self.token_step(false, step)
+            }
+        };
         self.gate.track(step)
     }
 
@@ -392,6 +524,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
         // The gate let the input through: the step ends in a new state or
         // finishes the call.
         let step = match std::mem::replace(&mut self.state, State::Token { retry: false }) {
+            State::Signing => self.signed(now, input),
             // `Failed` goes to the source too: its request is what failed.
             State::Token { retry } => {
                 let step = self.source.resume_token(now, input);
@@ -411,6 +544,7 @@ impl<S: fmt::Debug, T> fmt::Debug for Authorized<S, T> {
         let state = match (self.gate, &self.state) {
             (Gate::New, _) => "New",
             (Gate::Finished, _) => "Finished",
+            (Gate::Waiting(_), State::Signing) => "Signing",
             (Gate::Waiting(_), State::Token { .. }) => "GettingToken",
             (Gate::Waiting(_), State::Api { .. }) => "AwaitingApi",
         };

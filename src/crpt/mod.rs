@@ -8,6 +8,7 @@
 //! | [`gis_mt::sign_in`] | `Send(GET {base}/auth/cert/key)` → `Sign(Attached, data)` → `Send(POST {base}/auth/cert/{omsConnection})` → `Done(token, 10 h)` | attached, over `data` |
 //! | [`true_api::sign_in`] | `Send(GET {base}/auth/key)` → `Sign(Attached, data)` → `Send(POST {base}/auth/simpleSignIn/{omsConnection})` → `Done(token, 10 h)` | attached, over `data` |
 //! | [`mdlp::sign_in`] | `Send(POST {base}/api/v1/auth)` → `Sign(Detached, code)` → `Wait(1 s after the answer)` → `Send(POST {base}/api/v1/token/{omsConnection})` → `Done(token, life_time min)` | detached, over `code` (or a password) |
+//! | [`suz::Calls::call`] (a business call) | `Sign(Detached, body)` (when signed) → token steps → `Send(your request + clientToken + X-Signature)` → `Done(response)`, SUZ's refusals typed | detached, over the exact body bytes |
 //!
 //! The signer is yours (CryptoPro, a hardware token, a remote HSM, OpenSSL
 //! with the GOST engine): a flow hands out a [`SignJob`](crate::SignJob) with
@@ -46,11 +47,13 @@ mod keeper;
 mod keeper_source;
 pub mod mdlp;
 pub mod registration;
+pub mod suz;
 pub mod true_api;
 
 pub use challenge::ChallengeSignIn;
 pub use keeper::{KeeperAction, RenewalTicket, Snapshot, TokenKeeper};
 pub use keeper_source::{KeeperHandle, KeeperSource, SignIn};
+pub use registration::Signing;
 
 use crate::endpoint::Endpoint;
 use crate::error::Error;

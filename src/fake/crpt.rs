@@ -104,6 +104,7 @@ pub enum CrptFailure {
 /// | `POST …/auth/cert/{omsConnection}`, `POST …/auth/simpleSignIn/{omsConnection}` | `{"token"}` (10 h; `{"uuidToken"}` with `uuid_token`) for an ATTACHED signature of the challenge; 403 for a detached one or other content, or for an `inn` not in `inns` |
 /// | `POST …/api/v1/auth` | `{"code"}` for the registered MDLP client |
 /// | `POST …/api/v1/token[/{omsConnection}]` | `{"token","life_time":30}` for a DETACHED signature of the code or the user's password |
+/// | `POST …/api/v2/{extension}/orders?omsId=`, `POST …/api/v2/{extension}/buffer/close?omsId=&orderId=` | SUZ business calls: a live `clientToken` (else 401, or 400 with [`suz_token_code`](Self::suz_token_code)) and a DETACHED `X-Signature` over the exact body (none for pharma); then `{"omsId","orderId",…}`, or SUZ's `globalErrors` / `fieldErrors` |
 ///
 /// Issuing a token for a connection revokes the previous one, as SUZ does.
 /// MDLP calls closer than one second get 429. Tokens are numbered UUID-like
@@ -133,6 +134,11 @@ pub struct Crpt {
     pub inns: Vec<String>,
     /// Name the challenge sign-in's token `uuidToken`, as some SUZ stands do.
     pub uuid_token: bool,
+    /// Answer a SUZ business call with a `clientToken` that is not live with
+    /// 400 and this `errorCode` instead of 401, as some stands do.
+    pub suz_token_code: Option<u32>,
+    /// SUZ orders created, by id.
+    orders: Vec<String>,
 }
 
 impl Crpt {
@@ -155,7 +161,14 @@ impl Crpt {
             mdlp_life_time_minutes: 30,
             inns: vec!["7707083893".to_owned()],
             uuid_token: false,
+            suz_token_code: None,
+            orders: Vec::new(),
         }
+    }
+
+    /// The ids of the SUZ orders created, oldest first.
+    pub fn orders(&self) -> &[String] {
+        &self.orders
     }
 
     /// Registers the MDLP client `id`/`secret`.
@@ -239,6 +252,67 @@ impl Crpt {
                 &serde_json::json!({"success": false, "globalErrors": [{"error": "Неверный omsId", "errorCode": 1001}], "fieldErrors": []}),
             ),
         }
+    }
+
+    /// A SUZ business call: a live `clientToken`, and (but for pharma) a
+    /// DETACHED `X-Signature` over the exact body; then an order is created
+    /// or a buffer closed.
+    fn suz_call(&mut self, request: &http::Request<Vec<u8>>, close: bool) -> http::Response<Vec<u8>> {
+        let refusal = |status, error: &str, code: u32| {
+            json(
+                status,
+                &serde_json::json!({"success": false, "globalErrors": [{"error": error, "errorCode": code}]}),
+            )
+        };
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let query = |key: &str| {
+            request.uri().query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, v)| k == key && !v.is_empty())
+                    .map(|(_, v)| v.into_owned())
+            })
+        };
+        let live = header("clienttoken").is_some_and(|t| self.live.values().any(|(live, _)| live == t));
+        if !live {
+            return match self.suz_token_code {
+                Some(code) => refusal(StatusCode::BAD_REQUEST, "Token is not valid", code),
+                None => refusal(StatusCode::UNAUTHORIZED, "clientToken is not valid", 401),
+            };
+        }
+        let Some(oms_id) = query("omsId") else {
+            return refusal(StatusCode::BAD_REQUEST, "omsId is required", 1001);
+        };
+        if !self.pharma && !header("x-signature").is_some_and(|s| detached_covers(s, request.body())) {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "The signature does not verify over the request body",
+                1501,
+            );
+        }
+        if close {
+            let Some(order) = query("orderId").filter(|o| self.orders.contains(o)) else {
+                return refusal(StatusCode::NOT_FOUND, "Order not found", 1140);
+            };
+            return json(
+                StatusCode::OK,
+                &serde_json::json!({"omsId": oms_id, "orderId": order}),
+            );
+        }
+        let products = serde_json::from_slice::<serde_json::Value>(request.body())
+            .ok()
+            .and_then(|b| b.get("products").and_then(|p| p.as_array().map(Vec::len)));
+        if products.is_none_or(|n| n == 0) {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({"success": false, "fieldErrors": [{"fieldName": "products", "errorCode": 1100, "fieldError": "products must not be empty"}]}),
+            );
+        }
+        let order = self.uuid("order");
+        self.orders.push(order.clone());
+        json(
+            StatusCode::OK,
+            &serde_json::json!({"omsId": oms_id, "orderId": order, "expectedCompleteTimestamp": 0}),
+        )
     }
 
     fn register(&mut self, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
@@ -451,6 +525,8 @@ impl Fake for Crpt {
                 self.challenge_sign_in(now, &last, request.body())
             }
             (true, _, ["auth", "simpleSignIn"]) => self.challenge_sign_in(now, "", request.body()),
+            (true, ["v2", _, "orders"], _) => self.suz_call(request, false),
+            (true, [_, "buffer", "close"], _) => self.suz_call(request, true),
             (true, ["api", "v1", "auth"], _) => {
                 if self.mdlp_too_soon(now) {
                     return self.failure_response(CrptFailure::RateLimited);

@@ -12,9 +12,8 @@ use serde_json::value::RawValue;
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, ProtocolError, UsageError};
 use crate::flow::{header_value, MediaType, Outgoing};
-use crate::response::{classify, parse_success, Accept, FieldValue, NoFields};
+use crate::response::{classify, parse_success, Accept, FieldValue, NoFields, Secrets};
 use crate::scrub::ServerText;
-use crate::secret::AccessToken;
 
 use super::Config;
 
@@ -121,8 +120,8 @@ impl<T: DeserializeOwned> Envelope<T> {
         })
     }
 
-    fn read_for(response: http::Response<Vec<u8>>, token: &AccessToken) -> Result<Self, Error> {
-        Self::read(&response, &[token.expose_secret()])
+    fn read_for(response: http::Response<Vec<u8>>, secrets: Secrets<'_>) -> Result<Self, Error> {
+        Self::read(&response, secrets.texts())
     }
 }
 

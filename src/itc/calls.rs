@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::call::{Authorized, Scheme, TokenSource};
 use crate::error::{Error, UsageError};
 use crate::flow::{MediaType, Outgoing};
-use crate::secret::AccessToken;
+use crate::response::Secrets;
 
 use super::reply::{Consumer, Reply};
 use super::Config;
@@ -35,8 +35,8 @@ pub fn consumer<S: TokenSource>(
 ) -> Result<Authorized<S, Option<Consumer>>, Error> {
     let url = config.service().join(&["api", "info", "consumer", reg_no])?;
     let request = Outgoing::get(url)?.into_http();
-    Ok(call(tokens, request, |response, token| {
-        Consumer::read(&response, &[token.expose_secret()])
+    Ok(call(tokens, request, |response, secrets| {
+        Consumer::read(&response, secrets.texts())
     }))
 }
 
@@ -161,8 +161,8 @@ fn post<S: TokenSource>(
     // Structs of strings always serialise.
     let body = serde_json::to_vec(body).unwrap_or_default();
     let request = Outgoing::post_json(url, body, MediaType::Json)?.into_http();
-    Ok(call(tokens, request, |response, token| {
-        Reply::read(&response, &[token.expose_secret()])
+    Ok(call(tokens, request, |response, secrets| {
+        Reply::read(&response, secrets.texts())
     }))
 }
 
@@ -171,7 +171,7 @@ fn post<S: TokenSource>(
 fn call<S: TokenSource, T>(
     tokens: S,
     request: http::Request<Vec<u8>>,
-    parse: fn(http::Response<Vec<u8>>, &AccessToken) -> Result<T, Error>,
+    parse: fn(http::Response<Vec<u8>>, Secrets<'_>) -> Result<T, Error>,
 ) -> Authorized<S, T> {
     Authorized::with_parse(tokens, request, Scheme::Bearer, parse).refused_when(Reply::token_refused)
 }

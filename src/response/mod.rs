@@ -141,6 +141,11 @@ impl<'a> Secrets<'a> {
         Secrets { bytes, ..self }
     }
 
+    /// The secrets given as text.
+    pub(crate) fn texts(&self) -> &'a [&'a str] {
+        self.texts
+    }
+
     fn scrubber(&self) -> Scrubber {
         let mut scrubber = Scrubber::new(self.texts.iter().copied());
         scrubber.add_bytes(self.bytes);

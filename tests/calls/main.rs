@@ -37,6 +37,7 @@ mod retry;
 mod schemes;
 mod sources;
 mod statuses;
+mod suz_calls;
 mod uris;
 
 /// A token that never expires and cannot be renewed.

@@ -174,3 +174,110 @@ fn crpt_registration_takes_a_name_on_v3_only() {
         assert_eq!(answer["status"] == "SUCCESS", registered, "{version}: {answer}");
     }
 }
+
+/// A SUZ business call to the fake: `path` below `/api/v2/lp`, with a
+/// `clientToken` and, if given, a fake detached signature over `signed_over`.
+fn suz_call(
+    path_and_query: &str,
+    token: &str,
+    body: &str,
+    signed_over: Option<&str>,
+) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::post(format!("{CRPT}/api/v2/lp/{path_and_query}"))
+        .header("content-type", "application/json")
+        .header("clienttoken", token);
+    if let Some(content) = signed_over {
+        let signature = fake::sign_as(content.as_bytes(), SignatureKind::Detached);
+        request = request.header("x-signature", signature.to_base64());
+    }
+    request.body(body.as_bytes().to_vec()).unwrap()
+}
+
+/// The fake's SUZ orders: a live token and a detached signature over the
+/// exact body create one; each missing piece gets SUZ's refusal; a created
+/// order can be closed, an unknown one cannot.
+#[test]
+fn crpt_suz_orders_need_a_live_token_and_a_signature_over_the_body() {
+    let mut crpt = Crpt::new();
+    let (_, signed_in) = challenge_sign_in(
+        &mut crpt,
+        &format!("{CRPT}/api/v3/true-api/auth/key"),
+        &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn/conn-1"),
+    );
+    let token = text(&signed_in, "token");
+    let body = r#"{"products":[{"gtin":"04600000000000","quantity":10}]}"#;
+    let code = |answer: &serde_json::Value| answer["globalErrors"][0]["errorCode"].clone();
+
+    let (status, created) = answer(
+        &mut crpt,
+        T0,
+        &suz_call("orders?omsId=oms-1", &token, body, Some(body)),
+    );
+    assert_eq!(status, 200, "{created}");
+    let order = text(&created, "orderId");
+    assert_eq!(crpt.orders(), std::slice::from_ref(&order));
+    assert_eq!(created["omsId"], "oms-1");
+
+    let refusals = [
+        // A token the fake never issued: 401.
+        (
+            suz_call("orders?omsId=oms-1", "not-a-token", body, Some(body)),
+            401,
+            401,
+        ),
+        // No signature, or one over other bytes.
+        (suz_call("orders?omsId=oms-1", &token, body, None), 400, 1501),
+        (
+            suz_call("orders?omsId=oms-1", &token, body, Some("{}")),
+            400,
+            1501,
+        ),
+        (suz_call("orders", &token, body, Some(body)), 400, 1001),
+        (
+            suz_call(
+                &format!("buffer/close?omsId=oms-1&orderId={order}x"),
+                &token,
+                "{}",
+                Some("{}"),
+            ),
+            404,
+            1140,
+        ),
+    ];
+    for (request, want_status, want_code) in refusals {
+        let (status, refused) = answer(&mut crpt, T0, &request);
+        assert_eq!(
+            (status, code(&refused)),
+            (want_status, serde_json::json!(want_code)),
+            "{refused}"
+        );
+        assert_eq!(refused["success"], false);
+    }
+    let (status, refused) = answer(
+        &mut crpt,
+        T0,
+        &suz_call("orders?omsId=oms-1", &token, "{}", Some("{}")),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(refused["fieldErrors"][0]["fieldName"], "products", "{refused}");
+    assert_eq!(crpt.orders().len(), 1, "no refused call created an order");
+
+    let close = format!("buffer/close?omsId=oms-1&orderId={order}");
+    let (status, closed) = answer(&mut crpt, T0, &suz_call(&close, &token, "{}", Some("{}")));
+    assert_eq!((status, text(&closed, "orderId")), (200, order));
+
+    // The stand's own code for a token it does not take, instead of 401.
+    crpt.suz_token_code = Some(1133);
+    let (status, refused) = answer(
+        &mut crpt,
+        T0,
+        &suz_call("orders?omsId=oms-1", "old", body, Some(body)),
+    );
+    assert_eq!((status, code(&refused)), (400, serde_json::json!(1133)));
+    // Pharma signs nothing.
+    crpt.pharma = true;
+    assert_eq!(
+        answer(&mut crpt, T0, &suz_call("orders?omsId=oms-1", &token, body, None)).0,
+        200
+    );
+}

@@ -18,12 +18,22 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
             let mut server = ApiServer::new(vec![scenario], kind.success());
             let token = TokenSet::new(AccessToken::new(ACCESS), T0, None);
             let label = format!("fixed / {name}");
+            let status = api_answers(ACCESS, kind.success())[scenario].1.status();
             let result = run_api_kind(&mut seen, &label, kind, token, &mut server);
             // The raw call hands back whatever is neither a 401, a 403 nor a
-            // redirect; typed calls accept their success answer only.
+            // redirect; typed calls accept their success answer only; a SUZ
+            // call hands back 2xx answers that are not refusals.
             let refused = ["401", "403", "302"].iter().any(|p| name.starts_with(p));
-            let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
-            assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
+            if kind == ApiCall::SuzSigned {
+                assert!(name != "success" || result.is_ok(), "{name}: {result:?}");
+                assert!(
+                    result.is_err() || status.is_success(),
+                    "{name}: {status} handed out"
+                );
+            } else {
+                let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
+                assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
+            }
             assert_eq!(server.api_calls(), 1, "a fixed token is never retried");
         }
     }
@@ -70,8 +80,11 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             }
         }
         // The SUZ keeper, shared or not, signing in again after the 401.
-        for scheme in [Scheme::SuzClientToken, Scheme::MdlpToken] {
-            let kind = ApiCall::Raw(scheme);
+        for kind in [
+            ApiCall::Raw(Scheme::SuzClientToken),
+            ApiCall::Raw(Scheme::MdlpToken),
+            ApiCall::SuzSigned,
+        ] {
             let keeper = Mutex::new(TokenKeeper::new(CRPT_CONN));
             let mut server = ApiServer::new(plan.clone(), kind.success());
             let source = KeeperSource::new(&keeper, suz_sign_in);
@@ -91,7 +104,7 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
             }
         }
     }
-    assert_eq!(retried_to_success, 6 + 6 + 2);
+    assert_eq!(retried_to_success, 6 + 6 + 3);
     seen.assert_clean(10_000);
 }
 

@@ -14,6 +14,8 @@ pub(super) enum ApiCall {
     ItcApprove,
     GamPost,
     GamGet,
+    /// A SUZ order through `crpt::suz`, its body signed (`X-Signature`).
+    SuzSigned,
 }
 
 /// A GAM `data` type, so that data of another shape is refused.
@@ -28,7 +30,7 @@ impl ApiCall {
     pub(super) fn success(self) -> http::Response<Vec<u8>> {
         use serde_json::json;
         match self {
-            ApiCall::Raw(_) => json(200, json!({"ok": true})),
+            ApiCall::Raw(_) | ApiCall::SuzSigned => json(200, json!({"ok": true})),
             ApiCall::ItcConsumer => json(
                 200,
                 json!({"regNo": "AA12345678", "loginName": "12345678901", "givenName": "Бат", "familyName": "Дорж"}),
@@ -381,10 +383,20 @@ where
             .unwrap();
             run_api_call(seen, &label, call, server, record_debug)
         }
+        ApiCall::SuzSigned => {
+            let request = http::Request::post("https://suzgrid.crpt.ru:16443/api/v2/lp/orders?omsId=oms-1")
+                .header("content-type", "application/json")
+                .body(br#"{"products":[{"gtin":"04600000000000","quantity":1}]}"#.to_vec())
+                .unwrap();
+            let call = tokendance::crpt::suz::Calls::new()
+                .call(source, request, tokendance::crpt::Signing::Detached)
+                .unwrap();
+            run_api_call(seen, &label, call, server, record_raw)
+        }
     }
 }
 
-pub(super) const ALL_API_CALLS: [ApiCall; 8] = [
+pub(super) const ALL_API_CALLS: [ApiCall; 9] = [
     ApiCall::Raw(tokendance::call::Scheme::Bearer),
     ApiCall::Raw(tokendance::call::Scheme::SuzClientToken),
     ApiCall::Raw(tokendance::call::Scheme::MdlpToken),
@@ -393,6 +405,7 @@ pub(super) const ALL_API_CALLS: [ApiCall; 8] = [
     ApiCall::ItcApprove,
     ApiCall::GamPost,
     ApiCall::GamGet,
+    ApiCall::SuzSigned,
 ];
 
 pub(super) fn gam_reissue(

@@ -226,7 +226,10 @@ where
 
     /// Checks an action and moves the model on.
     fn seen(&mut self, now: Timestamp, action: Action<F::Output>, report: &mut Report) -> Action<F::Output> {
-        check_printed("an action's Debug", &format!("{action:?}"), &self.spec.secrets);
+        // A Done value is checked as its type says it may be printed.
+        if !matches!(action, Action::Done(_)) {
+            check_printed("an action's Debug", &format!("{action:?}"), &self.spec.secrets);
+        }
         self.phase = match &action {
             Action::Store(_) => panic!("a flow under test asked for a token store"),
             Action::Send(request) => {
@@ -286,7 +289,7 @@ where
                 self.dones += 1;
                 assert_eq!(self.dones, 1, "Done twice");
                 output.check(self.last_send_at);
-                check_printed("a Done value's Debug", &format!("{output:?}"), &self.spec.secrets);
+                check_printed("a Done value's Debug", &output.printed(), &self.spec.secrets);
                 report.accepted += 1;
                 Phase::Finished
             }

@@ -190,6 +190,11 @@ pub(super) fn check_token(token: &TokenSet, sent_at: Option<Timestamp>) {
 pub trait Outcome: std::fmt::Debug {
     /// Checks the value; `sent_at` is when the last request was sent.
     fn check(&self, sent_at: Option<Timestamp>);
+
+    /// What of the value must never show a secret when printed: its Debug.
+    fn printed(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 impl Outcome for TokenSet {
@@ -229,6 +234,25 @@ impl<T: std::fmt::Debug> Outcome for gam::Envelope<T> {
     fn check(&self, _sent_at: Option<Timestamp>) {
         // Whatever the call's token: the envelope's words never show it.
         check_printed("an envelope's Debug", &format!("{self:?}"), &[API_TOKEN]);
+    }
+}
+
+/// A raw answer: only SUZ calls (`crpt::suz`) hand one out here, and they
+/// hand out successes only.
+impl Outcome for http::Response<Vec<u8>> {
+    fn check(&self, _sent_at: Option<Timestamp>) {
+        assert!(
+            self.status().is_success(),
+            "a {} answer was handed out",
+            self.status()
+        );
+    }
+
+    /// The head only: the body is the server's own bytes, handed to the
+    /// caller as they came (`http`'s Debug prints them), as `tests/leaks`
+    /// treats raw answers.
+    fn printed(&self) -> String {
+        format!("{:?} {:?}", self.status(), self.headers())
     }
 }
 

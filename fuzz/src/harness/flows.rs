@@ -2,14 +2,15 @@
 //! with the [`Spec`] of what it may do.
 
 use tokendance::call::{Authorized, Reissue};
-use tokendance::crpt::{self, registration};
+use tokendance::crpt::{self, registration, suz, Signing};
 use tokendance::{gam, itc, AccessToken, Error, Pacing, RegistrationKey, Signature, SignatureKind, TokenSet};
 
 use super::checked::{spec, Spec, WaitRule};
 use super::flow_table::{token_flow, BoxedTokenFlow, Canaries, TokenFlow};
 use super::pacing::holder_bound;
 use super::{
-    API_TOKEN, AUTH_CODE, CLIENT_SECRET, MDLP_PASSWORD, MDLP_SECRET, PASSWORD, REGISTRATION_KEY, T0,
+    API_TOKEN, AUTH_CODE, CLIENT_SECRET, MDLP_PASSWORD, MDLP_SECRET, PASSWORD, REGISTRATION_KEY,
+    SUZ_SIGNATURE, T0,
 };
 
 pub(super) const HOST_ITC: &str = "st.auth.itc.gov.mn";
@@ -158,6 +159,41 @@ pub(super) fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
     spec.wait = WaitRule::Within(holder_bound(&Pacing::reissue()));
     spec.failed_may_go_on = true;
     (call, spec)
+}
+
+const HOST_SUZ_API: &str = "suzgrid.crpt.ru";
+
+/// The body of the SUZ order `suz_call` creates.
+pub(super) const SUZ_ORDER: &str = r#"{"products":[{"gtin":"04600000000000","quantity":10}]}"#;
+
+/// A SUZ order created through `crpt::suz` with a fixed token, its body
+/// signed when `signed`; SUZ's code 1133 counts as a refused token.
+pub(super) fn suz_call(signed: bool) -> (Authorized<TokenSet>, Spec) {
+    let request = http::Request::post("https://suzgrid.crpt.ru:16443/api/v2/lp/orders?omsId=oms-1")
+        .header("content-type", "application/json")
+        .body(SUZ_ORDER.as_bytes().to_vec())
+        .expect("a request");
+    let signing = if signed {
+        Signing::Detached
+    } else {
+        Signing::Unsigned
+    };
+    let call = suz::Calls::new()
+        .renew_on_code("1133")
+        .call(api_token(), request, signing)
+        .expect("valid call");
+    // An unsigned call never sent the signature: it is no secret of that call.
+    let (kind, secrets) = if signed {
+        (Some(SignatureKind::Detached), &[API_TOKEN, SUZ_SIGNATURE][..])
+    } else {
+        (None, &[API_TOKEN][..])
+    };
+    (call, spec(HOST_SUZ_API, 1, kind, secrets))
+}
+
+/// The signature a SUZ call gets.
+pub(super) fn suz_signature() -> Signature {
+    Signature::from_base64(SUZ_SIGNATURE).expect("base64")
 }
 
 /// The signature every sign job gets.

@@ -195,6 +195,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("itc_consumer_response", parse_targets::itc_consumer_response),
     ("itc_reply_response", parse_targets::itc_reply_response),
     ("gam_envelope_response", parse_targets::gam_envelope_response),
+    ("suz_call_response", parse_targets::suz_call_response),
     ("authorized_ops", flow_ops::authorized_ops),
     ("fleet_record", fleet::fleet_record),
     ("fleet_keeper_ops", fleet::fleet_keeper_ops),
@@ -221,7 +222,7 @@ pub fn run(target: &str, data: &[u8]) -> Report {
 pub const MAX_OPS: usize = 64;
 
 /// server echoing them form-encoded or with other whitespace is covered.
-pub const SECRETS: [&str; 7] = [
+pub const SECRETS: [&str; 8] = [
     "open sesame 42",
     "client secret 7",
     "auth code 99",
@@ -229,6 +230,7 @@ pub const SECRETS: [&str; 7] = [
     "mdlp pass 1",
     "mdlp secret 3",
     "api token 11",
+    "MIIBCgKCAQEAx3N1ei1zaWduYXR1cmUtOP8A",
 ];
 const PASSWORD: &str = SECRETS[0];
 const CLIENT_SECRET: &str = SECRETS[1];
@@ -237,6 +239,9 @@ const REGISTRATION_KEY: &str = SECRETS[3];
 const MDLP_PASSWORD: &str = SECRETS[4];
 const MDLP_SECRET: &str = SECRETS[5];
 const API_TOKEN: &str = SECRETS[6];
+/// The signature SUZ calls get, as sent: the base64 of a DER that, like a
+/// real one, is not text (the scrubber also looks for the DER itself).
+const SUZ_SIGNATURE: &str = SECRETS[7];
 
 /// The instant every input starts at.
 pub const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);

@@ -13,7 +13,7 @@ use super::checked::{Checked, Phase, Spec};
 use super::checks::{check_refusal, check_token, Outcome};
 use super::flows::{
     astana_flow, challenge_flow, gam_envelope_call, gam_flow, itc_consumer_call, itc_reply_call, mdlp_flow,
-    monpay_flow, registration_flow, signature,
+    monpay_flow, registration_flow, signature, suz_call, suz_signature, SUZ_ORDER,
 };
 use super::response::{ok_json, parse_input};
 use super::session::SessionChecker;
@@ -86,6 +86,63 @@ pub(super) fn gam_envelope_response(data: &[u8], report: &mut Report) {
     api_response(gam_envelope_call(), data, report);
 }
 
+/// `suz_call_response`: the answer to a SUZ order (`crpt::suz`), its body
+/// signed (variant) or not. Whatever SUZ answers, only a 2xx is handed out.
+pub(super) fn suz_call_response(data: &[u8], report: &mut Report) {
+    let (response, signed) = parse_input(data);
+    let status = response.status();
+    let mut checked = Checked::from(suz_call(signed));
+    let mut action = checked.start(T0, report);
+    if signed {
+        let Some(Action::Sign(job)) = action else {
+            panic!("a signed SUZ call did not ask for its signature first");
+        };
+        assert_eq!(job.bytes(), SUZ_ORDER.as_bytes(), "the signer must get the body");
+        action = checked.resume(T0, Input::Signature(suz_signature()), report);
+    }
+    let Some(Action::Send(request)) = action else {
+        panic!("a SUZ call with a token did not send");
+    };
+    let headers = request.as_http().headers();
+    assert!(
+        headers["clienttoken"].is_sensitive(),
+        "the token is not marked sensitive"
+    );
+    match headers.get("x-signature") {
+        Some(sent) if signed => {
+            assert_eq!(sent.as_bytes(), suz_signature().to_base64().as_bytes());
+            assert!(sent.is_sensitive(), "the signature is not marked sensitive");
+        }
+        None if !signed => {}
+        sent => panic!("X-Signature {sent:?} on a call signed: {signed}"),
+    }
+    if answer_ends_the_call(&mut checked, response, report) {
+        assert!(status.is_success(), "SUZ's {status} was handed out as an answer");
+    }
+}
+
+/// Feeds an authorised call its API's answer, which must end it; whether
+/// the call handed out an answer.
+fn answer_ends_the_call<F: Flow + Debug>(
+    checked: &mut Checked<F>,
+    response: http::Response<Vec<u8>>,
+    report: &mut Report,
+) -> bool
+where
+    F::Output: Outcome,
+{
+    let later = T0.saturating_add(Duration::from_secs(1));
+    let outcome = checked.resume(later, Input::Response(response), report);
+    assert_eq!(
+        checked.phase,
+        Phase::Finished,
+        "the call goes on after its answer"
+    );
+    let done = matches!(outcome, Some(Action::Done(_)));
+    assert!(checked.resume(later, Input::Timeout, report).is_none());
+    done
+}
+
 /// An authorised call with a fixed token: `start` sends the request, then
 /// the fuzzed answer ends it (a 401 cannot be retried without a new token).
 fn api_response<T>(call: (Authorized<TokenSet, T>, Spec), data: &[u8], report: &mut Report)
@@ -114,20 +171,12 @@ fn api_response_to<T>(
         .get("authorization")
         .expect("a credential");
     assert!(header.is_sensitive(), "the credential is not marked sensitive");
-    let later = T0.saturating_add(Duration::from_secs(1));
-    let outcome = checked.resume(later, Input::Response(response), report);
-    assert_eq!(
-        checked.phase,
-        Phase::Finished,
-        "the call goes on after its answer"
-    );
-    if matches!(outcome, Some(Action::Done(_))) {
+    if answer_ends_the_call(&mut checked, response, report) {
         assert!(
             status != 401 && status != 403 && !status.is_redirection(),
             "{status} was accepted"
         );
     }
-    assert!(checked.resume(later, Input::Timeout, report).is_none());
 }
 
 pub(super) fn itc_response(data: &[u8], report: &mut Report) {

@@ -420,6 +420,52 @@ pub(super) fn documented_bodies(target: &str) -> Vec<(&'static str, u16, u8, &'s
             ("unknown_code", 200, JSON | VARIANT, r#"{"code":"quotaExceeded","status":"500"}"#),
             ("no_code", 200, JSON, r#"{"status":200}"#),
         ]),
+        "suz_call_response" => bodies.extend([
+            (
+                "order_created",
+                200,
+                JSON | VARIANT,
+                r#"{"omsId":"oms-1","orderId":"b024ae09-ef7c-449e-b461-05d8eb116c79","expectedCompleteTimestamp":0}"#,
+            ),
+            ("order_unsigned", 200, JSON, r#"{"omsId":"oms-1","orderId":"o-1"}"#),
+            (
+                "gtin_unknown",
+                400,
+                JSON | VARIANT,
+                r#"{"success":false,"globalErrors":[{"error":"GTIN not found","errorCode":1140}]}"#,
+            ),
+            (
+                "refused_at_200",
+                200,
+                JSON,
+                r#"{"success":false,"globalErrors":[{"error":"omsId unknown","errorCode":1001}]}"#,
+            ),
+            (
+                "field_errors",
+                400,
+                JSON | VARIANT,
+                r#"{"success":false,"fieldErrors":[{"fieldName":"products","errorCode":1100,"fieldError":"must not be empty"}]}"#,
+            ),
+            (
+                "token_code",
+                400,
+                JSON,
+                r#"{"success":false,"globalErrors":[{"error":"Token is not valid","errorCode":1133}]}"#,
+            ),
+            (
+                "token_401",
+                401,
+                JSON | VARIANT,
+                r#"{"success":false,"globalErrors":[{"error":"clientToken is not valid","errorCode":401}]}"#,
+            ),
+            (
+                "signature_echoed",
+                400,
+                JSON | VARIANT,
+                r#"{"success":false,"globalErrors":[{"error":"signature MIIBCgKCAQEAx3N1ei1zaWduYXR1cmUtOP8A does not verify for api token 11","errorCode":1501}]}"#,
+            ),
+            ("codes_list", 200, JSON, r#"[{"code":"0104600000000000215'2x"}]"#),
+        ]),
         "gam_envelope_response" => bodies.extend([
             (
                 "ok",
