@@ -61,6 +61,9 @@ type Parse<T> = fn(http::Response<Vec<u8>>, &AccessToken) -> Result<T, Error>;
 /// Whether a response says the token was refused (always true for 401).
 type Refused = fn(&http::Response<Vec<u8>>) -> bool;
 
+/// Whether a response says the token lacks the right (always true for 403).
+type Forbidden = fn(&http::Response<Vec<u8>>) -> bool;
+
 /// One API request sent with a token from a [`TokenSource`], as a [`Flow`].
 ///
 /// Transcript with a fresh token: `Send(your request + credential)` →
@@ -84,6 +87,7 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     scheme: Scheme,
     parse: Parse<T>,
     refused: Refused,
+    forbidden: Forbidden,
     forbidden_means: Option<&'static str>,
     /// The misuse rules: started once, input of the kind awaited.
     gate: Gate,
@@ -177,6 +181,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             scheme,
             parse,
             refused: |response| response.status() == StatusCode::UNAUTHORIZED,
+            forbidden: |response| response.status() == StatusCode::FORBIDDEN,
             forbidden_means: None,
             gate: Gate::New,
             state: State::Token { retry: false },
@@ -188,6 +193,14 @@ impl<S: TokenSource, T> Authorized<S, T> {
     /// with 200 and `"code": "invalidToken"`).
     pub(crate) fn refused_when(mut self, refused: Refused) -> Self {
         self.refused = refused;
+        self
+    }
+
+    /// Treat `forbidden` responses (instead of 403 alone) as a token without
+    /// the right, never retried (MonPay answers it with 401 and
+    /// `INSUFFICIENT_ACCESS`).
+    pub(crate) fn forbidden_when(mut self, forbidden: Forbidden) -> Self {
+        self.forbidden = forbidden;
         self
     }
 
@@ -261,7 +274,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
     ) -> Result<Action<T>, Error> {
         let scrub = [token.expose_secret()];
         let refused = (self.refused)(&response);
-        let forbidden = response.status() == StatusCode::FORBIDDEN;
+        let forbidden = (self.forbidden)(&response);
         if refused && !retry {
             let kind = if forbidden {
                 ServerErrorKind::Forbidden
