@@ -54,9 +54,25 @@ fields! {
 /// # Ok::<(), tokendance::Error>(())
 /// ```
 pub fn call<S: TokenSource>(source: S, request: http::Request<Vec<u8>>) -> Result<Authorized<S>, Error> {
-    Ok(Authorized::new(source, request, Scheme::Bearer)?
-        .refused_when(|response| response.status() == StatusCode::UNAUTHORIZED && !lacks_access(response))
-        .forbidden_when(|response| response.status() == StatusCode::FORBIDDEN || lacks_access(response)))
+    Authorized::new(source, request, Scheme::Bearer).map(with_monpay_rule)
+}
+
+/// As [`call`], but a plain `http` URI is accepted too (a local fake).
+///
+/// # Security warning
+/// Over plain http the token travels in clear text: use this for loopback
+/// tests only.
+pub fn call_insecure_http<S: TokenSource>(
+    source: S,
+    request: http::Request<Vec<u8>>,
+) -> Result<Authorized<S>, Error> {
+    Authorized::new_insecure_http(source, request, Scheme::Bearer).map(with_monpay_rule)
+}
+
+/// Which 401 is a stale token and which a missing right.
+fn with_monpay_rule<S: TokenSource>(call: Authorized<S>) -> Authorized<S> {
+    call.refused_when(|response| response.status() == StatusCode::UNAUTHORIZED && !lacks_access(response))
+        .forbidden_when(|response| response.status() == StatusCode::FORBIDDEN || lacks_access(response))
 }
 
 /// Whether `response` is MonPay's 401 for a token without the right.

@@ -27,7 +27,7 @@ mod call;
 mod client_credentials;
 
 pub use authorization_code::exchange_code;
-pub use call::{call, INSUFFICIENT_ACCESS};
+pub use call::{call, call_insecure_http, INSUFFICIENT_ACCESS};
 pub use client_credentials::{client_credentials, DEFAULT_MERCHANT_TOKEN_LIFETIME};
 
 use crate::endpoint::{Endpoint, Target};

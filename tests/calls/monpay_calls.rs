@@ -216,9 +216,14 @@ fn monpay_other_401s_and_403s() {
         .body(Vec::new())
         .unwrap();
     assert!(matches!(
-        monpay::call(fixed("m-1"), plain),
+        monpay::call(fixed("m-1"), plain.clone()),
         Err(Error::Usage(UsageError::InsecureUrl { .. }))
     ));
+    // The opt-in takes it, with the same rule.
+    let mut call = monpay::call_insecure_http(fixed("m-1"), plain).unwrap();
+    assert_eq!(send(call.start(T0)).as_http().uri().scheme_str(), Some("http"));
+    let err = failed(call.resume(T0, insufficient()));
+    assert_eq!(err.as_server().unwrap().kind, ServerErrorKind::Forbidden);
 }
 
 #[test]
