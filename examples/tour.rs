@@ -15,7 +15,9 @@
 //! found and not found, getProfile, approveQr, a revoked token answered 401
 //! then renewed and the call re-issued once, a 403 for an account without
 //! the right) and GAM business calls with a re-issued client-credentials
-//! token (the success envelope, a processing error, the empty 403).
+//! token (the success envelope, a processing error, the empty 403), and
+//! MonPay invoice calls with a re-issued merchant token (its assumed
+//! lifetime, a stale 401 renewed, the 401 INSUFFICIENT_ACCESS as Forbidden).
 
 mod support;
 
@@ -419,6 +421,7 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
     crpt_tour(&mut tour, &local)?;
     itc_api_tour(&mut tour, &itc_config)?;
     gam_api_tour(&mut tour, &gam_config)?;
+    monpay_api_tour(&mut tour, &monpay_config, &format!("{base}/monpay"))?;
 
     print_table(&tour.rows);
     drop(server);
@@ -953,6 +956,75 @@ fn gam_api_tour(tour: &mut Tour, config: &gam::Config) -> Result<(), Box<dyn std
         tour.failures.push(format!(
             "{step}: expected two empty 403s read as \"authentication failed\", the fake sent {forbidden}"
         ));
+    }
+    Ok(())
+}
+
+/// MonPay: the merchant token (client credentials) kept by a `Reissue` and
+/// spent through `monpay::call`, which renews on 401 `UNAUTHORIZED` only.
+fn monpay_api_tour(
+    tour: &mut Tour,
+    config: &monpay::Config,
+    wallet: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "MonPay API";
+    let mut source = Reissue::new(|| {
+        monpay::client_credentials(
+            config,
+            fake::DEMO_CLIENT_ID,
+            ClientSecret::new(fake::DEMO_CLIENT_SECRET),
+            monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME,
+        )
+    });
+    let invoice = || {
+        http::Request::post(format!("{wallet}/v2/api/oauth/invoice"))
+            .header("content-type", "application/json")
+            .body(br#"{"amount":1000,"description":"tour"}"#.to_vec())
+    };
+    let expiry = |source: &Reissue<_, _>| Some(source.token().and_then(TokenSet::expires_at));
+    let status = |response: &http::Response<Vec<u8>>| {
+        let code = serde_json::from_slice::<serde_json::Value>(response.body())
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (response.status().as_u16(), code)
+    };
+
+    // The answer has no `expires_in`: the token gets the default hour.
+    let step = "merchant token (no expires_in), invoice";
+    let call = monpay::call_insecure_http(&mut source, invoice()?)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 2);
+    tour.verdict(&outcome, expiry(&source), |response| {
+        let (http, code) = status(response);
+        (format!("HTTP {http} {code}"), http == 200 && code == "SUCCESS")
+    });
+
+    let step = "token revoked: 401 UNAUTHORIZED, renew, retry";
+    tour.fakes().monpay.expire_tokens();
+    let mut call = monpay::call_insecure_http(&mut source, invoice()?)?;
+    let (outcome, sent) = tour.run(FLOW, step, &mut call, no_signer);
+    let retried = call.retried();
+    tour.expect_requests(step, sent, 3);
+    tour.verdict(&outcome, expiry(&source), |response| {
+        let (http, code) = status(response);
+        (
+            format!("HTTP {http} {code}; retried: {retried}"),
+            http == 200 && retried,
+        )
+    });
+
+    // A merchant token has no right to a user's info: no renewal, no retry.
+    let step = "userinfo: 401 INSUFFICIENT_ACCESS";
+    let issued_before = tour.fakes().monpay.counts().merchant_tokens_issued;
+    let userinfo = http::Request::get(format!("{wallet}/v2/api/oauth/userinfo")).body(Vec::new())?;
+    let call = monpay::call_insecure_http(&mut source, userinfo)?;
+    let (outcome, sent) = tour.run(FLOW, step, call, no_signer);
+    tour.expect_requests(step, sent, 1);
+    tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::Forbidden));
+    if tour.fakes().monpay.counts().merchant_tokens_issued != issued_before {
+        tour.failures
+            .push(format!("{step}: a token without the right must not be renewed"));
     }
     Ok(())
 }

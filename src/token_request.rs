@@ -6,6 +6,7 @@ use std::fmt;
 use crate::error::{Error, Expect, ServerError};
 use crate::flow::{Action, Input, Outgoing};
 use crate::machine::{flow_via_machine, Machine, Start, Step, Transition};
+use crate::oauth2::{token_from_response, ZeroLifetime};
 use crate::scrub::Scrubber;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -38,8 +39,19 @@ struct Ready {
 struct Reading {
     /// Every secret the request carries, scrubbed from any server message.
     secrets: Carried,
-    parse: ParseToken,
+    parse: Parse,
     refine: RefineRefusal,
+}
+
+/// How the answer becomes a token.
+#[derive(Clone, Copy)]
+enum Parse {
+    /// The provider's own reader.
+    Own(ParseToken),
+    /// An RFC 6749 token answer, with what a zero or missing lifetime
+    /// means: a value, so a lifetime the caller chose needs no reader of
+    /// its own (a function pointer cannot carry it).
+    OAuth(ZeroLifetime),
 }
 
 /// The request is out.
@@ -55,6 +67,26 @@ impl TokenRequest {
         request: Outgoing,
         secrets: impl IntoIterator<Item = String>,
         parse: ParseToken,
+        refine: RefineRefusal,
+    ) -> Self {
+        Self::with(request, secrets, Parse::Own(parse), refine)
+    }
+
+    /// A request answered by an RFC 6749 token response, whose zero or
+    /// missing `expires_in` means what `zero` says.
+    pub(crate) fn oauth(
+        request: Outgoing,
+        secrets: impl IntoIterator<Item = String>,
+        zero: ZeroLifetime,
+        refine: RefineRefusal,
+    ) -> Self {
+        Self::with(request, secrets, Parse::OAuth(zero), refine)
+    }
+
+    fn with(
+        request: Outgoing,
+        secrets: impl IntoIterator<Item = String>,
+        parse: Parse,
         refine: RefineRefusal,
     ) -> Self {
         let secrets = Carried::new(secrets);
@@ -120,7 +152,11 @@ impl Reading {
         scrub: &[&str],
         sent_at: Timestamp,
     ) -> Result<TokenSet, Error> {
-        (self.parse)(response, scrub, sent_at).map_err(|e| match e {
+        let parsed = match self.parse {
+            Parse::Own(parse) => parse(response, scrub, sent_at),
+            Parse::OAuth(zero) => token_from_response(response, scrub, sent_at, zero),
+        };
+        parsed.map_err(|e| match e {
             Error::Server(mut refusal) => {
                 let code = refusal.code.clone();
                 (self.refine)(&mut refusal);
@@ -183,7 +219,6 @@ pub(crate) fn keep_refusal(_: &mut ServerError) {}
 mod tests {
     use super::*;
     use crate::flow::Flow;
-    use crate::oauth2::{token_from_response, ZeroLifetime};
 
     const SECRETS: [&str; 5] = [
         "alpha-secret-1",

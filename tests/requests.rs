@@ -2,6 +2,8 @@
 //! every request of every flow, the method, the full URL, the complete header
 //! map and the body bytes, through the public API only.
 
+use std::time::Duration;
+
 use http::Method;
 
 mod common;
@@ -430,6 +432,89 @@ fn monpay_refuses_relative_redirect_uri() {
             "redirect_uri {redirect:?}"
         );
     }
+}
+
+/// A merchant token request with the default lifetime.
+fn monpay_merchant(
+    config: &monpay::Config,
+    id: &str,
+    secret: &str,
+) -> Result<tokendance::TokenRequest, Error> {
+    monpay::client_credentials(
+        config,
+        id,
+        ClientSecret::new(secret),
+        monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME,
+    )
+}
+
+#[test]
+fn monpay_merchant_token_test_and_production() {
+    for (config, url) in [
+        (
+            monpay::Config::test(),
+            "https://z-wallet.monpay.mn/v2/oauth/token",
+        ),
+        (
+            monpay::Config::production(),
+            "https://wallet.monpay.mn/v2/oauth/token",
+        ),
+        (
+            monpay::Config::new(Endpoint::parse("https://proxy.example/monpay").unwrap()),
+            "https://proxy.example/monpay/v2/oauth/token",
+        ),
+    ] {
+        let mut flow = monpay_merchant(&config, "merchant-1", "secret").unwrap();
+        let out = first_send(&mut flow);
+        assert_request(
+            &out,
+            Method::POST,
+            url,
+            FORM,
+            b"client_id=merchant-1&client_secret=secret&grant_type=client_credentials",
+        );
+    }
+}
+
+#[test]
+fn monpay_merchant_form_encodes_hostile_values() {
+    let mut flow = monpay_merchant(&monpay::Config::test(), "мерчант 1&x=y", HOSTILE_PASSWORD).unwrap();
+    let out = first_send(&mut flow);
+    let want = format!(
+        "client_id=%D0%BC%D0%B5%D1%80%D1%87%D0%B0%D0%BD%D1%82+1%26x%3Dy\
+         &client_secret={HOSTILE_PASSWORD_FORM}&grant_type=client_credentials"
+    );
+    assert_request(
+        &out,
+        Method::POST,
+        "https://z-wallet.monpay.mn/v2/oauth/token",
+        FORM,
+        want.as_bytes(),
+    );
+}
+
+#[test]
+fn monpay_merchant_refuses_bad_config() {
+    let config = monpay::Config::test();
+    let err = monpay_merchant(&config, "", "s").unwrap_err();
+    assert_eq!(
+        err,
+        Error::Usage(UsageError::InvalidConfig {
+            reason: "empty client id"
+        })
+    );
+    let zero = monpay::client_credentials(&config, "m", ClientSecret::new("s"), Duration::ZERO);
+    assert_eq!(
+        zero.unwrap_err(),
+        Error::Usage(UsageError::InvalidConfig {
+            reason: "the assumed merchant token lifetime must not be zero"
+        })
+    );
+    // Any other lifetime is taken, down to a millisecond.
+    assert!(
+        monpay::client_credentials(&config, "m", ClientSecret::new("s"), Duration::from_millis(1)).is_ok()
+    );
+    assert_eq!(monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME, Duration::from_secs(3600));
 }
 
 // ---------------------------------------------------------------- Astana-plat

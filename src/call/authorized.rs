@@ -88,6 +88,9 @@ struct BodySignature {
     signature: Signature,
 }
 
+/// Whether a response says the token lacks the right (always true for 403).
+type Forbidden = fn(&http::Response<Vec<u8>>) -> bool;
+
 /// One API request sent with a token from a [`TokenSource`], as a [`Flow`].
 ///
 /// Transcript with a fresh token: `Send(your request + credential)` →
@@ -111,6 +114,7 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     scheme: Scheme,
     parse: Parse<T>,
     refused: Refused,
+    forbidden: Forbidden,
     forbidden_means: Option<&'static str>,
     /// The signature the body must carry, if any ([`Self::with_body_signature`]).
     signing: Option<BodySigning>,
@@ -210,6 +214,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             scheme,
             parse,
             refused: Box::new(|response| response.status() == StatusCode::UNAUTHORIZED),
+            forbidden: |response| response.status() == StatusCode::FORBIDDEN,
             forbidden_means: None,
             signing: None,
             signature: None,
@@ -285,6 +290,14 @@ impl<S: TokenSource, T> Authorized<S, T> {
     /// Reads the final response with `parse` instead (SUZ: refusals typed).
     pub(crate) fn parsed_by(mut self, parse: Parse<T>) -> Self {
         self.parse = parse;
+        self
+    }
+
+    /// Treat `forbidden` responses (instead of 403 alone) as a token without
+    /// the right, never retried (MonPay answers it with 401 and
+    /// `INSUFFICIENT_ACCESS`).
+    pub(crate) fn forbidden_when(mut self, forbidden: Forbidden) -> Self {
+        self.forbidden = forbidden;
         self
     }
 
@@ -379,7 +392,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
         let scrub = [token.expose_secret(), signature.map_or("", |s| s.base64.as_str())];
         let secrets = Secrets::new(&scrub).with_bytes(signature.map_or(&[][..], |s| s.signature.as_der()));
         let refused = (self.refused)(&response);
-        let forbidden = response.status() == StatusCode::FORBIDDEN;
+        let forbidden = (self.forbidden)(&response);
         if refused && !retry {
             let kind = if forbidden {
                 ServerErrorKind::Forbidden

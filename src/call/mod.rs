@@ -9,7 +9,7 @@
 //! | answer | what happens |
 //! |---|---|
 //! | 401 (any body: JSON, CRPT's XML, none; `WWW-Authenticate: Bearer error="invalid_token"`) | the source drops that token and gets another; the request is sent **once** more. A second 401 is [`ServerErrorKind::Unauthorized`](crate::ServerErrorKind::Unauthorized) |
-//! | 403 | [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden) (ITC: the account has no right to this service), never retried; except GAM's empty 403, its "authentication failed", which is treated as a refused token (see [`gam::post`](crate::gam::post)) |
+//! | 403 | [`ServerErrorKind::Forbidden`](crate::ServerErrorKind::Forbidden) (ITC: the account has no right to this service), never retried; except GAM's empty 403, its "authentication failed", which is treated as a refused token (see [`gam::post`](crate::gam::post)); MonPay's 401 `INSUFFICIENT_ACCESS` is forbidden too (see [`monpay::call`](crate::monpay::call)) |
 //! | 3xx | [`ProtocolError::Redirect`](crate::ProtocolError::Redirect): a followed redirect would replay the token |
 //! | anything else | `Done(response)` untouched, or parsed by the typed calls ([`itc`](crate::itc), [`gam`](crate::gam)) |
 //!

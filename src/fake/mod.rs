@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | [`Keycloak`] | ITC Easy Register | `POST …/protocol/openid-connect/token` (password, refresh), and its [`EasyRegister`] service: `GET …/api/info/consumer/{regNo}`, `POST …/rest/v1/getProfile`, `POST …/rest/v1/approveQr` (Bearer tokens of the realm; 401, 403) |
 //! | [`Gam`] | GAM Open API | `POST …/oauth2/v3/token` (client credentials); any other path is a business endpoint (Bearer + `X-Client-Source`, empty 403, the `{status, message, timestamp, data}` envelope) |
-//! | [`MonPay`] | MonPay mini apps | `POST …/v2/oauth/token` (authorization code) |
+//! | [`MonPay`] | MonPay mini apps | `POST …/v2/oauth/token` (authorization code, merchant client credentials); `…/v2/api/oauth/invoice…` and `…/v2/api/oauth/userinfo` (Bearer; 401 `UNAUTHORIZED` and 401 `INSUFFICIENT_ACCESS`) |
 //! | [`AstanaPlat`] | Astana-plat | `POST` to any path (login) |
 //! | [`Crpt`] | CRPT: SUZ, GIS MT, True API, MDLP | registration, challenge and MDLP sign-ins; [`sign`] is its signer |
 //! | [`Fakes`] | all of the above | routes by the first path segment (`/itc/…` to the realm and its service alike) |
@@ -58,7 +58,7 @@ pub use easy_register::{
 };
 pub use gam::{Gam, GamCounts, DEMO_PARTNER_CODE, GAM_UNKNOWN_CUSTOMER};
 pub use itc::{GrantCounts, Keycloak};
-pub use monpay::MonPay;
+pub use monpay::{MonPay, MonPayCounts};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::Outgoing;
-use crate::oauth2::{token_from_response, ZeroLifetime};
+use crate::oauth2::ZeroLifetime;
 use crate::secret::{AuthCode, ClientSecret};
 use crate::token_request::TokenRequest;
 
@@ -32,11 +32,7 @@ pub fn exchange_code(
     code: AuthCode,
     redirect_uri: &str,
 ) -> Result<TokenRequest, Error> {
-    if client_id.is_empty() {
-        return Err(Error::Usage(UsageError::InvalidConfig {
-            reason: "empty client id",
-        }));
-    }
+    check_client_id(client_id)?;
     if url::Url::parse(redirect_uri).is_err() {
         return Err(Error::Usage(UsageError::InvalidConfig {
             reason: "redirect_uri must be an absolute URL",
@@ -52,16 +48,26 @@ pub fn exchange_code(
             ("grant_type", "authorization_code"),
         ],
     );
-    Ok(TokenRequest::new(
+    Ok(TokenRequest::oauth(
         request,
         [client_secret.into_exposed(), code.into_exposed()],
-        |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Unknown),
+        ZeroLifetime::Unknown,
         apply_status_table,
     ))
 }
 
+/// Refuses an empty client id (MonPay would answer `invalid_request`).
+pub(super) fn check_client_id(client_id: &str) -> Result<(), Error> {
+    if client_id.is_empty() {
+        return Err(Error::Usage(UsageError::InvalidConfig {
+            reason: "empty client id",
+        }));
+    }
+    Ok(())
+}
+
 /// MonPay's documented status table, for refusals whose body names no code.
-fn apply_status_table(refusal: &mut ServerError) {
+pub(super) fn apply_status_table(refusal: &mut ServerError) {
     if refusal.code.is_some() {
         return;
     }

@@ -1,8 +1,16 @@
-//! MonPay mini apps (Mongolia): the OAuth2 authorization-code exchange.
+//! MonPay mini apps (Mongolia): the OAuth2 authorization-code exchange, the
+//! merchant token, and API calls with MonPay's 401 rule.
 //!
-//! Transcript: `Send(POST {base}/v2/oauth/token redirect_uri&client_id&client_secret&code&grant_type=authorization_code)`
-//! → `Done(token)`. MonPay tokens currently never expire: a missing or zero
-//! `expires_in` gives `expires_at() == None`.
+//! | flow | transcript | a missing or zero `expires_in` |
+//! |---|---|---|
+//! | [`exchange_code`] (the guide) | `Send(POST {base}/v2/oauth/token redirect_uri&client_id&client_secret&code&grant_type=authorization_code)` → `Done(token)` | `expires_at() == None`: user tokens currently never expire |
+//! | [`client_credentials`] (field practice: a maintained Go client's `FetchToken`) | `Send(POST {base}/v2/oauth/token client_id&client_secret&grant_type=client_credentials)` → `Done(token)` | the lifetime you pass, e.g. [`DEFAULT_MERCHANT_TOKEN_LIFETIME`] (1 h), from the sending step |
+//!
+//! [`call`] spends a token on an API request: a 401 `UNAUTHORIZED` renews
+//! the token and re-issues the request once; a 401 `INSUFFICIENT_ACCESS`
+//! (`intCode` 6) is `Forbidden`, never retried (field practice).
+//!
+//! Both token requests share the endpoint and its status table:
 //!
 //! | status | `error` | [`ServerErrorKind`](crate::ServerErrorKind) |
 //! |---|---|---|
@@ -15,8 +23,12 @@
 //! When the body carries no `error`, the code is taken from this table.
 
 mod authorization_code;
+mod call;
+mod client_credentials;
 
 pub use authorization_code::exchange_code;
+pub use call::{call, call_insecure_http, INSUFFICIENT_ACCESS};
+pub use client_credentials::{client_credentials, DEFAULT_MERCHANT_TOKEN_LIFETIME};
 
 use crate::endpoint::{Endpoint, Target};
 use crate::error::Error;

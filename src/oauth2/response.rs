@@ -3,6 +3,8 @@
 use crate::error::Error;
 use crate::response::{classify, fields, Classified};
 use crate::secret::{AccessToken, RefreshToken};
+use std::time::Duration;
+
 use crate::time::{secs, Timestamp};
 use crate::token::TokenSet;
 
@@ -13,6 +15,10 @@ pub(crate) enum ZeroLifetime {
     Expired,
     /// The server does not know a lifetime (MonPay: tokens never expire).
     Unknown,
+    /// No lifetime given (zero or no `expires_in`): the token is taken to
+    /// live this long, so that it is renewed before the server drops it
+    /// unannounced (MonPay's merchant token, which often comes without one).
+    Assumed(Duration),
 }
 
 /// Parses a token response (RFC 6749 §5.1) for a request sent at `sent_at`.
@@ -83,6 +89,7 @@ fn token_from_reply(
     }
     let lifetime = reply.optional_count(&body.expires_in, "expires_in")?;
     let expires_at = match (lifetime, zero) {
+        (Some(0) | None, ZeroLifetime::Assumed(assumed)) => Some(sent_at.saturating_add(assumed)),
         (Some(0), ZeroLifetime::Unknown) | (None, _) => None,
         (Some(n), _) => Some(sent_at.saturating_add(secs(n))),
     };

@@ -11,7 +11,7 @@
 //!    the providers and the field use (RFC 6749, `error_message`/`code`/`description`,
 //!    Spring, SUZ `globalErrors` and `fieldErrors` with their `errorCode`s,
 //!    `violations`, RFC 9457 problem details and `{"detail": …}`, Astana-plat
-//!    `statusCode`, GAM `error_code`, plain text, an HTML page's title);
+//!    `statusCode`, GAM `error_code`, MonPay `info`, plain text, an HTML page's title);
 //! 5. a success is what the flow documents ([`Accept`]): its status, and no
 //!    failure verdict next to the token;
 //! 6. numbers may arrive as strings, unknown fields are ignored;
@@ -93,6 +93,8 @@ fields! {
         detail,
         /// RFC 9457 problem details.
         title,
+        /// MonPay's API refusals (`{"code", "intCode", "info"}`).
+        info,
     }
     secrets: access_token, refresh_token, token, data;
 }
@@ -408,6 +410,7 @@ impl<'a, S: Fields<'a>> Classified<'a, S> {
             &b.fieldErrors,
             &b.violations,
             nested_error,
+            &b.info,
         ]
         .into_iter()
         .filter(substantial)

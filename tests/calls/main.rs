@@ -26,13 +26,14 @@ use tokendance::{
     UsageError,
 };
 
-// One file per provider, then one per rule; `itc`, `gam` and `true_api` are
+// One file per provider, then one per rule; `itc`, `gam`, `monpay` and `true_api` are
 // the crate's own modules, hence the `_calls`.
 mod crpt_calls;
 mod drivers;
 mod flow_rules;
 mod gam_calls;
 mod itc_calls;
+mod monpay_calls;
 mod retry;
 mod schemes;
 mod sources;

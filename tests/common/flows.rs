@@ -239,6 +239,24 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         },
         carries: |_| Vec::new(),
     },
+    TokenFlow {
+        name: "monpay merchant",
+        host: "z-wallet.monpay.mn",
+        requests: 1,
+        signature: None,
+        success: Success::OAuth,
+        spacing: None,
+        build: |c| {
+            monpay::client_credentials(
+                &monpay::Config::test(),
+                "merchant",
+                ClientSecret::new(c.client_secret),
+                monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME,
+            )
+            .map(boxed)
+        },
+        carries: |c| vec![c.client_secret],
+    },
 ];
 
 /// The entry called `name`.

@@ -279,3 +279,48 @@ fn gam_business_calls_check_token_and_partner_code() {
     assert_eq!(sent, 3);
     assert_eq!(server.counts().forbidden, 3);
 }
+
+#[test]
+fn monpay_merchant_calls_renew_only_a_stale_token() {
+    use tokendance::{fake::MonPay, monpay};
+    let mut wallet = MonPay::new("merchant", "s3cret", "https://shop.test/back");
+    let config = monpay::Config::new(Endpoint::parse("https://wallet.test").unwrap());
+    let mut tokens = Reissue::new(|| {
+        monpay::client_credentials(
+            &config,
+            "merchant",
+            ClientSecret::new("s3cret"),
+            monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME,
+        )
+    });
+    let invoice = || {
+        http::Request::post("https://wallet.test/v2/api/oauth/invoice")
+            .body(br#"{"amount":100}"#.to_vec())
+            .unwrap()
+    };
+    // The grant, then the call.
+    let (done, sent) = run(&mut wallet, monpay::call(&mut tokens, invoice()).unwrap());
+    assert_eq!((done.unwrap().status().as_u16(), sent), (200, 2));
+    // Revoked: the 401 UNAUTHORIZED renews it, and the call is sent once more.
+    wallet.expire_tokens();
+    let (done, sent) = run(&mut wallet, monpay::call(&mut tokens, invoice()).unwrap());
+    assert_eq!((done.unwrap().status().as_u16(), sent), (200, 3));
+    // A merchant token has no right to a user's info: one request, Forbidden.
+    let userinfo = http::Request::get("https://wallet.test/v2/api/oauth/userinfo")
+        .body(Vec::new())
+        .unwrap();
+    let (err, sent) = run(&mut wallet, monpay::call(&mut tokens, userinfo).unwrap());
+    let err = err.unwrap_err();
+    let refusal = err.as_server().unwrap();
+    assert_eq!((refusal.kind, sent), (ServerErrorKind::Forbidden, 1));
+    assert_eq!(refusal.code.as_deref(), Some(monpay::INSUFFICIENT_ACCESS));
+    let counts = wallet.counts();
+    assert_eq!(
+        (
+            counts.merchant_tokens_issued,
+            counts.unauthorized,
+            counts.insufficient_access
+        ),
+        (2, 1, 1)
+    );
+}

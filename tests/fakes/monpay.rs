@@ -1,4 +1,5 @@
-//! `fake::MonPay`: its status table, code expiry and its own tokens.
+//! `fake::MonPay`: its status table, code expiry, its own tokens, the
+//! merchant grant and the API's two 401s.
 
 use super::*;
 
@@ -139,6 +140,110 @@ fn monpay_drops_codes_at_expiry_and_accepts_only_its_tokens() {
     // Debug counts them and never shows the secret.
     assert_eq!(
         format!("{wallet:?}"),
-        r#"MonPay { client_id: "app", redirect_uri: "https://shop.test/back", codes: 1, tokens: 1, failing: false, .. }"#
+        "MonPay { client_id: \"app\", redirect_uri: \"https://shop.test/back\", codes: 1, tokens: 1, \
+         failing: false, counts: MonPayCounts { merchant_tokens_issued: 0, answered: 0, unauthorized: 0, \
+         insufficient_access: 0 }, .. }"
+    );
+}
+
+fn merchant_grant(id: &str, secret: &str) -> http::Request<Vec<u8>> {
+    form(
+        MONPAY_TOKEN,
+        &[
+            ("client_id", id),
+            ("client_secret", secret),
+            ("grant_type", "client_credentials"),
+        ],
+    )
+}
+
+fn api_call(path: &str, token: Option<&str>) -> http::Request<Vec<u8>> {
+    let mut request = json_post(&format!("https://wallet.test{path}"), r#"{"amount":100}"#);
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().unwrap();
+        request.headers_mut().insert("authorization", value);
+    }
+    request
+}
+
+#[test]
+fn monpay_merchant_grant_answers_without_expires_in() {
+    let mut wallet = MonPay::new("app", "secret", "https://shop.test/back");
+    let (status, body) = answer(&mut wallet, T0, &merchant_grant("app", "secret"));
+    assert_eq!(status, 200);
+    assert!(body.get("expires_in").is_none(), "{body}");
+    assert_eq!(body["token_type"], "bearer");
+    let token = AccessToken::new(text(&body, "access_token"));
+    assert!(
+        wallet.accepts(Timestamp::MAX, &token),
+        "no lifetime: never expires here"
+    );
+    assert_eq!(
+        refusal(&mut wallet, T0, &merchant_grant("app", "wrong")),
+        (401, "unauthorized_client".into())
+    );
+    assert_eq!(
+        refusal(&mut wallet, T0, &merchant_grant("", "secret")),
+        (400, "invalid_request".into())
+    );
+    // A lifetime when asked for one, enforced.
+    wallet.merchant_expires_in = Some(120);
+    let (_, body) = answer(&mut wallet, T0, &merchant_grant("app", "secret"));
+    assert_eq!(body["expires_in"], 120);
+    let token = AccessToken::new(text(&body, "access_token"));
+    assert!(wallet.accepts(at(119), &token));
+    assert!(!wallet.accepts(at(120), &token));
+    assert_eq!(wallet.counts().merchant_tokens_issued, 2);
+}
+
+#[test]
+fn monpay_api_answers_its_two_401s() {
+    let mut wallet = MonPay::new("app", "secret", "https://shop.test/back");
+    let (_, body) = answer(&mut wallet, T0, &merchant_grant("app", "secret"));
+    let merchant = text(&body, "access_token");
+    let code = wallet.issue_code(T0);
+    let back = "https://shop.test/back";
+    let exchange = exchange(code.expose_secret(), back, "secret", "authorization_code");
+    let (_, body) = answer(&mut wallet, T0, &exchange);
+    let user = text(&body, "access_token");
+
+    let invoice = "/v2/api/oauth/invoice";
+    let userinfo = "/v2/api/oauth/userinfo";
+    let (status, body) = answer(&mut wallet, T0, &api_call(invoice, Some(&merchant)));
+    assert_eq!((status, text(&body, "code")), (200, "SUCCESS".into()));
+    assert_eq!(body["result"]["echo"]["amount"], 100);
+    assert_eq!(body["result"]["path"], invoice);
+    let (status, body) = answer(&mut wallet, T0, &api_call(userinfo, Some(&user)));
+    assert_eq!((status, body["result"]["name"].as_str()), (200, Some("Бат")));
+    // A token of the wrong kind lacks the right.
+    for (path, token) in [(invoice, &user), (userinfo, &merchant)] {
+        let (status, body) = answer(&mut wallet, T0, &api_call(path, Some(token)));
+        assert_eq!(status, 401, "{path}");
+        assert_eq!(
+            (text(&body, "code"), body["intCode"].as_u64()),
+            ("INSUFFICIENT_ACCESS".into(), Some(6))
+        );
+        assert!(!text(&body, "info").is_empty());
+    }
+    // No token, or one not (or no longer) issued here: stale.
+    wallet.expire_tokens();
+    for token in [None, Some("made-up"), Some(merchant.as_str())] {
+        let (status, body) = answer(&mut wallet, T0, &api_call(invoice, token));
+        assert_eq!(status, 401, "{token:?}");
+        assert_eq!(
+            (text(&body, "code"), body["intCode"].as_u64()),
+            ("UNAUTHORIZED".into(), Some(1))
+        );
+    }
+    let (status, _) = answer(&mut wallet, T0, &api_call("/v2/api/other", Some(&merchant)));
+    assert_eq!(status, 404);
+    assert_eq!(
+        wallet.counts(),
+        fake::MonPayCounts {
+            merchant_tokens_issued: 1,
+            answered: 2,
+            unauthorized: 3,
+            insufficient_access: 2,
+        }
     );
 }

@@ -1,6 +1,6 @@
 //! Hostile and broken responses fed to every step of every flow: the ITC
-//! password grant and refresh, GAM, MonPay, Astana-plat by password and by
-//! certificate. Each case asserts the exact error family and its key fields,
+//! password grant and refresh, GAM, MonPay's code exchange and merchant
+//! token, Astana-plat by password and by certificate. Each case asserts the exact error family and its key fields,
 //! and the harness checks, for every single response fed:
 //!
 //! * no error's `Display` or `Debug` holds the token of a 2xx body or any
@@ -58,6 +58,7 @@ enum Step {
     MonPay,
     AstanaPassword,
     AstanaCert,
+    MonPayMerchant,
 }
 use Step::*;
 
@@ -69,13 +70,26 @@ use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
 use common::time::{at, T0, T0_SECS};
 use common::{resp, Resp};
 
-const ALL: [Step; 6] = [ItcPassword, ItcRefresh, Gam, MonPay, AstanaPassword, AstanaCert];
-const OAUTH: [Step; 4] = [ItcPassword, ItcRefresh, Gam, MonPay];
-const ONE_SHOT: [Step; 4] = [Gam, MonPay, AstanaPassword, AstanaCert];
+const ALL: [Step; 7] = [
+    ItcPassword,
+    ItcRefresh,
+    Gam,
+    MonPay,
+    AstanaPassword,
+    AstanaCert,
+    MonPayMerchant,
+];
+const OAUTH: [Step; 5] = [ItcPassword, ItcRefresh, Gam, MonPay, MonPayMerchant];
+const ONE_SHOT: [Step; 5] = [Gam, MonPay, AstanaPassword, AstanaCert, MonPayMerchant];
 
 impl Step {
     fn is_astana(self) -> bool {
         matches!(self, AstanaPassword | AstanaCert)
+    }
+
+    /// MonPay's token endpoint, with its status table.
+    fn is_monpay(self) -> bool {
+        matches!(self, MonPay | MonPayMerchant)
     }
 
     /// The `now` of the step that sends the request.
@@ -125,6 +139,7 @@ impl Step {
         match self {
             Gam => "gam",
             MonPay => "monpay",
+            MonPayMerchant => "monpay merchant",
             AstanaPassword => "astana password",
             AstanaCert => "astana certificate",
             ItcPassword | ItcRefresh => unreachable!("not a one-shot flow"),
@@ -135,7 +150,11 @@ impl Step {
 fn one_shot(step: Step) -> BoxedTokenFlow {
     let canaries = Canaries {
         password: ASTANA_PASSWORD,
-        client_secret: if step == MonPay { MONPAY_SECRET } else { GAM_SECRET },
+        client_secret: if step.is_monpay() {
+            MONPAY_SECRET
+        } else {
+            GAM_SECRET
+        },
         code: MONPAY_CODE,
         mdlp_secret: "",
         mdlp_password: "",
@@ -251,7 +270,7 @@ fn feed(step: Step, r: &Resp) -> Outcome {
                 }
             }
         }
-        Gam | MonPay | AstanaPassword | AstanaCert => {
+        Gam | MonPay | AstanaPassword | AstanaCert | MonPayMerchant => {
             let mut flow = one_shot(step);
             let Action::Send(_) = flow.start(now).unwrap() else {
                 panic!("expected Send")
@@ -337,12 +356,15 @@ fn server(step: Step, r: &Resp) -> ServerError {
 
 /// The code a refusal without a readable body gets: MonPay's status table, or none.
 fn table_code(step: Step, status: u16) -> Option<&'static str> {
-    match (step, status) {
-        (MonPay, 400) => Some("invalid_request"),
-        (MonPay, 401) => Some("unauthorized_client"),
-        (MonPay, 403) => Some("invalid_grant"),
-        (MonPay, 415) => Some("unsupported_grant_type"),
-        (MonPay, 505) => Some("server_error"),
+    if !step.is_monpay() {
+        return None;
+    }
+    match status {
+        400 => Some("invalid_request"),
+        401 => Some("unauthorized_client"),
+        403 => Some("invalid_grant"),
+        415 => Some("unsupported_grant_type"),
+        505 => Some("server_error"),
         _ => None,
     }
 }

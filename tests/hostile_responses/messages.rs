@@ -69,6 +69,7 @@ fn echoed_secrets_are_scrubbed() {
         (Gam, GAM_SECRET),
         (MonPay, MONPAY_SECRET),
         (MonPay, MONPAY_CODE),
+        (MonPayMerchant, MONPAY_SECRET),
         (AstanaPassword, ASTANA_PASSWORD),
     ];
     for (step, secret) in cases {

@@ -61,7 +61,7 @@ fn xml_on_401() {
         match (step, feed(step, &xml)) {
             // A refresh refused with 401: the password grant goes next.
             (ItcRefresh, Outcome::Fallback) => {}
-            (MonPay, Outcome::Err(Error::Server(s), _)) => {
+            (MonPay | MonPayMerchant, Outcome::Err(Error::Server(s), _)) => {
                 assert_eq!(s.kind, ServerErrorKind::InvalidClient);
                 assert_eq!(s.code.as_deref(), Some("unauthorized_client"));
                 assert_eq!(s.to_string(), "HTTP 401 unauthorized_client");
@@ -136,7 +136,7 @@ fn empty_body_with_403() {
         let s = err.as_server().unwrap();
         assert_eq!(s.status, StatusCode::FORBIDDEN);
         assert!(!err.is_retryable());
-        if step == MonPay {
+        if step.is_monpay() {
             // MonPay's table: 403 is a bad or used code.
             assert_eq!(s.kind, ServerErrorKind::InvalidGrant);
             assert_eq!(s.code.as_deref(), Some("invalid_grant"));

@@ -82,15 +82,18 @@ fn monpay_status_table_without_an_error_body() {
             json(code, "{}"),
             json(code, r#"{"message":"see docs"}"#),
         ] {
-            let err = error(MonPay, &r);
-            assert_eq!(err.is_retryable(), retryable, "{code}");
-            let s = err.as_server().unwrap();
-            assert_eq!(
-                (s.status.as_u16(), s.kind, s.code.as_deref()),
-                (code, kind, Some(name)),
-                "{code} {r:?}"
-            );
-            assert!(s.to_string().starts_with(&format!("HTTP {code} {name}")), "{s}");
+            // The code exchange and the merchant token share the endpoint.
+            for step in [MonPay, MonPayMerchant] {
+                let err = error(step, &r);
+                assert_eq!(err.is_retryable(), retryable, "{code}");
+                let s = err.as_server().unwrap();
+                assert_eq!(
+                    (s.status.as_u16(), s.kind, s.code.as_deref()),
+                    (code, kind, Some(name)),
+                    "{step:?} {code} {r:?}"
+                );
+                assert!(s.to_string().starts_with(&format!("HTTP {code} {name}")), "{s}");
+            }
         }
     }
     // The body's own code wins over the table.

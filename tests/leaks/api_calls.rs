@@ -1,8 +1,8 @@
 //! Authorised API calls with fixed and renewable sources, their types and errors.
 
 use super::api_server::{
-    api_answers, carried_token, gam_reissue, run_api_kind, suz_sign_in, ApiCall, ApiServer, ALL_API_CALLS,
-    FIRST_REFUSALS, ITC_FIRST_REFUSALS,
+    api_answers, carried_token, gam_reissue, monpay_reissue, run_api_kind, suz_sign_in, ApiCall, ApiServer,
+    ALL_API_CALLS, FIRST_REFUSALS, INSUFFICIENT_ACCESS, ITC_FIRST_REFUSALS,
 };
 use super::*;
 
@@ -31,7 +31,8 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
                     "{name}: {status} handed out"
                 );
             } else {
-                let want_ok = name == "success" || (matches!(kind, ApiCall::Raw(_)) && !refused);
+                let raw = matches!(kind, ApiCall::Raw(_) | ApiCall::MonPay);
+                let want_ok = name == "success" || (raw && !refused);
                 assert_eq!(result.is_ok(), want_ok, "{kind:?} / {name}: {result:?}");
             }
             assert_eq!(server.api_calls(), 1, "a fixed token is never retried");
@@ -106,6 +107,82 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
     }
     assert_eq!(retried_to_success, 6 + 6 + 3);
     seen.assert_clean(10_000);
+}
+
+/// MonPay's merchant token through a Reissue: a stale 401 of any shape
+/// renews it (the grant carrying the client secret, which a refused grant
+/// echoes) and retries once; its 401 for a token without the right, echoing
+/// the token, is Forbidden, with neither a renewal nor a retry.
+#[test]
+fn monpay_calls_never_print_a_canary() {
+    let mut seen = Seen::default();
+    let names: Vec<&str> = api_answers(ACCESS, ApiCall::MonPay.success())
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    assert!(INSUFFICIENT_ACCESS
+        .iter()
+        .all(|&i| names[i].contains("INSUFFICIENT_ACCESS") || names[i].contains("intCode 6")));
+    for secret in [CLIENT_SECRET, CLIENT_SECRET_SPECIAL] {
+        for (scenario, name) in names.iter().enumerate() {
+            let plan = vec![FIRST_REFUSALS[scenario % FIRST_REFUSALS.len()], scenario];
+            let mut server = ApiServer::new(plan, ApiCall::MonPay.success());
+            let label = format!("monpay reissue / {name}");
+            let result = run_api_kind(
+                &mut seen,
+                &label,
+                ApiCall::MonPay,
+                monpay_reissue(secret),
+                &mut server,
+            );
+            assert_eq!(
+                (server.issued(), server.api_calls()),
+                (2, 2),
+                "{name}: renewed, retried once"
+            );
+            if INSUFFICIENT_ACCESS.contains(&scenario) {
+                let refusal = result.unwrap_err();
+                assert_eq!(
+                    refusal.as_server().unwrap().kind,
+                    tokendance::ServerErrorKind::Forbidden,
+                    "{name}"
+                );
+            }
+        }
+        for first in INSUFFICIENT_ACCESS {
+            let mut server = ApiServer::new(vec![first], ApiCall::MonPay.success());
+            let err = run_api_kind(
+                &mut seen,
+                "monpay forbidden",
+                ApiCall::MonPay,
+                monpay_reissue(secret),
+                &mut server,
+            )
+            .unwrap_err();
+            assert_eq!(
+                err.as_server().unwrap().kind,
+                tokendance::ServerErrorKind::Forbidden
+            );
+            assert_eq!(
+                (server.issued(), server.api_calls()),
+                (1, 1),
+                "no renewal, no retry"
+            );
+        }
+        // The renewal refused, echoing the grant's body (the client secret).
+        let mut server = ApiServer::new(vec![FIRST_REFUSALS[0]], ApiCall::MonPay.success());
+        server.refuse_issue = Some(1);
+        let err = run_api_kind(
+            &mut seen,
+            "monpay renewal refused",
+            ApiCall::MonPay,
+            monpay_reissue(secret),
+            &mut server,
+        )
+        .unwrap_err();
+        assert_eq!(err.as_server().map(|s| s.status.as_u16()), Some(401));
+    }
+    seen.assert_clean(1_000);
 }
 
 #[test]

@@ -16,6 +16,8 @@ pub(super) enum ApiCall {
     GamGet,
     /// A SUZ order through `crpt::suz`, its body signed (`X-Signature`).
     SuzSigned,
+    /// `monpay::call`, MonPay's two 401s.
+    MonPay,
 }
 
 /// A GAM `data` type, so that data of another shape is refused.
@@ -31,6 +33,7 @@ impl ApiCall {
         use serde_json::json;
         match self {
             ApiCall::Raw(_) | ApiCall::SuzSigned => json(200, json!({"ok": true})),
+            ApiCall::MonPay => json(200, json!({"code": "SUCCESS", "intCode": 0, "info": "Success"})),
             ApiCall::ItcConsumer => json(
                 200,
                 json!({"regNo": "AA12345678", "loginName": "12345678901", "givenName": "Бат", "familyName": "Дорж"}),
@@ -163,6 +166,17 @@ pub(super) fn api_answers(
             "200 HTML echoing",
             response(200, &[("content-type", "text/html")], format!("<html>{t}</html>")),
         ),
+        (
+            "401 INSUFFICIENT_ACCESS echoing",
+            json(
+                401,
+                json!({"code": "INSUFFICIENT_ACCESS", "intCode": 6, "info": format!("token {t} lacks the right")}),
+            ),
+        ),
+        (
+            "401 intCode 6 echoing",
+            json(401, json!({"intCode": 6, "info": t})),
+        ),
     ]
 }
 
@@ -233,7 +247,8 @@ impl ApiServer {
             return json(200, json!({"uuid": "u-1", "data": "QNRPNPFGJZ"}));
         }
         let sign_in = path.contains("/auth/simpleSignIn/");
-        if sign_in || path.ends_with("/openid-connect/token") || path.ends_with("/oauth2/v3/token") {
+        let token_endpoint = ["/openid-connect/token", "/oauth2/v3/token", "/v2/oauth/token"];
+        if sign_in || token_endpoint.iter().any(|end| path.ends_with(end)) {
             let i = self.issued();
             let (access, refresh) = self.tokens.answer(request.clone());
             if self.refuse_issue == Some(i) {
@@ -352,6 +367,14 @@ where
             let call = Authorized::new(source, request, scheme).unwrap();
             run_api_call(seen, &label, call, server, record_raw)
         }
+        ApiCall::MonPay => {
+            let request = http::Request::post("https://z-wallet.monpay.mn/v2/api/oauth/invoice")
+                .header("content-type", "application/json")
+                .body(br#"{"amount":100}"#.to_vec())
+                .unwrap();
+            let call = monpay::call(source, request).unwrap();
+            run_api_call(seen, &label, call, server, record_raw)
+        }
         ApiCall::ItcConsumer => {
             let call = itc::consumer(&itc_config, "АА12345678", source).unwrap();
             run_api_call(seen, &label, call, server, record_debug)
@@ -396,7 +419,7 @@ where
     }
 }
 
-pub(super) const ALL_API_CALLS: [ApiCall; 9] = [
+pub(super) const ALL_API_CALLS: [ApiCall; 10] = [
     ApiCall::Raw(tokendance::call::Scheme::Bearer),
     ApiCall::Raw(tokendance::call::Scheme::SuzClientToken),
     ApiCall::Raw(tokendance::call::Scheme::MdlpToken),
@@ -406,7 +429,25 @@ pub(super) const ALL_API_CALLS: [ApiCall; 9] = [
     ApiCall::GamPost,
     ApiCall::GamGet,
     ApiCall::SuzSigned,
+    ApiCall::MonPay,
 ];
+
+/// The indices in [`api_answers`] of MonPay's 401 for a token without the right.
+pub(super) const INSUFFICIENT_ACCESS: [usize; 2] = [16, 17];
+
+/// A merchant token re-run by a Reissue, with the client secret `secret`.
+pub(super) fn monpay_reissue(
+    secret: &'static str,
+) -> tokendance::call::Reissue<impl FnMut() -> Result<TokenRequest, Error>, TokenRequest> {
+    tokendance::call::Reissue::new(move || {
+        monpay::client_credentials(
+            &monpay::Config::test(),
+            "merchant",
+            ClientSecret::new(secret),
+            monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME,
+        )
+    })
+}
 
 pub(super) fn gam_reissue(
     secret: &'static str,

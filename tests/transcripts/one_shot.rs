@@ -1,4 +1,4 @@
-//! The one-shot flows (GAM, MonPay, Astana Plat): transcripts, misuse and the state their Debug names.
+//! The one-shot flows (GAM, MonPay's code exchange and merchant token, Astana Plat): transcripts, misuse and the state their Debug names.
 
 use super::*;
 
@@ -90,6 +90,16 @@ fn monpay_flow() -> tokendance::TokenRequest {
     .unwrap()
 }
 
+fn monpay_merchant_flow(lifetime: std::time::Duration) -> tokendance::TokenRequest {
+    monpay::client_credentials(
+        &monpay::Config::test(),
+        "merchant",
+        ClientSecret::new("secret"),
+        lifetime,
+    )
+    .unwrap()
+}
+
 fn astana_url() -> Endpoint {
     Endpoint::parse("https://astana-plat.example/api/auth/login").unwrap()
 }
@@ -171,6 +181,64 @@ fn monpay_bad_code_transcript() {
             "Send POST /v2/oauth/token grant_type=authorization_code",
             "Recv 403 at +0s",
             "Error HTTP 403 invalid_grant",
+            "Later: finished",
+        ]
+    );
+}
+
+#[test]
+fn monpay_merchant_transcript() {
+    let default = monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME;
+    let log = run_answered_200(
+        monpay_merchant_flow(default),
+        10,
+        12,
+        r#"{"access_token":"mm-1","token_type":"bearer"}"#,
+    );
+    assert_eq!(
+        log,
+        [
+            "Send POST /v2/oauth/token grant_type=client_credentials",
+            "Recv 200 at +12s",
+            // No `expires_in`: the default hour, from the sending step.
+            "Done token=mm-1 expires_at=+3610s refresh=none",
+            "Later: finished",
+        ]
+    );
+}
+
+#[test]
+fn monpay_merchant_lifetimes_transcript() {
+    // (lifetime passed, `expires_in` answered, expiry shown): a stated
+    // lifetime wins; zero or none takes the one passed.
+    for (lifetime, expires_in, shown) in [
+        (600, r#","expires_in":0"#, "+600s"),
+        (600, "", "+600s"),
+        (600, r#","expires_in":"120""#, "+120s"),
+        (7_200, r#","expires_in":null"#, "+7200s"),
+    ] {
+        let body = format!(r#"{{"access_token":"mm-2"{expires_in}}}"#);
+        let flow = monpay_merchant_flow(std::time::Duration::from_secs(lifetime));
+        let log = run_answered_200(flow, 0, 0, &body);
+        assert_eq!(
+            log[2],
+            format!("Done token=mm-2 expires_at={shown} refresh=none"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn monpay_merchant_refused_transcript() {
+    let flow = monpay_merchant_flow(monpay::DEFAULT_MERCHANT_TOKEN_LIFETIME);
+    let log = run_one_shot(flow, 0, vec![Answer::At(1, response(401, ""))]);
+    assert_eq!(
+        log,
+        [
+            "Send POST /v2/oauth/token grant_type=client_credentials",
+            "Recv 401 at +1s",
+            // MonPay's status table, as for the code exchange.
+            "Error HTTP 401 unauthorized_client",
             "Later: finished",
         ]
     );
