@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokendance::call::Reissue;
+use tokendance::call::{Authorized, Limiter, Reissue, Scheme};
 use tokendance::crpt::registration::{self, Signing};
 use tokendance::crpt::{self, gis_mt, mdlp, suz, true_api, KeeperAction, KeeperSource, TokenKeeper};
 use tokendance::drive::{self, DriveError, NoSigner};
@@ -599,6 +599,7 @@ fn crpt_tour(
     );
 
     suz_calls_tour(tour, &suz, &mut keeper, &true_api_base, &connection)?;
+    mdlp_pacing_tour(tour, &mdlp_base, &mut keeper, &true_api_base, &connection)?;
 
     // The fleet: three processes' keepers (one each, as three processes
     // would have) share the connection's token through one store: the
@@ -697,6 +698,59 @@ fn suz_calls_tour(
         ok,
         None,
     );
+    Ok(())
+}
+
+/// MDLP's limits per method: three calls of one method at once, first
+/// unpaced (MDLP answers the second with 429), then through one shared
+/// `call::Limiter` (each waits its turn; none is refused).
+fn mdlp_pacing_tour(
+    tour: &mut Tour,
+    mdlp: &Endpoint,
+    keeper: &mut TokenKeeper,
+    true_api_base: &Endpoint,
+    connection: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    const FLOW: &str = "MDLP pacing";
+    let conn = Some(connection);
+    let outcome =
+        || http::Request::get(format!("{}/api/v1/documents/outcome", mdlp.as_str())).body(Vec::new());
+    let limiter = Arc::new(Mutex::new(Limiter::mdlp()));
+    for (step, paced) in [
+        ("3 calls at once, unpaced", false),
+        ("3 calls through one Limiter", true),
+    ] {
+        // Apart from the calls before (which the limiter did not see).
+        tour.clock.advance(Duration::from_secs(2));
+        let refused_before = tour.fakes().crpt.mdlp_too_soon_calls();
+        let started = tour.clock.now();
+        let mut answered = Vec::new();
+        for _ in 0..3 {
+            let source = KeeperSource::new(&mut *keeper, || true_api::sign_in(true_api_base, conn));
+            let mut call = Authorized::new_insecure_http(source, outcome()?, Scheme::MdlpToken)?;
+            if paced {
+                call = call.paced_by(Arc::clone(&limiter));
+            }
+            let (result, _) = tour.run(FLOW, step, call, fake_signer);
+            answered.push(match result {
+                Ok(response) => response.status().as_u16(),
+                Err(DriveError::Flow(Error::Server(e))) => e.status.as_u16(),
+                Err(_) => 0,
+            });
+        }
+        let refused = tour.fakes().crpt.mdlp_too_soon_calls() - refused_before;
+        let took = tour.clock.now().saturating_duration_since(started).as_millis();
+        let ok = if paced {
+            answered == [200, 200, 200] && refused == 0 && took >= 2_000
+        } else {
+            answered[0] == 200 && refused == 2
+        };
+        tour.record(
+            format!("answers {answered:?}, {refused} refused with 429, {took} ms"),
+            ok,
+            None,
+        );
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::StatusCode;
@@ -14,7 +15,7 @@ use crate::secret::AccessToken;
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 
-use super::TokenSource;
+use super::{Limiter, TokenSource};
 
 /// How a provider's API wants its token.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -120,6 +121,8 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     signing: Option<BodySigning>,
     /// That signature, once given: sent on the first attempt and the retry.
     signature: Option<BodySignature>,
+    /// The limiter that spaces this call from others of its API method.
+    limiter: Option<Arc<Mutex<Limiter>>>,
     /// The misuse rules: started once, input of the kind awaited.
     gate: Gate,
     state: State,
@@ -135,6 +138,8 @@ enum State {
     Signing,
     /// The source is getting a token (for the retry after a refusal, if `retry`).
     Token { retry: bool },
+    /// The request waits for its method's turn ([`Limiter`]), with this token.
+    Paced { retry: bool, token: AccessToken },
     /// The request went out with this token.
     Api { retry: bool, token: AccessToken },
 }
@@ -218,6 +223,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             forbidden_means: None,
             signing: None,
             signature: None,
+            limiter: None,
             gate: Gate::New,
             state: State::Token { retry: false },
             first_refusal: None,
@@ -287,6 +293,33 @@ impl<S: TokenSource, T> Authorized<S, T> {
         Ok(self)
     }
 
+    /// Spaces this call from the other calls of its API method that share
+    /// `limiter`: when its turn has not come, the call answers
+    /// `Wait(until)` (after getting its token, before sending), and sends on
+    /// the `Timeout`. The retry after a 401 takes its turn too.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tokendance::call::{Authorized, Limiter, Scheme};
+    /// use tokendance::{AccessToken, Action, Flow, Input, Timestamp, TokenSet};
+    ///
+    /// let limiter = Arc::new(Mutex::new(Limiter::mdlp()));
+    /// let now = Timestamp::from_unix_millis(5_000);
+    /// let token = TokenSet::new(AccessToken::new("t-1"), now, None);
+    /// let outcome = || http::Request::get("https://api.mdlp.crpt.ru/api/v1/documents/outcome").body(Vec::new()).unwrap();
+    /// let mut first = Authorized::new(token.clone(), outcome(), Scheme::MdlpToken)?.paced_by(Arc::clone(&limiter));
+    /// let mut second = Authorized::new(token, outcome(), Scheme::MdlpToken)?.paced_by(limiter);
+    /// assert!(matches!(first.start(now)?, Action::Send(_)));
+    /// let Action::Wait(until) = second.start(now)? else { unreachable!() };
+    /// assert_eq!(until, Timestamp::from_unix_millis(6_000));
+    /// assert!(matches!(second.resume(until, Input::Timeout)?, Action::Send(_)));
+    /// # Ok::<(), tokendance::Error>(())
+    /// ```
+    pub fn paced_by(mut self, limiter: Arc<Mutex<Limiter>>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
     /// Reads the final response with `parse` instead (SUZ: refusals typed).
     pub(crate) fn parsed_by(mut self, parse: Parse<T>) -> Self {
         self.parse = parse;
@@ -328,6 +361,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
     /// Turns the source's answer into the call's next action.
     fn token_step(
         &mut self,
+        now: Timestamp,
         retry: bool,
         step: Result<Action<AccessToken>, Error>,
     ) -> Result<Action<T>, Error> {
@@ -341,7 +375,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             Err(err) => return Err(err),
         };
         match action.done_or_pass() {
-            Ok(token) => self.send(retry, token),
+            Ok(token) => self.send(now, retry, token),
             Err(next) => {
                 self.state = State::Token { retry };
                 Ok(next)
@@ -349,8 +383,19 @@ impl<S: TokenSource, T> Authorized<S, T> {
         }
     }
 
-    fn send(&mut self, retry: bool, token: AccessToken) -> Result<Action<T>, Error> {
+    fn send(&mut self, now: Timestamp, retry: bool, token: AccessToken) -> Result<Action<T>, Error> {
         let (name, value) = self.scheme.header(&token)?;
+        if let (Some(limiter), Some(request)) = (&self.limiter, &self.request) {
+            // The lock is held for this check only, never while a request is out.
+            let admitted = limiter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .admit(request, now);
+            if let Err(until) = admitted {
+                self.state = State::Paced { retry, token };
+                return Ok(Action::Wait(until));
+            }
+        }
         // The first attempt sends a copy; the retry sends the kept request itself.
         let mut request = match (retry, &self.request) {
             (false, Some(kept)) => clone_request(kept),
@@ -377,7 +422,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             signature,
         });
         let step = self.source.poll_token(now);
-        self.token_step(false, step)
+        self.token_step(now, false, step)
     }
 
     /// Reads the API's answer.
@@ -402,7 +447,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
             self.first_refusal = Some(self.refusal(&response, secrets, kind));
             self.source.token_rejected(now, &token);
             let step = self.source.poll_token(now);
-            return self.token_step(true, step);
+            return self.token_step(now, true, step);
         }
         if forbidden {
             return Err(Error::Server(self.refusal(
@@ -526,7 +571,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
             }
             _ => {
                 let step = self.source.poll_token(now);
-                self.token_step(false, step)
+                self.token_step(now, false, step)
             }
         };
         self.gate.track(step)
@@ -538,10 +583,14 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
         // finishes the call.
         let step = match std::mem::replace(&mut self.state, State::Token { retry: false }) {
             State::Signing => self.signed(now, input),
+            State::Paced { retry, token } => match input {
+                Input::Timeout => self.send(now, retry, token),
+                _ => Err(Error::Usage(UsageError::Aborted)),
+            },
             // `Failed` goes to the source too: its request is what failed.
             State::Token { retry } => {
                 let step = self.source.resume_token(now, input);
-                self.token_step(retry, step)
+                self.token_step(now, retry, step)
             }
             State::Api { retry, token } => match input {
                 Input::Response(response) => self.answer(now, retry, token, response),
@@ -559,6 +608,7 @@ impl<S: fmt::Debug, T> fmt::Debug for Authorized<S, T> {
             (Gate::Finished, _) => "Finished",
             (Gate::Waiting(_), State::Signing) => "Signing",
             (Gate::Waiting(_), State::Token { .. }) => "GettingToken",
+            (Gate::Waiting(_), State::Paced { .. }) => "Paced",
             (Gate::Waiting(_), State::Api { .. }) => "AwaitingApi",
         };
         let target = self

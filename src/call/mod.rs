@@ -50,8 +50,10 @@
 //! ```
 
 mod authorized;
+mod limiter;
 mod source;
 
 pub use authorized::{Authorized, Scheme};
+pub use limiter::Limiter;
 pub use source::{Reissue, TokenSource};
 pub(crate) use source::{RenewalStep, TokenStep};

@@ -104,6 +104,7 @@ pub enum CrptFailure {
 /// | `POST …/auth/cert/{omsConnection}`, `POST …/auth/simpleSignIn/{omsConnection}` | `{"token"}` (10 h; `{"uuidToken"}` with `uuid_token`) for an ATTACHED signature of the challenge; 403 for a detached one or other content, or for an `inn` not in `inns` |
 /// | `POST …/api/v1/auth` | `{"code"}` for the registered MDLP client |
 /// | `POST …/api/v1/token[/{omsConnection}]` | `{"token","life_time":30}` for a DETACHED signature of the code or the user's password |
+/// | `GET`/`POST …/api/v1/documents/…`, `…/api/v1/reestr/…` | MDLP business calls: `Authorization: token {live token}` (else 401); at most one call of each method (HTTP method and path) a second, else 429 (counted: [`mdlp_too_soon_calls`](Self::mdlp_too_soon_calls)); an empty page `{"documents":[],"total":0}` |
 /// | `POST …/api/v2/{extension}/orders?omsId=`, `POST …/api/v2/{extension}/buffer/close?omsId=&orderId=` | SUZ business calls: a live `clientToken` (else 401, or 400 with [`suz_token_code`](Self::suz_token_code)) and a DETACHED `X-Signature` over the exact body (none for pharma); then `{"omsId","orderId",…}`, or SUZ's `globalErrors` / `fieldErrors` |
 ///
 /// Issuing a token for a connection revokes the previous one, as SUZ does.
@@ -118,6 +119,10 @@ pub struct Crpt {
     mdlp_passwords: HashMap<String, String>,
     mdlp_codes: HashMap<String, Option<String>>,
     mdlp_last_call: Option<Timestamp>,
+    /// When each MDLP business method (HTTP method and path) was last called.
+    mdlp_method_calls: HashMap<String, Timestamp>,
+    /// MDLP business calls refused with 429 for coming too soon.
+    mdlp_too_soon_calls: u64,
     live: HashMap<String, (String, Timestamp)>,
     mint: Mint,
     issued: u64,
@@ -152,6 +157,8 @@ impl Crpt {
             mdlp_passwords: HashMap::new(),
             mdlp_codes: HashMap::new(),
             mdlp_last_call: None,
+            mdlp_method_calls: HashMap::new(),
+            mdlp_too_soon_calls: 0,
             live: HashMap::new(),
             mint: Mint::default(),
             issued: 0,
@@ -164,6 +171,12 @@ impl Crpt {
             suz_token_code: None,
             orders: Vec::new(),
         }
+    }
+
+    /// How many MDLP business calls were refused with 429 for coming less
+    /// than a second after the last call of the same method.
+    pub fn mdlp_too_soon_calls(&self) -> u64 {
+        self.mdlp_too_soon_calls
     }
 
     /// The ids of the SUZ orders created, oldest first.
@@ -426,6 +439,28 @@ impl Crpt {
         too_soon
     }
 
+    /// An MDLP business call (`…/api/v1/documents/…`, `…/api/v1/reestr/…`):
+    /// `Authorization: token {live token}`, and at most one call of each
+    /// method a second (else 429); answers an empty
+    /// page.
+    fn mdlp_business(&mut self, now: Timestamp, request: &http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        let token = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("token "));
+        if !token.is_some_and(|t| self.live.values().any(|(live, _)| live == t)) {
+            return self.failure_response(CrptFailure::XmlUnauthorized);
+        }
+        let method = format!("{} {}", request.method(), request.uri().path());
+        let last = self.mdlp_method_calls.insert(method, now);
+        if last.is_some_and(|last| now < last.saturating_add(crate::crpt::mdlp::SPACING)) {
+            self.mdlp_too_soon_calls += 1;
+            return self.failure_response(CrptFailure::RateLimited);
+        }
+        json(StatusCode::OK, &serde_json::json!({"documents": [], "total": 0}))
+    }
+
     fn mdlp_auth(&mut self, body: &[u8]) -> http::Response<Vec<u8>> {
         let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let field = |name: &str| {
@@ -525,6 +560,11 @@ impl Fake for Crpt {
                 self.challenge_sign_in(now, &last, request.body())
             }
             (true, _, ["auth", "simpleSignIn"]) => self.challenge_sign_in(now, "", request.body()),
+            (_, ["api", "v1", "documents"], _) | (_, _, ["documents", _]) | (_, _, ["reestr", _])
+                if segments.contains(&"v1") =>
+            {
+                self.mdlp_business(now, request)
+            }
             (true, ["v2", _, "orders"], _) => self.suz_call(request, false),
             (true, [_, "buffer", "close"], _) => self.suz_call(request, true),
             (true, ["api", "v1", "auth"], _) => {

@@ -33,6 +33,7 @@ mod drivers;
 mod flow_rules;
 mod gam_calls;
 mod itc_calls;
+mod limiter;
 mod monpay_calls;
 mod retry;
 mod schemes;

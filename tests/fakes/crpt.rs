@@ -175,6 +175,18 @@ fn crpt_registration_takes_a_name_on_v3_only() {
     }
 }
 
+/// A fake with a token live for `conn-1`, from a True API sign-in.
+fn signed_in_fake() -> (Crpt, String) {
+    let mut crpt = Crpt::new();
+    let (_, signed_in) = challenge_sign_in(
+        &mut crpt,
+        &format!("{CRPT}/api/v3/true-api/auth/key"),
+        &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn/conn-1"),
+    );
+    let token = text(&signed_in, "token");
+    (crpt, token)
+}
+
 /// A SUZ business call to the fake: `path` below `/api/v2/lp`, with a
 /// `clientToken` and, if given, a fake detached signature over `signed_over`.
 fn suz_call(
@@ -198,13 +210,7 @@ fn suz_call(
 /// order can be closed, an unknown one cannot.
 #[test]
 fn crpt_suz_orders_need_a_live_token_and_a_signature_over_the_body() {
-    let mut crpt = Crpt::new();
-    let (_, signed_in) = challenge_sign_in(
-        &mut crpt,
-        &format!("{CRPT}/api/v3/true-api/auth/key"),
-        &format!("{CRPT}/api/v3/true-api/auth/simpleSignIn/conn-1"),
-    );
-    let token = text(&signed_in, "token");
+    let (mut crpt, token) = signed_in_fake();
     let body = r#"{"products":[{"gtin":"04600000000000","quantity":10}]}"#;
     let code = |answer: &serde_json::Value| answer["globalErrors"][0]["errorCode"].clone();
 
@@ -280,4 +286,46 @@ fn crpt_suz_orders_need_a_live_token_and_a_signature_over_the_body() {
         answer(&mut crpt, T0, &suz_call("orders?omsId=oms-1", &token, body, None)).0,
         200
     );
+}
+
+/// The fake's MDLP business calls: a live token, and one call of each
+/// method a second; other methods are not held back.
+#[test]
+fn crpt_mdlp_business_calls_take_one_call_of_each_method_a_second() {
+    let (mut crpt, token) = signed_in_fake();
+    let call = |path: &str, token: &str| {
+        http::Request::get(format!("{CRPT}/api/v1/{path}"))
+            .header("authorization", format!("token {token}"))
+            .body(Vec::new())
+            .unwrap()
+    };
+    let at = |ms: u64| T0.saturating_add(Duration::from_millis(ms));
+    assert_eq!(
+        answer(&mut crpt, at(0), &call("documents/outcome", &token)).0,
+        200
+    );
+    assert_eq!(
+        answer(&mut crpt, at(10), &call("documents/income", &token)).0,
+        200
+    );
+    assert_eq!(answer(&mut crpt, at(20), &call("reestr/egrul", &token)).0, 200);
+    assert_eq!(
+        answer(&mut crpt, at(999), &call("documents/outcome", &token)).0,
+        429
+    );
+    assert_eq!(crpt.mdlp_too_soon_calls(), 1);
+    // The refused call counts as a call: the next turn is a second after it.
+    assert_eq!(
+        answer(&mut crpt, at(1_500), &call("documents/outcome", &token)).0,
+        429
+    );
+    assert_eq!(
+        answer(&mut crpt, at(2_500), &call("documents/outcome", &token)).0,
+        200
+    );
+    assert_eq!(
+        answer(&mut crpt, at(5_000), &call("documents/outcome", "old")).0,
+        401
+    );
+    assert_eq!(crpt.mdlp_too_soon_calls(), 2);
 }

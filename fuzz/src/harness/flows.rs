@@ -1,7 +1,10 @@
 //! The flows and calls under test, built with the harness's secrets, each
 //! with the [`Spec`] of what it may do.
 
-use tokendance::call::{Authorized, Reissue};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokendance::call::{Authorized, Limiter, Reissue};
 use tokendance::crpt::{self, registration, suz, Signing};
 use tokendance::{gam, itc, AccessToken, Error, Pacing, RegistrationKey, Signature, SignatureKind, TokenSet};
 
@@ -135,10 +138,15 @@ pub(super) fn gam_envelope_call() -> (GamEnvelopeCall<TokenSet>, Spec) {
     (call, spec(HOST_GAM_API, 1, None, &[API_TOKEN]))
 }
 
+/// The spacing of the limiter `authorized_call` is paced by.
+const CALL_SPACING: Duration = Duration::from_secs(1);
+
 type GamSource = Reissue<Box<dyn FnMut() -> Result<BoxedTokenFlow, Error>>, BoxedTokenFlow>;
 
 /// A GAM call whose token comes from a client-credentials flow, run again
-/// after a 401: token request, call, token request, call.
+/// after a 401: token request, call, token request, call; paced by a
+/// limiter of one call a second, so a retry soon after the first attempt
+/// waits its turn.
 pub(super) fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
     let make: Box<dyn FnMut() -> Result<BoxedTokenFlow, Error>> = Box::new(|| Ok(gam_flow().0));
     let call = gam::get(
@@ -148,15 +156,17 @@ pub(super) fn authorized_call() -> (GamEnvelopeCall<GamSource>, Spec) {
         &[("from", "2024-05-01")],
         Reissue::new(make),
     )
-    .expect("valid call");
+    .expect("valid call")
+    .paced_by(Arc::new(Mutex::new(Limiter::new(CALL_SPACING))));
     // No secret list: the API's answers may say anything (the API never saw
     // the client secret, so its words are not an echo to scrub); `gam_ops`
     // checks the token request's scrubbing.
     let mut spec = spec(HOST_GAM, 4, None, &[]);
     spec.api_host = Some(HOST_GAM_API);
     // Reissue backs off after a failed token request, within its pacing,
-    // and hands out the token it holds while that is valid.
-    spec.wait = WaitRule::Within(holder_bound(&Pacing::reissue()));
+    // and hands out the token it holds while that is valid; the limiter
+    // holds a request back at most its spacing.
+    spec.wait = WaitRule::Within(holder_bound(&Pacing::reissue()).max(CALL_SPACING));
     spec.failed_may_go_on = true;
     (call, spec)
 }
