@@ -24,6 +24,7 @@ mod challenges;
 mod common;
 mod drivers;
 mod mdlp_sign_in;
+mod suz_calls;
 mod suz_registration;
 
 // Times print as `common::time::rel` prints them, the format every transcript shares.
