@@ -515,7 +515,7 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
                 .count() as u64
         })
         .unwrap_or(0);
-    let mut totals = [0u64; 5];
+    let mut totals = [0u64; 6];
     for child in children {
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         if !out.status.success() {
@@ -529,21 +529,24 @@ fn parent(o: &Options, args: &[String]) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let elapsed = started.elapsed().as_secs_f64();
-    let [calls, failed, store_ops, fresh_store_ops, fresh_calls] = totals;
+    let [calls, failed, store_ops, fresh_store_ops, fresh_calls, store_writes] = totals;
     let sign_ins = crpt.lock().unwrap().tokens_issued();
     // Renewal starts `renew_margin` before expiry (see settings()).
     let period = o.lifetime as f64 - renew_margin(o).as_secs_f64();
     let periods = (elapsed / period).ceil() as u64;
-    println!("| store | processes × threads | seconds | token lifetime | sign-ins | renewal periods in the run | API calls | 401s | calls failed | store round trips | per sign-in | while the token was fresh (not refused) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let per_sign_in = |n: u64| n as f64 / sign_ins.max(1) as f64;
+    println!("| store | processes × threads | seconds | token lifetime | sign-ins | renewal periods in the run | API calls | 401s | calls failed | store round trips | per sign-in | of them writes (compare-and-set), per sign-in | reads per sign-in and process | while the token was fresh (not refused) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} × {} | {elapsed:.1} | {} s | {sign_ins} | {periods} | {calls} | {} | {failed} | {store_ops} | {:.1} | {fresh_store_ops} in {fresh_calls} calls |",
+        "| {} | {} × {} | {elapsed:.1} | {} s | {sign_ins} | {periods} | {calls} | {} | {failed} | {store_ops} | {:.1} | {:.1} | {:.1} | {fresh_store_ops} in {fresh_calls} calls |",
         o.store,
         o.processes,
         o.threads,
         o.lifetime,
         refused.load(Ordering::Relaxed),
-        store_ops as f64 / sign_ins.max(1) as f64,
+        per_sign_in(store_ops),
+        per_sign_in(store_writes),
+        per_sign_in(store_ops.saturating_sub(store_writes)) / o.processes.max(1) as f64,
     );
     let oracle = oracle.lock().unwrap();
     if o.chaos {
@@ -668,6 +671,8 @@ type Apply = Box<dyn Fn(&StoreOp) -> Result<StoreAnswer, StoreError> + Send + Sy
 struct Counted {
     apply: Apply,
     ops: AtomicU64,
+    /// The compare-and-set ones among them (claims, publishes, marks).
+    writes: AtomicU64,
 }
 
 impl Counted {
@@ -717,11 +722,15 @@ impl Counted {
         Ok(Counted {
             apply,
             ops: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         })
     }
 
     fn apply(&self, op: &StoreOp) -> Result<StoreAnswer, StoreError> {
         self.ops.fetch_add(1, Ordering::Relaxed);
+        if matches!(op.kind(), StoreOpKind::Swap { .. }) {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
         (self.apply)(op)
     }
 }
@@ -759,7 +768,7 @@ impl<F: Flow<Output = TokenSet>> Flow for Shortened<F> {
 }
 
 /// A child: `threads` callers share one source for `seconds`; prints
-/// `calls failed store_ops store_ops_while_fresh fresh_calls`.
+/// `calls failed store_ops store_ops_while_fresh fresh_calls store_writes`.
 fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), String> {
     let offset: i64 = flag(args, "--offset").and_then(|v| v.parse().ok()).unwrap_or(0);
     // This process's clock: the system's, off by `offset` ms.
@@ -852,8 +861,9 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
     });
     let [calls, failed, fresh_ops, fresh_calls] = counts.map(|c| c.load(Ordering::Relaxed));
     println!(
-        "{calls} {failed} {} {fresh_ops} {fresh_calls}",
-        store.ops.load(Ordering::Relaxed)
+        "{calls} {failed} {} {fresh_ops} {fresh_calls} {}",
+        store.ops.load(Ordering::Relaxed),
+        store.writes.load(Ordering::Relaxed)
     );
     Ok(())
 }
