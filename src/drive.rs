@@ -15,7 +15,11 @@ use crate::sign::{SignJob, Signature};
 use crate::time::Timestamp;
 
 /// Why a driven flow did not produce its output.
+///
+/// Non-exhaustive: a driver that learns a new kind of step (a store's, a
+/// signer's) may fail in a new way.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DriveError<TE, SE> {
     /// The flow failed (the server refused, answered garbage, or misuse).
     Flow(Error),

@@ -185,6 +185,9 @@ impl ServerErrorKind {
 }
 
 /// A server's `Retry-After`: a delay, or an absolute time (HTTP-date).
+///
+/// Exhaustive on purpose: RFC 9110 §10.2.3 allows exactly these two forms,
+/// so a `match` over both is complete for good.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RetryAfter {
     /// Wait this long after the response arrived.

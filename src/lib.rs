@@ -150,6 +150,23 @@ mod time;
 mod token;
 mod token_request;
 
+// The API takes and gives `http` and `url` types: re-exported so that a
+// user's own version of either crate cannot mismatch ours.
+/// The `http` crate this one speaks (requests, responses, headers).
+///
+/// ```
+/// // Built from the re-export, a request is the type every flow takes.
+/// let request: tokendance::http::Request<Vec<u8>> =
+///     tokendance::http::Request::get("https://suz.example/api/v2/lp/ping").body(Vec::new()).unwrap();
+/// let call = tokendance::call::Authorized::new(
+///     tokendance::TokenSet::new(tokendance::AccessToken::new("t"), tokendance::Timestamp::EPOCH, None),
+///     request, tokendance::call::Scheme::SuzClientToken);
+/// assert!(call.is_ok());
+/// ```
+pub use http;
+/// The `url` crate this one parses base URLs with.
+pub use url;
+
 pub use endpoint::Endpoint;
 pub use error::{
     Error, Expect, InputKind, ProtocolError, RetryAfter, ServerError, ServerErrorKind, UsageError,

@@ -234,6 +234,7 @@ mod example {
         let result = match &run.outcome {
             Ok(Outcome::Registered { oms_connection }) => format!("omsConnection {oms_connection}"),
             Ok(Outcome::Rejected { reason }) => format!("rejected: {}", reason.as_deref().unwrap_or("-")),
+            Ok(other) => format!("{other:?}"),
             Err(e) => format!("error: {e}"),
         };
         ex.row(

@@ -24,7 +24,10 @@ use crate::token::TokenSet;
 pub const SPACING: Duration = Duration::from_secs(1);
 
 /// How the user proves who they are.
+///
+/// Non-exhaustive: MDLP's `auth_type` may gain ways to log in.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Auth {
     /// `SIGNED_CODE` (residents): `user_id` is the certificate's serial number
     /// in decimal, its SHA-1 thumbprint, or the MDLP user id; the flow asks

@@ -38,7 +38,11 @@ pub enum Signing {
 }
 
 /// What SUZ decided.
+///
+/// Non-exhaustive: SUZ's `status` names two verdicts today; a stand that
+/// adds one (a pending review) is then not a breaking change.
 #[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
 pub enum Outcome {
     /// `SUCCESS`: keep `oms_connection` (a UUID, often upper-case) for every
     /// token request of this installation.
