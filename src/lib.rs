@@ -118,8 +118,18 @@
 //!
 //! ## Testing your code
 //!
-//! With the `fake` feature, [`fake`] offers pure `http::Request → http::Response`
+// Linked only where the module exists: docs built without the feature
+// (the default) would otherwise carry a broken link.
+#![cfg_attr(
+    feature = "fake",
+    doc = "With the `fake` feature, [`fake`] offers pure `http::Request → http::Response`"
+)]
+#![cfg_attr(
+    not(feature = "fake"),
+    doc = "With the `fake` feature, the `fake` module offers pure `http::Request → http::Response`"
+)]
 //! fakes of every provider, with clocks you pass in.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![forbid(unsafe_code)]
@@ -132,6 +142,7 @@ pub mod drive;
 mod endpoint;
 mod error;
 #[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 pub mod fleet;
 mod flow;
