@@ -154,6 +154,11 @@ impl PasswordSession {
         &self.config
     }
 
+    /// The user the session signs in as.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
     crate::pacing::pacing_accessors!("How the session paces itself.");
 
     /// Adopts `tokens` (read from a store, say) as the session's own.
