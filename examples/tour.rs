@@ -6,7 +6,8 @@
 //! port and drives each flow through the blocking driver with `ureq`, exactly
 //! as an integrator would against the real services. A virtual clock, shared
 //! by the flows and the fakes, lets it show token expiry, refresh and the
-//! fallback to the password grant without waiting. It prints one table row
+//! fallback to the password grant without waiting (and a session saved,
+//! restarted and restored, whose next renewal is a refresh). It prints one table row
 //! per step and exits non-zero if any step does not end as the provider's
 //! documentation says it should. No network, no credentials.
 //!
@@ -32,6 +33,7 @@ use tokendance::crpt::{self, gis_mt, mdlp, suz, true_api, KeeperAction, KeeperSo
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, CertificateCase, Fake, Fakes};
 use tokendance::fleet::{FleetKeeper, FleetSettings, FleetSource, MemoryStore, StoreOpKind};
+use tokendance::oauth2::SessionSnapshot;
 use tokendance::{
     astana_plat, gam, itc, monpay, AccessToken, ClientSecret, Endpoint, Error, Flow, Password,
     RegistrationKey, ServerErrorKind, SignJob, Signature, SignatureKind, Timestamp, TokenSet,
@@ -326,6 +328,35 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
             check_accepted(&mut tour, step, token, |f, now, t| f.itc.accepts(now, t));
         }
     }
+    // A restart: the session's tokens are saved (JSON, for a file or a
+    // database), the new process's session restores them, and its next
+    // renewal is a refresh with the saved refresh token, not a password grant.
+    let step = "restored after a restart: refresh, no password grant";
+    let saved = session.snapshot().map(|snapshot| snapshot.to_json());
+    drop(session);
+    let mut restarted = itc::session(
+        &itc_config,
+        itc::STAGING_TEST_USERNAME,
+        Password::new(itc::STAGING_TEST_PASSWORD),
+    )?;
+    let restored = match &saved {
+        Some(bytes) => restarted.restore(SessionSnapshot::from_json(bytes)?)?,
+        None => false,
+    };
+    tour.clock.advance(Duration::from_secs(275));
+    let before = tour.fakes().itc.grants();
+    let (outcome, sent) = tour.run("ITC Easy Register", step, restarted.fetch(), no_signer);
+    tour.expect_requests(step, sent, 1);
+    let after = tour.fakes().itc.grants();
+    let (refreshes, passwords) = (after.refresh - before.refresh, after.password - before.password);
+    let expiry = Some(restarted.tokens().and_then(TokenSet::expires_at));
+    tour.verdict(&outcome, expiry, |_| {
+        (
+            format!("token; restored: {restored}; {refreshes} refresh, {passwords} password grant"),
+            restored && refreshes == 1 && passwords == 0,
+        )
+    });
+
     let mut wrong = itc::session(&itc_config, itc::STAGING_TEST_USERNAME, Password::new("wrong"))?;
     let (outcome, _) = tour.run("ITC Easy Register", "wrong password", wrong.fetch(), no_signer);
     tour.judge(&outcome, None, Expected::Refused(ServerErrorKind::InvalidGrant));

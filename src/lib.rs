@@ -61,7 +61,9 @@
 //! this token" without a request or an allocation while the token is fresh
 //! and emits exactly one request when it is due; a SUZ token lives in a
 //! [`crpt::TokenKeeper`], which hands exactly one caller the right to renew
-//! (a second CRPT token request revokes the first).
+//! (a second CRPT token request revokes the first). A session's tokens
+//! survive a restart as an [`oauth2::SessionSnapshot`], and one session is
+//! shared between threads or tasks through [`call::SharedSource`].
 //!
 //! Tokens are spent on API requests through [`call::Authorized`], a flow that
 //! takes a token from a [`call::TokenSource`] (the session, a keeper, a

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use crate::flow::is_header_safe;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::Timestamp;
 
@@ -155,6 +158,63 @@ impl TokenSet {
     /// The access token, if it may be handed out at `now`.
     pub(crate) fn valid_access(&self, now: Timestamp) -> Option<&AccessToken> {
         self.is_valid(now).then_some(&self.access_token)
+    }
+}
+
+/// A token set as stored (a fleet record's token, a session snapshot's):
+/// instants in Unix milliseconds, every field written. Read back only
+/// through [`read`](Self::read), which checks what a store may have changed.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoredTokens {
+    pub(crate) access_token: String,
+    pub(crate) obtained_at_ms: u64,
+    pub(crate) expires_at_ms: Option<u64>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) refresh_expires_at_ms: Option<u64>,
+}
+
+impl StoredTokens {
+    /// `tokens` as stored (the scope and a refusal are not).
+    pub(crate) fn of(tokens: &TokenSet) -> Self {
+        StoredTokens {
+            access_token: tokens.access_token.expose_secret().to_owned(),
+            obtained_at_ms: tokens.obtained_at.as_unix_millis(),
+            expires_at_ms: tokens.expires_at.map(Timestamp::as_unix_millis),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|r| r.expose_secret().to_owned()),
+            refresh_expires_at_ms: tokens.refresh_expires_at.map(Timestamp::as_unix_millis),
+        }
+    }
+
+    /// The token set, if every token can be sent as it is: not empty, and
+    /// safe in a header (no control character, no space at either end,
+    /// which parsers strip). The reason never quotes a token.
+    pub(crate) fn read(self) -> Result<TokenSet, &'static str> {
+        if self.access_token.is_empty() || !is_header_safe(&self.access_token) {
+            return Err("the access token cannot go in a header");
+        }
+        if self
+            .refresh_token
+            .as_deref()
+            .is_some_and(|r| r.is_empty() || !is_header_safe(r))
+        {
+            return Err("the refresh token cannot go in a form");
+        }
+        let mut tokens = TokenSet::new(
+            AccessToken::new(self.access_token),
+            Timestamp::from_unix_millis(self.obtained_at_ms),
+            self.expires_at_ms.map(Timestamp::from_unix_millis),
+        );
+        if let Some(refresh) = self.refresh_token {
+            tokens = tokens.with_refresh_token(
+                RefreshToken::new(refresh),
+                self.refresh_expires_at_ms.map(Timestamp::from_unix_millis),
+            );
+        }
+        Ok(tokens)
     }
 }
 

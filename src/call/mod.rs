@@ -20,6 +20,14 @@
 //! [`TokenSet`](crate::TokenSet) that cannot be renewed (MonPay, whose
 //! guide documents no refresh).
 //!
+//! ## Sharing one token between callers
+//! A source is driven through `&mut`. For many threads or tasks on one
+//! token, put the session or the [`Reissue`] in a `Mutex` and give each
+//! call a [`SharedSource`] over `&Mutex<_>` or `Arc<Mutex<_>>` (any
+//! [`Handle`]; the SUZ [`KeeperSource`](crate::crpt::KeeperSource) takes
+//! the same handles): one caller renews, the others use the still-valid
+//! token or wait, and only the renewing caller's answer is taken.
+//!
 //! ## Time
 //! Getting a token may ask you to wait: the ITC session keeps one second
 //! between token requests, so a 401 right after a token request is answered
@@ -50,10 +58,14 @@
 //! ```
 
 mod authorized;
+mod handle;
 mod limiter;
+mod shared;
 mod source;
 
 pub use authorized::{Authorized, Scheme};
+pub use handle::Handle;
 pub use limiter::Limiter;
+pub use shared::{Shareable, SharedSource};
 pub use source::{Reissue, TokenSource};
 pub(crate) use source::{RenewalStep, TokenStep};

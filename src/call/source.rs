@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use crate::call::Shareable;
 use crate::error::{Error, UsageError};
 use crate::flow::{Action, Flow, Input};
-use crate::pacing::{Backoff, Pacing};
+use crate::pacing::{within, Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
@@ -96,6 +97,12 @@ impl TokenSource for TokenSet {
 /// the call, which gets that token; without one, the call gets the error,
 /// and later calls `Wait` until the back-off ends.
 ///
+/// One owner drives it through `&mut`: a flow its call left half-way is
+/// dropped when it polls again. To share one between threads or tasks, put
+/// it in a `Mutex` and give each call a [`SharedSource`](super::SharedSource):
+/// then a flow one caller started is left to it (the others get the token
+/// or `Wait`) until [`renewal_timeout`](Pacing::renewal_timeout).
+///
 /// ```
 /// use tokendance::call::{Reissue, TokenSource};
 /// use tokendance::{gam, Action, ClientSecret, Timestamp};
@@ -112,10 +119,20 @@ impl TokenSource for TokenSet {
 pub struct Reissue<F, Fl> {
     make: F,
     token: Option<TokenSet>,
-    running: Option<Fl>,
+    running: Option<Running<Fl>>,
     pacing: Pacing,
     backoff: Backoff,
     last_start: Option<Timestamp>,
+    /// How many flows were started: names the one running, so that only
+    /// the shared caller that started it answers it.
+    runs: u64,
+}
+
+/// The token flow under way: which run it is and when it started.
+struct Running<Fl> {
+    flow: Fl,
+    run: u64,
+    since: Timestamp,
 }
 
 impl<F, Fl> Reissue<F, Fl>
@@ -132,6 +149,7 @@ where
             pacing: Pacing::reissue(),
             backoff: Backoff::default(),
             last_start: None,
+            runs: 0,
         }
     }
 
@@ -191,35 +209,16 @@ where
     Fl: Flow<Output = TokenSet>,
 {
     fn poll_token(&mut self, now: Timestamp) -> Result<Action<AccessToken>, Error> {
-        let due = self
-            .token
-            .as_ref()
-            .is_none_or(|t| t.renew_at(self.pacing.renew_margin).is_some_and(|at| now >= at));
-        let valid = self.valid(now);
-        let hold_or_wait = |until| match &valid {
-            Some(token) => Ok(Action::Done(token.clone())),
-            None => Ok(Action::Wait(until)),
-        };
-        if !due {
-            return hold_or_wait(now);
-        }
-        // A clock stepped back: every instant kept happened "now" at the latest.
-        self.last_start = self.last_start.map(|t| t.min(now));
-        if let Some(until) = self.backoff.next_start(now, &self.pacing, self.last_start) {
-            return hold_or_wait(until);
-        }
-        // A flow left half-way by an abandoned call is dropped: a new one starts.
-        let mut flow = (self.make)()?;
-        let step = flow.start(now);
-        self.running = Some(flow);
-        self.last_start = Some(now);
-        self.renewal_step(now, step)
+        // One caller owns this source: a flow left half-way by an abandoned
+        // call is dropped, and a new one starts.
+        self.running = None;
+        self.poll_claim(now).0
     }
 
     fn resume_token(&mut self, now: Timestamp, input: Input) -> Result<Action<AccessToken>, Error> {
         match self.running.as_mut() {
-            Some(flow) => {
-                let step = flow.resume(now, input);
+            Some(running) => {
+                let step = running.flow.resume(now, input);
                 self.renewal_step(now, step)
             }
             None => self.poll_token(now),
@@ -229,6 +228,77 @@ where
     fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
         if let Some(held) = &mut self.token {
             held.refuse_if_mine(token);
+        }
+    }
+}
+
+/// Shared by many callers through a [`SharedSource`](super::SharedSource):
+/// a flow one caller started is left to it until
+/// [`renewal_timeout`](Pacing::renewal_timeout) (the others get the token
+/// or `Wait`); then it counts as failed and another may start.
+impl<F, Fl> Shareable for Reissue<F, Fl>
+where
+    F: FnMut() -> Result<Fl, Error>,
+    Fl: Flow<Output = TokenSet>,
+{
+    fn poll_claim(&mut self, now: Timestamp) -> (TokenStep, Option<u64>) {
+        let due = self
+            .token
+            .as_ref()
+            .is_none_or(|t| t.renew_at(self.pacing.renew_margin).is_some_and(|at| now >= at));
+        let valid = self.valid(now);
+        let hold_or_wait = |until| match &valid {
+            Some(token) => (Ok(Action::Done(token.clone())), None),
+            None => (Ok(Action::Wait(until)), None),
+        };
+        if !due {
+            return hold_or_wait(now);
+        }
+        // A clock stepped back: every instant kept happened "now" at the latest.
+        self.last_start = self.last_start.map(|t| t.min(now));
+        if let Some(running) = &mut self.running {
+            running.since = running.since.min(now);
+            if within(running.since, now, self.pacing.renewal_timeout) {
+                return hold_or_wait(running.since.saturating_add(self.pacing.renewal_timeout));
+            }
+            // Its caller never came back: it counts as failed.
+            self.running = None;
+            self.backoff.fail(now, &self.pacing, None);
+        }
+        if let Some(until) = self.backoff.next_start(now, &self.pacing, self.last_start) {
+            return hold_or_wait(until);
+        }
+        let mut flow = match (self.make)() {
+            Ok(flow) => flow,
+            Err(err) => return (Err(err), None),
+        };
+        let step = flow.start(now);
+        self.runs = self.runs.wrapping_add(1);
+        self.running = Some(Running {
+            flow,
+            run: self.runs,
+            since: now,
+        });
+        self.last_start = Some(now);
+        let step = self.renewal_step(now, step);
+        (step, self.running.as_ref().map(|r| r.run))
+    }
+
+    fn resume_claim(&mut self, now: Timestamp, claim: u64, input: Input) -> (TokenStep, Option<u64>) {
+        match self.running.as_mut() {
+            Some(running) if running.run == claim => {
+                let step = running.flow.resume(now, input);
+                let step = self.renewal_step(now, step);
+                (step, self.running.as_ref().map(|r| r.run))
+            }
+            // Not the flow running (it timed out, or another started since).
+            _ => self.poll_claim(now),
+        }
+    }
+
+    fn release(&mut self, claim: u64) {
+        if let Some(running) = self.running.take_if(|r| r.run == claim) {
+            self.backoff.fail(running.since, &self.pacing, None);
         }
     }
 }

@@ -1,9 +1,8 @@
 //! [`KeeperSource`]: a [`TokenKeeper`] as the token source of API calls.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::call::{RenewalStep, TokenSource, TokenStep};
+use crate::call::{Handle, RenewalStep, TokenSource, TokenStep};
 use crate::error::{Error, UsageError};
 use crate::flow::{Action, Flow, Input};
 use crate::secret::AccessToken;
@@ -12,34 +11,15 @@ use crate::token::TokenSet;
 
 use super::{KeeperAction, RenewalTicket, TokenKeeper};
 
-/// How a [`KeeperSource`] reaches its keeper: `&mut TokenKeeper` for one
-/// caller, or `&Mutex<TokenKeeper>` / `Arc<Mutex<TokenKeeper>>` for many
-/// callers sharing one connection's token. The lock is held only inside each
-/// step, never while a request or a signature is out.
-pub trait KeeperHandle {
-    /// Runs `f` on the keeper.
-    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R;
-}
+/// How a [`KeeperSource`] reaches its keeper: a [`Handle`] to a
+/// [`TokenKeeper`], that is `&mut TokenKeeper` for one caller, or
+/// `&Mutex<TokenKeeper>` / `Arc<Mutex<TokenKeeper>>` for many callers
+/// sharing one connection's token. The lock is held only inside each step,
+/// never while a request or a signature is out. Implemented for every such
+/// handle; the name stays for the bounds that used it.
+pub trait KeeperHandle: Handle<Target = TokenKeeper> {}
 
-impl KeeperHandle for &mut TokenKeeper {
-    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
-        f(self)
-    }
-}
-
-// The keeper never panics while locked, so a poisoned lock (another thread
-// panicked elsewhere while holding it) still guards a consistent keeper.
-impl KeeperHandle for &Mutex<TokenKeeper> {
-    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
-        f(&mut self.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-impl KeeperHandle for Arc<Mutex<TokenKeeper>> {
-    fn with<R>(&mut self, f: impl FnOnce(&mut TokenKeeper) -> R) -> R {
-        f(&mut self.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
+impl<H: Handle<Target = TokenKeeper>> KeeperHandle for H {}
 
 /// A sign-in that says which `omsConnection` its token is for, so that a
 /// [`KeeperSource`] can refuse to fill one connection's keeper with a token

@@ -7,10 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::flow::is_header_safe;
-use crate::secret::{AccessToken, RefreshToken};
 use crate::time::Timestamp;
-use crate::token::TokenSet;
+use crate::token::{StoredTokens, TokenSet};
 
 /// The record format this crate reads and writes.
 pub const RECORD_FORMAT: u32 = 1;
@@ -108,13 +106,16 @@ impl Record {
 
     /// The record as stored: JSON, format [`RECORD_FORMAT`].
     pub fn to_json(&self) -> Vec<u8> {
-        let token = self.token.as_ref().map(|t| WireToken {
-            access_token: t.token.access_token().expose_secret().to_owned(),
-            obtained_at_ms: t.token.obtained_at().as_unix_millis(),
-            expires_at_ms: t.token.expires_at().map(Timestamp::as_unix_millis),
-            refresh_token: t.token.refresh_token().map(|r| r.expose_secret().to_owned()),
-            refresh_expires_at_ms: t.token.refresh_expires_at().map(Timestamp::as_unix_millis),
-            published_version: t.published_version,
+        let token = self.token.as_ref().map(|t| {
+            let stored = StoredTokens::of(&t.token);
+            WireToken {
+                access_token: stored.access_token,
+                obtained_at_ms: stored.obtained_at_ms,
+                expires_at_ms: stored.expires_at_ms,
+                refresh_token: stored.refresh_token,
+                refresh_expires_at_ms: stored.refresh_expires_at_ms,
+                published_version: t.published_version,
+            }
         });
         let wire = WireRecord {
             format: u64::from(RECORD_FORMAT),
@@ -149,30 +150,19 @@ impl Record {
         let token = match wire.token {
             None => None,
             Some(t) => {
-                if !is_header_safe(&t.access_token) || t.access_token.is_empty() {
-                    return Err(RecordError::Invalid("the access token cannot go in a header"));
+                let token = StoredTokens {
+                    access_token: t.access_token,
+                    obtained_at_ms: t.obtained_at_ms,
+                    expires_at_ms: t.expires_at_ms,
+                    refresh_token: t.refresh_token,
+                    refresh_expires_at_ms: t.refresh_expires_at_ms,
                 }
-                if t.refresh_token
-                    .as_deref()
-                    .is_some_and(|r| r.is_empty() || !is_header_safe(r))
-                {
-                    return Err(RecordError::Invalid("the refresh token cannot go in a form"));
-                }
+                .read()
+                .map_err(RecordError::Invalid)?;
                 if t.published_version == 0 || t.published_version > wire.version {
                     return Err(RecordError::Invalid(
                         "the token's version is not one the record had",
                     ));
-                }
-                let mut token = TokenSet::new(
-                    AccessToken::new(t.access_token),
-                    Timestamp::from_unix_millis(t.obtained_at_ms),
-                    t.expires_at_ms.map(Timestamp::from_unix_millis),
-                );
-                if let Some(refresh) = t.refresh_token {
-                    token = token.with_refresh_token(
-                        RefreshToken::new(refresh),
-                        t.refresh_expires_at_ms.map(Timestamp::from_unix_millis),
-                    );
                 }
                 Some(SharedToken {
                     token,
@@ -286,6 +276,7 @@ struct WireLease {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::{AccessToken, RefreshToken};
     use std::time::Duration;
 
     fn sample() -> Record {

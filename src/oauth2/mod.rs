@@ -5,6 +5,7 @@
 mod renewal;
 mod response;
 mod session;
+mod snapshot;
 
 pub use renewal::Renewal;
 pub use response::parse_token_response;
@@ -12,3 +13,4 @@ pub use response::parse_token_response;
 pub(crate) use response::TokenFields;
 pub(crate) use response::{token_from_response, ZeroLifetime};
 pub use session::{Fetch, Grant, PasswordSession, SessionAction, SessionConfig};
+pub use snapshot::{SessionSnapshot, SnapshotError, MAX_SNAPSHOT_BYTES, SNAPSHOT_FORMAT};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::call::TokenSource;
+use crate::call::{Shareable, TokenSource, TokenStep};
 use crate::error::{Error, ServerError, ServerErrorKind, UsageError};
 use crate::flow::{Action, Flow, Input, Outgoing};
 use crate::machine::Gate;
@@ -90,7 +90,12 @@ pub enum SessionAction<'a> {
 ///   call: they get the token, and the session backs off.
 ///
 /// Drive it by hand with [`poll`](Self::poll) / [`handle_response`](Self::handle_response),
-/// or as a [`Flow`] with [`fetch`](Self::fetch) and the drivers.
+/// or as a [`Flow`] with [`fetch`](Self::fetch) and the drivers. Share one
+/// between threads or tasks in a `Mutex` through a
+/// [`SharedSource`](crate::call::SharedSource) each. Save its tokens with
+/// [`snapshot`](Self::snapshot) and [`restore`](Self::restore) them after a
+/// restart, so that the restarted process refreshes instead of sending the
+/// password again.
 ///
 /// | call | errors | session usable afterwards? |
 /// |---|---|---|
@@ -106,12 +111,19 @@ pub struct PasswordSession {
     phase: Phase,
     last_sent: Option<Timestamp>,
     backoff: Backoff,
+    /// How many requests the session has sent: names the one in flight, so
+    /// a shared caller's answer is taken only for the request it sent.
+    sent: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Idle,
-    InFlight { grant: Grant, sent_at: Timestamp },
+    InFlight {
+        grant: Grant,
+        sent_at: Timestamp,
+        request: u64,
+    },
     Backoff,
     Ended,
 }
@@ -146,12 +158,18 @@ impl PasswordSession {
             phase: Phase::Idle,
             last_sent: None,
             backoff: Backoff::default(),
+            sent: 0,
         }
     }
 
     /// The token endpoint and client id.
     pub fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// The user the session signs in as.
+    pub fn username(&self) -> &str {
+        &self.username
     }
 
     crate::pacing::pacing_accessors!("How the session paces itself.");
@@ -216,11 +234,8 @@ impl PasswordSession {
     /// A clock stepped back: every instant kept happened "now" at the
     /// latest, so no wait computed from them outlasts its bound.
     fn reanchor(&mut self, now: Timestamp) {
-        if let Phase::InFlight { grant, sent_at } = self.phase {
-            self.phase = Phase::InFlight {
-                grant,
-                sent_at: sent_at.min(now),
-            };
+        if let Phase::InFlight { sent_at, .. } = &mut self.phase {
+            *sent_at = (*sent_at).min(now);
         }
         self.last_sent = self.last_sent.map(|t| t.min(now));
         self.backoff.reanchor(now);
@@ -309,7 +324,12 @@ impl PasswordSession {
                 ],
             ),
         };
-        self.phase = Phase::InFlight { grant, sent_at: now };
+        self.sent = self.sent.wrapping_add(1);
+        self.phase = Phase::InFlight {
+            grant,
+            sent_at: now,
+            request: self.sent,
+        };
         self.last_sent = Some(now);
         request
     }
@@ -327,7 +347,7 @@ impl PasswordSession {
     ) -> Result<(), Error> {
         self.reanchor(now);
         let (grant, sent_at) = match self.phase {
-            Phase::InFlight { grant, sent_at } => (grant, sent_at),
+            Phase::InFlight { grant, sent_at, .. } => (grant, sent_at),
             Phase::Ended => return Err(Error::Usage(UsageError::Finished)),
             _ => return Err(Error::Usage(UsageError::NoRequestInFlight)),
         };
@@ -525,6 +545,55 @@ impl TokenSource for PasswordSession {
     fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
         if let Some(held) = &mut self.tokens {
             held.refuse_if_mine(token);
+        }
+    }
+}
+
+/// Shared by many callers through a [`SharedSource`](crate::call::SharedSource):
+/// the session's own single flight (one request out, the others get the
+/// token or `Wait`) decides who sends; the claim is the number of the
+/// request sent, so only its sender's answer is handed in.
+impl Shareable for PasswordSession {
+    fn poll_claim(&mut self, now: Timestamp) -> (TokenStep, Option<u64>) {
+        let step = self.poll_token(now);
+        let claim = self.claim_of(&step);
+        (step, claim)
+    }
+
+    fn resume_claim(&mut self, now: Timestamp, claim: u64, input: Input) -> (TokenStep, Option<u64>) {
+        if self.request_in_flight() != Some(claim) {
+            // Not the request out (it timed out, or another was sent since):
+            // its answer is not the session's to take.
+            return self.poll_claim(now);
+        }
+        let step = self.resume_token(now, input);
+        let claim = self.claim_of(&step);
+        (step, claim)
+    }
+
+    fn release(&mut self, claim: u64) {
+        if let Phase::InFlight { sent_at, request, .. } = self.phase {
+            if request == claim {
+                self.back_off(sent_at, None);
+            }
+        }
+    }
+}
+
+impl PasswordSession {
+    /// The number of the request in flight, if one is.
+    fn request_in_flight(&self) -> Option<u64> {
+        match self.phase {
+            Phase::InFlight { request, .. } => Some(request),
+            _ => None,
+        }
+    }
+
+    /// The claim a step gives its caller: the request it was told to send.
+    fn claim_of(&self, step: &TokenStep) -> Option<u64> {
+        match step {
+            Ok(Action::Send(_)) => self.request_in_flight(),
+            _ => None,
         }
     }
 }

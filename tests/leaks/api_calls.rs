@@ -44,7 +44,7 @@ fn api_calls_with_a_fixed_token_never_print_a_canary() {
 #[test]
 fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
     use std::sync::Mutex;
-    use tokendance::call::Scheme;
+    use tokendance::call::{Scheme, SharedSource};
     use tokendance::crpt::{KeeperSource, TokenKeeper};
     let mut seen = Seen::default();
     let scenarios = api_answers(ACCESS, ApiCall::GamPost.success()).len();
@@ -59,6 +59,19 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
                 let result = run_api_kind(&mut seen, "reissue", kind, gam_reissue(secret), &mut server);
                 assert_eq!(server.issued(), 2, "{kind:?} {scenario}: one new token");
                 assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
+                // The same, shared through a SharedSource.
+                let shared = Mutex::new(gam_reissue(secret));
+                let mut server = ApiServer::new(plan.clone(), kind.success());
+                let again = run_api_kind(
+                    &mut seen,
+                    "shared reissue",
+                    kind,
+                    SharedSource::new(&shared),
+                    &mut server,
+                );
+                seen.debug("shared reissue after the call", &shared);
+                assert_eq!((server.issued(), server.api_calls()), (2, 2));
+                assert_eq!(again.is_ok(), result.is_ok(), "{kind:?} {scenario}");
                 if scenario == 0 {
                     result.unwrap();
                     retried_to_success += 1;
@@ -73,6 +86,18 @@ fn api_calls_retrying_with_renewable_sources_never_print_a_canary() {
                 let result = run_api_kind(&mut seen, "itc session", kind, &mut session, &mut server);
                 assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
                 seen.debug("itc session after the call", &session);
+                let shared = Mutex::new(itc_session(pw));
+                let mut server = ApiServer::new(itc_plan.clone(), kind.success());
+                let again = run_api_kind(
+                    &mut seen,
+                    "shared itc session",
+                    kind,
+                    SharedSource::new(&shared),
+                    &mut server,
+                );
+                seen.debug("shared itc session after the call", &shared);
+                assert_eq!(server.api_calls(), 2, "{kind:?} {scenario}: retried once");
+                assert_eq!(again.is_ok(), result.is_ok(), "{kind:?} {scenario}");
                 if scenario == 0 {
                     result.unwrap();
                     retried_to_success += 1;

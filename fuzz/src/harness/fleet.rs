@@ -10,61 +10,13 @@ use tokendance::fleet::{
 };
 use tokendance::{AccessToken, Timestamp, TokenSet};
 
+use super::stored::read_back;
 use super::Report;
 
-/// `fleet_record`: the bytes are what a store returned. Reading never
-/// panics; a record read back is written and read again to itself; its
-/// `Debug` and any error never show a token the bytes carried.
+/// `fleet_record`: the bytes are what a store returned, as
+/// `Record::from_json` reads them ([`read_back`]'s checks).
 pub(super) fn fleet_record(data: &[u8], report: &mut Report) {
-    let tokens = quoted_tokens(data);
-    match Record::from_json(data) {
-        Ok(record) => {
-            report.accepted += 1;
-            let again = Record::from_json(&record.to_json()).expect("a record written reads back");
-            assert_eq!(again, record, "a record read back changed");
-            let printed = format!("{record:?}");
-            for token in tokens.iter().filter(|t| t.len() >= 3) {
-                assert!(
-                    !printed.contains(token.as_str()),
-                    "Debug shows a token: {printed}"
-                );
-            }
-        }
-        Err(e) => {
-            report.refused += 1;
-            let printed = format!("{e} {e:?}");
-            for token in tokens.iter().filter(|t| t.len() >= 3) {
-                assert!(
-                    !printed.contains(token.as_str()),
-                    "an error shows a token: {printed}"
-                );
-            }
-        }
-    }
-}
-
-/// The values of `access_token` and `refresh_token` anywhere in `data`,
-/// when it is JSON.
-fn quoted_tokens(data: &[u8]) -> Vec<String> {
-    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (key, v) in map {
-                    if let (true, Some(s)) = (key.ends_with("_token"), v.as_str()) {
-                        out.push(s.to_owned());
-                    }
-                    walk(v, out);
-                }
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        walk(&value, &mut out);
-    }
-    out
+    read_back(data, report, Record::from_json, Record::to_json);
 }
 
 /// `fleet_keeper_ops`: two keepers of one key, each byte pair an operation

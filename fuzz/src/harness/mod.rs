@@ -45,7 +45,8 @@
 //!
 //! **`path_segments`**: a mode byte and four strings (see [`paths::path_segments`]).
 //!
-//! **`fleet_record`**: the bytes a store handed back; **`fleet_keeper_ops`**:
+//! **`fleet_record`**, **`session_snapshot`**: the bytes a store or a disk
+//! handed back (see [`stored`]); **`fleet_keeper_ops`**:
 //! byte triples (keeper and operation, time step, operand) driving two
 //! fleet keepers of one key (see [`fleet`]).
 //!
@@ -85,6 +86,11 @@
 //!   clock) is handed out, never one the API refused, and snapshots carry
 //!   it; restores follow the version rule; old tickets and tickets of
 //!   another keeper of the same connection are stale and change nothing;
+//! * `fleet_record`, `session_snapshot`: reading never panics; what is read
+//!   writes and reads back to itself; no token the bytes carried shows in
+//!   its `Debug` or in an error; a snapshot restores exactly into the
+//!   session it names, which then hands out its access token only and
+//!   refreshes with its refresh token;
 //! * `path_segments`: a caller's value at a path segment is refused with
 //!   `Usage(InvalidPathSegment)` exactly when it is empty, a dot segment
 //!   (plain or `%2e`-encoded) or holds a control character; otherwise the
@@ -136,6 +142,7 @@ mod paths;
 mod response;
 mod seeds;
 mod session;
+mod stored;
 
 // The fuzz crate's public surface; `tests/fuzz_regressions.rs` includes
 // this module privately and uses part of it.
@@ -201,6 +208,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("fleet_keeper_ops", fleet::fleet_keeper_ops),
     ("path_segments", paths::path_segments),
     ("token_flow_ops", flow_ops::token_flow_ops),
+    ("session_snapshot", stored::session_snapshot),
 ];
 
 /// The names of [`TARGETS`], in its order.

@@ -706,12 +706,76 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         out.push(("path_segments", name.into(), strings(0, values)));
     }
     out.extend(fleet_seeds());
+    out.extend(snapshot_seeds());
     out.push((
         "path_segments",
         "pieces".into(),
         strings(1, [&[0, 1, 2], &[5, 8, 10, 11], &[17, 18, 19], &[30, 31, 35]]),
     ));
     out
+}
+
+/// `session_snapshot`: snapshots of the session the target restores into
+/// (fresh, expired, without a refresh token), of another session, and ones
+/// no writer makes.
+fn snapshot_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    use super::stored::{SNAPSHOT_REALM, SNAPSHOT_USER};
+    use tokendance::oauth2::SessionSnapshot;
+    let t0: u64 = 1_700_000_000_000;
+    let snapshot = |refresh: serde_json::Value, refresh_expires: serde_json::Value| {
+        serde_json::json!({
+            "format": 1,
+            "token_url": format!("{SNAPSHOT_REALM}/protocol/openid-connect/token"),
+            "client_id": "vatps",
+            "username": SNAPSHOT_USER,
+            "token": {
+                "access_token": "open sesame 42",
+                "obtained_at_ms": t0,
+                "expires_at_ms": t0 + 300_000,
+                "refresh_token": refresh,
+                "refresh_expires_at_ms": refresh_expires,
+            }
+        })
+    };
+    let fresh = snapshot("refresh sesame 7".into(), (t0 + 1_800_000).into());
+    let written = SessionSnapshot::from_json(fresh.to_string().as_bytes())
+        .expect("the seed snapshot reads")
+        .to_json();
+    let text = String::from_utf8_lossy(&written).into_owned();
+    let seed = |name: &str, bytes: Vec<u8>| ("session_snapshot", name.to_owned(), bytes);
+    vec![
+        seed("written", written.clone()),
+        seed(
+            "refresh_expired",
+            snapshot("refresh sesame 7".into(), t0.into())
+                .to_string()
+                .into_bytes(),
+        ),
+        seed(
+            "no_refresh_token",
+            snapshot(serde_json::Value::Null, serde_json::Value::Null)
+                .to_string()
+                .into_bytes(),
+        ),
+        seed(
+            "another_user",
+            text.replacen(SNAPSHOT_USER, "someone-else", 1).into_bytes(),
+        ),
+        seed(
+            "format_2",
+            text.replacen("\"format\":1", "\"format\":2", 1).into_bytes(),
+        ),
+        seed(
+            "token_with_a_newline",
+            text.replacen("open sesame 42", "open\\nsesame 42", 1)
+                .into_bytes(),
+        ),
+        seed(
+            "unknown_field",
+            text.replacen("\"username\"", "\"x\":1,\"username\"", 1)
+                .into_bytes(),
+        ),
+    ]
 }
 
 /// `fleet_record`: records as the crate writes them, and ones no writer
