@@ -421,6 +421,7 @@ mod tests {
 
         /// Any snapshot reads back as written, when its tokens can be sent
         /// as they are; otherwise it is refused as invalid, never misread.
+        #[cfg_attr(miri, ignore = "a proptest writing and reading snapshots: seconds a case under miri; the unit tests run there")]
         #[test]
         fn any_snapshot_round_trips_through_json(
             access in "\\PC{0,16}|[ -~]{0,16}|[\\x00-\\x7f]{0,6}",
