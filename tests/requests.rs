@@ -322,28 +322,43 @@ fn gam_refuses_bad_config() {
         );
     }
     let err = gam::client_credentials(&config, "", ClientSecret::new("s"), "x").unwrap_err();
-    assert_eq!(
-        err,
-        Error::Usage(UsageError::InvalidConfig {
-            reason: "empty client id"
-        })
-    );
+    assert_invalid_config(err, "empty client id");
 }
 
 // ---------------------------------------------------------------- MonPay
 
-#[test]
-fn monpay_exchange_code_test_and_production() {
-    for (config, url) in [
-        (
-            monpay::Config::test(),
-            "https://z-wallet.monpay.mn/v2/oauth/token",
-        ),
+const MONPAY_TEST_TOKEN_URL: &str = "https://z-wallet.monpay.mn/v2/oauth/token";
+
+/// MonPay's presets, a base of the caller's, and the token URL of each.
+fn monpay_configs() -> [(monpay::Config, &'static str); 3] {
+    [
+        (monpay::Config::test(), MONPAY_TEST_TOKEN_URL),
         (
             monpay::Config::production(),
             "https://wallet.monpay.mn/v2/oauth/token",
         ),
-    ] {
+        (
+            monpay::Config::new(Endpoint::parse("https://proxy.example/monpay").unwrap()),
+            "https://proxy.example/monpay/v2/oauth/token",
+        ),
+    ]
+}
+
+/// A form POST to `url` with exactly `body`.
+#[track_caller]
+fn assert_form_post(out: &Outgoing, url: &str, body: &[u8]) {
+    assert_request(out, Method::POST, url, FORM, body);
+}
+
+/// A usage error for a configuration the flow refuses.
+#[track_caller]
+fn assert_invalid_config(err: Error, reason: &'static str) {
+    assert_eq!(err, Error::Usage(UsageError::InvalidConfig { reason }));
+}
+
+#[test]
+fn monpay_exchange_code_test_and_production() {
+    for (config, url) in monpay_configs() {
         let mut flow = monpay::exchange_code(
             &config,
             "client-1",
@@ -353,11 +368,9 @@ fn monpay_exchange_code_test_and_production() {
         )
         .unwrap();
         let out = first_send(&mut flow);
-        assert_request(
+        assert_form_post(
             &out,
-            Method::POST,
             url,
-            FORM,
             b"redirect_uri=https%3A%2F%2Fshop.example%2Fback&client_id=client-1\
               &client_secret=secret&code=code-1&grant_type=authorization_code",
         );
@@ -381,13 +394,7 @@ fn monpay_form_encodes_hostile_values() {
          &client_secret={HOSTILE_PASSWORD_FORM}\
          &code=c%2Bo%26d%3De+%25&grant_type=authorization_code"
     );
-    assert_request(
-        &out,
-        Method::POST,
-        "https://z-wallet.monpay.mn/v2/oauth/token",
-        FORM,
-        want.as_bytes(),
-    );
+    assert_form_post(&out, MONPAY_TEST_TOKEN_URL, want.as_bytes());
 }
 
 #[test]
@@ -450,27 +457,12 @@ fn monpay_merchant(
 
 #[test]
 fn monpay_merchant_token_test_and_production() {
-    for (config, url) in [
-        (
-            monpay::Config::test(),
-            "https://z-wallet.monpay.mn/v2/oauth/token",
-        ),
-        (
-            monpay::Config::production(),
-            "https://wallet.monpay.mn/v2/oauth/token",
-        ),
-        (
-            monpay::Config::new(Endpoint::parse("https://proxy.example/monpay").unwrap()),
-            "https://proxy.example/monpay/v2/oauth/token",
-        ),
-    ] {
+    for (config, url) in monpay_configs() {
         let mut flow = monpay_merchant(&config, "merchant-1", "secret").unwrap();
         let out = first_send(&mut flow);
-        assert_request(
+        assert_form_post(
             &out,
-            Method::POST,
             url,
-            FORM,
             b"client_id=merchant-1&client_secret=secret&grant_type=client_credentials",
         );
     }
@@ -484,31 +476,17 @@ fn monpay_merchant_form_encodes_hostile_values() {
         "client_id=%D0%BC%D0%B5%D1%80%D1%87%D0%B0%D0%BD%D1%82+1%26x%3Dy\
          &client_secret={HOSTILE_PASSWORD_FORM}&grant_type=client_credentials"
     );
-    assert_request(
-        &out,
-        Method::POST,
-        "https://z-wallet.monpay.mn/v2/oauth/token",
-        FORM,
-        want.as_bytes(),
-    );
+    assert_form_post(&out, MONPAY_TEST_TOKEN_URL, want.as_bytes());
 }
 
 #[test]
 fn monpay_merchant_refuses_bad_config() {
     let config = monpay::Config::test();
-    let err = monpay_merchant(&config, "", "s").unwrap_err();
-    assert_eq!(
-        err,
-        Error::Usage(UsageError::InvalidConfig {
-            reason: "empty client id"
-        })
-    );
+    assert_invalid_config(monpay_merchant(&config, "", "s").unwrap_err(), "empty client id");
     let zero = monpay::client_credentials(&config, "m", ClientSecret::new("s"), Duration::ZERO);
-    assert_eq!(
+    assert_invalid_config(
         zero.unwrap_err(),
-        Error::Usage(UsageError::InvalidConfig {
-            reason: "the assumed merchant token lifetime must not be zero"
-        })
+        "the assumed merchant token lifetime must not be zero",
     );
     // Any other lifetime is taken, down to a millisecond.
     assert!(

@@ -122,6 +122,24 @@ pub fn mdlp_flow(c: &Canaries, by_password: bool, conn: Option<&str>) -> Result<
     )
 }
 
+/// A MonPay flow: one OAuth token request to the test wallet.
+const fn monpay_flow(
+    name: &'static str,
+    build: fn(&Canaries) -> Result<BoxedTokenFlow, Error>,
+    carries: fn(&Canaries) -> Vec<&'static str>,
+) -> TokenFlow {
+    TokenFlow {
+        name,
+        host: "z-wallet.monpay.mn",
+        requests: 1,
+        signature: None,
+        success: Success::OAuth,
+        spacing: None,
+        build,
+        carries,
+    }
+}
+
 fn boxed(flow: impl TokenFlowObject + 'static) -> BoxedTokenFlow {
     Box::new(flow)
 }
@@ -147,14 +165,9 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         },
         carries: |c| vec![c.client_secret],
     },
-    TokenFlow {
-        name: "monpay",
-        host: "z-wallet.monpay.mn",
-        requests: 1,
-        signature: None,
-        success: Success::OAuth,
-        spacing: None,
-        build: |c| {
+    monpay_flow(
+        "monpay",
+        |c| {
             monpay::exchange_code(
                 &monpay::Config::test(),
                 "client",
@@ -164,8 +177,8 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
             )
             .map(boxed)
         },
-        carries: |c| vec![c.client_secret, c.code],
-    },
+        |c| vec![c.client_secret, c.code],
+    ),
     TokenFlow {
         name: "astana password",
         host: "astana-plat.example",
@@ -239,14 +252,9 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
         },
         carries: |_| Vec::new(),
     },
-    TokenFlow {
-        name: "monpay merchant",
-        host: "z-wallet.monpay.mn",
-        requests: 1,
-        signature: None,
-        success: Success::OAuth,
-        spacing: None,
-        build: |c| {
+    monpay_flow(
+        "monpay merchant",
+        |c| {
             monpay::client_credentials(
                 &monpay::Config::test(),
                 "merchant",
@@ -255,8 +263,8 @@ pub const TOKEN_FLOWS: &[TokenFlow] = &[
             )
             .map(boxed)
         },
-        carries: |c| vec![c.client_secret],
-    },
+        |c| vec![c.client_secret],
+    ),
 ];
 
 /// The entry called `name`.

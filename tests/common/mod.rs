@@ -1,6 +1,21 @@
 //! Helpers the test suites share.
 #![allow(dead_code)] // each suite uses part of it
 
+/// Declares `Step` and `ALL` (every step, in order) from one list, so that
+/// a new step cannot be left out of the tests that go through `ALL`.
+#[allow(unused_macros)]
+macro_rules! step_list {
+    ($($step:ident),* $(,)?) => {
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        enum Step {
+            $($step),*
+        }
+        const ALL: [Step; [$(Step::$step),*].len()] = [$(Step::$step),*];
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use step_list;
+
 pub mod flows;
 pub mod holders;
 pub mod keeper_model;

@@ -30,18 +30,7 @@ const SIG_DER: &[u8] = b"signature-der-bytes-0b7d";
 const SIG_B64: &str = "c2lnbmF0dXJlLWRlci1ieXRlcy0wYjdk";
 const NEVER_IN_ERRORS: [&str; 5] = [TOKEN, REG_KEY, MDLP_SECRET, MDLP_PASSWORD, SIG_B64];
 
-/// Declares `Step` and `ALL` (every step, in order) from one list, so that
-/// a new step cannot be left out of the tests that go through `ALL`.
-macro_rules! steps {
-    ($($step:ident),* $(,)?) => {
-        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-        enum Step {
-            $($step),*
-        }
-        const ALL: [Step; [$(Step::$step),*].len()] = [$(Step::$step),*];
-    };
-}
-steps!(
+common::step_list!(
     Registration,
     GisMtKey,
     GisMtSignIn,

@@ -36,44 +36,33 @@ fn suz_order_signed_then_resent_after_a_revocation_transcript() {
     let mut crpt = server();
     let mut keeper = TokenKeeper::new(CONN);
     let mut sim = Sim::new(&mut crpt, T0).net(ms(100)).signer(ms(300), fake::sign);
-    let call = suz::Calls::new()
-        .call(
-            KeeperSource::new(&mut keeper, sign_in),
-            order(),
-            Signing::Detached,
-        )
-        .unwrap();
-    sim.run(call, status_line).unwrap();
+    let mut place_order = |sim: &mut Sim<'_>| {
+        let source = KeeperSource::new(&mut keeper, sign_in);
+        let call = suz::Calls::new()
+            .call(source, order(), Signing::Detached)
+            .unwrap();
+        sim.run(call, status_line).unwrap();
+    };
+    place_order(&mut sim);
     // A sign-in elsewhere revokes the keeper's token; the next order is refused
     // with 401, signed in again and re-sent with the signature it had.
     sim.now = sim.now.saturating_add(ms(2_000));
     sim.token(sign_in().unwrap());
-    let call = suz::Calls::new()
-        .call(
-            KeeperSource::new(&mut keeper, sign_in),
-            order(),
-            Signing::Detached,
-        )
-        .unwrap();
-    sim.run(call, status_line).unwrap();
+    place_order(&mut sim);
     let orders = sim.server.orders().to_vec();
     let log: Vec<&str> = sim.log.iter().map(String::as_str).collect();
     let order_url = format!("https://intuot.crpt.ru:16443/api/v2/lp/orders?omsId={OMS_ID}");
     let key_url = "https://int01.gismt.crpt.tech/api/v3/true-api/auth/key";
     let sign_in_url = format!("https://int01.gismt.crpt.tech/api/v3/true-api/auth/simpleSignIn/{CONN}");
     let send_order = format!("Send POST {order_url} +X-Signature {ORDER}");
-    let created = |n: usize, at: &str| {
+    let answer = |n: usize| {
         format!(
-            "Recv 200 {{\"expectedCompleteTimestamp\":0,\"omsId\":\"{OMS_ID}\",\"orderId\":\"{}\"}} at {at}",
+            "{{\"expectedCompleteTimestamp\":0,\"omsId\":\"{OMS_ID}\",\"orderId\":\"{}\"}}",
             orders[n]
         )
     };
-    let done = |n: usize| {
-        format!(
-            "Done 200 {{\"expectedCompleteTimestamp\":0,\"omsId\":\"{OMS_ID}\",\"orderId\":\"{}\"}}",
-            orders[n]
-        )
-    };
+    let created = |n: usize, at: &str| format!("Recv 200 {} at {at}", answer(n));
+    let done = |n: usize| format!("Done 200 {}", answer(n));
     assert_eq!(orders.len(), 2);
     let expected: Vec<String> = vec![
         "Start at +0s".into(),

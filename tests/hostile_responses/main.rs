@@ -50,8 +50,7 @@ const NEVER_IN_ERRORS: [&str; 7] = [
     ASTANA_PASSWORD,
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Step {
+common::step_list!(
     ItcPassword,
     ItcRefresh,
     Gam,
@@ -59,7 +58,7 @@ enum Step {
     AstanaPassword,
     AstanaCert,
     MonPayMerchant,
-}
+);
 use Step::*;
 
 // From `tests/hostile_responses/`, a plain `mod common;` would look for
@@ -70,15 +69,6 @@ use common::flows::{token_flow, BoxedTokenFlow, Canaries, Success};
 use common::time::{at, T0, T0_SECS};
 use common::{resp, Resp};
 
-const ALL: [Step; 7] = [
-    ItcPassword,
-    ItcRefresh,
-    Gam,
-    MonPay,
-    AstanaPassword,
-    AstanaCert,
-    MonPayMerchant,
-];
 const OAUTH: [Step; 5] = [ItcPassword, ItcRefresh, Gam, MonPay, MonPayMerchant];
 const ONE_SHOT: [Step; 5] = [Gam, MonPay, AstanaPassword, AstanaCert, MonPayMerchant];
 
