@@ -395,3 +395,47 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
         Ok(UniqueKeys)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(json: &str) -> Option<String> {
+        serde_json::from_str::<Joined>(json).unwrap().0
+    }
+
+    /// A location is joined from its text parts; numbers print as
+    /// numbers; objects, booleans and null name no place.
+    #[test]
+    fn a_location_joins_its_parts_and_drops_what_names_no_place() {
+        assert_eq!(joined(r#"["body", 0, "inn"]"#).as_deref(), Some("body.0.inn"));
+        assert_eq!(joined("[]"), None);
+        assert_eq!(joined("-3").as_deref(), Some("-3"));
+        assert_eq!(joined("1.5").as_deref(), Some("1.5"));
+        assert_eq!(joined(r#"{"a":1}"#), None);
+        assert_eq!(joined("true"), None);
+        assert_eq!(joined("null"), None);
+    }
+
+    /// Values from an owned source (not borrowed text) read as the same
+    /// values; what no JSON holds is refused naming what was expected.
+    #[test]
+    fn owned_values_read_alike_and_bytes_are_refused() {
+        let value = FieldValue::deserialize(serde_json::json!("abc")).unwrap();
+        assert_eq!(value.as_str(), Some("abc"));
+        let null = FieldValue::deserialize(serde_json::Value::Null).unwrap();
+        assert!(null.text().is_none());
+        let bytes = de::value::BytesDeserializer::<de::value::Error>::new(b"x");
+        let err = FieldValue::deserialize(bytes).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("any JSON value")),
+            "{err:?}"
+        );
+        let bytes = de::value::BytesDeserializer::<de::value::Error>::new(b"x");
+        let err = Joined::deserialize(bytes).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("a location")),
+            "{err:?}"
+        );
+    }
+}

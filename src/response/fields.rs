@@ -234,3 +234,21 @@ impl<'de> Deserialize<'de> for Key<'de> {
         d.deserialize_str(V)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The macro's slot numbers, checked at run time (at compile time the
+    /// coverage tools do not see them).
+    #[test]
+    fn keys_are_found_by_place_and_shared_keys_are_marked() {
+        let keys = ["error", "message", "code"];
+        assert_eq!(key_index(&keys, "message"), Some(1));
+        assert_eq!(key_index(&keys, "cod"), None, "a prefix is not the key");
+        assert_eq!(key_index(&keys, "codes"), None);
+        assert_eq!(key_index(&[], "code"), None);
+        assert_eq!(shared_keys(&keys, &["code", "error", "other"]), 0b101);
+        assert_eq!(shared_keys(&keys, &[]), 0);
+    }
+}

@@ -155,4 +155,17 @@ mod tests {
         assert_eq!(format!("{plain:?}"), "\"line one\"");
         assert_eq!(plain, "line\none");
     }
+
+    /// Raw access works alike on a withheld echo and on text of one's own.
+    #[test]
+    fn server_text_moves_out_and_compares_as_its_raw_text() {
+        let echo = ServerText::checked("echo czNjcjN0OktleX4x", &scrubber());
+        let raw: &str = echo.as_ref();
+        assert_eq!(raw, "echo czNjcjN0OktleX4x");
+        assert_eq!(echo.clone().into_string(), "echo czNjcjN0OktleX4x");
+        let own = ServerText::from("echo czNjcjN0OktleX4x");
+        assert!(!own.echoes_secret());
+        assert_eq!(own, echo, "equal by text, withheld or not");
+        assert_eq!(own.to_string(), "echo czNjcjN0OktleX4x");
+    }
 }

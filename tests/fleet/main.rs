@@ -14,6 +14,7 @@ use proptest::test_runner::FileFailurePersistence;
 
 #[cfg(feature = "fake")]
 mod conformance;
+mod keeper_api;
 #[cfg(feature = "fake")]
 mod source;
 mod world;

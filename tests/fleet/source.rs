@@ -285,3 +285,119 @@ fn an_itc_fleet_refreshes_once_with_the_shared_refresh_token() {
     assert_eq!((grants.password, grants.refresh, grants.refused), (1, 1, 0));
     assert!(realm.borrow().accepts(later, &renewed));
 }
+
+type Step = Result<Action<tokendance::AccessToken>, Error>;
+
+/// One step of `source` answered from `server` and `store` at T0; the
+/// source's `Debug` state after it.
+fn step_debug<S: TokenSource + std::fmt::Debug>(
+    source: &mut S,
+    step: Step,
+    server: &mut Gam,
+    store: &mut MemoryStore,
+) -> (Step, String) {
+    let next = match step.unwrap() {
+        Action::Store(op) => source.resume_token(T0, Input::Store(Ok(store.apply(&op)))),
+        Action::Send(out) => source.resume_token(T0, Input::Response(server.handle(T0, &out.into_http()))),
+        other => panic!("{other:?}"),
+    };
+    let debug = format!("{source:?}");
+    (next, debug)
+}
+
+/// The source's `Debug` says where it is (store, fence, renewal) and never
+/// shows the token; a call dropped mid-renewal gives the lease back.
+#[test]
+fn the_source_debug_tracks_its_state_and_a_dropped_renewal_releases_the_lease() {
+    let (mut server, mut store) = (gam_server(), MemoryStore::default());
+    let mut a = gam_source("a", "s3cret");
+    assert!(format!("{a:?}").contains("Idle"));
+    let mut step = a.poll_token(T0);
+    let mut states = vec![format!("{a:?}")];
+    while !states.last().is_some_and(|s| s.contains("\"Renewing\"")) {
+        let (next, debug) = step_debug(&mut a, step, &mut server, &mut store);
+        step = next;
+        states.push(debug);
+    }
+    let kinds = |name: &str| {
+        states
+            .iter()
+            .filter(|s| s.contains(&format!("state: \"{name}\"")))
+            .count()
+    };
+    // read and claim; the fence's read; the token request let through.
+    assert_eq!(
+        (kinds("Store"), kinds("Fencing"), kinds("Renewing")),
+        (2, 1, 1),
+        "{states:?}"
+    );
+    assert!(matches!(step, Ok(Action::Send(_))), "{step:?}");
+    assert!(a.keeper().renewing());
+    // The call is dropped with the token request unsent: the next poll
+    // releases the lease first.
+    drop(step);
+    let Ok(Action::Store(release)) = a.poll_token(T0) else {
+        panic!("no release")
+    };
+    assert!(matches!(release.kind(), StoreOpKind::Swap { version: 2, .. }));
+    assert!(!a.keeper().renewing());
+    assert_eq!(store.apply(&release), StoreAnswer::Swapped);
+    assert!(store.get("gam:shop").unwrap().lease.is_none());
+    // The next claim waits out the spacing between renewals.
+    let mut step = a.resume_token(T0, Input::Store(Ok(StoreAnswer::Swapped)));
+    while let Ok(Action::Store(op)) = step {
+        step = a.resume_token(T0, Input::Store(Ok(store.apply(&op))));
+    }
+    assert!(matches!(step, Ok(Action::Wait(until)) if until > T0), "{step:?}");
+    assert_eq!(server.counts().tokens_issued, 0);
+}
+
+/// A renewal flow that cannot be built fails the call with its error and
+/// releases the lease, with no failure counted.
+#[test]
+fn a_renewal_flow_that_cannot_be_built_releases_the_lease() {
+    let keeper = FleetKeeper::new("gam:shop", "a", FleetSettings::default()).unwrap();
+    let mut source = FleetSource::new(keeper, |_: Option<&TokenSet>| -> Result<GamFlow, Error> {
+        Err(Error::Usage(tokendance::UsageError::InvalidConfig {
+            reason: "no client",
+        }))
+    });
+    let store = RefCell::new(MemoryStore::default());
+    let server = RefCell::new(gam_server());
+    match call(&mut source, &server, &store, T0) {
+        Err(drive::DriveError::Flow(Error::Usage(tokendance::UsageError::InvalidConfig { reason }))) => {
+            assert_eq!(reason, "no client")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!source.keeper().renewing());
+    let Ok(Action::Store(release)) = source.poll_token(T0) else {
+        panic!("no release")
+    };
+    assert_eq!(store.borrow_mut().apply(&release), StoreAnswer::Swapped);
+    let record = store.borrow().get("gam:shop").unwrap();
+    assert!(record.lease.is_none());
+    assert_eq!(record.failures, 0);
+}
+
+/// A store operation answered with anything but a store result counts as
+/// not carried out; a 401 reported through the source drops the token.
+#[test]
+fn a_store_step_answered_otherwise_fails_and_a_401_drops_the_token() {
+    let (server, store) = (RefCell::new(gam_server()), RefCell::new(MemoryStore::default()));
+    let mut fresh = gam_source("b", "s3cret");
+    let Ok(Action::Store(_)) = fresh.poll_token(T0) else {
+        panic!("no read")
+    };
+    match fresh.resume_token(T0, Input::Response(http::Response::new(Vec::new()))) {
+        Err(Error::Store(StoreError::Unavailable(why))) => assert!(why.contains("not carried out"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let mut a = gam_source("a", "s3cret");
+    call(&mut a, &server, &store, T0).unwrap();
+    let token = a.keeper().usable_token(T0).cloned().expect("a token");
+    TokenSource::token_rejected(&mut a, T0, &token);
+    assert!(a.keeper().usable_token(T0).is_none());
+    a.keeper_mut().token_rejected(T0, &token);
+    assert!(a.keeper().token().is_some_and(TokenSet::is_refused));
+}
