@@ -162,6 +162,7 @@ mod sign;
 mod time;
 mod token;
 mod token_request;
+mod trace;
 
 // The API takes and gives `http` and `url` types: re-exported so that a
 // user's own version of either crate cannot mismatch ours.
