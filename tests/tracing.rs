@@ -683,3 +683,48 @@ fn a_fleet_keepers_failed_renewal_is_traced() {
         .iter()
         .any(|r| field(r, "outcome") == "renewal_failed" && r.field("provider") == Some("fleet")));
 }
+
+/// The SUZ registration, signed: its span, the signature asked for, the
+/// request without its `omsId` query, the outcome without an expiry; the
+/// registration key and the signature in no field.
+#[test]
+fn the_suz_registration_is_traced_without_its_key() {
+    use tokendance::crpt::{registration, SuzStand};
+    let recording = Recording::default();
+    let mut flow = registration::register(
+        &SuzStand::Demo.endpoint(),
+        "cdf12109-10d3-11e6-8b6f-0050569977a1",
+        tokendance::RegistrationKey::new(CANARIES.password),
+        "Moscow, 1 Leninskie Gory",
+        registration::Signing::Detached,
+        registration::DEFAULT_API_VERSION,
+    )
+    .unwrap();
+    let Ok(Action::Sign(_)) = tokendance::Flow::start(&mut flow, T0) else {
+        panic!("expected the signature first")
+    };
+    let signature = Input::Signature(Signature::from_der(SIG_DER.to_vec()));
+    let Ok(Action::Send(request)) = tokendance::Flow::resume(&mut flow, T0, signature) else {
+        panic!("expected the registration")
+    };
+    assert!(request.as_http().uri().query().is_some());
+    let answer = json(
+        200,
+        r#"{"omsConnection":"00000001-1B59-4000-8000-000000000000","status":"SUCCESS"}"#,
+    );
+    let Ok(Action::Done(_)) = tokendance::Flow::resume(&mut flow, T0, Input::Response(answer)) else {
+        panic!("expected the registration's outcome")
+    };
+    let records = recording.records();
+    assert_clean("registration", &records);
+    assert_named("registration", &records, "suz");
+    let path = field(events(&records, "tokendance.request")[0], "path");
+    assert_eq!(path, request.as_http().uri().path());
+    assert_eq!(
+        field(events(&records, "tokendance.sign")[0], "purpose"),
+        "SuzRegistrationBody"
+    );
+    let done = events(&records, "tokendance.outcome");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].field("expires_at"), None);
+}
