@@ -63,9 +63,10 @@ pub(crate) struct Run;
 /// The span entered while a step runs.
 #[cfg(feature = "tracing")]
 pub(crate) type Entered = tracing::span::EnteredSpan;
-/// Without the feature: nothing.
+/// Without the feature: nothing (a value of its own, not `()`, so that
+/// `let _entered = run.enter();` reads the same in both builds).
 #[cfg(not(feature = "tracing"))]
-pub(crate) type Entered = ();
+pub(crate) struct Entered;
 
 impl Run {
     /// The span of a one-shot flow (`tokendance.flow`).
@@ -128,6 +129,8 @@ impl Run {
         {
             self.0.clone().entered()
         }
+        #[cfg(not(feature = "tracing"))]
+        Entered
     }
 }
 
