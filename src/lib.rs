@@ -118,6 +118,17 @@
 //! * **Bounded input**: bodies over [`MAX_BODY`] bytes are refused unparsed;
 //!   a repeated key at any depth is refused.
 //!
+//! ## Tracing
+//!
+//! With the `tracing` feature, every flow, session, keeper and
+//! [`call::Authorized`] call has a span (target `tokendance`), and each
+//! step an event: the request's method and path (never its query, headers
+//! or body), the answer's status, the outcome (a refusal's kind and its
+//! code as the scrubber left it, never the message), a token's expiry, a
+//! wait or back-off, each instant the `now` you passed. No secret is ever a
+//! field. The README's Tracing section lists the spans, events and fields.
+//! Without the feature: no dependency and no code.
+//!
 //! ## Testing your code
 //!
 // Linked only where the module exists: docs built without the feature
@@ -162,6 +173,7 @@ mod sign;
 mod time;
 mod token;
 mod token_request;
+mod trace;
 
 // The API takes and gives `http` and `url` types: re-exported so that a
 // user's own version of either crate cannot mismatch ours.

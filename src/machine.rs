@@ -16,6 +16,7 @@
 use crate::error::{Error, Expect, UsageError};
 use crate::flow::{unexpected, Action, Input};
 use crate::time::Timestamp;
+use crate::trace::{self, Finished, Name, Run};
 
 /// A flow before it starts: what it needs to emit its first action.
 pub(crate) trait Start {
@@ -37,6 +38,10 @@ pub(crate) trait Step: Sized {
     /// What this state waits for.
     fn expects(&self) -> Expect;
 
+    /// The state's name, for `Debug` and tracing (never its contents,
+    /// which may hold secrets).
+    fn name(&self) -> &'static str;
+
     /// The next state and action, given input of the kind [`expects`](Self::expects) names.
     fn resume(self, now: Timestamp, input: Input) -> Result<Transition<Self>, Error>;
 }
@@ -44,6 +49,8 @@ pub(crate) trait Step: Sized {
 /// A flow's state with the shared rules around it.
 pub(crate) struct Machine<I: Start> {
     phase: Phase<I>,
+    /// The flow's span (nothing without the `tracing` feature).
+    run: Run,
 }
 
 enum Phase<I: Start> {
@@ -52,27 +59,32 @@ enum Phase<I: Start> {
     Finished,
 }
 
-impl<I: Start> Machine<I> {
-    /// A machine that has not started.
-    pub(crate) fn new(initial: I) -> Self {
+impl<I: Start> Machine<I>
+where
+    <I::State as Step>::Output: Finished,
+{
+    /// A machine that has not started, traced as `name`.
+    pub(crate) fn new(name: Name, initial: I) -> Self {
         Machine {
             phase: Phase::New(initial),
+            run: Run::flow(name),
         }
     }
 
-    /// The phase's name for `Debug`: `New`, `Finished`, or what `name` calls
-    /// the running state (never its contents, which may hold secrets).
-    pub(crate) fn describe(&self, name: impl FnOnce(&I::State) -> &'static str) -> &'static str {
+    /// The phase's name for `Debug`: `New`, `Finished`, or the running
+    /// state's [`name`](Step::name).
+    pub(crate) fn describe(&self) -> &'static str {
         match &self.phase {
             Phase::New(_) => "New",
-            Phase::Running(state) => name(state),
+            Phase::Running(state) => state.name(),
             Phase::Finished => "Finished",
         }
     }
 
     pub(crate) fn start(&mut self, now: Timestamp) -> Result<Action<<I::State as Step>::Output>, Error> {
+        let _entered = self.run.enter();
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::New(initial) => self.enter(initial.start(now)),
+            Phase::New(initial) => self.enter("New", now, initial.start(now)),
             Phase::Running(state) => {
                 self.phase = Phase::Running(state);
                 Err(Error::Usage(UsageError::AlreadyStarted))
@@ -86,20 +98,26 @@ impl<I: Start> Machine<I> {
         now: Timestamp,
         input: Input,
     ) -> Result<Action<<I::State as Step>::Output>, Error> {
-        let expected = match &self.phase {
+        let (expected, step) = match &self.phase {
             Phase::New(_) => return Err(Error::Usage(UsageError::NotStarted)),
             Phase::Finished => return Err(Error::Usage(UsageError::Finished)),
-            Phase::Running(state) => state.expects(),
+            Phase::Running(state) => (state.expects(), state.name()),
         };
+        let _entered = self.run.enter();
         if matches!(input, Input::Failed) {
             self.phase = Phase::Finished;
-            return Err(Error::Usage(UsageError::Aborted));
+            let aborted = Error::Usage(UsageError::Aborted);
+            trace::failed(step, &aborted, now);
+            return Err(aborted);
         }
         if !answers(expected, &input) {
             return Err(unexpected(expected, &input));
         }
+        if let Input::Response(response) = &input {
+            trace::response(step, response, now);
+        }
         match std::mem::replace(&mut self.phase, Phase::Finished) {
-            Phase::Running(state) => self.enter(state.resume(now, input)),
+            Phase::Running(state) => self.enter(step, now, state.resume(now, input)),
             // Checked above: only a running machine gets here.
             other => {
                 self.phase = other;
@@ -108,18 +126,34 @@ impl<I: Start> Machine<I> {
         }
     }
 
-    /// Keeps the next state unless the flow is done or failed.
+    /// Keeps the next state unless the flow is done or failed; traces what
+    /// the state `from` led to.
     fn enter(
         &mut self,
+        from: &'static str,
+        now: Timestamp,
         step: Result<Transition<I::State>, Error>,
     ) -> Result<Action<<I::State as Step>::Output>, Error> {
         match step {
-            Ok((_, action @ Action::Done(_))) => Ok(action),
+            Ok((_, Action::Done(output))) => {
+                trace::outcome(from, "done", output.expires_at(), now);
+                Ok(Action::Done(output))
+            }
             Ok((next, action)) => {
+                let step = next.name();
+                match &action {
+                    Action::Send(request) => trace::request(step, request, now),
+                    Action::Sign(job) => trace::sign(step, job, now),
+                    Action::Wait(until) => trace::wait(step, *until, now),
+                    Action::Store(_) | Action::Done(_) => {}
+                }
                 self.phase = Phase::Running(next);
                 Ok(action)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                trace::failed(from, &e, now);
+                Err(e)
+            }
         }
     }
 }

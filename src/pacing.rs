@@ -192,7 +192,9 @@ impl Backoff {
                 .min(pacing.max_server_wait)
         });
         self.failures = self.failures.saturating_add(1);
-        self.pause = Some((now, own.max(asked)));
+        let pause = own.max(asked);
+        self.pause = Some((now, pause));
+        crate::trace::backoff(self.failures, now.saturating_add(pause), now);
     }
 
     /// A back-off that has already seen `failures` in a row (a fleet

@@ -10,6 +10,7 @@ use crate::oauth2::{token_from_response, ZeroLifetime};
 use crate::scrub::Scrubber;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
+use crate::trace::Name;
 
 /// Reads the token out of the answer to a request that carried the secrets
 /// (to scrub from a refusal) and was sent at the instant given.
@@ -64,26 +65,29 @@ impl TokenRequest {
     /// `secrets` (client secret, code, password, a verifier: any number) are
     /// moved in, not copied.
     pub(crate) fn new(
+        name: Name,
         request: Outgoing,
         secrets: impl IntoIterator<Item = String>,
         parse: ParseToken,
         refine: RefineRefusal,
     ) -> Self {
-        Self::with(request, secrets, Parse::Own(parse), refine)
+        Self::with(name, request, secrets, Parse::Own(parse), refine)
     }
 
     /// A request answered by an RFC 6749 token response, whose zero or
     /// missing `expires_in` means what `zero` says.
     pub(crate) fn oauth(
+        name: Name,
         request: Outgoing,
         secrets: impl IntoIterator<Item = String>,
         zero: ZeroLifetime,
         refine: RefineRefusal,
     ) -> Self {
-        Self::with(request, secrets, Parse::OAuth(zero), refine)
+        Self::with(name, request, secrets, Parse::OAuth(zero), refine)
     }
 
     fn with(
+        name: Name,
         request: Outgoing,
         secrets: impl IntoIterator<Item = String>,
         parse: Parse,
@@ -91,14 +95,17 @@ impl TokenRequest {
     ) -> Self {
         let secrets = Carried::new(secrets);
         TokenRequest {
-            machine: Machine::new(Ready {
-                request,
-                reading: Reading {
-                    secrets,
-                    parse,
-                    refine,
+            machine: Machine::new(
+                name,
+                Ready {
+                    request,
+                    reading: Reading {
+                        secrets,
+                        parse,
+                        refine,
+                    },
                 },
-            }),
+            ),
         }
     }
 }
@@ -191,6 +198,10 @@ impl Step for Awaiting {
         Expect::Response
     }
 
+    fn name(&self) -> &'static str {
+        "Awaiting"
+    }
+
     fn resume(self, _now: Timestamp, input: Input) -> Result<Transition<Awaiting>, Error> {
         match input {
             Input::Response(response) => {
@@ -207,7 +218,7 @@ flow_via_machine!(TokenRequest, TokenSet);
 
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.machine.describe(|_| "Awaiting");
+        let state = self.machine.describe();
         write!(f, "TokenRequest {{ state: {state}, secrets: <redacted> }}")
     }
 }
@@ -231,6 +242,7 @@ mod tests {
     fn request() -> TokenRequest {
         let uri = http::Uri::from_static("https://auth.example/token");
         TokenRequest::new(
+            Name::new("test", "token_request"),
             Outgoing::post_form_to(uri, &[("grant_type", "client_credentials")]),
             SECRETS.map(str::to_owned),
             |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Expired),

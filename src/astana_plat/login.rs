@@ -11,6 +11,7 @@ use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
 use crate::token_request::TokenRequest;
+use crate::trace::Name;
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -31,6 +32,7 @@ pub fn login_password(url: &Endpoint, login: &str, password: Password) -> Result
     };
     let request = post(url, &body)?;
     Ok(TokenRequest::new(
+        Name::new("astana_plat", "login_password"),
         request,
         [password.into_exposed()],
         parse,
@@ -46,7 +48,13 @@ pub fn login_certificate(url: &Endpoint) -> Result<TokenRequest, Error> {
         login: None,
         password: None,
     };
-    Ok(TokenRequest::new(post(url, &body)?, [], parse, refine))
+    Ok(TokenRequest::new(
+        Name::new("astana_plat", "login_certificate"),
+        post(url, &body)?,
+        [],
+        parse,
+        refine,
+    ))
 }
 
 /// The login request: `body` serialised once, as JSON.

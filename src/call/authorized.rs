@@ -14,6 +14,7 @@ use crate::response::{classify_with, NoFields, Secrets};
 use crate::secret::AccessToken;
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
+use crate::trace::{self, Run};
 
 use super::{Limiter, TokenSource};
 
@@ -30,6 +31,15 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// The scheme's name in traces.
+    fn trace_name(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "bearer",
+            Scheme::SuzClientToken => "suz_client_token",
+            Scheme::MdlpToken => "mdlp_token",
+        }
+    }
+
     /// The header carrying `token` in this scheme, its value marked sensitive.
     /// A token that would not reach the server as it is (a control
     /// character, a space at either end) is a usage error.
@@ -128,6 +138,8 @@ pub struct Authorized<S, T = http::Response<Vec<u8>>> {
     state: State,
     /// The first 401, returned if the source cannot renew.
     first_refusal: Option<ServerError>,
+    /// The call's span (nothing without the `tracing` feature).
+    run: Run,
 }
 
 /// Whose step the call is at, once started (before and after, the gate says
@@ -176,6 +188,15 @@ impl<S: TokenSource> Authorized<S> {
     }
 }
 
+/// An attempt's step name in traces: the first, or the retry after a 401.
+fn attempt(retry: bool) -> &'static str {
+    if retry {
+        "retry"
+    } else {
+        "api"
+    }
+}
+
 /// Refuses relative URIs, and plain `http` unless allowed.
 fn check_uri(uri: &http::Uri, allow_http: bool) -> Result<(), Error> {
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
@@ -214,6 +235,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
         parse: Parse<T>,
     ) -> Self {
         Authorized {
+            run: Run::call(&request, scheme.trace_name()),
             source,
             request: Some(request),
             scheme,
@@ -392,6 +414,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .admit(request, now);
             if let Err(until) = admitted {
+                trace::wait("paced", until, now);
                 self.state = State::Paced { retry, token };
                 return Ok(Action::Wait(until));
             }
@@ -408,7 +431,9 @@ impl<S: TokenSource, T> Authorized<S, T> {
                 .insert(signing.header.clone(), sensitive_value(&signature.base64)?);
         }
         self.state = State::Api { retry, token };
-        Ok(Action::Send(Outgoing::from_http(request)))
+        let request = Outgoing::from_http(request);
+        trace::request(attempt(retry), &request, now);
+        Ok(Action::Send(request))
     }
 
     /// The signer's answer: keep the signature, then get the token.
@@ -445,6 +470,7 @@ impl<S: TokenSource, T> Authorized<S, T> {
                 ServerErrorKind::Unauthorized
             };
             self.first_refusal = Some(self.refusal(&response, secrets, kind));
+            trace::outcome("api", "token_refused", None, now);
             self.source.token_rejected(now, &token);
             let step = self.source.poll_token(now);
             return self.token_step(now, true, step);
@@ -558,6 +584,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
 
     fn start(&mut self, now: Timestamp) -> Result<Action<T>, Error> {
         self.gate.admit_start()?;
+        let _entered = self.run.enter();
         let step = match (&self.signing, &self.request) {
             // Signed before the token is fetched: a signer that fails (a
             // PIN refused) then costs no sign-in.
@@ -579,6 +606,7 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
 
     fn resume(&mut self, now: Timestamp, input: Input) -> Result<Action<T>, Error> {
         self.gate.admit(&input)?;
+        let _entered = self.run.enter();
         // The gate let the input through: the step ends in a new state or
         // finishes the call.
         let step = match std::mem::replace(&mut self.state, State::Token { retry: false }) {
@@ -593,8 +621,22 @@ impl<S: TokenSource, T> Flow for Authorized<S, T> {
                 self.token_step(now, retry, step)
             }
             State::Api { retry, token } => match input {
-                Input::Response(response) => self.answer(now, retry, token, response),
-                _ => Err(Error::Usage(UsageError::Aborted)),
+                Input::Response(response) => {
+                    let step = attempt(retry);
+                    trace::response(step, &response, now);
+                    let answered = self.answer(now, retry, token, response);
+                    match &answered {
+                        Ok(Action::Done(_)) => trace::outcome(step, "done", None, now),
+                        Err(e) => trace::failed(step, e, now),
+                        Ok(_) => {}
+                    }
+                    answered
+                }
+                _ => {
+                    let aborted = Error::Usage(UsageError::Aborted);
+                    trace::failed(attempt(retry), &aborted, now);
+                    Err(aborted)
+                }
             },
         };
         self.gate.track(step)

@@ -14,6 +14,7 @@ use crate::response::{classify, fields};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
+use crate::trace::Name;
 
 /// A challenge sign-in (GIS MT or True API), built by [`gis_mt::sign_in`](super::gis_mt::sign_in)
 /// or [`true_api::sign_in`](super::true_api::sign_in).
@@ -85,6 +86,7 @@ impl ChallengeSignIn {
     /// `key` and `sign_in` are the two paths below `base`, the connection (if
     /// any) appended to `sign_in` as one percent-encoded segment.
     pub(super) fn new(
+        name: Name,
         base: &Endpoint,
         key: &[&str],
         sign_in: &[&str],
@@ -93,12 +95,15 @@ impl ChallengeSignIn {
         inn: Option<Inn>,
     ) -> Result<Self, Error> {
         Ok(ChallengeSignIn {
-            machine: Machine::new(Paths {
-                key: base.join(key)?,
-                sign_in: base.join_then(sign_in, oms_connection)?,
-                purpose,
-                inn,
-            }),
+            machine: Machine::new(
+                name,
+                Paths {
+                    key: base.join(key)?,
+                    sign_in: base.join_then(sign_in, oms_connection)?,
+                    purpose,
+                    inn,
+                },
+            ),
             oms_connection: oms_connection.map(str::to_owned),
         })
     }
@@ -121,6 +126,14 @@ impl Start for Paths {
 
 impl Step for State {
     type Output = TokenSet;
+
+    fn name(&self) -> &'static str {
+        match self {
+            State::Fetching { .. } => "Fetching",
+            State::Signing { .. } => "Signing",
+            State::Exchanging { .. } => "Exchanging",
+        }
+    }
 
     fn expects(&self) -> Expect {
         match self {
@@ -181,11 +194,7 @@ impl super::SignIn for ChallengeSignIn {
 
 impl fmt::Debug for ChallengeSignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.machine.describe(|state| match state {
-            State::Fetching { .. } => "Fetching",
-            State::Signing { .. } => "Signing",
-            State::Exchanging { .. } => "Exchanging",
-        });
+        let state = self.machine.describe();
         write!(f, "ChallengeSignIn({state})")
     }
 }

@@ -5,6 +5,7 @@ use super::ChallengeSignIn;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::sign::Purpose;
+use crate::trace::Name;
 
 /// A GIS MT sign-in on `base` (see [`GisMtStand`](super::GisMtStand)).
 ///
@@ -22,6 +23,7 @@ use crate::sign::Purpose;
 /// ```
 pub fn sign_in(base: &Endpoint, oms_connection: Option<&str>) -> Result<ChallengeSignIn, Error> {
     ChallengeSignIn::new(
+        Name::new("gis_mt", "sign_in"),
         base,
         &["auth", "cert", "key"],
         &["auth", "cert"],

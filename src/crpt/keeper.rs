@@ -8,6 +8,7 @@ use crate::pacing::{within, Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
+use crate::trace::{self, Holder, Name, Run};
 
 /// Keeps the token of one `omsConnection`, sans-IO, as
 /// [`PasswordSession`](crate::oauth2::PasswordSession) keeps an ITC token.
@@ -72,7 +73,12 @@ pub struct TokenKeeper {
     backoff: Backoff,
     last_start: Option<Timestamp>,
     last_ticket: u64,
+    /// The keeper's span (nothing without the `tracing` feature).
+    run: Run,
 }
+
+/// What CRPT keepers are traced as.
+const NAME: Name = Name::new("crpt", "token_keeper");
 
 /// The token held and its version.
 #[derive(Clone, PartialEq, Eq)]
@@ -194,6 +200,7 @@ impl TokenKeeper {
             backoff: Backoff::default(),
             last_start: None,
             last_ticket: 0,
+            run: Run::holder(Holder::Keeper, NAME),
         }
     }
 
@@ -235,6 +242,7 @@ impl TokenKeeper {
 
     /// What to do at `now`: use the token, renew it (exactly one caller), or wait.
     pub fn poll(&mut self, now: Timestamp) -> KeeperAction<'_> {
+        let _entered = self.run.enter();
         self.reanchor(now);
         let due = self.held.as_ref().is_none_or(|h| {
             h.token.is_refused()
@@ -257,6 +265,7 @@ impl TokenKeeper {
             return self.use_or_wait(now, until);
         }
         self.last_ticket += 1;
+        trace::outcome("poll", "renewal_ticket", None, now);
         self.last_start = Some(now);
         self.renewal = Renewal::Out {
             ticket: self.last_ticket,
@@ -284,7 +293,10 @@ impl TokenKeeper {
     fn use_or_wait(&self, now: Timestamp, until: Timestamp) -> KeeperAction<'_> {
         match self.usable_token(now) {
             Some(token) => KeeperAction::UseToken(token),
-            None => KeeperAction::Wait(until.max(now)),
+            None => {
+                trace::wait("poll", until.max(now), now);
+                KeeperAction::Wait(until.max(now))
+            }
         }
     }
 
@@ -294,6 +306,9 @@ impl TokenKeeper {
     /// refused, and its token, which the newer renewal revokes, is not kept.
     pub fn renewed(&mut self, ticket: RenewalTicket, token: TokenSet) -> Result<(), Error> {
         self.check(&ticket)?;
+        let _entered = self.run.enter();
+        // The keeper is given no `now` here: the instant is the sign-in's sending.
+        trace::outcome("renewed", "token", token.expires_at(), token.obtained_at());
         self.version = self.version.saturating_add(1);
         self.held = Some(Held {
             token,
@@ -314,7 +329,9 @@ impl TokenKeeper {
         retry_at: Option<Timestamp>,
     ) -> Result<(), Error> {
         self.check(&ticket)?;
+        let _entered = self.run.enter();
         self.reanchor(now);
+        trace::outcome("renewal_failed", "renewal_failed", None, now);
         self.backoff.fail(now, &self.pacing, retry_at.map(RetryAfter::At));
         self.renewal = Renewal::Idle;
         Ok(())
@@ -325,7 +342,9 @@ impl TokenKeeper {
     /// need not wait for [`renewal_timeout`](Pacing::renewal_timeout).
     pub fn renewal_abandoned(&mut self, ticket: RenewalTicket) -> Result<(), Error> {
         self.check(&ticket)?;
+        let _entered = self.run.enter();
         if let Renewal::Out { since, .. } = self.renewal {
+            trace::outcome("renewal_abandoned", "renewal_abandoned", None, since);
             self.backoff.fail(since, &self.pacing, None);
         }
         self.renewal = Renewal::Idle;
@@ -345,8 +364,10 @@ impl TokenKeeper {
     /// for a new one) or expired early. If it is the token held, it is never
     /// handed out again and the next poll renews; a late 401 for a token
     /// already replaced changes nothing.
-    pub fn token_rejected(&mut self, _now: Timestamp, token: &AccessToken) {
+    pub fn token_rejected(&mut self, now: Timestamp, token: &AccessToken) {
         if self.held.as_mut().is_some_and(|h| h.token.refuse_if_mine(token)) {
+            let _entered = self.run.enter();
+            trace::outcome("token_rejected", "token_rejected", None, now);
             if self.refused.len() == REMEMBERED_REFUSALS {
                 self.refused.remove(0);
             }

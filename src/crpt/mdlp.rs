@@ -18,6 +18,10 @@ use crate::secret::{ClientSecret, Password};
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::{secs, Timestamp};
 use crate::token::TokenSet;
+use crate::trace::Name;
+
+/// What the MDLP sign-in is traced as.
+const NAME: Name = Name::new("mdlp", "sign_in");
 
 /// How long MDLP wants between the answer to `auth` and the `token` call.
 /// The flow expresses it as `Action::Wait`, never as a sleep.
@@ -174,13 +178,16 @@ pub fn sign_in(
         },
     });
     Ok(MdlpSignIn {
-        machine: Machine::new(Setup {
-            auth_url: base.join(&["api", "v1", "auth"])?,
-            token_url: base.join_then(&["api", "v1", "token"], oms_connection)?,
-            auth_body,
-            secret: client.secret,
-            auth,
-        }),
+        machine: Machine::new(
+            NAME,
+            Setup {
+                auth_url: base.join(&["api", "v1", "auth"])?,
+                token_url: base.join_then(&["api", "v1", "token"], oms_connection)?,
+                auth_body,
+                secret: client.secret,
+                auth,
+            },
+        ),
         oms_connection: oms_connection.map(str::to_owned),
     })
 }
@@ -258,6 +265,15 @@ fn space(now: Timestamp, answered_at: Timestamp, request: Outgoing, carried: Car
 
 impl Step for State {
     type Output = TokenSet;
+
+    fn name(&self) -> &'static str {
+        match self {
+            State::Authenticating { .. } => "Authenticating",
+            State::Signing { .. } => "Signing",
+            State::Spacing { .. } => "Spacing",
+            State::Exchanging { .. } => "Exchanging",
+        }
+    }
 
     fn expects(&self) -> Expect {
         match self {
@@ -372,12 +388,6 @@ impl super::SignIn for MdlpSignIn {
 
 impl fmt::Debug for MdlpSignIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.machine.describe(|state| match state {
-            State::Authenticating { .. } => "Authenticating",
-            State::Signing { .. } => "Signing",
-            State::Spacing { .. } => "Spacing",
-            State::Exchanging { .. } => "Exchanging",
-        });
-        write!(f, "MdlpSignIn({state})")
+        write!(f, "MdlpSignIn({})", self.machine.describe())
     }
 }

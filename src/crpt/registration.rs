@@ -26,6 +26,10 @@ use crate::scrub::ServerText;
 use crate::secret::RegistrationKey;
 use crate::sign::{Purpose, SignJob, Signature, SignatureKind};
 use crate::time::Timestamp;
+use crate::trace::{Finished, Name};
+
+/// What the SUZ registration is traced as.
+const NAME: Name = Name::new("suz", "register");
 
 /// Whether the request is signed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -201,12 +205,15 @@ fn prepare(
     // Checked now rather than when the request is built.
     crate::flow::sensitive_value(key.expose_secret())?;
     Ok(Registration {
-        machine: Machine::new(Prepared {
-            url,
-            body: json::bytes(&body),
-            key,
-            signing,
-        }),
+        machine: Machine::new(
+            NAME,
+            Prepared {
+                url,
+                body: json::bytes(&body),
+                key,
+                signing,
+            },
+        ),
     })
 }
 
@@ -250,6 +257,13 @@ fn send(
 
 impl Step for State {
     type Output = Outcome;
+
+    fn name(&self) -> &'static str {
+        match self {
+            State::Signing { .. } => "Signing",
+            State::Sending { .. } => "Sending",
+        }
+    }
 
     fn expects(&self) -> Expect {
         match self {
@@ -309,12 +323,11 @@ impl Step for State {
 
 flow_via_machine!(Registration, Outcome);
 
+/// A registration hands out no token.
+impl Finished for Outcome {}
+
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.machine.describe(|state| match state {
-            State::Signing { .. } => "Signing",
-            State::Sending { .. } => "Sending",
-        });
-        write!(f, "Registration({state})")
+        write!(f, "Registration({})", self.machine.describe())
     }
 }

@@ -6,6 +6,7 @@ use super::ChallengeSignIn;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::sign::Purpose;
+use crate::trace::Name;
 
 /// A True API sign-in on `base` (see [`TrueApiStand`](super::TrueApiStand)).
 ///
@@ -44,6 +45,7 @@ fn simple_sign_in(
     inn: Option<Inn>,
 ) -> Result<ChallengeSignIn, Error> {
     ChallengeSignIn::new(
+        Name::new("true_api", if inn.is_some() { "sign_in_for" } else { "sign_in" }),
         base,
         &["auth", "key"],
         &["auth", "simpleSignIn"],

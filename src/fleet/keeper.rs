@@ -11,6 +11,10 @@ use crate::pacing::{within, Backoff, Pacing};
 use crate::secret::AccessToken;
 use crate::time::Timestamp;
 use crate::token::TokenSet;
+use crate::trace::{self, Holder, Name, Run};
+
+/// What fleet keepers are traced as.
+const NAME: Name = Name::new("fleet", "fleet_keeper");
 
 /// How a [`FleetKeeper`] paces renewals and judges other processes' leases.
 ///
@@ -189,6 +193,8 @@ pub struct FleetTicket {
 /// # Ok::<(), tokendance::Error>(())
 /// ```
 pub struct FleetKeeper {
+    /// The keeper's span (nothing without the `tracing` feature).
+    run: Run,
     key: String,
     holder: String,
     settings: FleetSettings,
@@ -298,6 +304,7 @@ impl FleetKeeper {
             .map_err(|_| bad_name("the holder id must be 1 to 256 bytes of printable ASCII"))?;
         settings.validate()?;
         Ok(FleetKeeper {
+            run: Run::holder(Holder::Keeper, NAME),
             key,
             holder,
             settings,
@@ -355,6 +362,7 @@ impl FleetKeeper {
     /// What to do at `now`: use the token, carry out a store operation,
     /// renew (exactly one process of the fleet at a time), or wait.
     pub fn poll(&mut self, now: Timestamp) -> FleetAction<'_> {
+        let _entered = self.run.enter();
         self.reanchor(now);
         if let Some(out) = &self.op {
             if within(out.since, now, self.settings.store_timeout) {
@@ -409,6 +417,7 @@ impl FleetKeeper {
         id: u64,
         result: Result<StoreAnswer, StoreError>,
     ) -> Result<(), Error> {
+        let _entered = self.run.enter();
         let Some(out) = self.op.take_if(|out| out.id == id) else {
             return Err(Error::Usage(UsageError::StaleTicket));
         };
@@ -520,6 +529,8 @@ impl FleetKeeper {
     /// record moved on meanwhile, it is not).
     pub fn renewed(&mut self, ticket: FleetTicket, now: Timestamp, token: TokenSet) -> Result<(), Error> {
         let renewal = self.take_renewal(&ticket)?;
+        let _entered = self.run.enter();
+        trace::outcome("renewed", "token", token.expires_at(), now);
         self.reanchor(now);
         let claimed = renewal.claimed;
         self.held = Some(Held {
@@ -542,6 +553,8 @@ impl FleetKeeper {
         retry_at: Option<Timestamp>,
     ) -> Result<(), Error> {
         let renewal = self.take_renewal(&ticket)?;
+        let _entered = self.run.enter();
+        trace::outcome("renewal_failed", "renewal_failed", None, now);
         self.reanchor(now);
         let pacing = &self.settings.pacing;
         self.renew_backoff.fail(now, pacing, retry_at.map(RetryAfter::At));

@@ -5,6 +5,7 @@ use crate::flow::Outgoing;
 use crate::oauth2::{token_from_response, ZeroLifetime};
 use crate::secret::ClientSecret;
 use crate::token_request::{keep_refusal, TokenRequest};
+use crate::trace::Name;
 
 use super::Config;
 
@@ -39,6 +40,7 @@ pub fn client_credentials(
         ],
     );
     Ok(TokenRequest::new(
+        Name::new("gam", "client_credentials"),
         request,
         [client_secret.into_exposed()],
         |response, scrub, sent_at| token_from_response(response, scrub, sent_at, ZeroLifetime::Expired),

@@ -3,6 +3,7 @@
 use crate::error::Error;
 use crate::oauth2::{PasswordSession, SessionConfig};
 use crate::secret::Password;
+use crate::trace::Name;
 
 use super::{Config, CLIENT_ID};
 
@@ -18,7 +19,7 @@ pub fn session(
 ) -> Result<PasswordSession, Error> {
     let token_url = config.realm().join(&["protocol", "openid-connect", "token"])?;
     Ok(PasswordSession::new(
-        SessionConfig::new(token_url, CLIENT_ID)?,
+        SessionConfig::new(Name::new("itc", "session"), token_url, CLIENT_ID)?,
         username,
         password,
     ))

@@ -5,6 +5,7 @@ use crate::flow::Outgoing;
 use crate::oauth2::ZeroLifetime;
 use crate::secret::{AuthCode, ClientSecret};
 use crate::token_request::TokenRequest;
+use crate::trace::Name;
 
 use super::Config;
 
@@ -49,6 +50,7 @@ pub fn exchange_code(
         ],
     );
     Ok(TokenRequest::oauth(
+        Name::new("monpay", "exchange_code"),
         request,
         [client_secret.into_exposed(), code.into_exposed()],
         ZeroLifetime::Unknown,

@@ -12,6 +12,7 @@ use crate::flow::Outgoing;
 use crate::oauth2::ZeroLifetime;
 use crate::secret::ClientSecret;
 use crate::token_request::TokenRequest;
+use crate::trace::Name;
 
 use super::authorization_code::{apply_status_table, check_client_id};
 use super::Config;
@@ -89,6 +90,7 @@ pub fn client_credentials(
         ],
     );
     Ok(TokenRequest::oauth(
+        Name::new("monpay", "client_credentials"),
         request,
         [client_secret.into_exposed()],
         ZeroLifetime::Assumed(assumed_lifetime),

@@ -14,6 +14,7 @@ use crate::response::oauth_kind;
 use crate::secret::{AccessToken, Password};
 use crate::time::Timestamp;
 use crate::token::TokenSet;
+use crate::trace::{self, Holder, Name, Run};
 
 use super::{token_from_response, ZeroLifetime};
 
@@ -25,15 +26,19 @@ pub struct SessionConfig {
     /// `token_url` parsed once: cloning it per request costs no parse.
     token_uri: http::Uri,
     client_id: String,
+    /// What sessions on it are traced as.
+    name: Name,
 }
 
 impl SessionConfig {
-    /// A public client `client_id` (no secret) on the token endpoint `token_url`.
-    pub(crate) fn new(token_url: Url, client_id: impl Into<String>) -> Result<Self, Error> {
+    /// A public client `client_id` (no secret) on the token endpoint
+    /// `token_url`, its sessions traced as `name`.
+    pub(crate) fn new(name: Name, token_url: Url, client_id: impl Into<String>) -> Result<Self, Error> {
         Ok(SessionConfig {
             token_uri: crate::flow::target(token_url.clone())?,
             token_url,
             client_id: client_id.into(),
+            name,
         })
     }
 
@@ -114,6 +119,8 @@ pub struct PasswordSession {
     /// How many requests the session has sent: names the one in flight, so
     /// a shared caller's answer is taken only for the request it sent.
     sent: u64,
+    /// The session's span (nothing without the `tracing` feature).
+    run: Run,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -138,6 +145,16 @@ pub enum Grant {
     Refresh,
 }
 
+impl Grant {
+    /// The step's name in traces.
+    fn step(self) -> &'static str {
+        match self {
+            Grant::Password => "password_grant",
+            Grant::Refresh => "refresh",
+        }
+    }
+}
+
 /// What `poll` decided, before borrowing the token.
 enum Decision {
     Use,
@@ -150,6 +167,7 @@ impl PasswordSession {
     /// paced by [`Pacing::session`].
     pub fn new(config: SessionConfig, username: impl Into<String>, password: Password) -> Self {
         PasswordSession {
+            run: Run::holder(Holder::Session, config.name),
             config,
             pacing: Pacing::session(),
             username: username.into(),
@@ -214,6 +232,7 @@ impl PasswordSession {
     ///
     /// Returns the token without allocating when it is fresh.
     pub fn poll(&mut self, now: Timestamp) -> Result<SessionAction<'_>, Error> {
+        let _entered = self.run.enter();
         if self.phase == Phase::Ended {
             return match self.valid_token(now) {
                 Some(token) => Ok(SessionAction::UseToken(token)),
@@ -226,8 +245,15 @@ impl PasswordSession {
                 // `decide` answers Use only while a token is held.
                 None => Ok(SessionAction::Wait(now)),
             },
-            Decision::Wait(until) => Ok(SessionAction::Wait(until)),
-            Decision::Send(grant) => Ok(SessionAction::Send(self.request(now, grant))),
+            Decision::Wait(until) => {
+                trace::wait("poll", until, now);
+                Ok(SessionAction::Wait(until))
+            }
+            Decision::Send(grant) => {
+                let request = self.request(now, grant);
+                trace::request(grant.step(), &request, now);
+                Ok(SessionAction::Send(request))
+            }
         }
     }
 
@@ -345,12 +371,15 @@ impl PasswordSession {
         now: Timestamp,
         response: http::Response<Vec<u8>>,
     ) -> Result<(), Error> {
+        let _entered = self.run.enter();
         self.reanchor(now);
         let (grant, sent_at) = match self.phase {
             Phase::InFlight { grant, sent_at, .. } => (grant, sent_at),
             Phase::Ended => return Err(Error::Usage(UsageError::Finished)),
             _ => return Err(Error::Usage(UsageError::NoRequestInFlight)),
         };
+        let step = grant.step();
+        trace::response(step, &response, now);
         // Everything the session sent and every token it holds: a refusal
         // of the refresh may quote the access token as well.
         let refresh = self.tokens.as_ref().and_then(TokenSet::refresh_token);
@@ -366,6 +395,7 @@ impl PasswordSession {
                 if let Some(old) = &self.tokens {
                     fresh.keep_refresh_from(old);
                 }
+                trace::outcome(step, "token", fresh.expires_at(), now);
                 self.tokens = Some(fresh);
                 self.phase = Phase::Idle;
                 self.backoff.succeed();
@@ -374,6 +404,8 @@ impl PasswordSession {
             Err(Error::Server(refusal)) if grant == Grant::Refresh && refresh_refused(&refusal) => {
                 // The refresh token is dead (or this server will not take
                 // it): the password grant goes next, at once.
+                trace::failed(step, &Error::Server(refusal), now);
+                trace::outcome(step, "refresh_refused", None, now);
                 if let Some(tokens) = &mut self.tokens {
                     tokens.forget_refresh();
                 }
@@ -385,13 +417,17 @@ impl PasswordSession {
                 // The credentials are refused: nothing is sent again. An
                 // access token still valid keeps serving until it expires;
                 // the refresh token is dropped.
+                let refusal = Error::Server(refusal);
+                trace::failed(step, &refusal, now);
+                trace::outcome(step, "ended", None, now);
                 self.phase = Phase::Ended;
                 if let Some(tokens) = &mut self.tokens {
                     tokens.forget_refresh();
                 }
-                Err(Error::Server(refusal))
+                Err(refusal)
             }
             Err(err) => {
+                trace::failed(step, &err, now);
                 self.back_off(now, err.retry_after());
                 Err(err)
             }
@@ -402,9 +438,11 @@ impl PasswordSession {
     /// TLS failure). The session backs off and will send again; nothing is
     /// lost or doubled.
     pub fn transport_failed(&mut self, now: Timestamp) -> Result<(), Error> {
+        let _entered = self.run.enter();
         self.reanchor(now);
         match self.phase {
-            Phase::InFlight { .. } => {
+            Phase::InFlight { grant, .. } => {
+                trace::failed(grant.step(), &Error::Usage(UsageError::Aborted), now);
                 self.back_off(now, None);
                 Ok(())
             }

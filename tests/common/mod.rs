@@ -26,6 +26,8 @@ pub mod printings;
 pub mod scripted;
 pub mod steps;
 pub mod time;
+#[cfg(feature = "tracing")]
+pub mod traced;
 pub mod uri_oracle;
 
 use http::{Method, Version};

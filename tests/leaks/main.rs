@@ -127,9 +127,11 @@ fn find_encoded_leak(text: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // The collector.
 
-/// Everything a test printed, with the printers of the crate's own types.
+/// Everything a test printed, with the printers of the crate's own types;
+/// with the `tracing` feature, also every span and event the flows the
+/// test drives on its thread emit (each field read by the oracle).
 #[derive(Default)]
-struct Seen(Printings);
+struct Seen(Printings, #[cfg(feature = "tracing")] common::traced::Recording);
 
 impl std::ops::Deref for Seen {
     type Target = Printings;
@@ -194,6 +196,17 @@ impl Seen {
         for (label, text) in &self.items {
             if let Some(leak) = find_leak(text) {
                 panic!("{leak}\n  in {label}:\n  {text}");
+            }
+        }
+        #[cfg(feature = "tracing")]
+        for record in self.1.records() {
+            for text in record.texts() {
+                if let Some(leak) = find_leak(text) {
+                    panic!(
+                        "{leak}\n  in the trace {} {}:\n  {record:?}",
+                        record.kind, record.name
+                    );
+                }
             }
         }
     }
