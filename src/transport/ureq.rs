@@ -114,16 +114,15 @@ pub enum ErrorKind {
     Io(io::ErrorKind),
     /// No connection could be made, ureq gave no reason.
     ConnectionFailed,
-    /// TLS failed, with ureq's fixed description (rustls' and native-tls'
-    /// own errors are [`ErrorKind::Other`]).
-    Tls(&'static str),
     /// The answer was not HTTP/1.1 that ureq could read (framing, a head
     /// over ureq's size limit).
     Protocol,
     /// ureq refused the request before sending it (its URI or a header);
     /// the crate's flows never build such a request.
     InvalidRequest,
-    /// Anything else (rustls' and native-tls' errors among them).
+    /// Anything else, TLS among it (ureq's `Tls`, `Rustls` and
+    /// `NativeTls` variants exist only with its TLS features): `Display`
+    /// names ureq's variant.
     Other,
 }
 
@@ -135,7 +134,6 @@ impl Error {
             E::HostNotFound => ErrorKind::HostNotFound,
             E::Io(e) => ErrorKind::Io(e.kind()),
             E::ConnectionFailed => ErrorKind::ConnectionFailed,
-            E::Tls(text) => ErrorKind::Tls(text),
             E::Protocol(_) | E::LargeResponseHeader(..) => ErrorKind::Protocol,
             E::Http(_) | E::BadUri(_) | E::RequireHttpsOnly(_) => ErrorKind::InvalidRequest,
             _ => ErrorKind::Other,
@@ -167,7 +165,6 @@ impl fmt::Display for Error {
             ErrorKind::HostNotFound => f.write_str("ureq: host not found"),
             ErrorKind::Io(kind) => write!(f, "ureq: I/O failed: {kind}"),
             ErrorKind::ConnectionFailed => f.write_str("ureq: no connection could be made"),
-            ErrorKind::Tls(text) => write!(f, "ureq: TLS failed: {text}"),
             ErrorKind::Protocol => f.write_str("ureq: the answer was not readable HTTP/1.1"),
             ErrorKind::InvalidRequest => f.write_str("ureq: the request was refused before sending"),
             ErrorKind::Other => write!(
