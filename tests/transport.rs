@@ -213,6 +213,23 @@ fn assert_too_large<T: std::fmt::Debug, TE: std::fmt::Debug>(result: Result<T, D
     }
 }
 
+/// What a caller's `?`, `Box<dyn Error + Send + Sync>` and `tokio::spawn`
+/// need of the adapters' types.
+#[test]
+fn the_adapters_types_are_send_sync_and_static() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn send<T: Send + 'static>() {}
+    send_sync::<uq::Error>();
+    send_sync::<rq::Error>();
+    send_sync::<DriveError<uq::Error, NoSigner>>();
+    send_sync::<DriveError<rq::Error, NoSigner>>();
+    send::<rq::Exchange>();
+    let as_std: Box<dyn std::error::Error + Send + Sync> = Box::new(DriveError::<uq::Error, NoSigner>::Flow(
+        Error::Usage(tokendance::UsageError::Finished),
+    ));
+    assert!(!as_std.to_string().is_empty());
+}
+
 // ---------------------------------------------------------------------------
 // ureq
 

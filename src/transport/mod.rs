@@ -67,3 +67,26 @@ fn variant_name(debug: &str) -> String {
         .take(40)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_bound, variant_name};
+
+    #[test]
+    fn a_variant_name_stops_before_what_the_variant_holds() {
+        assert_eq!(
+            variant_name("Rustls(InvalidCertificate(UnknownIssuer))"),
+            "Rustls"
+        );
+        assert_eq!(variant_name("BadUri(\"/x?secret=s3cret\")"), "BadUri");
+        assert_eq!(variant_name("HostNotFound"), "HostNotFound");
+        assert_eq!(variant_name(&"A".repeat(100)).len(), 40);
+        assert_eq!(variant_name("\"quoted\""), "");
+    }
+
+    #[test]
+    fn the_read_bound_is_one_over_the_limit_and_saturates() {
+        assert_eq!(read_bound(crate::MAX_BODY), crate::MAX_BODY + 1);
+        assert_eq!(read_bound(usize::MAX), usize::MAX);
+    }
+}
