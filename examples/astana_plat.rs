@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! ASTANA_PLAT_URL=https://…/login ASTANA_PLAT_LOGIN=… ASTANA_PLAT_PASSWORD=… \
-//!   cargo run --example astana_plat
+//!   cargo run --example astana_plat --features ureq
 //! ```
 //!
 //! Astana-plat's guide prints no address: use the login URL you were given.
@@ -13,7 +13,9 @@
 
 mod support;
 
-use tokendance::{astana_plat, Endpoint, Password};
+use std::time::Duration;
+
+use tokendance::{astana_plat, transport, Endpoint, Password};
 
 fn main() -> std::process::ExitCode {
     support::exit_with(run())
@@ -24,7 +26,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let login = support::required_env("ASTANA_PLAT_LOGIN", "your Astana-plat login")?;
     let password = support::required_env("ASTANA_PLAT_PASSWORD", "your Astana-plat password")?;
     let flow = astana_plat::login_password(&Endpoint::parse(&url)?, &login, Password::new(password))?;
-    let token = support::drive_for_real(flow)?;
+    // The ureq adapter (feature `ureq`): no redirects, bounded bodies, 30 s per exchange.
+    let send = transport::ureq::send(&transport::ureq::agent(Duration::from_secs(30)));
+    let token = support::drive_for_real(flow, send)?;
     println!(
         "Astana-plat: access token obtained, {}",
         support::describe_expiry(token.expires_at())

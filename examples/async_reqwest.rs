@@ -1,6 +1,6 @@
 //! The async driver on tokio with reqwest, against the fakes on 127.0.0.1.
 //!
-//! `cargo run --example async_reqwest --features fake`
+//! `cargo run --example async_reqwest --features fake,reqwest`
 //!
 //! tokendance has no runtime dependency: `drive_async` is generic over your
 //! closures' futures, so its future is `Send` exactly when they are. Here it
@@ -11,13 +11,13 @@
 mod support;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, Fake, Fakes};
-use tokendance::{gam, itc, ClientSecret, Endpoint, Password, Timestamp};
+use tokendance::{gam, itc, transport, ClientSecret, Endpoint, Password, Timestamp};
 
-use support::{reqwest_client, reqwest_send, LoopbackServer};
+use support::LoopbackServer;
 
 fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
@@ -40,7 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let base = server.base_url();
     let local = |path: &str| Endpoint::parse_insecure_http(&format!("{base}{path}"));
-    let client = reqwest_client();
+    // The reqwest adapter (feature `reqwest`): no redirects, bounded bodies,
+    // 30 s per exchange; `send` gives the closure drive_async takes.
+    let client = transport::reqwest::client(Duration::from_secs(30))?;
 
     // GAM client credentials, driven inside tokio::spawn (so: Send).
     let config = gam::Config::new(local("/gam")?, local("/gam/oms")?);
@@ -50,16 +52,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ClientSecret::new(fake::DEMO_CLIENT_SECRET),
         fake::DEMO_GAM_SCOPE,
     )?;
-    let http = client.clone();
+    let send = transport::reqwest::send(&client);
     let task = tokio::spawn(async move {
-        drive::drive_async(
-            flow,
-            now,
-            move |request| reqwest_send(http.clone(), request),
-            drive::no_signer_async,
-            sleep_until,
-        )
-        .await
+        drive::drive_async(flow, now, send, drive::no_signer_async, sleep_until).await
     });
     let token = task.await??;
     println!(
@@ -80,11 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Password::new(itc::STAGING_TEST_PASSWORD),
     )?;
     for attempt in 1..=2 {
-        let http = client.clone();
-        let result: Result<_, DriveError<reqwest::Error, NoSigner>> = drive::drive_async(
+        let result: Result<_, DriveError<transport::reqwest::Error, NoSigner>> = drive::drive_async(
             session.fetch(),
             now,
-            move |request| reqwest_send(http.clone(), request),
+            transport::reqwest::send(&client),
             drive::no_signer_async,
             sleep_until,
         )

@@ -1,7 +1,7 @@
 //! Get an ITC Easy Register token from the real realm.
 //!
 //! ```text
-//! ITC_STAND=staging ITC_USERNAME=easy-register-test ITC_PASSWORD='Test@123' cargo run --example itc
+//! ITC_STAND=staging ITC_USERNAME=easy-register-test ITC_PASSWORD='Test@123' cargo run --example itc --features ureq
 //! ```
 //!
 //! `ITC_STAND` is `staging` or `production`; `ITC_REALM_URL` overrides the
@@ -12,7 +12,9 @@
 
 mod support;
 
-use tokendance::{itc, Endpoint, Password};
+use std::time::Duration;
+
+use tokendance::{itc, transport, Endpoint, Password};
 
 fn main() -> std::process::ExitCode {
     support::exit_with(run())
@@ -37,7 +39,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "your Easy Register password (staging test account: Test@123)",
     )?;
     let mut session = itc::session(&config, username, Password::new(password))?;
-    support::drive_for_real(session.fetch())?;
+    // The ureq adapter (feature `ureq`): no redirects, bounded bodies, 30 s per exchange.
+    let send = transport::ureq::send(&transport::ureq::agent(Duration::from_secs(30)));
+    support::drive_for_real(session.fetch(), send)?;
     let tokens = session.tokens().ok_or("the session holds no token")?;
     println!(
         "ITC {stand}: access token obtained, {}; refresh token: {}",

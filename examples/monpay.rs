@@ -2,14 +2,16 @@
 //!
 //! ```text
 //! MONPAY_STAND=test MONPAY_CLIENT_ID=… MONPAY_CLIENT_SECRET=… \
-//!   MONPAY_REDIRECT_URI=https://yourdomain.example MONPAY_CODE=… cargo run --example monpay
+//!   MONPAY_REDIRECT_URI=https://yourdomain.example MONPAY_CODE=… cargo run --example monpay --features ureq
 //! ```
 //!
 //! The code comes from the mini app's authorization step and works once.
 
 mod support;
 
-use tokendance::{monpay, AuthCode, ClientSecret};
+use std::time::Duration;
+
+use tokendance::{monpay, transport, AuthCode, ClientSecret};
 
 fn main() -> std::process::ExitCode {
     support::exit_with(run())
@@ -34,7 +36,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         AuthCode::new(code),
         &redirect_uri,
     )?;
-    let token = support::drive_for_real(flow)?;
+    // The ureq adapter (feature `ureq`): no redirects, bounded bodies, 30 s per exchange.
+    let send = transport::ureq::send(&transport::ureq::agent(Duration::from_secs(30)));
+    let token = support::drive_for_real(flow, send)?;
     println!(
         "MonPay {stand}: access token obtained, {}",
         support::describe_expiry(token.expires_at())

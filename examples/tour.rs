@@ -1,9 +1,10 @@
 //! The tour: every implemented flow, end to end, over real HTTP on 127.0.0.1.
 //!
-//! `cargo run --example tour --features fake`
+//! `cargo run --example tour --features fake,ureq`
 //!
 //! It starts the crate's fakes behind a small HTTP server on a free loopback
-//! port and drives each flow through the blocking driver with `ureq`, exactly
+//! port and drives each flow through the blocking driver with the crate's `ureq`
+//! adapter (`tokendance::transport::ureq`), exactly
 //! as an integrator would against the real services. A virtual clock, shared
 //! by the flows and the fakes, lets it show token expiry, refresh and the
 //! fallback to the password grant without waiting (and a session saved,
@@ -39,7 +40,8 @@ use tokendance::{
     RegistrationKey, ServerErrorKind, SignJob, Signature, SignatureKind, Timestamp, TokenSet,
 };
 
-use support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
+use support::{LoopbackServer, VirtualClock};
+use tokendance::transport;
 
 /// 2026-01-01T00:00:00Z: where the virtual clock starts.
 const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
@@ -86,7 +88,7 @@ struct Tour {
     failures: Vec<String>,
 }
 
-type Outcome<T> = Result<T, DriveError<ureq::Error, NoSigner>>;
+type Outcome<T> = Result<T, DriveError<transport::ureq::Error, NoSigner>>;
 
 impl Tour {
     fn fakes(&self) -> MutexGuard<'_, Fakes> {
@@ -105,7 +107,7 @@ impl Tour {
     ) -> (Outcome<F::Output>, usize) {
         let log: RefCell<Vec<(Timestamp, String, String)>> = RefCell::new(Vec::new());
         let clock = &self.clock;
-        let agent = &self.agent;
+        let send = transport::ureq::send(&self.agent);
         let mut sent = 0;
         let store = &self.store;
         let outcome = drive::drive_with_store(
@@ -114,7 +116,7 @@ impl Tour {
             |request| {
                 sent += 1;
                 let (at, line) = (clock.now(), describe(&request));
-                let response = ureq_send(agent, request);
+                let response = send(request);
                 let status = match &response {
                     Ok(r) => r.status().as_u16().to_string(),
                     Err(_) => "transport error".to_owned(),
@@ -275,7 +277,7 @@ fn tour() -> Result<Vec<String>, Box<dyn std::error::Error>> {
 
     let mut tour = Tour {
         clock,
-        agent: ureq_agent(),
+        agent: transport::ureq::agent(Duration::from_secs(30)),
         fakes,
         store: RefCell::new(MemoryStore::default()),
         rows: Vec::new(),

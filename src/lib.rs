@@ -56,6 +56,19 @@
 //! The same loop is written once in [`drive::drive`] (blocking) and
 //! [`drive::drive_async`] (any executor): pass your closures.
 //!
+// Linked only where the module exists, as `fake` below.
+#![cfg_attr(
+    any(feature = "ureq", feature = "reqwest"),
+    doc = "With the `ureq` or `reqwest` feature, [`transport`] turns a ureq agent or a reqwest client"
+)]
+#![cfg_attr(
+    not(any(feature = "ureq", feature = "reqwest")),
+    doc = "With the `ureq` or `reqwest` feature, the `transport` module turns a ureq agent or a reqwest client"
+)]
+//! into the `send` closure the drivers take: no redirect followed, statuses
+//! as responses, bodies read up to the bound the flows enforce, your
+//! timeouts, errors that never repeat the request.
+//!
 //! Long-lived tokens live in keepers polled with the current time: the ITC
 //! Keycloak session is an [`oauth2::PasswordSession`], which answers "use
 //! this token" without a request or an allocation while the token is fresh
@@ -174,6 +187,9 @@ mod time;
 mod token;
 mod token_request;
 mod trace;
+#[cfg(any(feature = "ureq", feature = "reqwest"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "ureq", feature = "reqwest"))))]
+pub mod transport;
 
 // The API takes and gives `http` and `url` types: re-exported so that a
 // user's own version of either crate cannot mismatch ours.

@@ -19,7 +19,7 @@
 //!
 //! Without the engine every test FAILS, naming the package to install.
 
-#![cfg(feature = "fake")]
+#![cfg(all(feature = "fake", feature = "ureq"))]
 
 #[path = "../examples/support/mod.rs"]
 mod support;

@@ -16,9 +16,6 @@
 //! never skipped. The peers read the wall clock, so the flows do too, and
 //! expiry-dependent steps use lifetimes of a few seconds set on the peers.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -30,11 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::oauth2::{self, Grant, SessionAction};
 use tokendance::{
-    gam, itc, monpay, AuthCode, ClientSecret, Endpoint, Error, Password, ServerError, ServerErrorKind,
-    Timestamp, TokenSet, UsageError,
+    gam, itc, monpay, transport, AuthCode, ClientSecret, Endpoint, Error, Password, ServerError,
+    ServerErrorKind, Timestamp, TokenSet, UsageError,
 };
-
-use support::{reqwest_client, reqwest_send, ureq_agent, ureq_send};
 
 // ---------------------------------------------------------------------------
 // Peers: install once, start per test, kill on drop.
@@ -202,7 +197,7 @@ impl Peer {
 
     fn send(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
         let what = format!("{} {}", request.method(), request.uri());
-        ureq_send(&ureq_agent(), request)
+        transport::ureq::send(&agent())(request)
             .unwrap_or_else(|e| panic!("{}: {what} failed: {e}{}", self.name, self.stderr_tail()))
     }
 
@@ -270,15 +265,19 @@ fn sleep_until(t: Timestamp) {
     std::thread::sleep(t.saturating_duration_since(now()) + Duration::from_millis(20));
 }
 
-type DriveResult<T> = Result<T, DriveError<ureq::Error, NoSigner>>;
+type DriveResult<T> = Result<T, DriveError<transport::ureq::Error, NoSigner>>;
 
-/// The blocking driver over ureq, the wall clock and real sleeps.
+/// The crate's ureq adapter's agent: no redirects, statuses as responses.
+fn agent() -> ureq::Agent {
+    transport::ureq::agent(Duration::from_secs(30))
+}
+
+/// The blocking driver over the ureq adapter, the wall clock and real sleeps.
 fn drive<F: tokendance::Flow>(flow: F) -> DriveResult<F::Output> {
-    let agent = ureq_agent();
     drive::drive(
         flow,
         now,
-        |request| ureq_send(&agent, request),
+        transport::ureq::send(&agent()),
         drive::no_signer,
         sleep_until,
     )
@@ -434,7 +433,7 @@ fn keycloak_mock_itc_session_refreshes_and_falls_back() {
 #[tokio::test(flavor = "current_thread")]
 async fn keycloak_mock_ended_session_falls_back_over_reqwest() {
     let realm = Peer::start(KEYCLOAK.0, KEYCLOAK.1);
-    let client = reqwest_client();
+    let client = transport::reqwest::client(Duration::from_secs(30)).expect("a reqwest client");
     let mut session = itc::session(&realm.itc_config(), ITC_USER, Password::new(ITC_PASSWORD)).unwrap();
 
     let first = fetch_async(&client, &mut session).await.expect("password grant");
@@ -455,11 +454,11 @@ async fn keycloak_mock_ended_session_falls_back_over_reqwest() {
 async fn fetch_async(
     client: &reqwest::Client,
     session: &mut tokendance::oauth2::PasswordSession,
-) -> Result<tokendance::AccessToken, DriveError<reqwest::Error, NoSigner>> {
+) -> Result<tokendance::AccessToken, DriveError<transport::reqwest::Error, NoSigner>> {
     drive::drive_async(
         session.fetch(),
         now,
-        |request| reqwest_send(client.clone(), request),
+        transport::reqwest::send(client),
         drive::no_signer_async,
         |until| tokio::time::sleep(until.saturating_duration_since(now()) + Duration::from_millis(20)),
     )

@@ -1,5 +1,6 @@
 //! End to end over real HTTP on 127.0.0.1: the fakes behind the loopback
-//! server, the flows driven by the blocking driver over `ureq`, exactly as the
+//! server, the flows driven by the blocking driver over the crate's `ureq`
+//! adapter (`tokendance::transport::ureq`), exactly as the
 //! tour and an integrator do. What only a real transport shows: headers and
 //! bodies survive the wire, a 3xx reaches the flow instead of being followed,
 //! an oversized body is refused, a dead server is a transport error.
@@ -13,11 +14,18 @@ use std::time::Duration;
 use tokendance::drive::{self, DriveError, NoSigner};
 use tokendance::fake::{self, Fake, Fakes};
 use tokendance::{
-    astana_plat, gam, itc, monpay, ClientSecret, Endpoint, Error, Flow, Password, ProtocolError,
+    astana_plat, gam, itc, monpay, transport, ClientSecret, Endpoint, Error, Flow, Password, ProtocolError,
     ServerErrorKind, Timestamp,
 };
 
-use support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
+use support::{LoopbackServer, VirtualClock};
+
+type UreqError = transport::ureq::Error;
+
+/// The adapter's agent, as the tour builds it.
+fn agent() -> ureq::Agent {
+    transport::ureq::agent(Duration::from_secs(30))
+}
 
 const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
 
@@ -44,7 +52,7 @@ impl World {
             server,
             fakes,
             clock,
-            agent: ureq_agent(),
+            agent: agent(),
         }
     }
 
@@ -52,11 +60,11 @@ impl World {
         Endpoint::parse_insecure_http(&format!("{}{path}", self.server.base_url())).expect("a local URL")
     }
 
-    fn drive<F: Flow>(&self, flow: F) -> Result<F::Output, DriveError<ureq::Error, NoSigner>> {
+    fn drive<F: Flow>(&self, flow: F) -> Result<F::Output, DriveError<UreqError, NoSigner>> {
         drive::drive(
             flow,
             || self.clock.now(),
-            |request| ureq_send(&self.agent, request),
+            transport::ureq::send(&self.agent),
             drive::no_signer,
             |until| self.clock.advance_to(until),
         )
@@ -80,7 +88,7 @@ impl World {
     }
 }
 
-fn server_kind<T>(result: &Result<T, DriveError<ureq::Error, NoSigner>>) -> Option<ServerErrorKind> {
+fn server_kind<T>(result: &Result<T, DriveError<UreqError, NoSigner>>) -> Option<ServerErrorKind> {
     match result {
         Err(DriveError::Flow(Error::Server(e))) => Some(e.kind),
         _ => None,
@@ -184,14 +192,14 @@ fn gam_against(server: &LoopbackServer) -> tokendance::TokenRequest {
     .unwrap()
 }
 
-/// A GAM token request driven over ureq against `server`.
+/// A GAM token request driven over the ureq adapter against `server`.
 fn drive_gam_against(
     server: &LoopbackServer,
-) -> Result<tokendance::TokenSet, DriveError<ureq::Error, NoSigner>> {
+) -> Result<tokendance::TokenSet, DriveError<UreqError, NoSigner>> {
     drive::drive(
         gam_against(server),
         || START,
-        |request| ureq_send(&ureq_agent(), request),
+        transport::ureq::send(&agent()),
         drive::no_signer,
         |_| {},
     )
@@ -239,7 +247,7 @@ fn a_dead_server_is_a_transport_error() {
     let result = drive::drive(
         flow,
         || START,
-        |request| ureq_send(&ureq_agent(), request),
+        transport::ureq::send(&agent()),
         drive::no_signer,
         |_| {},
     );

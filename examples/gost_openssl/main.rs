@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! apt-get install -y libengine-gost-openssl
-//! cargo run --example gost_openssl --features fake
+//! cargo run --example gost_openssl --features fake,ureq
 //! ```
 //!
 //! With `TOKENDANCE_GOST_KEY` and `TOKENDANCE_GOST_CERT` (PEM paths) it signs
@@ -23,29 +23,29 @@
 //! line per flow and exits non-zero on any failure, or when the GOST engine
 //! (`libengine-gost-openssl`) is missing.
 
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 #[path = "../support/mod.rs"]
 mod support;
 
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 mod gateway;
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 mod signer;
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 mod stand;
 
-#[cfg(not(feature = "fake"))]
+#[cfg(not(all(feature = "fake", feature = "ureq")))]
 fn main() -> std::process::ExitCode {
-    eprintln!("error: run with `--features fake`: the example serves the crate's CRPT fake");
+    eprintln!("error: run with `--features fake,ureq`: the example serves the crate's CRPT fake over the ureq adapter");
     std::process::ExitCode::from(2)
 }
 
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 fn main() -> std::process::ExitCode {
     support::exit_with(example::run())
 }
 
-#[cfg(feature = "fake")]
+#[cfg(all(feature = "fake", feature = "ureq"))]
 mod example {
     use std::cell::RefCell;
     use std::path::{Path, PathBuf};

@@ -10,20 +10,21 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokendance::drive::{self, DriveError};
 use tokendance::fake::Fakes;
-use tokendance::{Flow, SignJob, Signature, Timestamp};
+use tokendance::{transport, Flow, SignJob, Signature, Timestamp};
 
 use crate::gateway::CmsGateway;
 use crate::signer::GostError;
-use crate::support::{ureq_agent, ureq_send, LoopbackServer, VirtualClock};
+use crate::support::{LoopbackServer, VirtualClock};
 
 /// 2026-01-01T00:00:00Z: where the virtual clock starts.
 pub const START: Timestamp = Timestamp::from_unix_secs(1_767_225_600);
 
 /// What a flow driven over the stand ends with.
-pub type Driven<T> = Result<T, DriveError<ureq::Error, GostError>>;
+pub type Driven<T> = Result<T, DriveError<transport::ureq::Error, GostError>>;
 
 /// Told of every exchange, after the gateway answered it.
 pub type Watch = dyn Fn(&http::Request<Vec<u8>>, &http::Response<Vec<u8>>) + Send + Sync;
@@ -57,7 +58,7 @@ impl Stand {
         Ok(Stand {
             gateway,
             clock,
-            agent: ureq_agent(),
+            agent: transport::ureq::agent(Duration::from_secs(30)),
             server,
         })
     }
@@ -72,7 +73,7 @@ impl Stand {
         drive::drive(
             flow,
             || self.clock.now(),
-            |request| ureq_send(&self.agent, request),
+            transport::ureq::send(&self.agent),
             sign,
             |until| self.clock.advance_to(until),
         )

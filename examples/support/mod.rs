@@ -1,8 +1,9 @@
 //! What the examples and the loopback tests share: a tiny HTTP/1.1 server on
 //! 127.0.0.1 that hands each request to a pure `http::Request -> http::Response`
-//! function (the crate's fakes), a `ureq` transport configured as the crate
-//! asks (no redirects, statuses as responses, bounded bodies), and a virtual
-//! clock that the flows and the fakes read alike.
+//! function (the crate's fakes), a virtual clock that the flows and the fakes
+//! read alike, and what the real-service examples share. The transports are
+//! the crate's adapters (`tokendance::transport`, features `ureq` and
+//! `reqwest`): no glue here.
 //!
 //! This is test plumbing, not part of the library: the library never does I/O.
 #![allow(dead_code)]
@@ -178,36 +179,6 @@ impl VirtualClock {
     }
 }
 
-/// A `ureq` agent set up as tokendance expects of a transport: redirects are
-/// never followed (a 3xx reaches the flow, which refuses it) and error
-/// statuses are responses, not transport errors.
-pub fn ureq_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent()
-}
-
-/// Sends one request with `agent` and reads at most `MAX_BODY + 1` bytes of
-/// the answer (enough for the flow to see that a body is too large).
-pub fn ureq_send(
-    agent: &ureq::Agent,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, ureq::Error> {
-    let response = agent.run(request)?;
-    let (parts, body) = response.into_parts();
-    let limit = u64::try_from(tokendance::MAX_BODY).unwrap_or(u64::MAX) + 1;
-    let bytes = match body.into_with_config().limit(limit).read_to_vec() {
-        Ok(bytes) => bytes,
-        // Over the limit: hand the flow a body one byte too long so it says so.
-        Err(ureq::Error::BodyExceedsLimit(_)) => vec![b' '; tokendance::MAX_BODY + 1],
-        Err(e) => return Err(e),
-    };
-    Ok(http::Response::from_parts(parts, bytes))
-}
-
 /// An environment variable the real-service examples need, or an error that
 /// names it and says what to put there.
 pub fn required_env(name: &str, what: &str) -> Result<String, String> {
@@ -217,19 +188,16 @@ pub fn required_env(name: &str, what: &str) -> Result<String, String> {
     }
 }
 
-/// Drives a flow against a real service: ureq, the system clock, real sleeps.
-pub fn drive_for_real<F: tokendance::Flow>(
+/// Drives a flow against a real service with `send` (the `ureq` adapter's),
+/// the system clock, real sleeps.
+pub fn drive_for_real<F: tokendance::Flow, TE>(
     flow: F,
-) -> Result<F::Output, tokendance::drive::DriveError<ureq::Error, tokendance::drive::NoSigner>> {
-    let agent = ureq_agent();
+    send: impl FnMut(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TE>,
+) -> Result<F::Output, tokendance::drive::DriveError<TE, tokendance::drive::NoSigner>> {
     let now = || Timestamp::from_system_time(std::time::SystemTime::now());
-    tokendance::drive::drive(
-        flow,
-        now,
-        |request| ureq_send(&agent, request),
-        tokendance::drive::no_signer,
-        |until| std::thread::sleep(until.saturating_duration_since(now())),
-    )
+    tokendance::drive::drive(flow, now, send, tokendance::drive::no_signer, |until| {
+        std::thread::sleep(until.saturating_duration_since(now()))
+    })
 }
 
 /// "expires in N s" or "no expiry given", for a token obtained now.
@@ -250,35 +218,4 @@ pub fn exit_with(result: Result<(), Box<dyn std::error::Error>>) -> std::process
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// A `reqwest` client set up as tokendance expects of a transport: redirects
-/// are never followed.
-pub fn reqwest_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
-}
-
-/// Sends one request with reqwest and reads at most `MAX_BODY + 1` bytes of
-/// the answer (enough for the flow to see that a body is too large).
-pub async fn reqwest_send(
-    client: reqwest::Client,
-    request: http::Request<Vec<u8>>,
-) -> Result<http::Response<Vec<u8>>, reqwest::Error> {
-    let mut response = client.execute(reqwest::Request::try_from(request)?).await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > tokendance::MAX_BODY {
-            break; // the flow refuses it as too large, unparsed
-        }
-    }
-    Ok(builder.body(body).unwrap_or_default())
 }

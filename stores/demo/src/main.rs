@@ -44,7 +44,7 @@ use tokendance::fake::{self, Crpt, Fake};
 use tokendance::fleet::{
     FleetKeeper, FleetSettings, FleetSource, Record, StoreAnswer, StoreError, StoreOp, StoreOpKind,
 };
-use tokendance::{drive, Action, Endpoint, Error, Flow, Input, Pacing, Timestamp, TokenSet};
+use tokendance::{drive, transport, Action, Endpoint, Error, Flow, Input, Pacing, Timestamp, TokenSet};
 
 /// Token lifetime in the skewed run: longer than any clock is off, so only
 /// the API's revocations make the fleet sign in.
@@ -815,7 +815,7 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
     std::thread::scope(|scope| {
         for _ in 0..o.threads {
             scope.spawn(|| {
-                let agent = support::ureq_agent();
+                let send = transport::ureq::send(&transport::ureq::agent(Duration::from_secs(30)));
                 while Instant::now() < deadline {
                     let mut source = source.lock().unwrap();
                     let margin = settings.pacing.renew_margin;
@@ -833,7 +833,7 @@ fn child(o: &Options, index: &str, server: &str, args: &[String]) -> Result<(), 
                         clock,
                         |mut req| {
                             req.headers_mut().insert(HOLDER_HEADER, holder_header.clone());
-                            support::ureq_send(&agent, req)
+                            send(req)
                         },
                         |job| Ok::<_, std::convert::Infallible>(fake::sign(job)),
                         |op| store.apply(op),
