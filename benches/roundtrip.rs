@@ -35,10 +35,9 @@ use tokendance::{
 // The hand-written parts, compiled here from the crate's own source so they
 // can be measured alone (the flows reach them only through whole round
 // trips). `retry_after.rs` names the crate's `error` and `time` modules: the
-// two shims below give it the public types it uses.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/base64.rs"]
-mod hand_base64;
+// two shims below give it the public types it uses. (The base64 encoder
+// measured here until it lost to the `base64` crate is gone: README,
+// "Dependencies".)
 #[allow(dead_code, unused_imports)]
 #[path = "../src/form.rs"]
 mod hand_form;
@@ -632,29 +631,6 @@ fn main() {
             allocations: Vec::new(),
         })
     };
-    {
-        use base64::Engine as _;
-        let der = vec![0x30; 5_500];
-        let copy = der.clone();
-        // Into a byte buffer, as the True API body is written.
-        part(
-            "part: base64 of the 5.5 KB signature, hand-written",
-            Box::new(move || {
-                let mut out = Vec::with_capacity(copy.len().div_ceil(3) * 4);
-                hand_base64::encode_into(&mut out, black_box(&copy));
-                black_box(out);
-            }),
-        );
-        part(
-            "part: base64 of the 5.5 KB signature, base64 crate",
-            Box::new(move || {
-                let mut out = vec![0; der.len().div_ceil(3) * 4];
-                let written =
-                    base64::engine::general_purpose::STANDARD.encode_slice(black_box(&der), &mut out);
-                black_box((written.ok(), out));
-            }),
-        );
-    }
     {
         let refresh = jwt_like(700, 2);
         let password: &[(&str, &str)] = &[
