@@ -32,24 +32,14 @@ use tokendance::{
     TokenSet,
 };
 
-// The hand-written parts, compiled here from the crate's own source so they
-// can be measured alone (the flows reach them only through whole round
-// trips). `retry_after.rs` names the crate's `error` and `time` modules: the
-// two shims below give it the public types it uses. (The base64 encoder
-// measured here until it lost to the `base64` crate is gone: README,
-// "Dependencies".)
+// The hand-written form encoder, compiled here from the crate's own source
+// so it can be measured alone (the flows reach it only through whole round
+// trips). The base64 encoder and the Retry-After date parser measured here
+// until they lost to the `base64` and `httpdate` crates are gone (README,
+// "Dependencies").
 #[allow(dead_code, unused_imports)]
 #[path = "../src/form.rs"]
 mod hand_form;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/response/retry_after.rs"]
-mod hand_retry_after;
-mod error {
-    pub(crate) use tokendance::RetryAfter;
-}
-mod time {
-    pub(crate) use tokendance::Timestamp;
-}
 
 /// Counts heap allocations (and reallocations) made by this process.
 struct Counting;
@@ -662,20 +652,6 @@ fn main() {
             Box::new(move || drop(black_box(crate_form_body(black_box(&refresh))))),
         );
     }
-    part(
-        "part: Retry-After IMF-fixdate, hand-written",
-        Box::new(|| {
-            black_box(hand_retry_after::parse_retry_after(black_box(RETRY_AT)));
-        }),
-    );
-    part(
-        "part: Retry-After IMF-fixdate, httpdate",
-        Box::new(|| {
-            let at = httpdate::parse_http_date(black_box(RETRY_AT)).ok();
-            let secs = at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            black_box(secs.map(|d| tokendance::RetryAfter::At(Timestamp::from_unix_secs(d.as_secs()))));
-        }),
-    );
     {
         // The classifier's JSON reading on the Keycloak answer, with the
         // token set built: the flat reader's part of a password grant.
