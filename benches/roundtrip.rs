@@ -7,7 +7,11 @@
 //!   (for the CRPT pairs: both of their answers);
 //! * `oauth2 …`: the `oauth2` crate 5 doing the same grant through its own API
 //!   with a canned transport;
-//! * `tokendance …`: the crate's flows.
+//! * `tokendance …`: the crate's flows;
+//! * `part: …`: one hand-written part of the crate alone against the crate
+//!   that does the same job, on the input a round trip above gives it
+//!   (README, "Dependencies": keep a hand-written part only where it makes a
+//!   round trip at least 15 % faster).
 //!
 //! For each contestant it prints the median and interquartile range of one
 //! round trip, the median of per-round ratios against the floor and against
@@ -27,6 +31,15 @@ use tokendance::{
     gam, itc, AccessToken, Action, ClientSecret, Endpoint, Flow, Input, Password, Signature, Timestamp,
     TokenSet,
 };
+
+// The hand-written form encoder, compiled here from the crate's own source
+// so it can be measured alone (the flows reach it only through whole round
+// trips). The base64 encoder and the Retry-After date parser measured here
+// until they lost to the `base64` and `httpdate` crates are gone (README,
+// "Dependencies").
+#[allow(dead_code, unused_imports)]
+#[path = "../src/form.rs"]
+mod hand_form;
 
 /// Counts heap allocations (and reallocations) made by this process.
 struct Counting;
@@ -99,6 +112,69 @@ fn response(body: &[u8]) -> http::Response<Vec<u8>> {
         .header("content-type", "application/json;charset=UTF-8")
         .body(body.to_vec())
         .unwrap()
+}
+
+/// The rate limit's answer: 429, its `Retry-After` an IMF-fixdate 120 s
+/// after the benchmark's `t0`.
+const RETRY_AT: &str = "Thu, 01 Jan 2026 00:02:00 GMT";
+const RATE_LIMITED: &[u8] = br#"{"error":"rate_limit_exceeded","error_description":"Too many requests"}"#;
+
+fn rate_limited(body: &[u8]) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .status(429)
+        .header("content-type", "application/json")
+        .header("retry-after", RETRY_AT)
+        .body(body.to_vec())
+        .unwrap()
+}
+
+/// GAM's client-credentials flow, built and its request sent.
+#[inline(always)]
+fn gam_request_sent(config: &gam::Config, secret: &ClientSecret, t0: Timestamp) -> tokendance::TokenRequest {
+    let mut flow = gam::client_credentials(
+        config,
+        "partner-app",
+        secret.clone(),
+        "iam:user-password:update gamp:erp.customer-reconciliation.write-direct",
+    )
+    .unwrap();
+    let Action::Send(request) = flow.start(t0).unwrap() else {
+        panic!()
+    };
+    black_box(request.into_http());
+    flow
+}
+
+/// The room `Outgoing::post_form_to` makes for a form body.
+fn form_capacity(pairs: &[(&str, impl AsRef<str>)]) -> usize {
+    let estimate = pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.as_ref().len() + 2)
+        .sum::<usize>();
+    estimate + estimate / 8
+}
+
+/// A form body as `Outgoing::post_form_to` writes it, with the
+/// hand-written encoder.
+fn hand_form_body(pairs: &[(&str, impl AsRef<str>)]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(form_capacity(pairs));
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            body.push(b'&');
+        }
+        body.extend_from_slice(key.as_bytes());
+        body.push(b'=');
+        hand_form::push_form_encoded(&mut body, value.as_ref());
+    }
+    body
+}
+
+/// The same body with `form_urlencoded` alone (as `url` re-exports it).
+fn crate_form_body(pairs: &[(&str, impl AsRef<str>)]) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::with_capacity(form_capacity(pairs)))
+        .extend_pairs(pairs)
+        .finish()
+        .into_bytes()
 }
 
 /// The floor: the body into a minimal owned struct.
@@ -177,6 +253,8 @@ struct Contestant {
     run: RoundTrip,
     /// How many responses one round trip consumes, and their bodies.
     bodies: Vec<Vec<u8>>,
+    /// The response each body comes in.
+    respond: fn(&[u8]) -> http::Response<Vec<u8>>,
     times: Vec<Duration>,
     allocations: Vec<u64>,
 }
@@ -198,6 +276,7 @@ fn main() {
             rival,
             run,
             bodies,
+            respond: response,
             times: Vec::new(),
             allocations: Vec::new(),
         })
@@ -368,17 +447,7 @@ fn main() {
             Some("oauth2 client credentials"),
             vec![gam.clone()],
             Box::new(move |mut r| {
-                let mut flow = gam::client_credentials(
-                    &config,
-                    "partner-app",
-                    secret.clone(),
-                    "iam:user-password:update gamp:erp.customer-reconciliation.write-direct",
-                )
-                .unwrap();
-                let Action::Send(request) = flow.start(t0).unwrap() else {
-                    panic!()
-                };
-                black_box(request.into_http());
+                let mut flow = gam_request_sent(&config, &secret, t0);
                 let Action::Done(token) = flow.resume(t0, Input::Response(r.pop().unwrap())).unwrap() else {
                     panic!()
                 };
@@ -512,6 +581,89 @@ fn main() {
         );
     }
 
+    // The client-credentials round trip answered by a rate limit: the
+    // refusal, through the classifier and the scrubber, to its typed wait
+    // (the `Retry-After` date read).
+    {
+        let config = gam::Config::staging();
+        let secret = ClientSecret::new("s3cret");
+        let retry_at = t0.saturating_add(Duration::from_secs(120));
+        contestants.push(Contestant {
+            name: "tokendance client credentials, 429 Retry-After",
+            floor: "floor (GAM body)",
+            rival: None,
+            bodies: vec![RATE_LIMITED.to_vec()],
+            respond: rate_limited,
+            run: Box::new(move |mut r| {
+                let mut flow = gam_request_sent(&config, &secret, t0);
+                let Err(e) = flow.resume(t0, Input::Response(r.pop().unwrap())) else {
+                    panic!("not refused")
+                };
+                assert_eq!(e.retry_after().map(|r| r.deadline(t0)), Some(retry_at));
+            }),
+            times: Vec::new(),
+            allocations: Vec::new(),
+        });
+    }
+
+    // Each hand-written part alone against its crate, on what the round
+    // trips above hand it.
+    let mut part = |name: &'static str, run: Box<dyn FnMut()>| {
+        let mut run = run;
+        contestants.push(Contestant {
+            name,
+            floor: name,
+            rival: None,
+            bodies: vec![],
+            respond: response,
+            run: Box::new(move |_| run()),
+            times: Vec::new(),
+            allocations: Vec::new(),
+        })
+    };
+    {
+        let refresh = jwt_like(700, 2);
+        let password: &[(&str, &str)] = &[
+            ("grant_type", "password"),
+            ("client_id", "vatps"),
+            ("username", itc::STAGING_TEST_USERNAME),
+            ("password", itc::STAGING_TEST_PASSWORD),
+        ];
+        let refresh: Vec<(&'static str, String)> = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", "vatps".to_owned()),
+            ("refresh_token", refresh),
+        ];
+        let copy = refresh.clone();
+        part(
+            "part: password grant form body, hand-written",
+            Box::new(move || drop(black_box(hand_form_body(black_box(password))))),
+        );
+        part(
+            "part: password grant form body, form_urlencoded",
+            Box::new(move || drop(black_box(crate_form_body(black_box(password))))),
+        );
+        part(
+            "part: refresh form body, hand-written",
+            Box::new(move || drop(black_box(hand_form_body(black_box(&copy))))),
+        );
+        part(
+            "part: refresh form body, form_urlencoded",
+            Box::new(move || drop(black_box(crate_form_body(black_box(&refresh))))),
+        );
+    }
+    {
+        // The classifier's JSON reading on the Keycloak answer, with the
+        // token set built: the flat reader's part of a password grant.
+        let canned = response(&keycloak);
+        part(
+            "part: Keycloak body to a token set (parse_token_response)",
+            Box::new(move || {
+                black_box(tokendance::oauth2::parse_token_response(black_box(&canned), t0).unwrap());
+            }),
+        );
+    }
+
     // Instruction counts (see benches/instructions.sh): one contestant, a
     // given number of rounds, no timing and no report. Under callgrind the
     // difference between two round counts is what the rounds cost, whatever
@@ -525,7 +677,7 @@ fn main() {
             panic!("no contestant named {name:?}")
         };
         for _ in 0..rounds {
-            (c.run)(c.bodies.iter().map(|b| response(b)).collect());
+            (c.run)(c.bodies.iter().map(|b| (c.respond)(b)).collect());
         }
         return;
     }
@@ -535,7 +687,7 @@ fn main() {
     for round in 0..(WARMUP + ROUNDS) {
         for k in 0..count {
             let c = &mut contestants[(round + k) % count];
-            let canned: Vec<_> = c.bodies.iter().map(|b| response(b)).collect();
+            let canned: Vec<_> = c.bodies.iter().map(|b| (c.respond)(b)).collect();
             let before = ALLOCATIONS.load(Ordering::Relaxed);
             let start = Instant::now();
             (c.run)(canned);
