@@ -93,7 +93,8 @@ mod tests {
 
     #[test]
     fn base64_round_trips_every_length() {
-        for len in 0..40u8 {
+        // Under miri (slow there) every remainder modulo 3, twice.
+        for len in 0..if cfg!(miri) { 7u8 } else { 40 } {
             let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
             let text = encode(&bytes);
             assert_eq!(decode(&text), Some(bytes.clone()), "len {len}");

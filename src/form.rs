@@ -131,7 +131,9 @@ mod tests {
             "iam:user-password:update gamp:erp.customer-reconciliation.write-direct",
             "  trailing ",
         ];
-        for text in samples {
+        // Under miri (slow there) the reserved, non-ASCII and control samples.
+        let checked = if cfg!(miri) { &samples[4..9] } else { &samples[..] };
+        for text in checked {
             let theirs: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
             assert_eq!(encoded(text), theirs, "{text:?}");
         }

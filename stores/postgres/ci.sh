@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== [%s] %s\n' "$(date +%T)" "$*"; }
 
 server_bin() {
   local bin

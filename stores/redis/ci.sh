@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== [%s] %s\n' "$(date +%T)" "$*"; }
 
 step "redis store: redis-server"
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
